@@ -1,0 +1,189 @@
+"""An OpenAI-compatible chat server for tests and benchmarks (`hirebuddha fake-llm`).
+
+`POST /v1/chat/completions` (streamed or not, `stream_options.include_usage`),
+`GET /v1/models`, and `GET /_stats` (requests, completed streams, streams whose client
+went away first). Replies are deterministic and scripted by markers: see
+`actors.fake_llm_replies`. Streams are paced: `ttft_ms` before the first token, then
+`tokens_per_second` (0 means as fast as possible).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from litestar import Litestar, Request, get, post
+from litestar.response import Response, Stream
+
+from actors.fake_llm_replies import Plan, Shapes, plan_for
+
+
+@dataclass
+class FakeLLMStats:
+    """Counters since start; `changed` lets an in-process test wait for a count."""
+
+    requests: int = 0
+    completed_streams: int = 0
+    disconnected_streams: int = 0
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition, repr=False)
+
+    def snapshot(self) -> dict[str, int]:
+        """The counters as a plain dict (the `/_stats` body)."""
+        # Not dataclasses.asdict: it deep-copies the Condition, which fails while awaited.
+        names = ("requests", "completed_streams", "disconnected_streams")
+        return {name: getattr(self, name) for name in names}
+
+    async def bump(self, name: str) -> None:
+        """Add one to counter `name` and wake waiters."""
+        async with self.changed:
+            setattr(self, name, getattr(self, name) + 1)
+            self.changed.notify_all()
+
+    async def wait_for(self, name: str, at_least: int) -> None:
+        """Wait until counter `name` reaches `at_least` (wrap it in a timeout)."""
+        async with self.changed:
+            await self.changed.wait_for(lambda: getattr(self, name) >= at_least)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Stream timing."""
+
+    tokens_per_second: float = 0.0
+    ttft_ms: float = 0.0
+
+
+def _sse(obj: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
+
+
+async def _events(
+    plan: Plan, shapes: Shapes, pace: Pace, include_usage: bool, stats: FakeLLMStats
+) -> AsyncIterator[bytes]:
+    done = False
+    try:
+        yield _sse(shapes.chunk({"role": "assistant", "content": ""}, usage_field=include_usage))
+        await asyncio.sleep(pace.ttft_ms / 1000)
+        if plan.hang:
+            await asyncio.Event().wait()  # until the client disconnects
+        gap = 1 / pace.tokens_per_second if pace.tokens_per_second > 0 else 0
+        for index in range(len(plan.tokens)):
+            if index and gap:
+                await asyncio.sleep(gap)
+            yield _sse(shapes.chunk(shapes.token_delta(plan, index), usage_field=include_usage))
+        finish = "tool_calls" if plan.tool_name else "stop"
+        yield _sse(shapes.chunk({}, finish, usage_field=include_usage))
+        if include_usage and plan.usage:
+            yield _sse(shapes.usage_chunk(plan))
+        yield b"data: [DONE]\n\n"
+        done = True
+    finally:
+        # Cancelled or closed before [DONE]: the client went away (e.g. a cancel).
+        await asyncio.shield(stats.bump("completed_streams" if done else "disconnected_streams"))
+
+
+def create_app(pace: Pace | None = None, stats: FakeLLMStats | None = None) -> Litestar:
+    """The Litestar app; `app.state.stats` holds the counters."""
+    pace = pace or Pace()
+    stats = stats or FakeLLMStats()
+
+    @post("/v1/chat/completions", status_code=200)
+    async def chat_completions(request: Request) -> Response[Any] | Stream:
+        await stats.bump("requests")
+        body = await request.json()
+        plan = plan_for(body, request.headers.get("x-fake-llm", ""))
+        shapes = Shapes(str(body.get("model", "fake")))
+        if plan.fail_status is not None:
+            return Response(shapes.error(plan.fail_status), status_code=plan.fail_status)
+        if not body.get("stream"):
+            await asyncio.sleep(pace.ttft_ms / 1000)
+            return Response(shapes.completion(plan))
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return Stream(
+            _events(plan, shapes, pace, include_usage, stats),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache"},
+        )
+
+    @get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": [{"id": "fake", "object": "model", "created": 0, "owned_by": "hirebuddha"}],
+        }
+
+    @get("/_stats")
+    async def read_stats() -> dict[str, int]:
+        return stats.snapshot()
+
+    app = Litestar([chat_completions, models, read_stats], debug=False)
+    app.state.stats = stats
+    return app
+
+
+def app() -> Litestar:
+    """Factory for `uvicorn --factory actors.fake_llm:app` (unpaced)."""
+    return create_app()
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening socket; port 0 picks a free one (read it from `getsockname()`)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def server(application: Litestar, log_level: str = "warning") -> uvicorn.Server:
+    """A uvicorn server for `application` (serve it with `await server.serve([sock])`)."""
+    config = uvicorn.Config(
+        application,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+    )
+    return uvicorn.Server(config)
+
+
+async def serve(
+    host: str = "127.0.0.1",
+    port: int = 8100,
+    tokens_per_second: float = 0.0,
+    ttft_ms: float = 0.0,
+    log_level: str = "info",
+) -> None:
+    """Serve until cancelled (or Ctrl-C)."""
+    sock = bind(host, port)
+    application = create_app(Pace(tokens_per_second, ttft_ms))
+    await server(application, log_level).serve(sockets=[sock])
+
+
+def run(
+    host: str = "127.0.0.1", port: int = 8100, tokens_per_second: float = 0.0, ttft_ms: float = 0.0
+) -> None:
+    """Blocking `serve`."""
+    asyncio.run(serve(host, port, tokens_per_second, ttft_ms))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`hirebuddha fake-llm --port N --tokens-per-second R --ttft-ms T [--host H]`."""
+    parser = argparse.ArgumentParser(prog="hirebuddha fake-llm", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--tokens-per-second", type=float, default=0.0)
+    parser.add_argument("--ttft-ms", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    run(args.host, args.port, args.tokens_per_second, args.ttft_ms)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""What the fake LLM answers: the reply plan read from markers, and OpenAI-shaped bodies.
+
+Markers go in the last user message or in the `x-fake-llm` request header:
+- `[[reply:N]]` reply with N tokens `tok1 tok2 ... tokN ` (default `DEFAULT_TOKENS`);
+- `[[fail:S]]` answer HTTP status S with an OpenAI error body;
+- `[[hang]]` send the first chunk, then nothing until the client goes away;
+- `[[no-usage]]` report no usage, even when `stream_options.include_usage` asks for it;
+- `[[json:{...}]]` reply with that JSON (as content, or as tool-call arguments when the
+  request carries `tools`, which is how instructor's TOOLS mode asks).
+Without `[[json:...]]`, a request with tools or a JSON schema response format gets a
+minimal object synthesized from the schema, so structured output works unscripted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_TOKENS = 16
+_MARKER = re.compile(r"\[\[(reply|fail|hang|no-usage|json)(?::(.*?))?\]\](?!\])", re.DOTALL)
+_JSON = re.compile(r"\[\[json:(.*)\]\]", re.DOTALL)  # greedy: the JSON may contain "]]"
+
+
+@dataclass
+class Plan:
+    """One request's scripted answer."""
+
+    tokens: list[str]
+    fail_status: int | None = None
+    hang: bool = False
+    usage: bool = True
+    tool_name: str | None = None
+    """Set when the reply is a tool call (the text of `tokens` is its arguments)."""
+    prompt_tokens: int = 0
+
+    @property
+    def text(self) -> str:
+        """The whole reply."""
+        return "".join(self.tokens)
+
+
+def _content(message: dict[str, Any]) -> str:
+    content = message.get("content") or ""
+    if isinstance(content, list):  # multi-part content: keep the text parts
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
+
+
+def _synthesize(schema: dict[str, Any], root: dict[str, Any] | None = None) -> Any:
+    """A minimal value valid against `schema` (the subset structured output uses)."""
+    root = root if root is not None else schema
+    if "$ref" in schema:  # pydantic puts nested models in "#/$defs/<Name>"
+        return _synthesize(root.get("$defs", {}).get(schema["$ref"].rsplit("/", 1)[-1], {}), root)
+    for key in ("anyOf", "allOf"):  # optional fields: anyOf [<type>, null]
+        if schema.get(key):
+            return _synthesize(schema[key][0], root)
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if isinstance(kind, list):  # ["string", "null"]
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        return {name: _synthesize(sub, root) for name, sub in props.items()}
+    defaults = {"string": "tok", "integer": 1, "number": 1.0, "boolean": True, "array": []}
+    return defaults.get(kind)
+
+
+def _schema_of(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
+    """(tool name, JSON schema) the request wants filled, if any."""
+    tools = body.get("tools") or []
+    if tools:
+        choice = body.get("tool_choice")
+        wanted = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+        fn = next((t["function"] for t in tools if t["function"]["name"] == wanted), None)
+        fn = fn or tools[0]["function"]
+        return fn["name"], fn.get("parameters", {})
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return None, fmt.get("json_schema", {}).get("schema", {})
+    if fmt.get("type") == "json_object":
+        return None, {}
+    return None, None
+
+
+def plan_for(body: dict[str, Any], header: str = "") -> Plan:
+    """Read markers from the last user message (and the header) into a `Plan`."""
+    messages = body.get("messages") or []
+    last_user = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+    text = _content(last_user) + " " + header
+    markers = {m.group(1): m.group(2) for m in _MARKER.finditer(text)}
+    plan = Plan(tokens=[], prompt_tokens=sum(len(_content(m).split()) + 4 for m in messages))
+    plan.fail_status = int(markers["fail"]) if markers.get("fail") else None
+    plan.hang, plan.usage = "hang" in markers, "no-usage" not in markers
+    tool_name, schema = _schema_of(body)
+    if (found := _JSON.search(text)) is not None:
+        reply: str | None = found.group(1)
+    elif schema is not None:
+        reply = json.dumps(_synthesize(schema))
+    else:
+        reply = None
+    if reply is not None:
+        plan.tool_name = tool_name
+        # Split JSON into a few pieces so streaming clients see several deltas.
+        plan.tokens = [reply[i : i + 8] for i in range(0, len(reply), 8)] or [""]
+    else:
+        count = int(markers.get("reply") or DEFAULT_TOKENS)
+        plan.tokens = [f"tok{k} " for k in range(1, count + 1)]
+    return plan
+
+
+class Shapes:
+    """Builders of OpenAI `chat.completion` and `chat.completion.chunk` objects."""
+
+    def __init__(self, model: str) -> None:
+        self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        self.created = int(time.time())
+        self.model = model
+
+    def _base(self, obj: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": obj,
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": "fp_fake",
+        }
+
+    @staticmethod
+    def usage(plan: Plan) -> dict[str, int]:
+        """OpenAI usage object."""
+        out = len(plan.tokens)
+        return {
+            "prompt_tokens": plan.prompt_tokens,
+            "completion_tokens": out,
+            "total_tokens": plan.prompt_tokens + out,
+        }
+
+    def chunk(
+        self, delta: dict[str, Any], finish: str | None = None, usage_field: bool = False
+    ) -> dict[str, Any]:
+        """One streamed chunk; with include_usage every chunk carries `usage: null`."""
+        body = self._base("chat.completion.chunk")
+        body["choices"] = [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+        if usage_field:
+            body["usage"] = None
+        return body
+
+    def usage_chunk(self, plan: Plan) -> dict[str, Any]:
+        """The final chunk of `include_usage`: no choices, the usage."""
+        return {**self._base("chat.completion.chunk"), "choices": [], "usage": self.usage(plan)}
+
+    def token_delta(self, plan: Plan, index: int) -> dict[str, Any]:
+        """Delta carrying token `index` as content or as tool-call arguments."""
+        token = plan.tokens[index]
+        if plan.tool_name is None:
+            return {"content": token}
+        call: dict[str, Any] = {"index": 0, "function": {"arguments": token}}
+        if index == 0:
+            call.update(id="call_fake", type="function")
+            call["function"]["name"] = plan.tool_name
+        return {"tool_calls": [call]}
+
+    def completion(self, plan: Plan) -> dict[str, Any]:
+        """The non-streamed answer."""
+        message: dict[str, Any] = {"role": "assistant", "content": plan.text, "refusal": None}
+        finish = "stop"
+        if plan.tool_name is not None:
+            message["content"], finish = None, "tool_calls"
+            message["tool_calls"] = [
+                {
+                    "id": "call_fake",
+                    "type": "function",
+                    "function": {"name": plan.tool_name, "arguments": plan.text},
+                }
+            ]
+        body = self._base("chat.completion")
+        body["choices"] = [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+        ]
+        if plan.usage:
+            body["usage"] = self.usage(plan)
+        return body
+
+    @staticmethod
+    def error(status: int) -> dict[str, Any]:
+        """OpenAI error body."""
+        return {
+            "error": {
+                "message": f"fake-llm scripted failure {status}",
+                "type": "server_error" if status >= 500 else "invalid_request_error",
+                "param": None,
+                "code": str(status),
+            }
+        }

@@ -1,0 +1,132 @@
+"""RabbitMQ wiring: the broker and every declared object, as a function of the name prefix.
+
+The publishing paths (confirmed or not, per message kind) are in `runtime.publishing`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from faststream.rabbit import (
+    Channel,
+    ExchangeType,
+    QueueType,
+    RabbitBroker,
+    RabbitExchange,
+    RabbitQueue,
+)
+
+from runtime.settings import Settings, get_settings
+
+
+def session_key(session_id: Any) -> str:
+    """Routing key of a session's stream events."""
+    return f"session.{session_id}"
+
+
+def execution_key(execution_id: Any) -> str:
+    """Routing key of a session-less execution's stream events."""
+    return f"execution.{execution_id}"
+
+
+def actor_address(execution_id: Any) -> str:
+    """Address (control routing key) of the actor running `execution_id`."""
+    return f"actor.{execution_id}"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Every exchange and queue of one deployment, names prefixed by `prefix`."""
+
+    prefix: str
+    executions: RabbitQueue
+    """Durable work: `ExecutionRequested`, competing actors processes."""
+    streams: RabbitExchange
+    """Topic: stream events by `session.<id>` / `execution.<id>`."""
+    control: RabbitExchange
+    """Direct: control messages to `actor.<execution_id>`."""
+    usage: RabbitQueue
+    """Durable `UsageRecorded`; single active consumer (one ledger writer)."""
+    dlx: RabbitExchange
+    dead_letters: RabbitQueue
+
+    @property
+    def exchanges(self) -> tuple[RabbitExchange, ...]:
+        """All declared exchanges."""
+        return (self.streams, self.control, self.dlx)
+
+    @property
+    def queues(self) -> tuple[RabbitQueue, ...]:
+        """All declared durable queues."""
+        return (self.executions, self.usage, self.dead_letters)
+
+
+def _work_queue(name: str, dlx: str, delivery_limit: int, **extra: Any) -> RabbitQueue:
+    return RabbitQueue(
+        name,
+        QueueType.QUORUM,
+        durable=True,
+        arguments={
+            "x-dead-letter-exchange": dlx,
+            "x-dead-letter-routing-key": name,
+            # Redeliveries (a crashed consumer) beyond the limit are dead-lettered, not looped.
+            "x-delivery-limit": delivery_limit,
+            # at-least-once dead-lettering needs reject-publish overflow; nothing is dropped.
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+            **extra,
+        },
+    )
+
+
+def topology(prefix: str | None = None, *, delivery_limit: int = 5) -> Topology:
+    """The declared objects, names prefixed by `prefix` (e.g. `test-1a2b3c4d.`).
+
+    `prefix=None` takes `HB_AMQP_PREFIX` from settings. `delivery_limit` bounds
+    redeliveries of one message (a consumer crashing on it) before it is dead-lettered.
+    """
+    if prefix is None:
+        prefix = get_settings().broker.prefix
+    dlx = f"{prefix}hirebuddha.dlx"
+    return Topology(
+        prefix=prefix,
+        executions=_work_queue(f"{prefix}hirebuddha.executions", dlx, delivery_limit),
+        streams=RabbitExchange(f"{prefix}hirebuddha.streams", ExchangeType.TOPIC, durable=True),
+        control=RabbitExchange(f"{prefix}hirebuddha.control", ExchangeType.DIRECT, durable=True),
+        usage=_work_queue(
+            f"{prefix}hirebuddha.usage", dlx, delivery_limit, **{"x-single-active-consumer": True}
+        ),
+        dlx=RabbitExchange(dlx, ExchangeType.TOPIC, durable=True),
+        dead_letters=RabbitQueue(
+            f"{prefix}hirebuddha.dead_letters", QueueType.QUORUM, durable=True, routing_key="#"
+        ),
+    )
+
+
+def build_broker(settings: Settings | None = None, **kwargs: Any) -> RabbitBroker:
+    """The process's broker: confirms on its default channel, per-message logs at DEBUG."""
+    settings = settings or get_settings()
+    kwargs.setdefault("log_level", logging.DEBUG)  # INFO per message costs on hot paths
+    kwargs.setdefault("default_channel", Channel(publisher_confirms=True))
+    return RabbitBroker(settings.broker.url, **kwargs)
+
+
+async def declare_topology(broker: RabbitBroker, topo: Topology) -> None:
+    """Declare every exchange and queue (idempotent); the broker must be connected."""
+    for exchange in topo.exchanges:
+        await broker.declare_exchange(exchange)
+    for queue in topo.queues:
+        await broker.declare_queue(queue)
+    dead = await broker.declare_queue(topo.dead_letters)
+    await dead.bind(await broker.declare_exchange(topo.dlx), routing_key="#")
+
+
+async def delete_topology(broker: RabbitBroker, topo: Topology) -> None:
+    """Delete every queue and exchange of `topo` (test teardown)."""
+    channel = await broker.config.channel_manager.get_channel()
+    for queue in topo.queues:
+        await channel.queue_delete(queue.name)
+    for exchange in topo.exchanges:
+        await channel.exchange_delete(exchange.name)

@@ -1,0 +1,109 @@
+"""The `hirebuddha` command (CONTRACT.md "Commands")."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("PICCOLO_CONF", "runtime.piccolo_conf")
+
+
+def _call(target: str) -> Callable[..., Any]:
+    """Resolve "module:function" lazily, so runtime imports neither web nor actors."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from runtime.migrate import migrate
+
+    asyncio.run(migrate())
+    print("migrations applied")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    async def run() -> None:
+        from runtime import db
+
+        await db.open_pool(2)
+        try:
+            user_id = await _call("web.seed:create_admin")(args.email, args.password)
+        finally:
+            await db.close_pool()
+        print(f"app admin {args.email} created ({user_id})")
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from runtime.settings import get_settings
+
+    http = get_settings().http
+    uvicorn.run(
+        "web.app:create_app",
+        factory=True,
+        host=args.host or http.host,
+        port=args.port or http.port,
+        log_config=None,
+        ws_max_size=1 << 20,
+    )
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    return _call("runtime.supervisor:up")(args)
+
+
+# Process and tool commands implemented outside runtime/: "module:function" taking argv.
+DELEGATED = {
+    "actors": ("actors.worker:main", "an actors process hosting agent actors"),
+    "fake-llm": ("actors.fake_llm:main", "an OpenAI-compatible streaming server for tests"),
+    "ledger": ("ledger.cli:main", "the ledger consumer; `ledger verify` checks chains and totals"),
+    "bench": ("runtime.bench:main", "the benchmark"),
+}
+
+
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hirebuddha", description="Hirebuddha agent runtime")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="migrate, seed on first run, run web + actors + ledger").set_defaults(
+        func=cmd_up
+    )
+    web = sub.add_parser("web", help="the Litestar web process")
+    web.add_argument("--host")
+    web.add_argument("--port", type=int)
+    web.set_defaults(func=cmd_web)
+    sub.add_parser("migrate", help="apply migrations, roles, RLS and triggers").set_defaults(
+        func=cmd_migrate
+    )
+    admin = sub.add_parser("create-admin", help="create an app admin")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", required=True)
+    admin.set_defaults(func=cmd_create_admin)
+    for name, (_, help_text) in DELEGATED.items():
+        sub.add_parser(name, help=help_text, add_help=False)  # listed in --help; see main()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in DELEGATED:
+        return int(_call(DELEGATED[argv[0]][0])(argv[1:]) or 0)
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Database engines and the per-transaction tenant scope.
+
+Two engines: the *owner* (migrations, roles, policies; `piccolo_conf.DB`) and the *app*
+engine every table is bound to, which logs in as a role that is neither owner nor superuser
+and has no BYPASSRLS, so PostgreSQL row-level security applies to every query it runs.
+
+Every query that touches tenant rows runs inside `scope(...)`: a transaction whose first
+statement sets `app.tenant_id` / `app.partner_id` / `app.system` with `set_config(..., true)`.
+The `true` makes the setting transaction-local, so a pooled connection never carries one
+request's tenant into the next one (ARCHITECTURE "Pitfalls").
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine
+
+from runtime.settings import get_settings
+
+
+class Engine(PostgresEngine):
+    """PostgresEngine without the version probe Piccolo runs at construction.
+
+    That probe opens a connection at import time (and warns when the database does not exist
+    yet, which is normal before `hirebuddha migrate`); the server version is fixed by
+    SERVICES.md, so the probe buys nothing.
+    """
+
+    async def check_version(self) -> None:
+        return None
+
+
+APP_DB = Engine(config={"dsn": get_settings().db.app_url}, extensions=())
+"""Engine of the application role; every Table is bound to it."""
+
+OWNER_DB = Engine(config={"dsn": get_settings().db.url}, extensions=())
+"""Engine of the owner role; migrations only."""
+
+
+async def open_pool(max_size: int | None = None) -> None:
+    """Start the app engine's pool (idempotent)."""
+    if APP_DB.pool is None:
+        size = max_size or get_settings().db.pool_max
+        await APP_DB.start_connection_pool(min_size=1, max_size=size)
+
+
+async def close_pool() -> None:
+    """Close the app engine's pool if it is open."""
+    if APP_DB.pool is not None:
+        await APP_DB.close_connection_pool()
+
+
+def _as_text(value: uuid.UUID | str | None) -> str:
+    return "" if value is None else str(value)
+
+
+@asynccontextmanager
+async def scope(
+    tenant_id: uuid.UUID | str | None = None,
+    *,
+    partner_id: uuid.UUID | str | None = None,
+    system: bool = False,
+) -> AsyncIterator[None]:
+    """One transaction scoped to a tenant, a partner's read view, or the whole system.
+
+    `system=True` is for work that is cross-tenant by nature (login by email, refresh token
+    lookup, the admin console, seeding) and is only entered by code that has checked why.
+    """
+    async with APP_DB.transaction():
+        await rescope(tenant_id, partner_id=partner_id, system=system)
+        yield
+
+
+async def rescope(
+    tenant_id: uuid.UUID | str | None = None,
+    *,
+    partner_id: uuid.UUID | str | None = None,
+    system: bool = False,
+) -> None:
+    """Change the scope of the current transaction (e.g. a partner creating a tenant's admin)."""
+    await execute(
+        "SELECT set_config('app.tenant_id', $1, true), "
+        "set_config('app.partner_id', $2, true), set_config('app.system', $3, true)",
+        _as_text(tenant_id),
+        _as_text(partner_id),
+        "on" if system else "",
+    )
+
+
+def _connection() -> asyncpg.Connection:
+    txn = APP_DB.current_transaction.get()
+    if txn is None:
+        raise RuntimeError("raw SQL must run inside db.scope(...)")
+    return txn.connection
+
+
+async def fetch(sql: str, *args: Any) -> Sequence[asyncpg.Record]:
+    """Raw SQL on the current scoped transaction (for what Piccolo cannot express)."""
+    return await _connection().fetch(sql, *args)
+
+
+async def fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
+    """Raw SQL returning one row or None, on the current scoped transaction."""
+    return await _connection().fetchrow(sql, *args)
+
+
+async def execute(sql: str, *args: Any) -> str:
+    """Raw SQL without rows, on the current scoped transaction."""
+    return await _connection().execute(sql, *args)

@@ -1,0 +1,193 @@
+"""Every AMQP wire schema: one msgspec Struct per message, shared by publisher and consumer.
+
+Each Struct carries `v` (schema version, bumped on an incompatible change) and a `type`
+tag, so a queue or exchange that carries several kinds decodes into a tagged union
+(`ControlMessage`, `StreamEvent`). Stream event tags are the chat WebSocket frame types
+of CONTRACT.md, so the web process relays them without renaming.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+import msgspec
+
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (encoded as RFC 3339)."""
+    return datetime.now(UTC)
+
+
+class Wire(msgspec.Struct, kw_only=True, tag_field="type", forbid_unknown_fields=False):
+    """Base of every wire message; unknown fields are ignored so a newer sender is readable."""
+
+    v: int = 1
+
+
+class Usage(msgspec.Struct, kw_only=True):
+    """Tokens of one LLM call or one execution."""
+
+    input_tokens: int
+    output_tokens: int
+    counted: bool = False
+    """True when we counted the tokens because the provider reported none."""
+
+
+class ErrorInfo(msgspec.Struct, kw_only=True):
+    """A machine-readable code and a human message."""
+
+    code: str
+    message: str
+
+
+# --- work: the durable executions queue -------------------------------------------------
+
+
+class ExecutionRequested(Wire, tag="execution.requested", kw_only=True):
+    """Start one execution; published by web (or the jobs gateway) to the executions queue."""
+
+    execution_id: UUID
+    tenant_id: UUID
+    session_id: UUID | None = None
+    agent_id: UUID
+    attempt: int = 1
+    """1 for the first delivery; the actor bumps it when it takes over a redelivery."""
+    requested_at: datetime = msgspec.field(default_factory=utcnow)
+    input: str = ""
+    message_id: UUID | None = None
+    """The user message row this execution answers (chat), if any."""
+    correlation_id: str | None = None
+    reply_to: str | None = None
+    """AMQP reply queue of an external job, answered through the default exchange."""
+
+
+# --- control: routed to one actor by its address `actor.<execution_id>` ------------------
+
+
+class CancelExecution(Wire, tag="execution.cancel", kw_only=True):
+    """Stop an execution now; its actor closes the LLM stream and reports cancelled."""
+
+    execution_id: UUID
+    reason: str = "user"
+    requested_at: datetime = msgspec.field(default_factory=utcnow)
+
+
+class HumanInput(Wire, tag="execution.human_input", kw_only=True):
+    """A human's answer to an execution waiting for input."""
+
+    execution_id: UUID
+    content: str
+
+
+ControlMessage = CancelExecution | HumanInput
+
+
+# --- streams: topic exchange, routing key session.<id> or execution.<id> -----------------
+
+
+class StreamEventBase(Wire, kw_only=True):
+    """Fields shared by every stream event."""
+
+    execution_id: UUID
+    session_id: UUID | None = None
+
+
+class DeltaEvent(StreamEventBase, tag="delta", kw_only=True):
+    """A piece of reply text; `seq` starts at 1 per execution and has no gaps."""
+
+    seq: int
+    text: str
+
+
+class ExecutionStarted(StreamEventBase, tag="execution.started", kw_only=True):
+    """The actor took the execution (sent again, with a higher attempt, after a takeover)."""
+
+    message_id: UUID | None = None
+    attempt: int = 1
+
+
+class ExecutionCompleted(StreamEventBase, tag="execution.completed", kw_only=True):
+    """The full reply and the execution's token usage."""
+
+    text: str
+    usage: Usage
+    last_seq: int = 0
+
+
+class ExecutionFailed(StreamEventBase, tag="execution.failed", kw_only=True):
+    """The execution ended with an error."""
+
+    error: ErrorInfo
+    last_seq: int = 0
+
+
+class ExecutionCancelled(StreamEventBase, tag="execution.cancelled", kw_only=True):
+    """The execution was cancelled; deltas up to `last_seq` were sent."""
+
+    last_seq: int = 0
+
+
+class ExecutionRestarted(StreamEventBase, tag="execution.restarted", kw_only=True):
+    """Another attempt begins (redelivery or transient error); clients drop partial text."""
+
+    attempt: int
+    reason: str = ""
+
+
+StreamEvent = (
+    DeltaEvent
+    | ExecutionStarted
+    | ExecutionCompleted
+    | ExecutionFailed
+    | ExecutionCancelled
+    | ExecutionRestarted
+)
+
+
+# --- metering: the durable usage queue, consumed by the ledger ---------------------------
+
+
+class UsageRecorded(Wire, tag="usage.recorded", kw_only=True):
+    """Tokens of one LLM call; `event_id` makes pricing idempotent across redeliveries."""
+
+    event_id: UUID = msgspec.field(default_factory=uuid4)
+    tenant_id: UUID
+    execution_id: UUID
+    agent_id: UUID
+    model: str
+    provider: str
+    input_tokens: int
+    output_tokens: int
+    counted: bool = False
+    """True when we counted the tokens because the provider reported none."""
+    occurred_at: datetime = msgspec.field(default_factory=utcnow)
+
+
+# --- codec ------------------------------------------------------------------------------
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(message: Any) -> bytes:
+    """JSON bytes of a wire message (or any msgspec-encodable value)."""
+    return _encoder.encode(message)
+
+
+@functools.cache
+def _decoder(kind: Any) -> msgspec.json.Decoder[Any]:
+    # Decoders are cached per type: building one costs far more than decoding a message.
+    return msgspec.json.Decoder(kind)
+
+
+def decode(data: bytes | str, kind: type[T] | Any) -> T:
+    """Decode JSON into `kind`, a Struct or a union such as `StreamEvent`.
+
+    Raises `msgspec.ValidationError` (or `msgspec.DecodeError`) on a malformed message,
+    so a consumer can dead-letter it with the error as the reason.
+    """
+    return _decoder(kind).decode(data)

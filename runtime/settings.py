@@ -1,0 +1,212 @@
+"""Settings: read once from the environment (CONTRACT.md "Settings"), one typed struct per concern.
+
+Development secrets (`HB_SECRET_KEY`, `HB_FERNET_KEY`) are generated once into
+`.hirebuddha/secrets` with a warning; with `HB_ENV=production` the process refuses to start
+without them.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
+
+log = logging.getLogger("hirebuddha.settings")
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class DatabaseSettings(msgspec.Struct, frozen=True):
+    """PostgreSQL."""
+
+    url: str
+    """Owner connection (migrations, roles, RLS policies). `HB_DATABASE_URL`."""
+    app_url: str
+    """Connection of the application role: not owner, not superuser, no BYPASSRLS.
+    `HB_APP_DATABASE_URL`; by default the owner URL with the user swapped for `app_role`."""
+    app_role: str
+    """Name of the application role created by `hirebuddha migrate`. `HB_APP_DB_ROLE`."""
+    pool_max: int
+    """Upper bound of each process's connection pool. `HB_DB_POOL_MAX`."""
+
+
+class BrokerSettings(msgspec.Struct, frozen=True):
+    """RabbitMQ."""
+
+    url: str
+    """`HB_AMQP_URL`."""
+    prefix: str
+    """Prefix of every exchange and queue this deployment declares, so test runs never
+    share names. `HB_AMQP_PREFIX`, empty by default (names exactly as in CONTRACT.md)."""
+
+
+class HttpSettings(msgspec.Struct, frozen=True):
+    """The web process."""
+
+    host: str
+    """`HB_HTTP_HOST`."""
+    port: int
+    """`HB_HTTP_PORT`."""
+    allowed_origins: tuple[str, ...]
+    """Browser origins allowed on WebSockets and CORS. `HB_ALLOWED_ORIGINS`, comma
+    separated; the web's own origin is always allowed."""
+    max_body_bytes: int
+    """Largest request body accepted (413 above it). `HB_MAX_BODY_BYTES`."""
+    secure_cookies: bool
+    """Set the Secure flag on cookies; on by default in production."""
+
+
+class AuthSettings(msgspec.Struct, frozen=True):
+    """Tokens, hashing and login throttling."""
+
+    secret_key: str
+    """HMAC key of access tokens. `HB_SECRET_KEY`."""
+    fernet_key: str
+    """Encryption key for secrets at rest (provider keys). `HB_FERNET_KEY`."""
+    access_ttl_s: int
+    """Lifetime of an access token: 15 minutes."""
+    refresh_ttl_s: int
+    """Lifetime of a refresh token: 30 days."""
+    issuer: str
+    audience: str
+    login_limit: int
+    """Login/register attempts per IP and per email in one window. `HB_LOGIN_LIMIT`."""
+    login_window_s: int
+    """Length of that window. `HB_LOGIN_WINDOW_S`."""
+
+
+class Settings(msgspec.Struct, frozen=True):
+    """All settings of one process."""
+
+    env: str
+    """`development` (default), `test` or `production`. `HB_ENV`."""
+    home: str
+    """Folder for generated development files (secrets). `HB_HOME`, default `.hirebuddha`."""
+    db: DatabaseSettings
+    broker: BrokerSettings
+    http: HttpSettings
+    auth: AuthSettings
+    openai_base_url: str | None
+    """`HB_OPENAI_BASE_URL`: unset, the built-in demo provider answers."""
+    openai_api_key: str | None
+    """`HB_OPENAI_API_KEY`."""
+    stripe_api_base: str | None
+    stripe_secret_key: str | None
+    stripe_webhook_secret: str | None
+
+    @property
+    def production(self) -> bool:
+        """True when `HB_ENV=production`."""
+        return self.env == "production"
+
+
+def _swap_user(url: str, user: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{user}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _dev_secrets(home: Path) -> dict[str, str]:
+    """Read, or create once, the development secrets file (mode 0600)."""
+    path = home / "secrets"
+    if path.exists():
+        pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+        return {k.strip(): v.strip() for k, v in pairs}
+    values = {
+        "HB_SECRET_KEY": secrets.token_urlsafe(48),
+        "HB_FERNET_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    }
+    home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.writelines(f"{k}={v}\n" for k, v in values.items())
+    log.warning(
+        "generated development secrets in %s; set HB_SECRET_KEY and HB_FERNET_KEY in production",
+        path,
+    )
+    return values
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build settings from an environment mapping (default: `os.environ`)."""
+    env = dict(os.environ if env is None else env)
+    mode = env.get("HB_ENV", "development")
+    if mode not in {"development", "test", "production"}:
+        raise SettingsError(f"HB_ENV must be development, test or production, got {mode!r}")
+    home = Path(env.get("HB_HOME", ".hirebuddha"))
+    secret_key, fernet_key = env.get("HB_SECRET_KEY"), env.get("HB_FERNET_KEY")
+    if not (secret_key and fernet_key):
+        if mode == "production":
+            raise SettingsError(
+                "HB_SECRET_KEY and HB_FERNET_KEY are required when HB_ENV=production"
+            )
+        generated = _dev_secrets(home)
+        secret_key = secret_key or generated["HB_SECRET_KEY"]
+        fernet_key = fernet_key or generated["HB_FERNET_KEY"]
+    if len(secret_key) < 32:
+        raise SettingsError("HB_SECRET_KEY must be at least 32 characters")
+    db_url = env.get("HB_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/hirebuddha")
+    app_role = env.get("HB_APP_DB_ROLE", "hirebuddha_app")
+    origins = tuple(o.strip() for o in env.get("HB_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    return Settings(
+        env=mode,
+        home=str(home),
+        db=DatabaseSettings(
+            url=db_url,
+            app_url=env.get("HB_APP_DATABASE_URL") or _swap_user(db_url, app_role),
+            app_role=app_role,
+            pool_max=_int(env, "HB_DB_POOL_MAX", 20),
+        ),
+        broker=BrokerSettings(
+            url=env.get("HB_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+            prefix=env.get("HB_AMQP_PREFIX", ""),
+        ),
+        http=HttpSettings(
+            host=env.get("HB_HTTP_HOST", "127.0.0.1"),
+            port=_int(env, "HB_HTTP_PORT", 8000),
+            allowed_origins=origins,
+            max_body_bytes=_int(env, "HB_MAX_BODY_BYTES", 1_048_576),
+            secure_cookies=env.get("HB_SECURE_COOKIES", "1" if mode == "production" else "0")
+            == "1",
+        ),
+        auth=AuthSettings(
+            secret_key=secret_key,
+            fernet_key=fernet_key,
+            access_ttl_s=15 * 60,
+            refresh_ttl_s=30 * 24 * 3600,
+            issuer="hirebuddha",
+            audience="hirebuddha-api",
+            login_limit=_int(env, "HB_LOGIN_LIMIT", 10),
+            login_window_s=_int(env, "HB_LOGIN_WINDOW_S", 60),
+        ),
+        openai_base_url=env.get("HB_OPENAI_BASE_URL") or None,
+        openai_api_key=env.get("HB_OPENAI_API_KEY") or None,
+        stripe_api_base=env.get("HB_STRIPE_API_BASE") or None,
+        stripe_secret_key=env.get("HB_STRIPE_SECRET_KEY") or None,
+        stripe_webhook_secret=env.get("HB_STRIPE_WEBHOOK_SECRET") or None,
+    )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, loaded once."""
+    return load_settings()

@@ -1,0 +1,165 @@
+"""Agents, conversations and executions."""
+
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    Array,
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Real,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from runtime.db import APP_DB
+from runtime.tables.base import created_at, pk, updated_at
+from runtime.tables.identity import Tenant, User
+
+
+class Agent(Table, tablename="agents", db=APP_DB):
+    """An AI agent: system prompt (`role`), model settings and optional output schema."""
+
+    id = pk()
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
+    )
+    name = Varchar(length=200)
+    role = Text()
+    llm_config = JSONB()
+    output_schema = JSONB(null=True, default=None)
+    double_texting = Varchar(length=12, default="enqueue")  # reject | enqueue | interrupt
+    is_active = Boolean(default=True)
+    created_at = created_at()
+    updated_at = updated_at()
+
+
+class Workflow(Table, tablename="workflows", db=APP_DB):
+    """A DAG of agent steps."""
+
+    id = pk()
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
+    )
+    name = Varchar(length=200)
+    dag_structure = JSONB()
+    is_active = Boolean(default=True)
+    created_at = created_at()
+    updated_at = updated_at()
+
+
+class ChatSession(Table, tablename="sessions", db=APP_DB):
+    """A conversation of one user with one agent."""
+
+    id = pk()
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
+    )
+    agent = ForeignKey(
+        db_column_name="agent_id", references=Agent, index=True, on_delete=OnDelete.cascade
+    )
+    user = ForeignKey(
+        db_column_name="user_id",
+        references=User,
+        null=True,
+        index=True,
+        on_delete=OnDelete.set_null,
+    )
+    title = Varchar(length=200, null=True, default=None)
+    created_at = created_at()
+    updated_at = updated_at()
+
+
+class Execution(Table, tablename="executions", db=APP_DB):
+    """One run of an agent: pending -> running -> completed | failed | cancelled."""
+
+    id = pk()
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
+    )
+    agent = ForeignKey(
+        db_column_name="agent_id",
+        references=Agent,
+        null=True,
+        index=True,
+        on_delete=OnDelete.set_null,
+    )
+    workflow = ForeignKey(
+        db_column_name="workflow_id", references=Workflow, null=True, on_delete=OnDelete.set_null
+    )
+    session = ForeignKey(
+        db_column_name="session_id",
+        references=ChatSession,
+        null=True,
+        index=True,
+        on_delete=OnDelete.cascade,
+    )
+    user_id = UUID(null=True, default=None)
+    source = Varchar(length=10, default="chat")  # chat | rest | queue
+    status = Varchar(length=12, default="pending", index=True)
+    input_data = JSONB(null=True, default=None)
+    result_data = JSONB(null=True, default=None)
+    usage = JSONB(null=True, default=None)
+    error_message = Text(null=True, default=None)
+    attempt = Integer(default=0)
+    started_at = Timestamptz(null=True, default=None)
+    completed_at = Timestamptz(null=True, default=None)
+    created_at = created_at()
+    updated_at = updated_at()
+
+
+class Message(Table, tablename="messages", db=APP_DB):
+    """One turn of a conversation; `client_id` makes a user's send idempotent."""
+
+    id = pk()
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
+    )
+    session = ForeignKey(
+        db_column_name="session_id", references=ChatSession, index=True, on_delete=OnDelete.cascade
+    )
+    execution_id = UUID(null=True, default=None)
+    role = Varchar(length=12)  # user | assistant | system
+    content = Text()
+    client_id = Varchar(length=64, null=True, default=None)
+    created_at = created_at()
+
+
+class Document(Table, tablename="documents", db=APP_DB):
+    """An uploaded file for retrieval."""
+
+    id = pk()
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
+    )
+    agent = ForeignKey(
+        db_column_name="agent_id", references=Agent, null=True, on_delete=OnDelete.set_null
+    )
+    filename = Varchar(length=255)
+    file_type = Varchar(length=32)
+    file_size = Varchar(length=32, null=True, default=None)
+    upload_status = Varchar(length=20, default="processing")
+    created_at = created_at()
+    updated_at = updated_at()
+
+
+class DocumentChunk(Table, tablename="document_chunks", db=APP_DB):
+    """A chunk of a document with its embedding.
+
+    `embedding` is real[] until retrieval lands and pgvector's vector(768) replaces it.
+    """
+
+    id = pk()
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
+    )
+    document = ForeignKey(
+        db_column_name="document_id", references=Document, index=True, on_delete=OnDelete.cascade
+    )
+    chunk_index = Integer()
+    content = Text()
+    embedding = Array(base_column=Real(), null=True, default=None)
+    created_at = created_at()

@@ -1,0 +1,144 @@
+"""Rates, the ledger and what the tenant pays with."""
+
+from decimal import Decimal
+
+from piccolo.columns import (
+    UUID,
+    Boolean,
+    ForeignKey,
+    Numeric,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from runtime.db import APP_DB
+from runtime.tables.base import created_at, pk, updated_at
+from runtime.tables.identity import Partner, Tenant
+
+MONEY = (18, 6)
+
+
+class SystemRate(Table, tablename="system_rates", db=APP_DB):
+    """Platform cost (`rate`) and direct-tenant price (`billing_rate`) per model and unit.
+
+    Versioned by valid_from / valid_to; never edited in place.
+    """
+
+    id = pk()
+    model = Varchar(length=100, index=True)
+    resource_type = Varchar(length=32)  # input_tokens | output_tokens
+    unit = Varchar(length=16)  # 1k_tokens | 1m_tokens
+    rate = Numeric(digits=MONEY)
+    billing_rate = Numeric(digits=MONEY)
+    valid_from = Timestamptz()
+    valid_to = Timestamptz(null=True, default=None)
+    is_active = Boolean(default=True)
+    description = Text(null=True, default=None)
+    created_at = created_at()
+
+
+class PartnerRate(Table, tablename="partner_rates", db=APP_DB):
+    """A partner's price to its tenants for one system rate."""
+
+    id = pk()
+    partner = ForeignKey(
+        db_column_name="partner_id", references=Partner, index=True, on_delete=OnDelete.cascade
+    )
+    system_rate = ForeignKey(
+        db_column_name="system_rate_id",
+        references=SystemRate,
+        index=True,
+        on_delete=OnDelete.restrict,
+    )
+    rate = Numeric(digits=MONEY)
+    valid_from = Timestamptz()
+    valid_to = Timestamptz(null=True, default=None)
+    is_active = Boolean(default=True)
+    created_at = created_at()
+
+
+class LedgerEntry(Table, tablename="ledger_entries", db=APP_DB):
+    """Immutable priced usage; the database refuses UPDATE and DELETE."""
+
+    id = pk()
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.restrict
+    )
+    partner = ForeignKey(
+        db_column_name="partner_id",
+        references=Partner,
+        null=True,
+        index=True,
+        on_delete=OnDelete.restrict,
+    )
+    execution_id = UUID(null=True, default=None, index=True)
+    event_id = UUID(unique=True)
+    model = Varchar(length=100, null=True, default=None)
+    resource_type = Varchar(length=32)
+    quantity = Numeric(digits=MONEY)
+    unit = Varchar(length=16)
+    platform_cost = Numeric(digits=MONEY)
+    tenant_cost = Numeric(digits=MONEY)
+    partner_commission = Numeric(digits=MONEY)
+    reverses_id = UUID(null=True, default=None)
+    prev_hash = Varchar(length=64, null=True, default=None)
+    entry_hash = Varchar(length=64, null=True, default=None)
+    entry_metadata = Text(null=True, default=None)
+    created_at = created_at()
+
+
+class Invoice(Table, tablename="invoices", db=APP_DB):
+    """A tenant's invoice for one period."""
+
+    id = pk()
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.restrict
+    )
+    invoice_number = Varchar(length=64, unique=True)
+    total_amount = Numeric(digits=MONEY)
+    currency = Varchar(length=3, default="USD")
+    status = Varchar(length=20, default="pending")
+    period_start = Timestamptz()
+    period_end = Timestamptz()
+    due_date = Timestamptz()
+    paid_date = Timestamptz(null=True, default=None)
+    stripe_invoice_id = Varchar(length=255, null=True, default=None)
+    payment_intent_id = Varchar(length=255, null=True, default=None)
+    created_at = created_at()
+    updated_at = updated_at()
+
+
+class Subscription(Table, tablename="subscriptions", db=APP_DB):
+    """A tenant's plan and prepaid credit."""
+
+    id = pk()
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
+    )
+    plan_name = Varchar(length=64)
+    status = Varchar(length=20, default="active")
+    billing_cycle = Varchar(length=10, default="monthly")
+    credit_balance = Numeric(digits=MONEY, default=Decimal("0"))
+    stripe_subscription_id = Varchar(length=255, null=True, default=None)
+    stripe_customer_id = Varchar(length=255, null=True, default=None)
+    created_at = created_at()
+    updated_at = updated_at()
+
+
+class PaymentMethod(Table, tablename="payment_methods", db=APP_DB):
+    """A stored Stripe payment method."""
+
+    id = pk()
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
+    )
+    stripe_payment_method_id = Varchar(length=255)
+    stripe_customer_id = Varchar(length=255)
+    type = Varchar(length=20, null=True, default=None)
+    last4 = Varchar(length=4, null=True, default=None)
+    is_default = Boolean(default=False)
+    created_at = created_at()
+    updated_at = updated_at()

@@ -1,0 +1,126 @@
+"""Partners, tenants, users and what authenticates them."""
+
+from decimal import Decimal
+
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Numeric,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from runtime.db import APP_DB
+from runtime.tables.base import created_at, pk, updated_at
+
+
+class Partner(Table, tablename="partners", db=APP_DB):
+    """A sales partner reselling the platform to its own tenants."""
+
+    id = pk()
+    name = Varchar(length=200)
+    admin_user_id = UUID(null=True, default=None)
+    status = Varchar(length=20, default="active")
+    commission_pct = Numeric(digits=(5, 2), default=Decimal("0"))
+    commission_basis = Varchar(length=10, default="margin")  # margin | gross
+    created_at = created_at()
+    updated_at = updated_at()
+
+
+class Tenant(Table, tablename="tenants", db=APP_DB):
+    """A customer workspace; direct when partner is null."""
+
+    id = pk()
+    name = Varchar(length=200)
+    status = Varchar(length=20, default="active")  # active | suspended
+    partner = ForeignKey(
+        db_column_name="partner_id",
+        references=Partner,
+        null=True,
+        index=True,
+        on_delete=OnDelete.restrict,
+    )
+    tier = Varchar(length=20, default="free")  # free | pro | enterprise
+    max_concurrency = Integer(default=4)
+    created_at = created_at()
+    updated_at = updated_at()
+
+
+class User(Table, tablename="users", db=APP_DB):
+    """A person; belongs to one tenant. Partner admins also name their partner."""
+
+    id = pk()
+    email = Varchar(length=320, unique=True)
+    full_name = Varchar(length=200)
+    hashed_password = Varchar(length=255)
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.restrict
+    )
+    partner = ForeignKey(
+        db_column_name="partner_id", references=Partner, null=True, on_delete=OnDelete.restrict
+    )
+    role = Varchar(length=20, default="tenant_admin")
+    is_active = Boolean(default=True)
+    is_verified = Boolean(default=False)
+    created_at = created_at()
+    updated_at = updated_at()
+
+
+class RefreshToken(Table, tablename="refresh_tokens", db=APP_DB):
+    """An opaque refresh token, stored as its SHA-256; one family per login."""
+
+    id = pk()
+    user = ForeignKey(
+        db_column_name="user_id", references=User, index=True, on_delete=OnDelete.cascade
+    )
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
+    )
+    token = Varchar(length=64, unique=True)  # sha256 hex of the opaque token
+    family_id = UUID(index=True)
+    expires_at = Timestamptz()
+    revoked = Boolean(default=False)
+    rotated_at = Timestamptz(null=True, default=None)
+    created_at = created_at()
+
+
+class ApiKey(Table, tablename="api_keys", db=APP_DB):
+    """A tenant API key: shown once, stored as SHA-256, found by its public prefix."""
+
+    id = pk()
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
+    )
+    name = Varchar(length=200)
+    prefix = Varchar(length=16, unique=True)
+    key_hash = Varchar(length=64)
+    created_by = UUID(null=True, default=None)
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    created_at = created_at()
+
+
+class AuditLog(Table, tablename="audit_log", db=APP_DB):
+    """Who did what to whom; tenant is null for platform-level actions."""
+
+    id = pk()
+    tenant = ForeignKey(
+        db_column_name="tenant_id",
+        references=Tenant,
+        null=True,
+        index=True,
+        on_delete=OnDelete.cascade,
+    )
+    actor_user_id = UUID(null=True, default=None)
+    action = Varchar(length=64)
+    target_type = Varchar(length=32, null=True, default=None)
+    target_id = UUID(null=True, default=None)
+    details = JSONB(default={})
+    ip = Text(null=True, default=None)
+    created_at = created_at()

@@ -1,0 +1,136 @@
+"""Suite-wide setup: one fresh database and AMQP prefix per run, a real web server process.
+
+The environment is fixed here, before anything imports `runtime` (settings are read once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+RUN = uuid.uuid4().hex[:8]
+DB_NAME = f"hb_test_{RUN}"
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.update(
+    HB_ENV="test",
+    HB_HOME=tempfile.mkdtemp(prefix="hb-test-"),
+    HB_DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}",
+    HB_AMQP_PREFIX=f"test-{RUN}.",
+    HB_SECRET_KEY=secrets.token_urlsafe(48),
+    HB_FERNET_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    HB_LOGIN_LIMIT="100000",
+    PICCOLO_CONF="runtime.piccolo_conf",
+)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+async def database() -> AsyncIterator[str]:
+    """A migrated database of this run, the app pool open in the test process; dropped after."""
+    from runtime import db
+    from runtime.migrate import migrate
+
+    await migrate()
+    await db.open_pool(10)
+    yield DB_NAME
+    await db.close_pool()
+    import asyncpg
+
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+class Process:
+    """A `hirebuddha <command>` child process with this run's environment."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.log = tempfile.NamedTemporaryFile(prefix="hb-proc-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", *args],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        """Everything the process printed so far."""
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM, then SIGKILL if it does not exit in time."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+async def wait_http(url: str, proc: Process, timeout: float = 30) -> None:
+    """Poll until `url` answers 200; fail with the process output if it never does."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with httpx.AsyncClient() as client:
+        while asyncio.get_running_loop().time() < deadline:
+            if proc.proc.poll() is not None:
+                break
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    proc.stop()
+    raise AssertionError(f"{url} never became ready; process output:\n{proc.output()[-4000:]}")
+
+
+async def start_web(env: dict[str, str] | None = None) -> tuple[str, Process]:
+    """A real web process on a free port; returns its base URL and handle."""
+    port = free_port()
+    proc = Process("web", "--port", str(port), env=env)
+    base = f"http://127.0.0.1:{port}"
+    await wait_http(f"{base}/health/live", proc)
+    return base, proc
+
+
+@pytest.fixture(scope="session")
+async def server(database: str) -> AsyncIterator[str]:
+    """Base URL of the web process shared by the suite."""
+    base, proc = await start_web()
+    yield base
+    proc.stop()
+
+
+@pytest.fixture
+async def client(server: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the shared web process."""
+    async with httpx.AsyncClient(base_url=server, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def run_id() -> Iterator[str]:
+    """This run's unique id (used in names so runs never collide)."""
+    yield RUN

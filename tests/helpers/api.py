@@ -1,0 +1,127 @@
+"""Building blocks for API tests: people of every role, created through the real API."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import httpx
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Actor:
+    """Someone logged in: their token, ids and a client that sends the token."""
+
+    client: httpx.AsyncClient
+    token: str
+    user_id: str
+    tenant_id: str
+    role: str
+    email: str
+    refresh_token: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def get(self, url: str, **kw) -> httpx.Response:
+        return await self.client.get(url, headers=self.headers, **kw)
+
+    async def post(self, url: str, **kw) -> httpx.Response:
+        return await self.client.post(url, headers=self.headers, **kw)
+
+    async def patch(self, url: str, **kw) -> httpx.Response:
+        return await self.client.patch(url, headers=self.headers, **kw)
+
+    async def put(self, url: str, **kw) -> httpx.Response:
+        return await self.client.put(url, headers=self.headers, **kw)
+
+    async def delete(self, url: str, **kw) -> httpx.Response:
+        return await self.client.delete(url, headers=self.headers, **kw)
+
+
+def email(tag: str = "user") -> str:
+    """A unique address."""
+    return f"{tag}-{uuid.uuid4().hex[:10]}@example.org"
+
+
+async def login(client: httpx.AsyncClient, address: str, password: str = PASSWORD) -> Actor:
+    """Log in and return the actor; fails loudly when login does not answer 200."""
+    r = await client.post("/api/v1/auth/login", json={"email": address, "password": password})
+    assert r.status_code == 200, f"login of {address} failed: {r.status_code} {r.text}"
+    body = r.json()
+    user = body["user"]
+    return Actor(
+        client, body["access_token"], user["id"], user["tenant_id"], user["role"], address, body["refresh_token"]
+    )
+
+
+async def register(client: httpx.AsyncClient, workspace: str | None = None) -> Actor:
+    """A new tenant and its tenant admin."""
+    address = email("admin")
+    payload = {"email": address, "password": PASSWORD, "full_name": "Ada Admin"}
+    if workspace:
+        payload["workspace_name"] = workspace
+    r = await client.post("/api/v1/auth/register", json=payload)
+    assert r.status_code == 201, f"register failed: {r.status_code} {r.text}"
+    body = r.json()
+    return Actor(
+        client,
+        body["access_token"],
+        body["user"]["id"],
+        body["tenant"]["id"],
+        "tenant_admin",
+        address,
+        body["refresh_token"],
+        extra={"tenant": body["tenant"]},
+    )
+
+
+async def app_admin(client: httpx.AsyncClient) -> Actor:
+    """A fresh app admin, created the way `hirebuddha create-admin` does, then logged in."""
+    from web.seed import create_admin
+
+    address = email("root")
+    await create_admin(address, PASSWORD)
+    return await login(client, address)
+
+
+async def member(admin: Actor, role: str = "user") -> Actor:
+    """A new member of the admin's tenant."""
+    address = email(role)
+    r = await admin.post(
+        "/api/v1/tenant/users", json={"email": address, "full_name": "Uma User", "password": PASSWORD, "role": role}
+    )
+    assert r.status_code == 201, r.text
+    return await login(admin.client, address)
+
+
+async def partner(admin: Actor, commission_pct: str = "20", basis: str = "margin") -> Actor:
+    """A new partner with its partner admin, created by an app admin, then logged in."""
+    address = email("partner")
+    r = await admin.post(
+        "/api/v1/admin/partners",
+        json={
+            "name": f"Partner {uuid.uuid4().hex[:6]}",
+            "admin_email": address,
+            "admin_password": PASSWORD,
+            "commission_pct": commission_pct,
+            "commission_basis": basis,
+        },
+    )
+    assert r.status_code == 201, r.text
+    actor = await login(admin.client, address)
+    actor.extra["partner"] = r.json()
+    return actor
+
+
+async def agent(admin: Actor, **overrides) -> dict:
+    """A new agent of the admin's tenant."""
+    body = {"name": "Recruiter", "role": "You screen candidates.", "llm_config": {"model": "demo-1", "provider": "demo"}}
+    body.update(overrides)
+    r = await admin.post("/api/v1/agents", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()

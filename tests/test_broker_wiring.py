@@ -1,0 +1,180 @@
+"""The declared RabbitMQ objects and publishing paths, on the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import aio_pika
+from faststream.rabbit import RabbitMessage
+from helpers.rabbit import make_broker, rabbit_topology_fixture  # noqa: F401  (fixture)
+
+from runtime.broker import Topology, actor_address, session_key
+from runtime.messages import (
+    CancelExecution,
+    ControlMessage,
+    DeltaEvent,
+    ExecutionRequested,
+    StreamEvent,
+    UsageRecorded,
+    decode,
+)
+from runtime.publishing import (
+    REASON_HEADER,
+    SOURCE_HEADER,
+    StreamPublisher,
+    dead_letter,
+    publish_control,
+    publish_execution,
+    publish_usage,
+)
+
+WAIT = 10.0
+
+
+def _request(text: str = "hello") -> ExecutionRequested:
+    return ExecutionRequested(
+        execution_id=uuid.uuid4(),
+        tenant_id=uuid.uuid4(),
+        session_id=uuid.uuid4(),
+        agent_id=uuid.uuid4(),
+        input=text,
+    )
+
+
+async def _raw_channel() -> tuple[aio_pika.abc.AbstractRobustConnection, Any]:
+    connection = await aio_pika.connect_robust("amqp://guest:guest@127.0.0.1:5672/")
+    return connection, await connection.channel()
+
+
+async def _next_message(queue: Any) -> aio_pika.abc.AbstractIncomingMessage:
+    """First message of `queue`, waited for with a timeout (no polling loop)."""
+    async with queue.iterator() as messages:
+        async with asyncio.timeout(WAIT):
+            async for message in messages:
+                await message.ack()
+                return message
+    raise AssertionError("queue iterator ended without a message")
+
+
+async def test_execution_is_consumed_and_poison_is_dead_lettered_with_reason(
+    rabbit_topology: Topology,
+) -> None:
+    topo = rabbit_topology
+    broker = make_broker()
+    consumed: asyncio.Queue[ExecutionRequested] = asyncio.Queue()
+
+    @broker.subscriber(topo.executions)
+    async def executions_take(message: RabbitMessage) -> None:
+        request = decode(message.body, ExecutionRequested)
+        if request.input == "poison":
+            await dead_letter(broker, topo, message, "agent not found")
+            return
+        await consumed.put(request)
+
+    good, poison = _request("hello"), _request("poison")
+    async with broker:
+        await broker.start()
+        await publish_execution(broker, topo, poison)
+        await publish_execution(broker, topo, good)
+        assert await asyncio.wait_for(consumed.get(), WAIT) == good
+
+    connection, channel = await _raw_channel()
+    async with connection:
+        queue = await channel.declare_queue(topo.dead_letters.name, passive=True)
+        dead = await _next_message(queue)
+    assert decode(dead.body, ExecutionRequested) == poison
+    assert dead.headers[REASON_HEADER] == "agent not found"
+    assert dead.headers[SOURCE_HEADER] == topo.executions.name
+    assert consumed.empty(), "the poison message must not reach the handler's output"
+
+
+async def test_redelivery_beyond_the_delivery_limit_is_dead_lettered(
+    rabbit_topology: Topology,
+) -> None:
+    topo = rabbit_topology
+    broker = make_broker()
+    async with broker:
+        await broker.connect()
+        await publish_execution(broker, topo, request := _request("crashes its consumer"))
+
+    connection, channel = await _raw_channel()
+    async with connection:
+        work = await channel.declare_queue(topo.executions.name, passive=True)
+        # A consumer that keeps crashing: each requeue counts as a delivery (limit 2).
+        # basic.get, not a consumer: a cancelled consumer's prefetch would count too.
+        deliveries = 0
+        while (message := await work.get(fail=False, timeout=WAIT)) is not None:
+            deliveries += 1
+            await message.nack(requeue=True)
+            assert deliveries <= 10, "the delivery limit was not enforced"
+        assert deliveries == 3, "limit 2: two requeues allowed, the third return dead-letters"
+        dead = await _next_message(
+            await channel.declare_queue(topo.dead_letters.name, passive=True)
+        )
+    assert decode(dead.body, ExecutionRequested) == request
+    assert dead.headers["x-death"][0]["reason"] == "delivery_limit"
+
+
+async def test_usage_is_persistent_and_control_reaches_the_actor_address(
+    rabbit_topology: Topology,
+) -> None:
+    topo = rabbit_topology
+    event = UsageRecorded(
+        tenant_id=uuid.uuid4(),
+        execution_id=uuid.uuid4(),
+        agent_id=uuid.uuid4(),
+        model="fake-1",
+        provider="fake",
+        input_tokens=3,
+        output_tokens=5,
+        counted=True,
+    )
+    cancel = CancelExecution(execution_id=uuid.uuid4())
+    connection, channel = await _raw_channel()
+    async with connection:
+        inbox = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await inbox.bind(topo.control.name, routing_key=actor_address(cancel.execution_id))
+        broker = make_broker()
+        async with broker:
+            await broker.connect()
+            await publish_usage(broker, topo, event)
+            await publish_control(broker, topo, cancel)
+        usage = await _next_message(await channel.declare_queue(topo.usage.name, passive=True))
+        control = await _next_message(inbox)
+    assert decode(usage.body, UsageRecorded) == event
+    assert usage.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    assert usage.message_id == str(event.event_id)
+    assert decode(control.body, ControlMessage) == cancel
+
+
+async def test_stream_events_route_by_session_without_confirms(
+    rabbit_topology: Topology,
+) -> None:
+    topo = rabbit_topology
+    session_id, execution_id = uuid.uuid4(), uuid.uuid4()
+    deltas = [
+        DeltaEvent(execution_id=execution_id, session_id=session_id, seq=i, text=f"t{i}")
+        for i in range(1, 51)
+    ]
+    connection, channel = await _raw_channel()
+    async with connection:
+        watcher = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await watcher.bind(topo.streams.name, routing_key=session_key(session_id))
+        broker = make_broker()
+        async with broker:
+            await broker.connect()
+            publisher = StreamPublisher(broker, topo)
+            await publisher.start()
+            assert not publisher._exchange.channel.publisher_confirms  # type: ignore[union-attr]
+            for delta in deltas:
+                await publisher.publish(delta)
+            received: list[Any] = []
+            async with watcher.iterator() as messages, asyncio.timeout(WAIT):
+                async for message in messages:
+                    await message.ack()
+                    received.append(decode(message.body, StreamEvent))
+                    if len(received) == len(deltas):
+                        break
+    assert received == deltas, "deltas arrive complete and in seq order"

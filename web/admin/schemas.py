@@ -1,0 +1,91 @@
+"""App admin DTOs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import msgspec
+
+from web.partner.schemas import Money
+from web.schemas import Email, Name, Password
+
+Percent = Annotated[Decimal, msgspec.Meta(ge=0, le=100)]
+Key = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[\w.:/\-]+$")]
+Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=r"^[^\x00\s]+$")]
+Url = Annotated[str, msgspec.Meta(max_length=2048, pattern=r"^https?://[^\s\x00]+$")]
+
+
+class PartnerCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    admin_email: Email
+    admin_password: Password
+    commission_pct: Percent
+    commission_basis: Literal["margin", "gross"] = "margin"
+    admin_full_name: Name | None = None
+
+
+class PartnerOut(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    status: str
+    commission_pct: Decimal
+    commission_basis: str
+    admin_user_id: uuid.UUID | None
+    created_at: dt.datetime
+
+
+class AdminTenantPatch(msgspec.Struct, forbid_unknown_fields=True):
+    status: Literal["active", "suspended"] | msgspec.UnsetType = msgspec.UNSET
+    tier: Literal["free", "pro", "enterprise"] | msgspec.UnsetType = msgspec.UNSET
+    max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class RateCreate(msgspec.Struct, forbid_unknown_fields=True):
+    model: Key
+    resource_type: Literal["input_tokens", "output_tokens"]
+    unit: Literal["1k_tokens", "1m_tokens"]
+    cost_rate: Money
+    billing_rate: Money
+    valid_from: dt.datetime | None = None
+
+
+class RateOut(msgspec.Struct):
+    id: uuid.UUID
+    model: str
+    resource_type: str
+    unit: str
+    cost_rate: Decimal
+    billing_rate: Decimal
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+
+
+class ModelCreate(msgspec.Struct, forbid_unknown_fields=True):
+    model_key: Key
+    model_name: Name
+    provider: Literal["demo", "openai"]
+    model_type: Literal["text"] = "text"
+    is_active: bool = True
+
+
+class ModelOut(msgspec.Struct):
+    id: uuid.UUID
+    model_key: str
+    model_name: str
+    provider: str
+    model_type: str
+    is_active: bool
+
+
+class ProviderPut(msgspec.Struct, forbid_unknown_fields=True):
+    api_key: Secret | None = None
+    base_url: Url | None = None
+
+
+class ProviderOut(msgspec.Struct):
+    name: str
+    has_api_key: bool
+    base_url: str | None

@@ -1,0 +1,55 @@
+"""Agent DTOs (CONTRACT.md "Agents")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from web.schemas import LongText, Name
+
+Provider = Literal["demo", "openai"]
+DoubleTexting = Literal["reject", "enqueue", "interrupt"]
+ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[\w.:/\-]+$")]
+
+
+class LlmConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Which model answers and how."""
+
+    model: ModelName
+    provider: Provider | None = None
+    temperature: Annotated[float, msgspec.Meta(ge=0, le=2)] | None = None
+    max_tokens: Annotated[int, msgspec.Meta(ge=1, le=32_768)] | None = None
+
+
+class AgentCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    role: LongText
+    llm_config: LlmConfig
+    output_schema: dict[str, Any] | None = None
+    double_texting: DoubleTexting = "enqueue"
+    is_active: bool = True
+
+
+class AgentPatch(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    role: LongText | msgspec.UnsetType = msgspec.UNSET
+    llm_config: LlmConfig | msgspec.UnsetType = msgspec.UNSET
+    output_schema: dict[str, Any] | None | msgspec.UnsetType = msgspec.UNSET
+    double_texting: DoubleTexting | msgspec.UnsetType = msgspec.UNSET
+    is_active: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class AgentOut(msgspec.Struct):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    role: str
+    llm_config: LlmConfig
+    output_schema: dict[str, Any] | None
+    double_texting: str
+    is_active: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime

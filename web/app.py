@@ -1,0 +1,85 @@
+"""The Litestar application: `create_app()` is the one factory (`hirebuddha web` serves it)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import Message, Scope
+
+from runtime import db
+from runtime.settings import Settings, get_settings
+from web.admin.controller import AdminController
+from web.agents.controller import AgentController
+from web.auth.controller import AuthController, me
+from web.auth.middleware import BearerAuthMiddleware
+from web.errors import EXCEPTION_HANDLERS
+from web.health import REQUESTS, BrokerProbe, live, metrics, ready
+from web.logs import access_log, configure_logging, request_id_middleware
+from web.partner.controller import PartnerController
+from web.sessions.controller import SessionController
+from web.tenant.controller import TenantController
+
+API_HANDLERS = [
+    AuthController,
+    me,
+    TenantController,
+    AgentController,
+    SessionController,
+    PartnerController,
+    AdminController,
+]
+
+
+async def _count_status(message: Message, scope: Scope) -> None:
+    if message["type"] == "http.response.start":
+        REQUESTS[f"{message['status'] // 100}xx"] += 1
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the web application for these settings (default: the environment's)."""
+    settings = settings or get_settings()
+    configure_logging()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await db.open_pool()
+        app.state.broker_probe = BrokerProbe(settings.broker.url)
+        try:
+            yield
+        finally:
+            await app.state.broker_probe.close()
+            await db.close_pool()
+
+    origins = [f"http://{settings.http.host}:{settings.http.port}", *settings.http.allowed_origins]
+    api = Router(path="/api/v1", route_handlers=API_HANDLERS)
+    return Litestar(
+        route_handlers=[api, live, ready, metrics],
+        lifespan=[lifespan],
+        middleware=[
+            request_id_middleware,
+            DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema", "^/health", "^/metrics"]),
+        ],
+        before_send=[access_log, _count_status],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=settings.http.max_body_bytes,
+        cors_config=CORSConfig(allow_origins=origins, allow_credentials=True),
+        openapi_config=OpenAPIConfig(
+            title="Hirebuddha",
+            version="1.0.0",
+            path="/schema",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        state=State({"settings": settings}),
+        logging_config=None,
+        debug=False,
+    )

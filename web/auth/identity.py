@@ -1,0 +1,46 @@
+"""Who is calling: the authenticated principal and the per-request status check."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from runtime import db
+
+
+class Principal(msgspec.Struct, frozen=True):
+    """The caller of a request, as the database says now (not only as the token said)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    role: str
+    partner_id: uuid.UUID | None
+
+
+class Inactive(Exception):
+    """The user is deactivated, or its tenant or partner is suspended."""
+
+
+async def load_principal(user_id: uuid.UUID, tenant_id: uuid.UUID) -> Principal | None:
+    """Fetch role and status in one indexed query; None when the user no longer exists.
+
+    Runs on every authenticated request so that deactivating a user or suspending a tenant
+    takes effect on the very next request, whatever access tokens are still in flight.
+    """
+    async with db.scope(tenant_id):
+        row = await db.fetchrow(
+            "SELECT u.role, u.partner_id, u.is_active, t.status AS tenant_status, "
+            "p.status AS partner_status "
+            "FROM users u JOIN tenants t ON t.id = u.tenant_id "
+            "LEFT JOIN partners p ON p.id = COALESCE(u.partner_id, t.partner_id) "
+            "WHERE u.id = $1",
+            user_id,
+        )
+    if row is None:
+        return None
+    if not row["is_active"] or row["tenant_status"] != "active":
+        raise Inactive("account disabled or workspace suspended")
+    if row["partner_status"] not in (None, "active"):
+        raise Inactive("the partner of this workspace is suspended")
+    return Principal(user_id, tenant_id, row["role"], row["partner_id"])

@@ -1,0 +1,30 @@
+"""Fixed-window counters in PostgreSQL, shared by every web process (no single-process state)."""
+
+from __future__ import annotations
+
+import math
+
+from litestar.exceptions import TooManyRequestsException
+
+from runtime import db
+
+_HIT = """
+INSERT INTO rate_limit_buckets AS b (key, window_start, hits) VALUES ($1, now(), 1)
+ON CONFLICT (key) DO UPDATE SET
+  hits = CASE WHEN b.window_start < now() - make_interval(secs => $2) THEN 1 ELSE b.hits + 1 END,
+  window_start = CASE WHEN b.window_start < now() - make_interval(secs => $2)
+                      THEN now() ELSE b.window_start END
+RETURNING hits, EXTRACT(EPOCH FROM (b.window_start + make_interval(secs => $2) - now())) AS left_s
+"""
+
+
+async def enforce(keys: list[str], limit: int, window_s: int) -> None:
+    """Count one hit on each key; raise 429 with Retry-After when any is over `limit`."""
+    async with db.scope():  # committed before any 429, so refused attempts count too
+        rows = [await db.fetchrow(_HIT, key, float(window_s)) for key in keys]
+    over = [float(r["left_s"]) for r in rows if r is not None and r["hits"] > limit]
+    if over:
+        retry = max(1, math.ceil(max(over)))
+        raise TooManyRequestsException(
+            "Too many attempts; try again later.", headers={"Retry-After": str(retry)}
+        )

@@ -1,0 +1,76 @@
+"""Auth DTOs (CONTRACT.md "REST")."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from web.schemas import Email, Name, Password
+
+
+class RegisterIn(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Password
+    full_name: Name
+    workspace_name: Name | None = None
+
+
+class LoginIn(msgspec.Struct):
+    email: Email
+    password: Password
+
+
+class RefreshIn(msgspec.Struct):
+    refresh_token: str | None = None
+
+
+class UserOut(msgspec.Struct):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    role: str
+    tenant_id: uuid.UUID
+    is_active: bool
+    partner_id: uuid.UUID | None = None
+
+
+class TenantOut(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    status: str
+    partner_id: uuid.UUID | None
+    tier: str
+    max_concurrency: int
+
+
+class PartnerOut(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    status: str
+    commission_pct: str
+    commission_basis: str
+
+
+class RegisterOut(msgspec.Struct):
+    access_token: str
+    token_type: str
+    expires_in: int
+    user: UserOut
+    tenant: TenantOut
+    refresh_token: str
+
+
+class LoginOut(msgspec.Struct):
+    access_token: str
+    token_type: str
+    expires_in: int
+    user: UserOut
+    refresh_token: str
+
+
+class MeOut(msgspec.Struct):
+    user: UserOut
+    tenant: TenantOut
+    role: str
+    partner: PartnerOut | None = None

@@ -1,0 +1,84 @@
+"""Access tokens (JWT, HS256 pinned, iss/aud checked) and opaque refresh/API key material."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+
+import jwt
+import msgspec
+
+from runtime.settings import get_settings
+
+ALGORITHMS = ["HS256"]
+
+
+class Claims(msgspec.Struct, frozen=True):
+    """What an access token says about its bearer."""
+
+    sub: uuid.UUID
+    tenant_id: uuid.UUID
+    role: str
+    partner_id: uuid.UUID | None
+    exp: int
+    iat: int
+    jti: str
+
+
+class TokenError(Exception):
+    """The token is missing, malformed, forged, expired or for another audience."""
+
+
+def issue_access_token(
+    user_id: uuid.UUID, tenant_id: uuid.UUID, role: str, partner_id: uuid.UUID | None
+) -> tuple[str, int]:
+    """A signed access token and its lifetime in seconds."""
+    auth = get_settings().auth
+    now = int(time.time())
+    payload = {
+        "sub": str(user_id),
+        "tenant_id": str(tenant_id),
+        "role": role,
+        "partner_id": str(partner_id) if partner_id else None,
+        "iat": now,
+        "exp": now + auth.access_ttl_s,
+        "jti": uuid.uuid4().hex,
+        "iss": auth.issuer,
+        "aud": auth.audience,
+    }
+    return jwt.encode(payload, auth.secret_key, algorithm="HS256"), auth.access_ttl_s
+
+
+def decode_access_token(token: str) -> Claims:
+    """Verify signature, algorithm, expiry, issuer and audience; raise TokenError otherwise."""
+    auth = get_settings().auth
+    try:
+        payload = jwt.decode(
+            token,
+            auth.secret_key,
+            algorithms=ALGORITHMS,
+            issuer=auth.issuer,
+            audience=auth.audience,
+            options={"require": ["sub", "tenant_id", "role", "exp", "iat", "jti", "iss", "aud"]},
+        )
+        return msgspec.convert(payload, Claims, strict=False)
+    except (jwt.PyJWTError, msgspec.ValidationError) as exc:
+        raise TokenError(str(exc)) from exc
+
+
+def sha256_hex(value: str) -> str:
+    """Digest under which opaque tokens and API keys are stored."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def new_refresh_token() -> str:
+    """A fresh opaque refresh token (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def new_api_key() -> tuple[str, str]:
+    """An API key `hb_<prefix>_<secret>` and its public prefix."""
+    prefix = secrets.token_hex(6)
+    return f"hb_{prefix}_{secrets.token_urlsafe(32)}", prefix

@@ -1,0 +1,17 @@
+"""Field types shared by the REST DTOs: bounded, NUL-free text and emails."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+# PostgreSQL text cannot hold NUL; refusing it here gives a 400 that names the field.
+_NO_NUL = r"^[^\x00]*$"
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=_NO_NUL)]
+LongText = Annotated[str, msgspec.Meta(max_length=100_000, pattern=_NO_NUL)]
+Email = Annotated[
+    str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
+]
+Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256, pattern=_NO_NUL)]

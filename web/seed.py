@@ -1,0 +1,58 @@
+"""First-run data: the platform tenant with an app admin, and a demo tenant with a demo agent."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+
+from runtime import db
+from runtime.tables import Agent, Tenant, User
+from web.auth import service as auth
+
+PLATFORM_TENANT = "Hirebuddha Platform"
+DEMO_AGENT_ROLE = (
+    "You are Buddha, a calm recruiting assistant. You help hiring teams write job posts, "
+    "screen candidates fairly and plan interviews. Answer briefly and concretely."
+)
+
+
+async def create_admin(email: str, password: str, full_name: str = "App Admin") -> uuid.UUID:
+    """An app admin in the platform tenant (created on first use)."""
+    async with db.scope(system=True):
+        tenant = await Tenant.select(Tenant.id).where(
+            (Tenant.name == PLATFORM_TENANT) & Tenant.partner.is_null()
+        ).first()
+        tenant_id = tenant["id"] if tenant else uuid.uuid4()
+        if tenant is None:
+            await Tenant.insert(Tenant(id=tenant_id, name=PLATFORM_TENANT, tier="enterprise"))
+        user = await auth.create_user(
+            tenant_id=tenant_id, email=email, password=password, full_name=full_name, role="app_admin"
+        )
+    return user["id"]
+
+
+async def seed_if_empty() -> dict[str, str] | None:
+    """On an empty database: an app admin and a demo workspace; returns the credentials once."""
+    async with db.scope(system=True):
+        if await User.count() > 0:
+            return None
+    admin_password = secrets.token_urlsafe(12)
+    demo_password = secrets.token_urlsafe(12)
+    await create_admin("admin@hirebuddha.local", admin_password)
+    _, tenant = await auth.register(
+        "demo@hirebuddha.local", demo_password, "Demo Admin", "Demo Workspace", None
+    )
+    async with db.scope(tenant["id"]):
+        await Agent.insert(
+            Agent(
+                tenant=tenant["id"],
+                name="Buddha (demo)",
+                role=DEMO_AGENT_ROLE,
+                llm_config=json.dumps({"provider": "demo", "model": "demo-1"}),
+            )
+        )
+    return {
+        "app admin": f"admin@hirebuddha.local / {admin_password}",
+        "demo tenant admin": f"demo@hirebuddha.local / {demo_password}",
+    }
