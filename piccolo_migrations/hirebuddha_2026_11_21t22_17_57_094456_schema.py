@@ -1,22 +1,24 @@
+import decimal
+
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import Array
-from piccolo.columns.column_types import Boolean
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import JSONB
-from piccolo.columns.column_types import Numeric
-from piccolo.columns.column_types import Real
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import UUID
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import (
+    JSONB,
+    UUID,
+    Array,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Numeric,
+    Real,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.defaults.uuid import UUID4
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
-import decimal
 
 
 class Agent(Table, tablename="agents", schema=None):
@@ -137,13 +139,9 @@ DESCRIPTION = "All tables of the schema seed plus sessions, messages, api_keys, 
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="hirebuddha", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="hirebuddha", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="Tenant", tablename="tenants", schema=None, columns=None
-    )
+    manager.add_table(class_name="Tenant", tablename="tenants", schema=None, columns=None)
 
     manager.add_table(
         class_name="DocumentChunk",
@@ -180,13 +178,9 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="User", tablename="users", schema=None, columns=None
-    )
+    manager.add_table(class_name="User", tablename="users", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Agent", tablename="agents", schema=None, columns=None
-    )
+    manager.add_table(class_name="Agent", tablename="agents", schema=None, columns=None)
 
     manager.add_table(
         class_name="RefreshToken",
@@ -195,17 +189,11 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Document", tablename="documents", schema=None, columns=None
-    )
+    manager.add_table(class_name="Document", tablename="documents", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Execution", tablename="executions", schema=None, columns=None
-    )
+    manager.add_table(class_name="Execution", tablename="executions", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Invoice", tablename="invoices", schema=None, columns=None
-    )
+    manager.add_table(class_name="Invoice", tablename="invoices", schema=None, columns=None)
 
     manager.add_table(
         class_name="PartnerRate",
@@ -221,33 +209,19 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Workflow", tablename="workflows", schema=None, columns=None
-    )
+    manager.add_table(class_name="Workflow", tablename="workflows", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="AuditLog", tablename="audit_log", schema=None, columns=None
-    )
+    manager.add_table(class_name="AuditLog", tablename="audit_log", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Message", tablename="messages", schema=None, columns=None
-    )
+    manager.add_table(class_name="Message", tablename="messages", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="ChatSession", tablename="sessions", schema=None, columns=None
-    )
+    manager.add_table(class_name="ChatSession", tablename="sessions", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="ApiKey", tablename="api_keys", schema=None, columns=None
-    )
+    manager.add_table(class_name="ApiKey", tablename="api_keys", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Partner", tablename="partners", schema=None, columns=None
-    )
+    manager.add_table(class_name="Partner", tablename="partners", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="AIModel", tablename="ai_models", schema=None, columns=None
-    )
+    manager.add_table(class_name="AIModel", tablename="ai_models", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="Tenant",

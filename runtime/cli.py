@@ -72,8 +72,6 @@ DELEGATED = {
 }
 
 
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hirebuddha", description="Hirebuddha agent runtime")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -84,9 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--host")
     web.add_argument("--port", type=int)
     web.set_defaults(func=cmd_web)
-    sub.add_parser("migrate", help="apply migrations, roles, RLS and triggers").set_defaults(
-        func=cmd_migrate
-    )
+    sub.add_parser("migrate", help="apply migrations, roles, RLS and triggers").set_defaults(func=cmd_migrate)
     admin = sub.add_parser("create-admin", help="create an app admin")
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)

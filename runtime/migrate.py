@@ -43,9 +43,7 @@ async def ensure_app_role(url: str, role: str) -> None:
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
         if not exists:
-            await conn.execute(
-                f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE'
-            )
+            await conn.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE')
         # A role left from an older install must still not bypass the policies.
         await conn.execute(f'ALTER ROLE "{role}" NOSUPERUSER NOBYPASSRLS')
     finally:

@@ -78,7 +78,9 @@ class AuthSettings(msgspec.Struct, frozen=True):
     issuer: str
     audience: str
     login_limit: int
-    """Login/register attempts per IP and per email in one window. `HB_LOGIN_LIMIT`."""
+    """Login/register attempts per email in one window. `HB_LOGIN_LIMIT`."""
+    login_ip_limit: int
+    """Login/register attempts per client IP in one window. `HB_LOGIN_IP_LIMIT`."""
     login_window_s: int
     """Length of that window. `HB_LOGIN_WINDOW_S`."""
 
@@ -156,9 +158,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     secret_key, fernet_key = env.get("HB_SECRET_KEY"), env.get("HB_FERNET_KEY")
     if not (secret_key and fernet_key):
         if mode == "production":
-            raise SettingsError(
-                "HB_SECRET_KEY and HB_FERNET_KEY are required when HB_ENV=production"
-            )
+            raise SettingsError("HB_SECRET_KEY and HB_FERNET_KEY are required when HB_ENV=production")
         generated = _dev_secrets(home)
         secret_key = secret_key or generated["HB_SECRET_KEY"]
         fernet_key = fernet_key or generated["HB_FERNET_KEY"]
@@ -185,8 +185,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             port=_int(env, "HB_HTTP_PORT", 8000),
             allowed_origins=origins,
             max_body_bytes=_int(env, "HB_MAX_BODY_BYTES", 1_048_576),
-            secure_cookies=env.get("HB_SECURE_COOKIES", "1" if mode == "production" else "0")
-            == "1",
+            secure_cookies=env.get("HB_SECURE_COOKIES", "1" if mode == "production" else "0") == "1",
         ),
         auth=AuthSettings(
             secret_key=secret_key,
@@ -196,6 +195,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             issuer="hirebuddha",
             audience="hirebuddha-api",
             login_limit=_int(env, "HB_LOGIN_LIMIT", 10),
+            login_ip_limit=_int(env, "HB_LOGIN_IP_LIMIT", 100),
             login_window_s=_int(env, "HB_LOGIN_WINDOW_S", 60),
         ),
         openai_base_url=env.get("HB_OPENAI_BASE_URL") or None,

@@ -31,6 +31,7 @@ os.environ.update(
     HB_SECRET_KEY=secrets.token_urlsafe(48),
     HB_FERNET_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     HB_LOGIN_LIMIT="100000",
+    HB_LOGIN_IP_LIMIT="100000",
     PICCOLO_CONF="runtime.piccolo_conf",
 )
 
@@ -116,11 +117,17 @@ async def start_web(env: dict[str, str] | None = None) -> tuple[str, Process]:
 
 
 @pytest.fixture(scope="session")
-async def server(database: str) -> AsyncIterator[str]:
-    """Base URL of the web process shared by the suite."""
+async def web_process(database: str) -> AsyncIterator[tuple[str, Process]]:
+    """The web process shared by the suite: base URL and handle (for its log)."""
     base, proc = await start_web()
-    yield base
+    yield base, proc
     proc.stop()
+
+
+@pytest.fixture(scope="session")
+def server(web_process: tuple[str, Process]) -> str:
+    """Base URL of the web process shared by the suite."""
+    return web_process[0]
 
 
 @pytest.fixture

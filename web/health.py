@@ -58,7 +58,9 @@ async def ready(state: State) -> Response[dict[str, object]]:
     """PostgreSQL and RabbitMQ answer; 503 otherwise."""
     checks = {"database": await _db_ok(), "broker": await state.broker_probe.ok()}
     status = 200 if all(checks.values()) else 503
-    return Response({"status": "ok" if status == 200 else "unavailable", "checks": checks}, status_code=status)
+    return Response(
+        {"status": "ok" if status == 200 else "unavailable", "checks": checks}, status_code=status
+    )
 
 
 @get("/metrics", opt=PUBLIC, tags=["health"], media_type="text/plain; version=0.0.4")
@@ -67,5 +69,8 @@ async def metrics(request: Request) -> str:
     lines = ["# TYPE hirebuddha_http_requests_total counter"]
     lines += [f'hirebuddha_http_requests_total{{status="{k}"}} {v}' for k, v in sorted(REQUESTS.items())]
     pool = db.APP_DB.pool
-    lines += ["# TYPE hirebuddha_db_pool_size gauge", f"hirebuddha_db_pool_size {pool.get_size() if pool else 0}"]
+    lines += [
+        "# TYPE hirebuddha_db_pool_size gauge",
+        f"hirebuddha_db_pool_size {pool.get_size() if pool else 0}",
+    ]
     return "\n".join(lines) + "\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 import msgspec
@@ -15,3 +16,15 @@ Email = Annotated[
     str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
 ]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256, pattern=_NO_NUL)]
+
+
+def check_decimal(value: Decimal, field: str, low: Decimal, high: Decimal) -> None:
+    """Range check for Decimals (msgspec's ge/le apply to int and float only).
+
+    Called from `__post_init__`, where a ValueError becomes a 400 naming the field.
+    """
+    if not value.is_finite() or not low <= value <= high:
+        raise ValueError(f"{field} must be a number between {low} and {high}")
+
+
+MAX_MONEY = Decimal("999999999999")

@@ -20,9 +20,11 @@ DEMO_AGENT_ROLE = (
 async def create_admin(email: str, password: str, full_name: str = "App Admin") -> uuid.UUID:
     """An app admin in the platform tenant (created on first use)."""
     async with db.scope(system=True):
-        tenant = await Tenant.select(Tenant.id).where(
-            (Tenant.name == PLATFORM_TENANT) & Tenant.partner.is_null()
-        ).first()
+        tenant = (
+            await Tenant.select(Tenant.id)
+            .where((Tenant.name == PLATFORM_TENANT) & Tenant.partner.is_null())
+            .first()
+        )
         tenant_id = tenant["id"] if tenant else uuid.uuid4()
         if tenant is None:
             await Tenant.insert(Tenant(id=tenant_id, name=PLATFORM_TENANT, tier="enterprise"))

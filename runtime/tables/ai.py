@@ -24,9 +24,7 @@ class Agent(Table, tablename="agents", db=APP_DB):
     """An AI agent: system prompt (`role`), model settings and optional output schema."""
 
     id = pk()
-    tenant = ForeignKey(
-        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
-    )
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
     name = Varchar(length=200)
     role = Text()
     llm_config = JSONB()
@@ -41,9 +39,7 @@ class Workflow(Table, tablename="workflows", db=APP_DB):
     """A DAG of agent steps."""
 
     id = pk()
-    tenant = ForeignKey(
-        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
-    )
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
     name = Varchar(length=200)
     dag_structure = JSONB()
     is_active = Boolean(default=True)
@@ -55,12 +51,8 @@ class ChatSession(Table, tablename="sessions", db=APP_DB):
     """A conversation of one user with one agent."""
 
     id = pk()
-    tenant = ForeignKey(
-        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
-    )
-    agent = ForeignKey(
-        db_column_name="agent_id", references=Agent, index=True, on_delete=OnDelete.cascade
-    )
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    agent = ForeignKey(db_column_name="agent_id", references=Agent, index=True, on_delete=OnDelete.cascade)
     user = ForeignKey(
         db_column_name="user_id",
         references=User,
@@ -77,9 +69,7 @@ class Execution(Table, tablename="executions", db=APP_DB):
     """One run of an agent: pending -> running -> completed | failed | cancelled."""
 
     id = pk()
-    tenant = ForeignKey(
-        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
-    )
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
     agent = ForeignKey(
         db_column_name="agent_id",
         references=Agent,
@@ -115,9 +105,7 @@ class Message(Table, tablename="messages", db=APP_DB):
     """One turn of a conversation; `client_id` makes a user's send idempotent."""
 
     id = pk()
-    tenant = ForeignKey(
-        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
-    )
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
     session = ForeignKey(
         db_column_name="session_id", references=ChatSession, index=True, on_delete=OnDelete.cascade
     )
@@ -132,12 +120,8 @@ class Document(Table, tablename="documents", db=APP_DB):
     """An uploaded file for retrieval."""
 
     id = pk()
-    tenant = ForeignKey(
-        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
-    )
-    agent = ForeignKey(
-        db_column_name="agent_id", references=Agent, null=True, on_delete=OnDelete.set_null
-    )
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    agent = ForeignKey(db_column_name="agent_id", references=Agent, null=True, on_delete=OnDelete.set_null)
     filename = Varchar(length=255)
     file_type = Varchar(length=32)
     file_size = Varchar(length=32, null=True, default=None)
@@ -153,9 +137,7 @@ class DocumentChunk(Table, tablename="document_chunks", db=APP_DB):
     """
 
     id = pk()
-    tenant = ForeignKey(
-        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
-    )
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
     document = ForeignKey(
         db_column_name="document_id", references=Document, index=True, on_delete=OnDelete.cascade
     )

@@ -115,9 +115,7 @@ class Subscription(Table, tablename="subscriptions", db=APP_DB):
     """A tenant's plan and prepaid credit."""
 
     id = pk()
-    tenant = ForeignKey(
-        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
-    )
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
     plan_name = Varchar(length=64)
     status = Varchar(length=20, default="active")
     billing_cycle = Varchar(length=10, default="monthly")
@@ -132,9 +130,7 @@ class PaymentMethod(Table, tablename="payment_methods", db=APP_DB):
     """A stored Stripe payment method."""
 
     id = pk()
-    tenant = ForeignKey(
-        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
-    )
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
     stripe_payment_method_id = Varchar(length=255)
     stripe_customer_id = Varchar(length=255)
     type = Varchar(length=20, null=True, default=None)

@@ -76,12 +76,8 @@ class RefreshToken(Table, tablename="refresh_tokens", db=APP_DB):
     """An opaque refresh token, stored as its SHA-256; one family per login."""
 
     id = pk()
-    user = ForeignKey(
-        db_column_name="user_id", references=User, index=True, on_delete=OnDelete.cascade
-    )
-    tenant = ForeignKey(
-        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
-    )
+    user = ForeignKey(db_column_name="user_id", references=User, index=True, on_delete=OnDelete.cascade)
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
     token = Varchar(length=64, unique=True)  # sha256 hex of the opaque token
     family_id = UUID(index=True)
     expires_at = Timestamptz()
@@ -94,9 +90,7 @@ class ApiKey(Table, tablename="api_keys", db=APP_DB):
     """A tenant API key: shown once, stored as SHA-256, found by its public prefix."""
 
     id = pk()
-    tenant = ForeignKey(
-        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade
-    )
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
     name = Varchar(length=200)
     prefix = Varchar(length=16, unique=True)
     key_hash = Varchar(length=64)

@@ -55,7 +55,13 @@ async def login(client: httpx.AsyncClient, address: str, password: str = PASSWOR
     body = r.json()
     user = body["user"]
     return Actor(
-        client, body["access_token"], user["id"], user["tenant_id"], user["role"], address, body["refresh_token"]
+        client,
+        body["access_token"],
+        user["id"],
+        user["tenant_id"],
+        user["role"],
+        address,
+        body["refresh_token"],
     )
 
 
@@ -93,7 +99,8 @@ async def member(admin: Actor, role: str = "user") -> Actor:
     """A new member of the admin's tenant."""
     address = email(role)
     r = await admin.post(
-        "/api/v1/tenant/users", json={"email": address, "full_name": "Uma User", "password": PASSWORD, "role": role}
+        "/api/v1/tenant/users",
+        json={"email": address, "full_name": "Uma User", "password": PASSWORD, "role": role},
     )
     assert r.status_code == 201, r.text
     return await login(admin.client, address)
@@ -120,8 +127,23 @@ async def partner(admin: Actor, commission_pct: str = "20", basis: str = "margin
 
 async def agent(admin: Actor, **overrides) -> dict:
     """A new agent of the admin's tenant."""
-    body = {"name": "Recruiter", "role": "You screen candidates.", "llm_config": {"model": "demo-1", "provider": "demo"}}
+    body = {
+        "name": "Recruiter",
+        "role": "You screen candidates.",
+        "llm_config": {"model": "demo-1", "provider": "demo"},
+    }
     body.update(overrides)
     r = await admin.post("/api/v1/agents", json=body)
     assert r.status_code == 201, r.text
     return r.json()
+
+
+async def resold_tenant(partner_admin: Actor, name: str = "Resold Co") -> tuple[dict, str]:
+    """A tenant created by a partner admin; returns its body and its admin's email."""
+    address = email("resold")
+    r = await partner_admin.post(
+        "/api/v1/partner/tenants",
+        json={"name": name, "admin_email": address, "admin_password": PASSWORD, "admin_full_name": "R"},
+    )
+    assert r.status_code == 201, r.text
+    return r.json(), address

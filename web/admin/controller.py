@@ -167,7 +167,9 @@ class AdminController(Controller):
     async def put_provider(self, request: Request, name: str, data: ProviderPut) -> ProviderOut:
         """Set a provider's API key (stored Fernet-encrypted) and/or base URL."""
         if name not in provider_config.PROVIDERS:
-            raise NotFoundException(f"Unknown provider {name!r}; known: {', '.join(provider_config.PROVIDERS)}.")
+            raise NotFoundException(
+                f"Unknown provider {name!r}; known: {', '.join(provider_config.PROVIDERS)}."
+            )
         me = principal(request)
         async with db.scope(system=True):
             await provider_config.save(name, data.api_key, data.base_url)
@@ -180,5 +182,3 @@ class AdminController(Controller):
             )
             config = await provider_config.load(name)
         return ProviderOut(name, config.api_key is not None, config.base_url)
-
-

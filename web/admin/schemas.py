@@ -10,9 +10,8 @@ from typing import Annotated, Literal
 import msgspec
 
 from web.partner.schemas import Money
-from web.schemas import Email, Name, Password
+from web.schemas import MAX_MONEY, Email, Name, Password, check_decimal
 
-Percent = Annotated[Decimal, msgspec.Meta(ge=0, le=100)]
 Key = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[\w.:/\-]+$")]
 Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=r"^[^\x00\s]+$")]
 Url = Annotated[str, msgspec.Meta(max_length=2048, pattern=r"^https?://[^\s\x00]+$")]
@@ -22,9 +21,12 @@ class PartnerCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     admin_email: Email
     admin_password: Password
-    commission_pct: Percent
+    commission_pct: Decimal
     commission_basis: Literal["margin", "gross"] = "margin"
     admin_full_name: Name | None = None
+
+    def __post_init__(self) -> None:
+        check_decimal(self.commission_pct, "commission_pct", Decimal(0), Decimal(100))
 
 
 class PartnerOut(msgspec.Struct):
@@ -50,6 +52,10 @@ class RateCreate(msgspec.Struct, forbid_unknown_fields=True):
     cost_rate: Money
     billing_rate: Money
     valid_from: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        check_decimal(self.cost_rate, "cost_rate", Decimal(0), MAX_MONEY)
+        check_decimal(self.billing_rate, "billing_rate", Decimal(0), MAX_MONEY)
 
 
 class RateOut(msgspec.Struct):

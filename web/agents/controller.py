@@ -57,9 +57,12 @@ class AgentController(Controller):
         """The tenant's agents, newest first."""
         me = principal(request)
         async with db.scope(me.tenant_id):
-            rows = await Agent.select(*COLUMNS).where(Agent.tenant == me.tenant_id).order_by(
-                Agent.created_at, ascending=False
-            ).output(load_json=True)
+            rows = (
+                await Agent.select(*COLUMNS)
+                .where(Agent.tenant == me.tenant_id)
+                .order_by(Agent.created_at, ascending=False)
+                .output(load_json=True)
+            )
         return [_out(r) for r in rows]
 
     @post("/", guards=[requires_tenant_admin], status_code=201)
@@ -79,7 +82,11 @@ class AgentController(Controller):
         async with db.scope(me.tenant_id):
             await Agent.insert(agent)
             await audit.record(
-                "agent.create", tenant_id=me.tenant_id, actor_id=me.id, target_type="agent", target_id=agent.id
+                "agent.create",
+                tenant_id=me.tenant_id,
+                actor_id=me.id,
+                target_type="agent",
+                target_id=agent.id,
             )
             row = await Agent.select(*COLUMNS).where(Agent.id == agent.id).first().output(load_json=True)
         return _out(row)
@@ -89,9 +96,12 @@ class AgentController(Controller):
         """One agent of the tenant."""
         me = principal(request)
         async with db.scope(me.tenant_id):
-            row = await Agent.select(*COLUMNS).where(
-                (Agent.id == agent_id) & (Agent.tenant == me.tenant_id)
-            ).first().output(load_json=True)
+            row = (
+                await Agent.select(*COLUMNS)
+                .where((Agent.id == agent_id) & (Agent.tenant == me.tenant_id))
+                .first()
+                .output(load_json=True)
+            )
         return _out(found(row, "Agent"))
 
     @patch("/{agent_id:uuid}", guards=[requires_tenant_admin])
@@ -130,6 +140,9 @@ class AgentController(Controller):
             found(await Agent.select(Agent.id).where(where).first(), "Agent")
             await Agent.delete().where(where)
             await audit.record(
-                "agent.delete", tenant_id=me.tenant_id, actor_id=me.id, target_type="agent", target_id=agent_id
+                "agent.delete",
+                tenant_id=me.tenant_id,
+                actor_id=me.id,
+                target_type="agent",
+                target_id=agent_id,
             )
-

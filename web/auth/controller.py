@@ -49,8 +49,11 @@ def _ip(request: Request) -> str:
 
 async def _throttle(request: Request, action: str, email: str) -> None:
     auth = request.app.state.settings.auth
-    keys = [f"{action}:ip:{_ip(request)}", f"{action}:email:{email.lower()}"]
-    await enforce(keys, auth.login_limit, auth.login_window_s)
+    limits = {
+        f"{action}:ip:{_ip(request)}": auth.login_ip_limit,
+        f"{action}:email:{email.lower()}": auth.login_limit,
+    }
+    await enforce(limits, auth.login_window_s)
 
 
 class AuthController(Controller):

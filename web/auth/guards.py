@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
@@ -10,14 +10,15 @@ from litestar.handlers.base import BaseRouteHandler
 
 ROLES = ("app_admin", "partner_admin", "tenant_admin", "user")
 
-Guard = Callable[[ASGIConnection, BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]
 
 
 def requires_role(*roles: str) -> Guard:
     """A guard admitting only callers whose current role is one of `roles`."""
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    # Async on purpose: Litestar runs sync guards in a worker thread, a hop on every request.
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         if connection.user.role not in allowed:
             raise PermissionDeniedException(f"This requires the role {' or '.join(roles)}.")
 

@@ -18,11 +18,11 @@ RETURNING hits, EXTRACT(EPOCH FROM (b.window_start + make_interval(secs => $2) -
 """
 
 
-async def enforce(keys: list[str], limit: int, window_s: int) -> None:
-    """Count one hit on each key; raise 429 with Retry-After when any is over `limit`."""
+async def enforce(limits: dict[str, int], window_s: int) -> None:
+    """Count one hit on each key; raise 429 with Retry-After when any is over its limit."""
     async with db.scope():  # committed before any 429, so refused attempts count too
-        rows = [await db.fetchrow(_HIT, key, float(window_s)) for key in keys]
-    over = [float(r["left_s"]) for r in rows if r is not None and r["hits"] > limit]
+        rows = {key: await db.fetchrow(_HIT, key, float(window_s)) for key in limits}
+    over = [float(r["left_s"]) for k, r in rows.items() if r is not None and r["hits"] > limits[k]]
     if over:
         retry = max(1, math.ceil(max(over)))
         raise TooManyRequestsException(

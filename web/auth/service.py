@@ -119,9 +119,7 @@ async def authenticate(email: str, password: str, ip: str | None) -> dict[str, A
 
 async def start_session(user: dict[str, Any], family_id: uuid.UUID | None = None) -> tuple[str, int, str]:
     """An access token and a new refresh token (a new family unless rotating one)."""
-    access, expires_in = issue_access_token(
-        user["id"], user["tenant_id"], user["role"], user["partner_id"]
-    )
+    access, expires_in = issue_access_token(user["id"], user["tenant_id"], user["role"], user["partner_id"])
     refresh = new_refresh_token()
     async with db.scope(user["tenant_id"]):
         await RefreshToken.insert(
@@ -184,9 +182,7 @@ async def _active_user(user_id: uuid.UUID) -> dict[str, Any] | None:
 
 async def revoke_family(family_id: uuid.UUID) -> None:
     """Revoke every token of one login (inside a system scope)."""
-    await RefreshToken.update({RefreshToken.revoked: True}).where(
-        RefreshToken.family_id == family_id
-    )
+    await RefreshToken.update({RefreshToken.revoked: True}).where(RefreshToken.family_id == family_id)
 
 
 async def logout(user_id: uuid.UUID, tenant_id: uuid.UUID, refresh: str | None) -> None:
@@ -194,9 +190,11 @@ async def logout(user_id: uuid.UUID, tenant_id: uuid.UUID, refresh: str | None) 
     async with db.scope(tenant_id):
         query = RefreshToken.update({RefreshToken.revoked: True}).where(RefreshToken.user == user_id)
         if refresh:
-            family = await RefreshToken.select(RefreshToken.family_id).where(
-                (RefreshToken.token == sha256_hex(refresh)) & (RefreshToken.user == user_id)
-            ).first()
+            family = (
+                await RefreshToken.select(RefreshToken.family_id)
+                .where((RefreshToken.token == sha256_hex(refresh)) & (RefreshToken.user == user_id))
+                .first()
+            )
             if family:
                 query = query.where(RefreshToken.family_id == family["family_id"])
         await query
@@ -206,9 +204,7 @@ async def logout(user_id: uuid.UUID, tenant_id: uuid.UUID, refresh: str | None) 
 async def revoke_user_tokens(user_ids: list[uuid.UUID]) -> None:
     """Revoke all refresh tokens of these users (in the caller's scope)."""
     if user_ids:
-        await RefreshToken.update({RefreshToken.revoked: True}).where(
-            RefreshToken.user.is_in(user_ids)
-        )
+        await RefreshToken.update({RefreshToken.revoked: True}).where(RefreshToken.user.is_in(user_ids))
 
 
 async def me(user_id: uuid.UUID, tenant_id: uuid.UUID) -> tuple[dict, dict, dict | None]:

@@ -69,9 +69,11 @@ class PartnerController(Controller):
         """The partner's tenants."""
         _, partner_id = _partner(request)
         async with db.scope(partner_id=partner_id):
-            rows = await Tenant.select(Tenant.id, Tenant.name, Tenant.status, Tenant.tier).where(
-                Tenant.partner == partner_id
-            ).order_by(Tenant.created_at)
+            rows = (
+                await Tenant.select(Tenant.id, Tenant.name, Tenant.status, Tenant.tier)
+                .where(Tenant.partner == partner_id)
+                .order_by(Tenant.created_at)
+            )
         return msgspec.convert(rows, list[PartnerTenantOut])
 
     @post("/tenants", status_code=201)
@@ -118,17 +120,23 @@ class PartnerController(Controller):
         at = utcnow()
         async with db.scope(partner_id=partner_id):
             for item in data:
-                live = await SystemRate.select(SystemRate.id).where(
-                    (SystemRate.id == item.system_rate_id) & SystemRate.valid_to.is_null()
-                ).first()
+                live = (
+                    await SystemRate.select(SystemRate.id)
+                    .where((SystemRate.id == item.system_rate_id) & SystemRate.valid_to.is_null())
+                    .first()
+                )
                 if live is None:
                     raise NotFoundException(f"System rate {item.system_rate_id} not found or retired.")
-                current = (PartnerRate.partner == partner_id) & (
-                    PartnerRate.system_rate == item.system_rate_id
-                ) & PartnerRate.valid_to.is_null()
+                current = (
+                    (PartnerRate.partner == partner_id)
+                    & (PartnerRate.system_rate == item.system_rate_id)
+                    & PartnerRate.valid_to.is_null()
+                )
                 await PartnerRate.update({PartnerRate.valid_to: at}).where(current)
                 await PartnerRate.insert(
-                    PartnerRate(partner=partner_id, system_rate=item.system_rate_id, rate=item.rate, valid_from=at)
+                    PartnerRate(
+                        partner=partner_id, system_rate=item.system_rate_id, rate=item.rate, valid_from=at
+                    )
                 )
             rows = await db.fetch(RATES, partner_id)
         return msgspec.convert([dict(r) for r in rows], list[PartnerRateOut])

@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from web.schemas import Email, Name, Password
+from web.schemas import MAX_MONEY, Email, Name, Password, check_decimal
 
-Money = Annotated[Decimal, msgspec.Meta(ge=0, le=999_999_999_999)]
+Money = Annotated[Decimal, msgspec.Meta(description='Decimal string, e.g. "0.001500"')]
 
 
 class TenantCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -35,6 +35,9 @@ class PartnerTenantOut(msgspec.Struct):
 class PartnerRateIn(msgspec.Struct, forbid_unknown_fields=True):
     system_rate_id: uuid.UUID
     rate: Money
+
+    def __post_init__(self) -> None:
+        check_decimal(self.rate, "rate", Decimal(0), MAX_MONEY)
 
 
 class PartnerRateOut(msgspec.Struct):

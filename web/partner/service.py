@@ -41,10 +41,14 @@ async def create_tenant(
 
 
 async def set_status(tenant_id: uuid.UUID, status: str, actor_id: uuid.UUID) -> None:
-    """Suspend or resume a tenant visible in the current scope; suspension ends sessions."""
+    """Suspend or resume a tenant visible in the current scope; suspension ends sessions.
+
+    Leaves the transaction scoped to that tenant; callers rescope if they read on.
+    """
     await Tenant.update({Tenant.status: status, Tenant.updated_at: utcnow()}).where(Tenant.id == tenant_id)
+    # Token revocation and the audit row belong to the tenant: write them under its scope.
+    await db.rescope(tenant_id)
     if status == "suspended":
-        await db.rescope(tenant_id)
         await RefreshToken.update({RefreshToken.revoked: True}).where(RefreshToken.tenant == tenant_id)
     await audit.record(
         f"tenant.{'suspend' if status == 'suspended' else 'resume'}",

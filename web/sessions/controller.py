@@ -64,9 +64,11 @@ class SessionController(Controller):
         me = principal(request)
         async with db.scope(me.tenant_id):
             found(
-                await Agent.select(Agent.id).where(
+                await Agent.select(Agent.id)
+                .where(
                     (Agent.id == data.agent_id) & (Agent.tenant == me.tenant_id) & Agent.is_active.eq(True)
-                ).first(),
+                )
+                .first(),
                 "Agent",
             )
             session = ChatSession(tenant=me.tenant_id, agent=data.agent_id, user=me.id, title=data.title)
@@ -79,9 +81,12 @@ class SessionController(Controller):
         """The caller's conversations (a tenant admin sees the whole tenant's), newest first."""
         me = principal(request)
         async with db.scope(me.tenant_id):
-            rows = await ChatSession.select(*COLUMNS).where(visible(me)).order_by(
-                ChatSession.created_at, ascending=False
-            ).limit(500)
+            rows = (
+                await ChatSession.select(*COLUMNS)
+                .where(visible(me))
+                .order_by(ChatSession.created_at, ascending=False)
+                .limit(500)
+            )
         return msgspec.convert(rows, list[SessionOut])
 
     @get("/{session_id:uuid}/messages")
@@ -90,12 +95,16 @@ class SessionController(Controller):
         me = principal(request)
         async with db.scope(me.tenant_id):
             found(
-                await ChatSession.select(ChatSession.id).where(visible(me) & (ChatSession.id == session_id)).first(),
+                await ChatSession.select(ChatSession.id)
+                .where(visible(me) & (ChatSession.id == session_id))
+                .first(),
                 "Session",
             )
-            rows = await Message.select(
-                Message.id, Message.role, Message.content, Message.execution_id, Message.created_at
-            ).where((Message.session == session_id) & (Message.tenant == me.tenant_id)).order_by(
-                Message.created_at
+            rows = (
+                await Message.select(
+                    Message.id, Message.role, Message.content, Message.execution_id, Message.created_at
+                )
+                .where((Message.session == session_id) & (Message.tenant == me.tenant_id))
+                .order_by(Message.created_at)
             )
         return msgspec.convert(rows, list[MessageOut])

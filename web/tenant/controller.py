@@ -13,9 +13,9 @@ from runtime.tables import ApiKey, Tenant, User
 from web import audit
 from web.auth import service as auth
 from web.auth.guards import requires_tenant_admin
+from web.auth.identity import Principal
 from web.auth.schemas import TenantOut, UserOut
 from web.auth.tokens import new_api_key, sha256_hex
-from web.auth.identity import Principal
 from web.deps import client_ip, found, principal, utcnow
 from web.tenant.schemas import (
     ApiKeyCreate,
@@ -69,8 +69,10 @@ class TenantController(Controller):
         """Everyone in the workspace."""
         me = principal(request)
         async with db.scope(me.tenant_id):
-            rows = await User.select(*auth.USER_COLUMNS).where(User.tenant == me.tenant_id).order_by(
-                User.created_at
+            rows = (
+                await User.select(*auth.USER_COLUMNS)
+                .where(User.tenant == me.tenant_id)
+                .order_by(User.created_at)
             )
         return msgspec.convert(rows, list[UserOut])
 
@@ -111,8 +113,10 @@ class TenantController(Controller):
         """The workspace's API keys, without the keys themselves."""
         me = principal(request)
         async with db.scope(me.tenant_id):
-            rows = await ApiKey.select(*KEY_COLUMNS).where(ApiKey.tenant == me.tenant_id).order_by(
-                ApiKey.created_at
+            rows = (
+                await ApiKey.select(*KEY_COLUMNS)
+                .where(ApiKey.tenant == me.tenant_id)
+                .order_by(ApiKey.created_at)
             )
         return msgspec.convert(rows, list[ApiKeyOut])
 

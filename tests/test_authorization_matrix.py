@@ -1,0 +1,119 @@
+"""Every route against every role: a new route without a guard, or with the wrong one, fails here."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from helpers.api import app_admin, member, partner, register
+from litestar.handlers import HTTPRouteHandler, WebsocketRouteHandler
+
+ALL = frozenset({"app_admin", "partner_admin", "tenant_admin", "user"})
+MEMBERS = frozenset({"tenant_admin", "user"})
+
+# (method, path) answered without a token.
+PUBLIC = {
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+    ("GET", "/metrics"),
+}
+
+
+def expected_roles(method: str, path: str) -> frozenset[str]:
+    """Who may call a route, written down independently of the guards themselves."""
+    rules: list[tuple[str, str, frozenset[str]]] = [
+        (r"^/api/v1/admin/", ".*", frozenset({"app_admin"})),
+        (r"^/api/v1/partner/", ".*", frozenset({"partner_admin"})),
+        (r"^/api/v1/tenant", ".*", frozenset({"tenant_admin"})),
+        (r"^/api/v1/agents", "GET", MEMBERS),
+        (r"^/api/v1/agents", "POST|PATCH|DELETE", frozenset({"tenant_admin"})),
+        (r"^/api/v1/sessions", ".*", MEMBERS),
+        (r"^/api/v1/executions", ".*", MEMBERS),
+        (r"^/api/v1/(me|auth/logout)$", ".*", ALL),
+        (r"^/api/v1/usage$", "GET", frozenset({"tenant_admin"})),
+        (r"^/api/v1/ledger/entries$", "GET", frozenset({"app_admin", "partner_admin", "tenant_admin"})),
+    ]
+    for pattern, methods, roles in rules:
+        if re.search(pattern, path) and re.fullmatch(methods, method):
+            return roles
+    raise AssertionError(f"no authorization rule for {method} {path}: add one to this test")
+
+
+def http_routes():
+    from web.app import create_app
+
+    app = create_app()
+    for route in app.routes:
+        for handler in route.route_handlers:
+            if isinstance(handler, WebsocketRouteHandler):
+                yield "WS", route.path, handler
+            elif isinstance(handler, HTTPRouteHandler):
+                for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
+                    yield method, route.path, handler
+
+
+def test_every_route_is_public_by_list_or_guarded_by_role():
+    seen = 0
+    for method, path, handler in http_routes():
+        if path.startswith("/schema"):
+            continue
+        seen += 1
+        opt = handler.opt
+        if method == "WS":
+            assert opt.get("first_frame_auth"), f"WebSocket {path} must authenticate its first frame"
+            continue
+        if (method, path) in PUBLIC:
+            assert opt.get("exclude_from_auth"), f"{method} {path} is listed public but requires auth"
+            continue
+        assert not opt.get("exclude_from_auth"), f"{method} {path} skips authentication"
+        guards = handler.resolve_guards()
+        roles = [getattr(g, "roles", None) for g in guards]
+        assert guards and all(roles), f"{method} {path} has no role guard"
+        allowed = frozenset.intersection(*roles)
+        assert allowed == expected_roles(method, path), f"{method} {path} admits {sorted(allowed)}"
+    assert seen > 25
+
+
+@pytest.fixture(scope="module")
+async def people(server):
+    import httpx
+
+    client = httpx.AsyncClient(base_url=server, timeout=30)
+    admin = await app_admin(client)
+    tenant_admin = await register(client)
+    yield {
+        "app_admin": admin,
+        "partner_admin": await partner(admin),
+        "tenant_admin": tenant_admin,
+        "user": await member(tenant_admin),
+    }
+    await client.aclose()
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", lambda m: "openai" if ":str" in m.group(0) else str(uuid.uuid4()), path)
+
+
+async def test_each_role_is_admitted_or_refused_as_the_rules_say(people):
+    client = people["user"].client
+    checked = 0
+    for method, path, _ in http_routes():
+        if method == "WS" or path.startswith("/schema") or (method, path) in PUBLIC:
+            continue
+        url = _concrete(path)
+        anonymous = await client.request(method, url, json={})
+        assert anonymous.status_code == 401, f"anonymous {method} {path}: {anonymous.status_code}"
+        allowed = expected_roles(method, path)
+        for role, actor in people.items():
+            r = await client.request(method, url, json={}, headers=actor.headers)
+            if role in allowed:
+                assert r.status_code not in (401, 403), f"{role} refused on {method} {path}: {r.text}"
+                assert r.status_code < 500, f"{role} got {r.status_code} on {method} {path}: {r.text}"
+            else:
+                assert r.status_code == 403, f"{role} got {r.status_code} on {method} {path}"
+            checked += 1
+    assert checked > 100
