@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import Message, Scope
+from litestar.types import ControllerRouterHandler, Message, Scope
 
 from runtime import db
 from runtime.settings import Settings, get_settings
@@ -26,7 +26,7 @@ from web.partner.controller import PartnerController
 from web.sessions.controller import SessionController
 from web.tenant.controller import TenantController
 
-API_HANDLERS = [
+API_HANDLERS: list[ControllerRouterHandler] = [
     AuthController,
     me,
     TenantController,

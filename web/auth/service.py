@@ -48,6 +48,13 @@ def workspace_name_for(email: str, given: str | None) -> str:
     return domain if domain and domain not in PUBLIC_MAIL_DOMAINS else "My Workspace"
 
 
+def one(row: dict[str, Any] | None) -> dict[str, Any]:
+    """A row that must exist (we just wrote it, or the caller was authenticated by it)."""
+    if row is None:
+        raise LookupError("expected row is missing")
+    return row
+
+
 def now() -> dt.datetime:
     """Aware UTC now."""
     return dt.datetime.now(dt.UTC)
@@ -72,7 +79,7 @@ async def create_user(
         partner=partner_id,
     )
     await User.insert(user)
-    return await User.select(*USER_COLUMNS).where(User.id == user.id).first()
+    return one(await User.select(*USER_COLUMNS).where(User.id == user.id).first())
 
 
 async def register(
@@ -90,7 +97,7 @@ async def register(
             role="tenant_admin",
         )
         await audit.record("auth.register", tenant_id=tenant_id, actor_id=user["id"], ip=ip)
-        tenant = await Tenant.select(*TENANT_COLUMNS).where(Tenant.id == tenant_id).first()
+        tenant = one(await Tenant.select(*TENANT_COLUMNS).where(Tenant.id == tenant_id).first())
     return user, tenant
 
 
@@ -114,7 +121,7 @@ async def authenticate(email: str, password: str, ip: str | None) -> dict[str, A
                 {User.hashed_password: await hash_password(password), User.updated_at: now()}
             ).where(User.id == row["id"])
         await audit.record("auth.login", tenant_id=row["tenant_id"], actor_id=row["id"], ip=ip)
-        return await User.select(*USER_COLUMNS).where(User.id == row["id"]).first()
+        return one(await User.select(*USER_COLUMNS).where(User.id == row["id"]).first())
 
 
 async def start_session(user: dict[str, Any], family_id: uuid.UUID | None = None) -> tuple[str, int, str]:
@@ -210,9 +217,9 @@ async def revoke_user_tokens(user_ids: list[uuid.UUID]) -> None:
 async def me(user_id: uuid.UUID, tenant_id: uuid.UUID) -> tuple[dict, dict, dict | None]:
     """The caller's user, tenant and (for partner admins) partner."""
     async with db.scope(tenant_id):
-        user = await User.select(*USER_COLUMNS).where(User.id == user_id).first()
-        tenant = await Tenant.select(*TENANT_COLUMNS).where(Tenant.id == tenant_id).first()
+        user = one(await User.select(*USER_COLUMNS).where(User.id == user_id).first())
+        tenant = one(await Tenant.select(*TENANT_COLUMNS).where(Tenant.id == tenant_id).first())
         partner = None
-        if user and user["partner_id"]:
+        if user["partner_id"]:
             partner = await Partner.select().where(Partner.id == user["partner_id"]).first()
     return user, tenant, partner

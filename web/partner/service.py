@@ -36,7 +36,7 @@ async def create_tenant(
     await audit.record(
         "tenant.create", tenant_id=tenant_id, actor_id=actor_id, target_type="tenant", target_id=tenant_id
     )
-    row = await Tenant.select(*auth.TENANT_COLUMNS).where(Tenant.id == tenant_id).first()
+    row = auth.one(await Tenant.select(*auth.TENANT_COLUMNS).where(Tenant.id == tenant_id).first())
     return {**row, "admin_user_id": user["id"]}
 
 

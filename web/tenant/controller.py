@@ -177,4 +177,4 @@ async def _update_user(me: Principal, user_id: uuid.UUID, data: UserPatch) -> di
             target_id=user_id,
             fields=sorted(fields),
         )
-        return await User.select(*auth.USER_COLUMNS).where(where).first()
+        return auth.one(await User.select(*auth.USER_COLUMNS).where(where).first())
