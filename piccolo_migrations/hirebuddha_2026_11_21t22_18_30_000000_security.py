@@ -9,7 +9,25 @@ NULLIF(..., '') because a pooled connection reads an ended transaction's setting
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from runtime.tables import PARTNER_VISIBLE, TENANT_TABLES
+# Frozen copies: a migration must not change when runtime.tables grows.
+TENANT_TABLES = [
+    "users",
+    "refresh_tokens",
+    "api_keys",
+    "audit_log",
+    "agents",
+    "workflows",
+    "sessions",
+    "executions",
+    "messages",
+    "documents",
+    "document_chunks",
+    "ledger_entries",
+    "invoices",
+    "subscriptions",
+    "payment_methods",
+]
+PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 
 ID = "2026-11-21T22:18:30:000000"
 VERSION = "1.38.0"
@@ -20,7 +38,8 @@ TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 PARTNER = "NULLIF(current_setting('app.partner_id', true), '')::uuid"
 
 
-def _tenant_table(table: str) -> list[str]:
+def tenant_table(table: str) -> list[str]:
+    """RLS statements for one table keyed by tenant_id (reused by later migrations)."""
     own = f"({SYSTEM} OR tenant_id = {TENANT})"
     return [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
@@ -86,7 +105,7 @@ def statements() -> list[str]:
     """Every statement of this migration, in order."""
     out: list[str] = list(TENANTS)
     for table in TENANT_TABLES:
-        out += _tenant_table(table)
+        out += tenant_table(table)
     out += [_partner_read(t) for t in PARTNER_VISIBLE]
     return out + LEDGER + OTHER
 

@@ -182,3 +182,17 @@ async def test_login_is_rate_limited_per_email_with_retry_after(database):
             assert r.json()["status"] == 429
     finally:
         proc.stop()
+
+
+async def test_api_key_authenticates_as_service_until_revoked(client):
+    admin = await register(client)
+    created = (await admin.post("/api/v1/tenant/api-keys", json={"name": "erp"})).json()
+    key = {"Authorization": f"Bearer {created['key']}"}
+    r = await client.get("/api/v1/me", headers=key)
+    assert r.status_code == 403  # authenticated, but people's routes are not for services
+    wrong = created["key"][:-3] + ("aaa" if not created["key"].endswith("aaa") else "bbb")
+    assert (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {wrong}"})).status_code == 401
+    listed = (await admin.get("/api/v1/tenant/api-keys")).json()
+    assert listed[0]["last_used_at"] is not None
+    await admin.delete(f"/api/v1/tenant/api-keys/{created['id']}")
+    assert (await client.get("/api/v1/me", headers=key)).status_code == 401

@@ -6,7 +6,7 @@ import re
 import uuid
 
 import pytest
-from helpers.api import app_admin, member, partner, register
+from helpers.api import Actor, app_admin, member, partner, register
 from litestar.handlers import HTTPRouteHandler, WebsocketRouteHandler
 
 ALL = frozenset({"app_admin", "partner_admin", "tenant_admin", "user"})
@@ -32,7 +32,7 @@ def expected_roles(method: str, path: str) -> frozenset[str]:
         (r"^/api/v1/agents", "GET", MEMBERS),
         (r"^/api/v1/agents", "POST|PATCH|DELETE", frozenset({"tenant_admin"})),
         (r"^/api/v1/sessions", ".*", MEMBERS),
-        (r"^/api/v1/executions", ".*", MEMBERS),
+        (r"^/api/v1/executions", ".*", MEMBERS | {"service"}),
         (r"^/api/v1/(me|auth/logout)$", ".*", ALL),
         (r"^/api/v1/usage$", "GET", frozenset({"tenant_admin"})),
         (r"^/api/v1/ledger/entries$", "GET", frozenset({"app_admin", "partner_admin", "tenant_admin"})),
@@ -85,11 +85,13 @@ async def people(server):
     client = httpx.AsyncClient(base_url=server, timeout=30)
     admin = await app_admin(client)
     tenant_admin = await register(client)
+    key = (await tenant_admin.post("/api/v1/tenant/api-keys", json={"name": "matrix"})).json()["key"]
     yield {
         "app_admin": admin,
         "partner_admin": await partner(admin),
         "tenant_admin": tenant_admin,
         "user": await member(tenant_admin),
+        "service": Actor(client, key, "", tenant_admin.tenant_id, "service", ""),
     }
     await client.aclose()
 

@@ -24,6 +24,7 @@ from runtime.tables.billing import (
 )
 from runtime.tables.config import AIModel, SystemConfig
 from runtime.tables.identity import ApiKey, AuditLog, Partner, RefreshToken, Tenant, User
+from runtime.tables.ops import DeadLetter, WebhookDelivery
 
 ALL_TABLES = [
     Partner,
@@ -47,6 +48,8 @@ ALL_TABLES = [
     PaymentMethod,
     AIModel,
     SystemConfig,
+    DeadLetter,
+    WebhookDelivery,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
@@ -68,6 +71,7 @@ TENANT_TABLES = [
     "invoices",
     "subscriptions",
     "payment_methods",
+    "webhook_deliveries",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

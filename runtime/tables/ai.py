@@ -89,6 +89,9 @@ class Execution(Table, tablename="executions", db=APP_DB):
     )
     user_id = UUID(null=True, default=None)
     source = Varchar(length=10, default="chat")  # chat | rest | queue
+    correlation_id = Varchar(length=255, null=True, default=None)
+    reply_to = Varchar(length=255, null=True, default=None)
+    webhook_url = Text(null=True, default=None)
     status = Varchar(length=12, default="pending", index=True)
     input_data = JSONB(null=True, default=None)
     result_data = JSONB(null=True, default=None)

@@ -48,6 +48,7 @@ class Tenant(Table, tablename="tenants", db=APP_DB):
     )
     tier = Varchar(length=20, default="free")  # free | pro | enterprise
     max_concurrency = Integer(default=4)
+    webhook_secret = Text(null=True, default=None)  # Fernet token; signs webhook deliveries
     created_at = created_at()
     updated_at = updated_at()
 

@@ -32,3 +32,5 @@ requires_partner_admin = requires_role("partner_admin")
 requires_tenant_admin = requires_role("tenant_admin")
 requires_tenant_member = requires_role("tenant_admin", "user")
 requires_authenticated = requires_role(*ROLES)
+# External systems (API keys, role `service`) may start and read executions, nothing else.
+requires_execution_caller = requires_role("tenant_admin", "user", "service")

@@ -6,6 +6,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from web.auth.api_keys import authenticate_api_key
 from web.auth.identity import Inactive, load_principal
 from web.auth.tokens import Claims, TokenError, decode_access_token
 
@@ -33,12 +34,20 @@ async def authenticate_token(token: str) -> AuthenticationResult:
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
-    """Routes opt out with `opt={"exclude_from_auth": True}` (login, register, health...)."""
+    """Access tokens for people, `hb_...` API keys for external systems (role `service`).
+
+    Routes opt out with `opt={"exclude_from_auth": True}` (login, register, health...).
+    """
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         token = bearer_token(connection)
         if token is None:
             raise NotAuthorizedException("Missing bearer token.")
+        if token.startswith("hb_"):
+            principal = await authenticate_api_key(token)
+            if principal is None:
+                raise NotAuthorizedException("Invalid or revoked API key.")
+            return AuthenticationResult(user=principal, auth=None)
         return await authenticate_token(token)
 
 

@@ -1,0 +1,36 @@
+"""API keys of external systems: `hb_<prefix>_<secret>`, found by prefix, compared in constant time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+
+from runtime import db
+from web.auth.identity import Principal
+from web.auth.tokens import sha256_hex
+
+SERVICE_ROLE = "service"
+_TOUCH_EVERY = dt.timedelta(minutes=1)  # last_used_at precision; avoids a write per request
+_DUMMY = sha256_hex("no-such-key")
+
+
+async def authenticate_api_key(key: str) -> Principal | None:
+    """The tenant's service principal for a live key of an active tenant, else None."""
+    scheme, _, rest = key.partition("_")
+    prefix, _, secret = rest.partition("_")
+    if scheme != "hb" or not prefix or not secret or len(key) > 200:
+        return None
+    # The key is all we know of the caller, so the lookup is cross-tenant by nature.
+    async with db.scope(system=True):
+        row = await db.fetchrow(
+            "SELECT k.id, k.tenant_id, k.key_hash, k.revoked_at, k.last_used_at, t.status "
+            "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.prefix = $1",
+            prefix,
+        )
+        matches = hmac.compare_digest(row["key_hash"] if row else _DUMMY, sha256_hex(key))
+        if row is None or not matches or row["revoked_at"] is not None or row["status"] != "active":
+            return None
+        now = dt.datetime.now(dt.UTC)
+        if row["last_used_at"] is None or now - row["last_used_at"] > _TOUCH_EVERY:
+            await db.execute("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", row["id"], now)
+    return Principal(row["id"], row["tenant_id"], SERVICE_ROLE, None)
