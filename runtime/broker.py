@@ -31,6 +31,11 @@ def execution_key(execution_id: Any) -> str:
     return f"execution.{execution_id}"
 
 
+def usage_live_key(tenant_id: Any) -> str:
+    """Routing key of a tenant's live usage events (one per committed ledger entry)."""
+    return f"usage.{tenant_id}"
+
+
 def actor_address(execution_id: Any) -> str:
     """Address (control routing key) of the actor running `execution_id`."""
     return f"actor.{execution_id}"
@@ -51,11 +56,16 @@ class Topology:
     """Durable `UsageRecorded`; single active consumer (one ledger writer)."""
     dlx: RabbitExchange
     dead_letters: RabbitQueue
+    usage_live: RabbitExchange = RabbitExchange(
+        "hirebuddha.usage.live", ExchangeType.TOPIC, durable=True
+    )
+    """Topic: live usage events by `usage.<tenant_id>`, published by the ledger after commit
+    (transient, for dashboards; the ledger table is the record)."""
 
     @property
     def exchanges(self) -> tuple[RabbitExchange, ...]:
         """All declared exchanges."""
-        return (self.streams, self.control, self.dlx)
+        return (self.streams, self.control, self.dlx, self.usage_live)
 
     @property
     def queues(self) -> tuple[RabbitQueue, ...]:
@@ -101,6 +111,9 @@ def topology(prefix: str | None = None, *, delivery_limit: int = 5) -> Topology:
         dlx=RabbitExchange(dlx, ExchangeType.TOPIC, durable=True),
         dead_letters=RabbitQueue(
             f"{prefix}hirebuddha.dead_letters", QueueType.QUORUM, durable=True, routing_key="#"
+        ),
+        usage_live=RabbitExchange(
+            f"{prefix}hirebuddha.usage.live", ExchangeType.TOPIC, durable=True
         ),
     )
 

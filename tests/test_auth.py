@@ -7,6 +7,7 @@ import uuid
 
 import jwt
 import pytest
+
 from helpers.api import PASSWORD, email, login, member, register
 
 pytestmark = pytest.mark.usefixtures("server")
@@ -167,6 +168,7 @@ async def test_login_rehashes_when_parameters_change(client, database):
 async def test_login_is_rate_limited_per_email_with_retry_after(database):
     """A second web process with a low limit: the 4th attempt in the window gets 429."""
     import httpx
+
     from conftest import start_web
 
     base, proc = await start_web({"HB_LOGIN_LIMIT": "3", "HB_LOGIN_WINDOW_S": "60"})

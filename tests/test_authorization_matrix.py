@@ -6,8 +6,9 @@ import re
 import uuid
 
 import pytest
-from helpers.api import Actor, app_admin, member, partner, register
 from litestar.handlers import HTTPRouteHandler, WebsocketRouteHandler
+
+from helpers.api import Actor, app_admin, member, partner, register
 
 ALL = frozenset({"app_admin", "partner_admin", "tenant_admin", "user"})
 MEMBERS = frozenset({"tenant_admin", "user"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from helpers.api import PASSWORD, email, register
 
 pytestmark = pytest.mark.usefixtures("server")

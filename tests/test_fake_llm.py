@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import httpx
+
 from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
 
 

@@ -6,8 +6,8 @@ import hashlib
 import uuid
 
 import pytest
-from helpers.api import PASSWORD, agent, app_admin, email, login, member, partner, register, resold_tenant
 
+from helpers.api import PASSWORD, agent, app_admin, email, login, member, partner, register, resold_tenant
 from runtime import db
 
 

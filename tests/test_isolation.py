@@ -7,8 +7,8 @@ import uuid
 
 import asyncpg
 import pytest
-from helpers.api import agent, app_admin, login, member, partner, register, resold_tenant
 
+from helpers.api import agent, app_admin, login, member, partner, register, resold_tenant
 from runtime import db
 from runtime.tables import TENANT_TABLES
 

@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
 
 from actors.providers import (
     DemoProvider,
@@ -20,6 +19,7 @@ from actors.providers import (
     provider_for,
     structured,
 )
+from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
 from runtime.messages import Usage
 from runtime.supervision import TransientError
 

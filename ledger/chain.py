@@ -1,0 +1,124 @@
+"""One ledger entry as the ledger sees it, and the per-tenant hash chain over entries.
+
+Chain format (version 1):
+    entry_hash = sha256_hex( (prev_hash or "") + "\\n" + canonical(entry) )
+    canonical(entry) = compact JSON, keys sorted, every value a string or null:
+        id, tenant_id, partner_id, execution_id, event_id, reverses_id (UUIDs, lowercase),
+        model, resource_type, unit, entry_metadata (the stored text, verbatim),
+        quantity, platform_cost, tenant_cost, partner_commission (fixed point, 6 places),
+        created_at (UTC ISO 8601 with microseconds), and "v": "1".
+    prev_hash is the entry_hash of the same tenant's previous entry (null for its first).
+    Entries of a tenant are ordered by created_at, which the writer keeps strictly increasing
+    per tenant, so the chain order is also the table order.
+
+The hash is computed before the insert because the app role cannot UPDATE ledger_entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ledger.pricing import Amounts, as_utc, round6
+
+CHAIN_VERSION = "1"
+TICK = timedelta(microseconds=1)
+"""Smallest step of timestamptz: the gap kept between a tenant's consecutive entries."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of ledger_entries."""
+
+    id: UUID
+    tenant_id: UUID
+    partner_id: UUID | None
+    execution_id: UUID | None
+    event_id: UUID
+    model: str | None
+    resource_type: str
+    quantity: Decimal
+    unit: str
+    platform_cost: Decimal
+    tenant_cost: Decimal
+    partner_commission: Decimal
+    reverses_id: UUID | None
+    created_at: datetime
+    entry_metadata: str | None
+    prev_hash: str | None = None
+    entry_hash: str | None = None
+
+    @property
+    def amounts(self) -> Amounts:
+        """(platform_cost, tenant_cost, partner_commission)."""
+        return Amounts(self.platform_cost, self.tenant_cost, self.partner_commission)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """entry_metadata parsed (empty when absent or not JSON)."""
+        try:
+            value = json.loads(self.entry_metadata or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Entry:
+        """Build from a database row holding every column."""
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+    def chained(self, prev_hash: str | None) -> Entry:
+        """This entry linked after `prev_hash`, with its own hash filled in."""
+        return replace(self, prev_hash=prev_hash, entry_hash=entry_hash(prev_hash, self))
+
+
+def _uuid(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _fixed(value: Decimal) -> str:
+    return format(round6(value), "f")
+
+
+def canonical(entry: Entry) -> bytes:
+    """The canonical content of an entry (see the module docstring)."""
+    content = {
+        "v": CHAIN_VERSION,
+        "id": _uuid(entry.id),
+        "tenant_id": _uuid(entry.tenant_id),
+        "partner_id": _uuid(entry.partner_id),
+        "execution_id": _uuid(entry.execution_id),
+        "event_id": _uuid(entry.event_id),
+        "reverses_id": _uuid(entry.reverses_id),
+        "model": entry.model,
+        "resource_type": entry.resource_type,
+        "unit": entry.unit,
+        "quantity": _fixed(entry.quantity),
+        "platform_cost": _fixed(entry.platform_cost),
+        "tenant_cost": _fixed(entry.tenant_cost),
+        "partner_commission": _fixed(entry.partner_commission),
+        "created_at": as_utc(entry.created_at).isoformat(timespec="microseconds"),
+        "entry_metadata": entry.entry_metadata,
+    }
+    return json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+
+
+def entry_hash(prev_hash: str | None, entry: Entry) -> str:
+    """sha256 hex of the previous hash and the entry's canonical content."""
+    digest = hashlib.sha256((prev_hash or "").encode() + b"\n")
+    digest.update(canonical(entry))
+    return digest.hexdigest()
+
+
+def next_timestamp(now: datetime, previous: datetime | None) -> datetime:
+    """`now`, or one microsecond after the tenant's previous entry if the clock is behind."""
+    now = as_utc(now)
+    if previous is None:
+        return now
+    return max(now, as_utc(previous) + TICK)

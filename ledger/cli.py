@@ -1,0 +1,89 @@
+"""`hirebuddha ledger [--batch-size N --batch-ms T]` and `hirebuddha ledger verify`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from runtime import db
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hirebuddha ledger", description=__doc__)
+    parser.add_argument("--batch-size", type=int, default=200, help="events per transaction")
+    parser.add_argument(
+        "--batch-ms", type=int, default=50, help="longest wait to fill a batch after its first event"
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("verify", help="re-derive every tenant's hash chain and totals; exit 1 on a mismatch")
+    return parser
+
+
+def _crash_hook() -> int | None:
+    """`HB_LEDGER_CRASH_AFTER_COMMITS=N`, honoured only with HB_ENV=test (crash tests)."""
+    from runtime.settings import get_settings
+
+    raw = os.environ.get("HB_LEDGER_CRASH_AFTER_COMMITS")
+    if not raw or get_settings().env != "test":
+        return None
+    return int(raw)
+
+
+async def _consume(batch_size: int, batch_ms: int) -> int:
+    from ledger.consumer import LedgerConsumer
+    from runtime.broker import build_broker, topology
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await db.open_pool(4)
+    broker = build_broker()
+    try:
+        await broker.connect()
+        consumer = LedgerConsumer(
+            broker,
+            topology(),
+            batch_size=batch_size,
+            batch_ms=batch_ms,
+            crash_after_commits=_crash_hook(),
+        )
+        ready = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop, ready))
+        await asyncio.wait({task, asyncio.create_task(ready.wait())}, return_when="FIRST_COMPLETED")
+        if ready.is_set():
+            print("ledger consumer ready", flush=True)  # tests and `up` wait for this line
+        await task
+    finally:
+        await broker.stop()
+        await db.close_pool()
+    return 0
+
+
+async def _verify() -> int:
+    from ledger.verify import summary, verify
+
+    await db.open_pool(2)
+    try:
+        report = await verify()
+    finally:
+        await db.close_pool()
+    print(summary(report), flush=True)
+    return 0 if report.ok else 1
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of `hirebuddha ledger ...` (argv = the words after `ledger`)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "verify":
+        return asyncio.run(_verify())
+    return asyncio.run(_consume(args.batch_size, args.batch_ms))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

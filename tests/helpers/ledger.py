@@ -1,0 +1,137 @@
+"""Ledger test data written straight to PostgreSQL (system scope), and waits on the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TypeVar
+
+from ledger import repository as repo
+from ledger.chain import Entry
+from runtime import db
+from runtime.messages import UsageRecorded
+from runtime.tables import Partner, PartnerRate, Subscription, SystemRate, Tenant
+
+T = TypeVar("T")
+EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def model_name(tag: str = "m") -> str:
+    """A model name no other test uses, so rates never collide."""
+    return f"{tag}-{uuid.uuid4().hex[:10]}"
+
+
+async def make_partner(pct: str = "20", basis: str = "margin") -> uuid.UUID:
+    """A partner with `pct`% commission of margin or gross."""
+    partner = Partner(name=f"P {uuid.uuid4().hex[:6]}", commission_pct=Decimal(pct), commission_basis=basis)
+    async with db.scope(system=True):
+        await Partner.insert(partner)
+    return partner.id
+
+
+async def make_tenant(partner_id: uuid.UUID | None = None, credit: str | None = "100") -> uuid.UUID:
+    """A tenant (direct when no partner) with a subscription holding `credit` (None: no plan)."""
+    tenant = Tenant(name=f"T {uuid.uuid4().hex[:6]}", partner=partner_id)
+    async with db.scope(system=True):
+        await Tenant.insert(tenant)
+        if credit is not None:
+            await Subscription.insert(
+                Subscription(tenant=tenant.id, plan_name="prepaid", credit_balance=Decimal(credit))
+            )
+    return tenant.id
+
+
+async def make_rate(
+    model: str,
+    resource_type: str = "input_tokens",
+    *,
+    cost: str,
+    billing: str,
+    unit: str = "1k_tokens",
+    valid_from: datetime = EPOCH,
+    valid_to: datetime | None = None,
+) -> uuid.UUID:
+    """One system rate version."""
+    rate = SystemRate(
+        model=model,
+        resource_type=resource_type,
+        unit=unit,
+        rate=Decimal(cost),
+        billing_rate=Decimal(billing),
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+    async with db.scope(system=True):
+        await SystemRate.insert(rate)
+    return rate.id
+
+
+async def make_partner_rate(
+    partner_id: uuid.UUID,
+    system_rate_id: uuid.UUID,
+    rate: str,
+    *,
+    valid_from: datetime = EPOCH,
+    valid_to: datetime | None = None,
+) -> uuid.UUID:
+    """One partner rate version against a system rate."""
+    row = PartnerRate(
+        partner=partner_id, system_rate=system_rate_id, rate=Decimal(rate), valid_from=valid_from,
+        valid_to=valid_to,
+    )
+    async with db.scope(system=True):
+        await PartnerRate.insert(row)
+    return row.id
+
+
+def usage(
+    tenant_id: uuid.UUID, model: str, input_tokens: int, output_tokens: int = 0,
+    at: datetime | None = None,
+) -> UsageRecorded:
+    """A usage event of one LLM call."""
+    return UsageRecorded(
+        tenant_id=tenant_id,
+        execution_id=uuid.uuid4(),
+        agent_id=uuid.uuid4(),
+        model=model,
+        provider="fake",
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        occurred_at=at or datetime.now(UTC),
+    )
+
+
+async def entries_of(tenant_id: uuid.UUID) -> list[Entry]:
+    """The tenant's entries in chain order."""
+    async with db.scope(system=True):
+        return await repo.chain_page(tenant_id, None, 100_000)
+
+
+async def credit_of(tenant_id: uuid.UUID) -> Decimal:
+    """The tenant's prepaid credit balance."""
+    async with db.scope(system=True):
+        row = await db.fetchrow("SELECT credit_balance FROM subscriptions WHERE tenant_id = $1", tenant_id)
+    assert row is not None
+    return row["credit_balance"]
+
+
+async def wait_until(
+    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], what: str, timeout: float = 30
+) -> T:
+    """Poll `probe` until `done(value)`; fail naming `what` and the last value on timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    value = await probe()
+    while not done(value):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last value: {value!r}")
+        await asyncio.sleep(0.05)
+        value = await probe()
+    return value
+
+
+def later(t: datetime, **kw: float) -> datetime:
+    """`t` plus a timedelta."""
+    return t + timedelta(**kw)
