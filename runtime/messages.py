@@ -9,6 +9,7 @@ of CONTRACT.md, so the web process relays them without renaming.
 from __future__ import annotations
 
 import functools
+import json
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -84,7 +85,32 @@ class HumanInput(Wire, tag="execution.human_input", kw_only=True):
     content: str
 
 
-ControlMessage = CancelExecution | HumanInput
+class SnapshotRequest(Wire, tag="execution.snapshot_request", kw_only=True):
+    """Ask the live actor for its deltas after `after_seq` (a reconnecting client's resume).
+
+    Sent with AMQP `reply_to` and `correlation_id`; the actor answers with a `Snapshot`.
+    """
+
+    execution_id: UUID
+    after_seq: int = 0
+
+
+ControlMessage = CancelExecution | HumanInput | SnapshotRequest
+
+
+class Snapshot(Wire, tag="execution.snapshot", kw_only=True):
+    """A live actor's answer to `SnapshotRequest`: the deltas `after_seq + 1 .. last_seq`."""
+
+    execution_id: UUID
+    attempt: int
+    after_seq: int
+    texts: list[str] = msgspec.field(default_factory=list)
+    """Text of seq `after_seq + 1`, `after_seq + 2`, ... in order."""
+
+    @property
+    def last_seq(self) -> int:
+        """The highest seq this snapshot covers."""
+        return self.after_seq + len(self.texts)
 
 
 # --- streams: topic exchange, routing key session.<id> or execution.<id> -----------------
@@ -147,6 +173,43 @@ StreamEvent = (
     | ExecutionCancelled
     | ExecutionRestarted
 )
+
+
+# --- stored results: executions.result_data of an agent execution -----------------------
+
+
+class StoredResult(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """`executions.result_data`: the reply, how it was streamed, and the structured output.
+
+    `seq_ends[i]` is the character offset where delta `seq = i + 1` ended, so a client that
+    resumes a finished execution after `after_seq` gets exactly the deltas it missed.
+    `output` is the validated JSON of an agent with an output schema (then `text` is that
+    JSON, canonically encoded: sorted keys, no spaces).
+    """
+
+    text: str = ""
+    seq_ends: list[int] = msgspec.field(default_factory=list)
+    output: Any = None
+    error_code: str | None = None
+
+    @classmethod
+    def of_chunks(cls, chunks: list[str], **extra: Any) -> StoredResult:
+        """The result of a stream that emitted `chunks` as seq 1, 2, ..."""
+        ends, total = [], 0
+        for chunk in chunks:
+            total += len(chunk)
+            ends.append(total)
+        return cls(text="".join(chunks), seq_ends=ends, **extra)
+
+    def chunks(self) -> list[str]:
+        """Texts of the deltas as they were streamed (`chunks()[i]` is seq `i + 1`)."""
+        starts = [0, *self.seq_ends[:-1]]
+        return [self.text[a:b] for a, b in zip(starts, self.seq_ends, strict=True)]
+
+
+def canonical_json(value: Any) -> str:
+    """One fixed text for a JSON value (sorted keys, compact), whatever JSONB did to its order."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 # --- metering: the durable usage queue, consumed by the ledger ---------------------------

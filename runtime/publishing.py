@@ -24,14 +24,13 @@ JSON = "application/json"
 REASON_HEADER = "x-hb-reason"
 """Why we dead-lettered a message (set by `dead_letter`)."""
 SOURCE_HEADER = "x-hb-source-queue"
+SOURCE_EXCHANGE_HEADER = "x-hb-source-exchange"
 STREAM_CHANNEL = Channel(publisher_confirms=False)
 """The confirm-less channel of stream events (one per connection: the channel manager
 caches channels by the identity of this object)."""
 
 
-async def publish_execution(
-    broker: RabbitBroker, topo: Topology, request: ExecutionRequested
-) -> None:
+async def publish_execution(broker: RabbitBroker, topo: Topology, request: ExecutionRequested) -> None:
     """Queue an execution: persistent, confirmed."""
     await broker.publish(
         encode(request),
@@ -64,9 +63,7 @@ async def publish_control(broker: RabbitBroker, topo: Topology, message: Control
     )
 
 
-async def dead_letter(
-    broker: RabbitBroker, topo: Topology, message: RabbitMessage, reason: str
-) -> None:
+async def dead_letter(broker: RabbitBroker, topo: Topology, message: RabbitMessage, reason: str) -> None:
     """Move a consumed message to the dead-letter queue with `reason`, then ack it.
 
     Published (confirmed) before the ack, so a crash in between duplicates the dead letter
@@ -77,6 +74,7 @@ async def dead_letter(
         **(raw.headers or {}),
         REASON_HEADER: reason[:1000],
         SOURCE_HEADER: raw.routing_key or "",
+        SOURCE_EXCHANGE_HEADER: raw.exchange or "",
     }
     await broker.publish(
         raw.body,

@@ -21,6 +21,8 @@ PUBLIC = {
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("GET", "/metrics"),
+    ("GET", "/"),  # the console (SPA) and its client routes
+    ("GET", "/{path:path}"),
 }
 
 
@@ -49,7 +51,7 @@ def http_routes():
 
     app = create_app()
     for route in app.routes:
-        for handler in route.route_handlers:
+        for handler in getattr(route, "route_handlers", None) or [route.route_handler]:
             if isinstance(handler, WebsocketRouteHandler):
                 yield "WS", route.path, handler
             elif isinstance(handler, HTTPRouteHandler):

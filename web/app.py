@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,13 +14,18 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler, Message, Scope
 
-from runtime import db
+from runtime import db, deadletters
 from runtime.settings import Settings, get_settings
 from web.admin.controller import AdminController
+from web.admin.deadletters import DeadLetterController
 from web.agents.controller import AgentController
 from web.auth.controller import AuthController, me
 from web.auth.middleware import BearerAuthMiddleware
+from web.chat.controller import chat_socket
+from web.chat.relay import Relay
 from web.errors import EXCEPTION_HANDLERS
+from web.executions.bus import open_bus
+from web.executions.controller import ExecutionController
 from web.health import REQUESTS, BrokerProbe, live, metrics, ready
 from web.logs import access_log, configure_logging, request_id_middleware
 from web.partner.controller import PartnerController
@@ -32,8 +38,11 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     TenantController,
     AgentController,
     SessionController,
+    chat_socket,
+    ExecutionController,
     PartnerController,
     AdminController,
+    DeadLetterController,
 ]
 
 
@@ -52,7 +61,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await db.open_pool()
         app.state.broker_probe = BrokerProbe(settings.broker.url)
         try:
-            yield
+            async with open_bus(settings) as bus:
+                # One relay per process: stream events from the actors to this process's sockets.
+                relay = Relay(settings.broker.url, bus.topo)
+                await relay.start()
+                app.state.bus, app.state.relay = bus, relay
+                # Dead letters of every queue land in PostgreSQL for the admin's console.
+                dead = await bus.broker.declare_queue(bus.topo.dead_letters)
+                sink = asyncio.create_task(deadletters.sink(dead), name="dead-letter-sink")
+                try:
+                    yield
+                finally:
+                    sink.cancel()
+                    await relay.close()
         finally:
             await app.state.broker_probe.close()
             await db.close_pool()

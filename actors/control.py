@@ -1,0 +1,79 @@
+"""The process's control inbox: one exclusive queue on the control exchange.
+
+An actor's address `actor.<execution_id>` is bound to it while the actor lives, so a cancel
+or a snapshot request reaches that actor and only it, in whichever process it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aio_pika
+import msgspec
+
+from runtime.broker import Topology, actor_address
+from runtime.messages import ControlMessage, SnapshotRequest, decode, encode
+from runtime.registry import ActorRegistry
+from runtime.supervision import ActorDeadError
+
+log = logging.getLogger("hirebuddha.actors")
+
+
+class ControlInbox:
+    """Binds and unbinds actor addresses; hands control messages to the actors."""
+
+    def __init__(
+        self, connection: aio_pika.abc.AbstractConnection, topo: Topology, registry: ActorRegistry
+    ) -> None:
+        self._connection, self._topo, self._registry = connection, topo, registry
+        self._queue: aio_pika.abc.AbstractQueue | None = None
+        self._exchange: aio_pika.abc.AbstractExchange | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+
+    async def start(self) -> None:
+        """Declare the exclusive queue and start consuming."""
+        self._channel = await self._connection.channel()
+        self._exchange = await self._channel.get_exchange(self._topo.control.name)
+        self._queue = await self._channel.declare_queue("", exclusive=True, auto_delete=True)
+        await self._queue.consume(self._on_message, no_ack=True)
+
+    async def bind(self, address: str) -> None:
+        """Route `address` here (before the actor may become visible as running)."""
+        assert self._queue is not None and self._exchange is not None
+        await self._queue.bind(self._exchange, routing_key=address)
+
+    async def unbind(self, address: str) -> None:
+        """Stop routing `address` here (the actor has stopped)."""
+        assert self._queue is not None and self._exchange is not None
+        await self._queue.unbind(self._exchange, routing_key=address)
+
+    async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        try:
+            control = decode(message.body, ControlMessage)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.warning("dropping malformed control message: %s", exc)
+            return
+        actor = self._registry.get(actor_address(control.execution_id))
+        if actor is None:
+            return  # the actor ended between routing and now; the sender falls back to the DB
+        try:
+            if isinstance(control, SnapshotRequest):
+                answer = await actor.ask(control)
+                await self._reply(message, encode(answer))
+            else:
+                actor.tell(control)
+        except ActorDeadError:
+            return
+
+    async def _reply(self, request: aio_pika.abc.AbstractIncomingMessage, body: bytes) -> None:
+        if not request.reply_to or self._channel is None:
+            return
+        await self._channel.default_exchange.publish(
+            aio_pika.Message(body, content_type="application/json", correlation_id=request.correlation_id),
+            routing_key=request.reply_to,
+        )
+
+    async def close(self) -> None:
+        """Close the channel (the exclusive queue goes with it)."""
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()

@@ -1,0 +1,390 @@
+"""One attempt at one execution: claim, wait for the session's turn, call the LLM, store, report.
+
+Runs in its own task (started by `AgentActor.on_start`), so the actor's mailbox stays free
+for a cancel or a snapshot request while the reply streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from faststream.rabbit import RabbitBroker
+
+from actors import store
+from actors.coalesce import Coalescer
+from actors.llm import Providers, Resolved, prompt
+from actors.providers import (
+    ChatMessage,
+    ProviderError,
+    TransientProviderError,
+    count_prompt_tokens,
+    count_tokens,
+    structured,
+)
+from runtime.broker import Topology
+from runtime.messages import (
+    DeltaEvent,
+    ErrorInfo,
+    ExecutionCancelled,
+    ExecutionCompleted,
+    ExecutionFailed,
+    ExecutionRequested,
+    ExecutionRestarted,
+    Snapshot,
+    StoredResult,
+    StreamEvent,
+    Usage,
+    UsageRecorded,
+    canonical_json,
+)
+from runtime.publishing import StreamPublisher, publish_usage
+from runtime.supervision import SupervisionStrategy
+
+log = logging.getLogger("hirebuddha.actors")
+
+USAGE_NAMESPACE = uuid.UUID("6f1d3c2e-4b9a-5e47-8c1d-2a7b9e0f3c55")
+
+
+def usage_event_id(execution_id: uuid.UUID, attempt: int, call: int) -> uuid.UUID:
+    """The id of the usage event of provider call `call` of `attempt`.
+
+    Deterministic, so publishing the same call's usage again (a lost confirm, a retried
+    publish) is priced once: the ledger inserts by unique event id. A redelivered execution
+    runs under a new attempt and makes new provider calls, which are new, real charges.
+    """
+    return uuid.uuid5(USAGE_NAMESPACE, f"{execution_id}:{attempt}:{call}")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-process policy of the actors (flags of `hirebuddha actors`)."""
+
+    execution_timeout_s: float = 600.0
+    heartbeat_s: float = 5.0
+    max_attempts: int = 3
+    """Deliveries of one execution (process crashes) before it is failed."""
+    provider_retries: int = 2
+    """Extra provider calls after a transient error, within one attempt."""
+    turn_poll_s: float = 0.05
+
+
+@dataclass
+class ActorContext:
+    """What every agent actor of a process shares."""
+
+    broker: RabbitBroker
+    topo: Topology
+    streams: StreamPublisher
+    providers: Providers
+    limits: Limits
+
+
+def _total(usages: list[Usage]) -> Usage:
+    return Usage(
+        input_tokens=sum(u.input_tokens for u in usages),
+        output_tokens=sum(u.output_tokens for u in usages),
+        counted=any(u.counted for u in usages),
+    )
+
+
+class ExecutionFailedError(Exception):
+    """The attempt ends `failed` with a code the client sees."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class ExecutionRun:
+    """State of one attempt; `finished` is set when it has ended, whichever way."""
+
+    def __init__(self, request: ExecutionRequested, ctx: ActorContext) -> None:
+        self.request, self.ctx = request, ctx
+        self.id, self.tenant_id = request.execution_id, request.tenant_id
+        self.session_id = request.session_id
+        self.attempt = 0
+        self.calls = 0
+        self.usages: list[Usage] = []
+        self.coalescer = Coalescer(self._emit)
+        self.cancel_reason: str | None = None
+        self._provider: Any = None
+        self._call: asyncio.Task[Any] | None = None
+        self._resolved: Resolved | None = None
+        self.finished = asyncio.Event()
+
+    # --- control (called from the actor's mailbox) ----------------------------------------
+
+    async def cancel(self, reason: str) -> None:
+        """Stop now: close the provider stream (the server sees the client leave)."""
+        if self.cancel_reason is not None:
+            return
+        self.cancel_reason = reason
+        if self._provider is not None:
+            await self._provider.aclose()
+        if self._call is not None:
+            self._call.cancel()
+
+    def snapshot(self, after_seq: int) -> Snapshot:
+        """The deltas after `after_seq` of the current seq run."""
+        return Snapshot(
+            execution_id=self.id,
+            attempt=self.attempt,
+            after_seq=after_seq,
+            texts=self.coalescer.after(after_seq),
+        )
+
+    # --- the attempt ---------------------------------------------------------------------
+
+    async def execute(self) -> None:
+        """Run the attempt to its end; never raises except when cancelled (hand-back)."""
+        try:
+            async with asyncio.timeout(self.ctx.limits.execution_timeout_s):
+                await self._execute()
+        except TimeoutError:
+            await self._fail("timeout", "The execution took too long.")
+        except ExecutionFailedError as exc:
+            await self._fail(exc.code, exc.message)
+        except Exception:
+            log.exception("execution %s failed unexpectedly", self.id)
+            await self._fail("internal_error", "The execution failed unexpectedly.")
+        finally:
+            self.finished.set()
+
+    async def _execute(self) -> None:
+        if self.session_id is not None:
+            await self._wait_turn()
+        claim = await store.claim(self.id, self.tenant_id)
+        if claim is None:
+            log.info("execution %s already ended; nothing to do", self.id)
+            return
+        self.attempt = claim.attempt
+        if claim.attempt > self.ctx.limits.max_attempts:
+            raise ExecutionFailedError(
+                "too_many_attempts", f"Gave up after {claim.attempt - 1} interrupted attempts."
+            )
+        if claim.attempt > 1:
+            await self._publish(
+                ExecutionRestarted(
+                    execution_id=self.id,
+                    session_id=self.session_id,
+                    attempt=claim.attempt,
+                    reason="the previous attempt was interrupted",
+                )
+            )
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            await self._answer(claim)
+        finally:
+            heartbeat.cancel()
+
+    async def _answer(self, claim: store.Claim) -> None:
+        agent = await store.load_agent(claim.agent_id, self.tenant_id)
+        if agent is None:
+            raise ExecutionFailedError("agent_unavailable", "The agent no longer exists.")
+        if claim.session_id is not None:
+            turns = await store.history(self.id, claim.session_id, self.tenant_id)
+        else:
+            turns = [{"role": "user", "content": claim.input or self.request.input}]
+        messages = prompt(agent.role, turns)
+        self._resolved = await self.ctx.providers.resolve(agent.llm_config)
+        options = {
+            "temperature": agent.llm_config.get("temperature"),
+            "max_tokens": agent.llm_config.get("max_tokens"),
+        }
+        if agent.output_schema:
+            await self._structured(messages, agent.output_schema, options)
+        else:
+            await self._stream(messages, agent.llm_config, options)
+
+    async def _wait_turn(self) -> None:
+        # Polling, not a notification: the predecessor may run in another process, and
+        # a 50 ms poll on an indexed query costs nothing next to an LLM reply.
+        while self.cancel_reason is None and await store.earlier_active(self.id, self.tenant_id):  # noqa: ASYNC110
+            await asyncio.sleep(self.ctx.limits.turn_poll_s)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.ctx.limits.heartbeat_s)
+            if not await store.heartbeat(self.id, self.tenant_id, self.attempt):
+                log.warning("execution %s attempt %d lost ownership", self.id, self.attempt)
+                await self.cancel("lost")
+                return
+
+    # --- provider calls ------------------------------------------------------------------
+
+    async def _stream(
+        self, messages: list[ChatMessage], llm_config: dict[str, Any], options: dict[str, Any]
+    ) -> None:
+        backoff = SupervisionStrategy()
+        for call in range(1, self.ctx.limits.provider_retries + 2):
+            if call > 1:  # a fresh provider: the previous one may be closed
+                self._resolved = await self.ctx.providers.resolve(llm_config)
+            assert self._resolved is not None
+            if self.cancel_reason is not None:
+                break
+            try:
+                usage = await self._stream_once(messages, options)
+            except TransientProviderError as exc:
+                if self.coalescer.text:  # the broken call produced tokens: they were spent
+                    await self._record(self._counted(messages))
+                if call > self.ctx.limits.provider_retries or self.cancel_reason is not None:
+                    raise ExecutionFailedError(exc.code, exc.message) from exc
+                log.warning("execution %s call %d: %s; retrying", self.id, call, exc.code)
+                await self._restart_run(exc.code)
+                await asyncio.sleep(backoff.backoff(call))
+                continue
+            except ProviderError as exc:
+                raise ExecutionFailedError(exc.code, exc.message) from exc
+            if self.cancel_reason is None:
+                await self._record(usage or self._counted(messages))
+                await self._complete()
+                return
+            await self._record(usage or self._counted(messages))
+            break
+        await self._cancelled(messages)
+
+    async def _stream_once(self, messages: list[ChatMessage], options: dict[str, Any]) -> Usage | None:
+        assert self._resolved is not None
+        self._provider = self._resolved.provider
+        self.calls += 1
+        usage: Usage | None = None
+        async for item in self._provider.stream(messages, self._resolved.model, **options):
+            if isinstance(item, Usage):
+                usage = item
+            else:
+                await self.coalescer.add(item)
+        await self.coalescer.close()
+        return usage
+
+    async def _restart_run(self, reason: str) -> None:
+        """Abandon the partial reply of a failed call: clients drop it, seq starts again."""
+        had_deltas = self.coalescer.seq > 0
+        self.coalescer.discard()
+        self.coalescer = Coalescer(self._emit)
+        if had_deltas:
+            await self._publish(
+                ExecutionRestarted(
+                    execution_id=self.id, session_id=self.session_id, attempt=self.attempt, reason=reason
+                )
+            )
+
+    async def _structured(
+        self, messages: list[ChatMessage], schema: dict[str, Any], options: dict[str, Any]
+    ) -> None:
+        assert self._resolved is not None
+        if self._resolved.client is None:
+            raise ExecutionFailedError(
+                "unsupported", "Structured output needs an OpenAI-compatible provider."
+            )
+        self.calls += 1
+        self._call = asyncio.create_task(
+            structured(messages, schema, model=self._resolved.model, client=self._resolved.client, **options)
+        )
+        try:
+            result = await self._call
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self.cancel_reason is None or (current is not None and current.cancelling()):
+                raise
+            await self._record(self._counted(messages))
+            await self._cancelled(messages)
+            return
+        except ProviderError as exc:
+            raise ExecutionFailedError(exc.code, exc.message) from exc
+        await self.coalescer.add(canonical_json(result.data))
+        await self.coalescer.close()
+        await self._record(result.usage)
+        await self._complete(output=result.data)
+
+    def _counted(self, messages: list[ChatMessage]) -> Usage:
+        """Usage when the provider gave none (cancelled, broken stream): we count."""
+        return Usage(
+            input_tokens=count_prompt_tokens(messages),
+            output_tokens=count_tokens(self.coalescer.text),
+            counted=True,
+        )
+
+    async def _record(self, usage: Usage) -> None:
+        """Publish the usage of the provider call just made (confirmed, persistent)."""
+        self.usages.append(usage)
+        assert self._resolved is not None
+        await publish_usage(
+            self.ctx.broker,
+            self.ctx.topo,
+            UsageRecorded(
+                event_id=usage_event_id(self.id, self.attempt, self.calls),
+                tenant_id=self.tenant_id,
+                execution_id=self.id,
+                agent_id=self.request.agent_id,
+                model=self._resolved.model,
+                provider=self._resolved.provider.name,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                counted=usage.counted,
+            ),
+        )
+
+    # --- endings -------------------------------------------------------------------------
+
+    def _result(self, **extra: Any) -> StoredResult:
+        return StoredResult.of_chunks(list(self.coalescer.chunks), **extra)
+
+    async def _store(self, status: str, result: StoredResult, error: str | None = None) -> bool:
+        usage = msgspec.to_builtins(_total(self.usages)) if self.usages else None
+        text = result.text if status in ("completed", "cancelled") else ""
+        outcome = store.Outcome(status, text, msgspec.to_builtins(result), usage, error)
+        stored = await store.finish(self.id, self.tenant_id, self.session_id, self.attempt, outcome)
+        if not stored:
+            log.warning("execution %s attempt %d was taken over; result dropped", self.id, self.attempt)
+        return stored
+
+    async def _complete(self, output: Any = None) -> None:
+        result = self._result(output=output)
+        if await self._store("completed", result):
+            await self._publish(
+                ExecutionCompleted(
+                    execution_id=self.id,
+                    session_id=self.session_id,
+                    text=result.text,
+                    usage=_total(self.usages),
+                    last_seq=self.coalescer.seq,
+                )
+            )
+
+    async def _cancelled(self, messages: list[ChatMessage]) -> None:
+        if await self._store("cancelled", self._result()):
+            await self._publish(
+                ExecutionCancelled(
+                    execution_id=self.id, session_id=self.session_id, last_seq=self.coalescer.seq
+                )
+            )
+
+    async def _fail(self, code: str, message: str) -> None:
+        if self.attempt == 0:
+            return  # never claimed: nothing of ours to end
+        self.coalescer.discard()
+        try:
+            if await self._store("failed", self._result(error_code=code), message):
+                await self._publish(
+                    ExecutionFailed(
+                        execution_id=self.id,
+                        session_id=self.session_id,
+                        error=ErrorInfo(code=code, message=message),
+                        last_seq=self.coalescer.seq,
+                    )
+                )
+        except Exception:
+            log.exception("execution %s: could not record its failure", self.id)
+
+    # --- publishing ----------------------------------------------------------------------
+
+    async def _emit(self, seq: int, text: str) -> None:
+        await self._publish(DeltaEvent(execution_id=self.id, session_id=self.session_id, seq=seq, text=text))
+
+    async def _publish(self, event: StreamEvent) -> None:
+        await self.ctx.streams.publish(event)

@@ -1,0 +1,204 @@
+"""Every SQL statement of the actors process (executions, agents, history).
+
+Each tenant query runs in `db.scope(tenant_id)` *and* filters by tenant in SQL: row-level
+security is the second wall, not the only one. Ownership of a running execution is its
+`attempt`: every write of an attempt says `AND attempt = $n AND status = 'running'`, so an
+attempt that lost the execution (sweeper, a newer attempt) can no longer change it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from runtime import db
+
+ACTIVE = ("pending", "running")
+
+
+def _json(value: Any) -> Any:
+    """asyncpg hands jsonb back as text unless a codec is set; accept both."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An execution this actor now runs."""
+
+    attempt: int
+    agent_id: uuid.UUID | None
+    session_id: uuid.UUID | None
+    input: str
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """What the actor needs of an agent."""
+
+    role: str
+    llm_config: dict[str, Any]
+    output_schema: dict[str, Any] | None
+
+
+async def claim(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> Claim | None:
+    """Mark the execution running with the next attempt; None when it already ended.
+
+    A `running` row here means an earlier attempt died (its message was redelivered):
+    the new attempt takes over.
+    """
+    async with db.scope(tenant_id):
+        row = await db.fetchrow(
+            "UPDATE executions SET status = 'running', attempt = attempt + 1, "
+            "started_at = COALESCE(started_at, now()), updated_at = now() "
+            "WHERE id = $1 AND tenant_id = $2 AND status IN ('pending', 'running') "
+            "RETURNING attempt, agent_id, session_id, input_data",
+            execution_id,
+            tenant_id,
+        )
+    if row is None:
+        return None
+    data = _json(row["input_data"]) or {}
+    text = data.get("content") or data.get("input") or ""
+    return Claim(row["attempt"], row["agent_id"], row["session_id"], str(text))
+
+
+async def earlier_active(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> bool:
+    """True while an earlier execution of the same session is pending or running.
+
+    Serves the `enqueue` double-texting policy: a session's messages are answered in order.
+    """
+    async with db.scope(tenant_id):
+        return bool(
+            await db.fetchrow(
+                "SELECT 1 FROM executions me JOIN executions p ON p.session_id = me.session_id "
+                "WHERE me.id = $1 AND me.tenant_id = $2 AND p.tenant_id = $2 "
+                "AND p.status IN ('pending', 'running') "
+                "AND (p.created_at, p.id) < (me.created_at, me.id) LIMIT 1",
+                execution_id,
+                tenant_id,
+            )
+        )
+
+
+async def status_of(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> str | None:
+    """The execution's status, or None when it does not exist."""
+    async with db.scope(tenant_id):
+        row = await db.fetchrow(
+            "SELECT status FROM executions WHERE id = $1 AND tenant_id = $2",
+            execution_id,
+            tenant_id,
+        )
+    return None if row is None else row["status"]
+
+
+async def load_agent(agent_id: uuid.UUID | None, tenant_id: uuid.UUID) -> AgentConfig | None:
+    """The agent's prompt and model settings; None when it is gone or inactive."""
+    if agent_id is None:
+        return None
+    async with db.scope(tenant_id):
+        row = await db.fetchrow(
+            "SELECT role, llm_config, output_schema FROM agents "
+            "WHERE id = $1 AND tenant_id = $2 AND is_active",
+            agent_id,
+            tenant_id,
+        )
+    if row is None:
+        return None
+    return AgentConfig(row["role"], _json(row["llm_config"]) or {}, _json(row["output_schema"]))
+
+
+async def history(
+    execution_id: uuid.UUID, session_id: uuid.UUID, tenant_id: uuid.UUID, limit: int = 200
+) -> list[dict[str, str]]:
+    """The session's turns up to and including this execution's user message, newest first.
+
+    Ordered by execution, not by message time: with `enqueue`, a later user message is
+    written while the previous reply still streams, yet belongs after that reply.
+    """
+    async with db.scope(tenant_id):
+        rows = await db.fetch(
+            "SELECT m.role, m.content FROM messages m "
+            "JOIN executions e ON e.id = m.execution_id AND e.tenant_id = $3 "
+            "JOIN executions me ON me.id = $1 AND me.tenant_id = $3 "
+            "WHERE m.session_id = $2 AND m.tenant_id = $3 "
+            "AND (e.created_at, e.id) <= (me.created_at, me.id) "
+            "AND NOT (e.id = me.id AND m.role <> 'user') "
+            "ORDER BY e.created_at DESC, e.id DESC, (m.role = 'user'), m.created_at DESC "
+            "LIMIT $4",
+            execution_id,
+            session_id,
+            tenant_id,
+            limit,
+        )
+    return [{"role": r["role"], "content": r["content"]} for r in rows]
+
+
+async def heartbeat(execution_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int) -> bool:
+    """Show the sweeper this attempt is alive; False when it no longer owns the execution."""
+    async with db.scope(tenant_id):
+        done = await db.execute(
+            "UPDATE executions SET updated_at = now() "
+            "WHERE id = $1 AND tenant_id = $2 AND status = 'running' AND attempt = $3",
+            execution_id,
+            tenant_id,
+            attempt,
+        )
+    return done.endswith(" 1")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an attempt ended, as stored."""
+
+    status: str  # completed | failed | cancelled
+    text: str
+    result_data: Any
+    usage: dict[str, Any] | None
+    error: str | None = None
+
+
+async def finish(
+    execution_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    attempt: int,
+    outcome: Outcome,
+) -> bool:
+    """Store the result and the assistant message in one transaction.
+
+    False when this attempt no longer owns the execution (nothing is written).
+    """
+    async with db.scope(tenant_id):
+        row = await db.fetchrow(
+            "UPDATE executions SET status = $4, completed_at = now(), updated_at = now(), "
+            "result_data = $5::jsonb, usage = $6::jsonb, error_message = $7 "
+            "WHERE id = $1 AND tenant_id = $2 AND status = 'running' AND attempt = $3 "
+            "RETURNING id",
+            execution_id,
+            tenant_id,
+            attempt,
+            outcome.status,
+            json.dumps(outcome.result_data),
+            json.dumps(outcome.usage),
+            outcome.error,
+        )
+        if row is None:
+            return False
+        if session_id is not None and outcome.text:
+            await db.execute(
+                "INSERT INTO messages (id, tenant_id, session_id, execution_id, role, content) "
+                "VALUES ($1, $2, $3, $4, 'assistant', $5)",
+                uuid.uuid4(),
+                tenant_id,
+                session_id,
+                execution_id,
+                outcome.text,
+            )
+    return True
+
+
+async def fail_unclaimed(execution_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int, error: str) -> bool:
+    """Fail an execution this attempt claimed but will not run (too many attempts)."""
+    return await finish(execution_id, tenant_id, None, attempt, Outcome("failed", "", None, None, error))

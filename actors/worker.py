@@ -1,0 +1,182 @@
+"""`hirebuddha actors`: a process hosting agent actors, one per execution.
+
+Competing consumers on the durable executions queue with prefetch = `--capacity`; each
+message starts an `AgentActor` whose address is bound to this process's control inbox
+while it lives. The message is acked only after the execution's result is stored and
+reported, so a crash hands it to another process (redelivery -> a new attempt).
+
+SIGTERM: stop taking work, let running executions finish for `--shutdown-timeout`
+seconds, then cancel the rest and nack them back to the queue for another process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+
+import aio_pika
+import msgspec
+
+from actors.agent import AgentActor
+from actors.control import ControlInbox
+from actors.execution import ActorContext, Limits
+from actors.llm import Providers
+from actors.sweeper import sweep_forever
+from runtime import db
+from runtime.broker import build_broker, declare_topology, topology
+from runtime.messages import ExecutionRequested, decode
+from runtime.publishing import REASON_HEADER, SOURCE_HEADER, StreamPublisher
+from runtime.registry import ActorRegistry
+from runtime.settings import get_settings
+
+log = logging.getLogger("hirebuddha.actors")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Flags of `hirebuddha actors`."""
+    parser = argparse.ArgumentParser(prog="hirebuddha actors", description=__doc__)
+    parser.add_argument("--capacity", type=int, default=32, help="executions at once (prefetch)")
+    parser.add_argument("--shutdown-timeout", type=float, default=20.0)
+    parser.add_argument("--execution-timeout", type=float, default=600.0)
+    parser.add_argument("--heartbeat", type=float, default=5.0, help="seconds between heartbeats")
+    parser.add_argument("--stale-after", type=float, default=60.0, help="sweeper: running rows")
+    parser.add_argument("--pending-after", type=float, default=3600.0, help="sweeper: pending rows")
+    parser.add_argument("--sweep-interval", type=float, default=15.0)
+    parser.add_argument("--max-attempts", type=int, default=3)
+    return parser.parse_args(argv)
+
+
+class Worker:
+    """One actors process: consumer, control inbox, actors, sweeper."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.settings = get_settings()
+        self.topo = topology()
+        self.registry = ActorRegistry()
+        self.stopping = asyncio.Event()
+        self.running: dict[str, AgentActor] = {}
+        self.handed_back: set[str] = set()
+        self.idle = asyncio.Event()
+
+    async def run(self) -> None:
+        """Serve until SIGTERM/SIGINT, then shut down gracefully."""
+        await db.open_pool(min(self.settings.db.pool_max, self.args.capacity + 4))
+        broker = build_broker(self.settings)
+        await broker.connect()
+        await declare_topology(broker, self.topo)
+        streams = StreamPublisher(broker, self.topo)
+        await streams.start()
+        self.providers = Providers(self.settings)
+        self.ctx = ActorContext(broker, self.topo, streams, self.providers, self._limits())
+        self.broker = broker
+        connection = await aio_pika.connect_robust(self.settings.broker.url)
+        self.inbox = ControlInbox(connection, self.topo, self.registry)
+        await self.inbox.start()
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=self.args.capacity)
+        queue = await channel.get_queue(self.topo.executions.name)
+        tag = await queue.consume(self._on_execution)
+        args = self.args
+        sweeper = asyncio.create_task(
+            sweep_forever(streams, args.sweep_interval, args.stale_after, args.pending_after)
+        )
+        log.info("actors ready: capacity %d on %s", args.capacity, self.topo.executions.name)
+        print(f"actors ready (capacity {args.capacity})", flush=True)
+        await self.stopping.wait()
+        log.info("actors stopping: %d executions in flight", len(self.running))
+        await queue.cancel(tag)
+        sweeper.cancel()
+        await self._drain()
+        await self.inbox.close()
+        await connection.close()
+        await self.providers.close()
+        await broker.stop()
+        await db.close_pool()
+
+    def _limits(self) -> Limits:
+        return Limits(
+            execution_timeout_s=self.args.execution_timeout,
+            heartbeat_s=self.args.heartbeat,
+            max_attempts=self.args.max_attempts,
+        )
+
+    async def _drain(self) -> None:
+        actors = list(self.running.values())
+        if actors:
+            waits = [asyncio.create_task(a.wait_finished()) for a in actors]
+            await asyncio.wait(waits, timeout=self.args.shutdown_timeout)
+        for actor in list(self.running.values()):
+            if not actor.run.finished.is_set():
+                self.handed_back.add(actor.actor_id)
+                await actor.stop(drain=False, timeout=5)
+        # The consumers ack or nack, then leave `running`; the last one sets `idle`.
+        if self.running:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.idle.wait(), 10)
+
+    async def _on_execution(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        try:
+            request = decode(message.body, ExecutionRequested)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            await self._dead_letter(message, f"malformed ExecutionRequested: {exc}")
+            return
+        actor = AgentActor(request, self.ctx)
+        if actor.address in self.registry:
+            await message.ack()  # a duplicate publish: the live actor already runs it
+            return
+        if self.stopping.is_set():
+            await message.nack(requeue=True)  # shutting down: another process takes it
+            return
+        log.info("execution.take %s (delivery %s)", request.execution_id, message.redelivered)
+        self.running[actor.actor_id] = actor
+        try:
+            # Bound before the actor can mark the row running, so a cancel sent by anyone
+            # who sees `running` always finds the actor.
+            await self.inbox.bind(actor.address)
+            actor.start(self.registry)
+            await actor.wait_finished()
+            await actor.stop()
+        finally:
+            with contextlib.suppress(Exception):
+                await self.inbox.unbind(actor.address)
+            if actor.actor_id in self.handed_back:
+                await message.nack(requeue=True)
+            else:
+                await message.ack()
+            self.running.pop(actor.actor_id, None)
+            if not self.running and self.stopping.is_set():
+                self.idle.set()
+
+    async def _dead_letter(self, message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
+        log.error("dead-lettering a message: %s", reason)
+        await self.broker.publish(
+            message.body,
+            exchange=self.topo.dlx,
+            routing_key=message.routing_key or "",
+            headers={REASON_HEADER: reason[:1000], SOURCE_HEADER: message.routing_key or ""},
+            persist=True,
+        )
+        await message.ack()
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run a worker with signal handling."""
+    worker = Worker(args)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stopping.set)
+    await worker.run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `hirebuddha actors`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("aiormq").setLevel(logging.WARNING)
+    logging.getLogger("aio_pika").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    asyncio.run(serve(parse_args(argv)))
+    return 0

@@ -1,0 +1,96 @@
+"""Crashes and orphans: a killed actors process never leaves an execution stuck or billed twice."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from helpers.api import Actor
+from helpers.chat_fixtures import admin_fixture, fake_agent, open_session  # noqa: F401
+from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.platform import Platform, UsageTap, chat, delta_text, fake_reply, running_platform
+from runtime import db
+
+FAST = ("--heartbeat", "0.3", "--stale-after", "5", "--sweep-interval", "0.2")
+
+
+@pytest.fixture(scope="module", name="platform")
+async def platform_fixture(database: str, fake_llm: FakeLLM) -> AsyncIterator[Platform]:
+    async with running_platform(fake_llm, 1, *FAST) as running:
+        yield running
+
+
+@pytest.fixture(scope="module", name="usage")
+async def usage_fixture(platform: Platform) -> AsyncIterator[UsageTap]:
+    async with UsageTap(platform.env["HB_AMQP_PREFIX"]) as tap:
+        yield tap
+
+
+async def test_sigkill_mid_stream_restarts_on_another_process_and_bills_once(
+    platform: Platform, admin: Actor, usage: UsageTap
+) -> None:
+    session = await open_session(admin, (await fake_agent(admin))["id"])
+    victim = platform.actors[-1]
+    async with chat(platform, session, admin.token) as ws:
+        execution = await ws.message("[[reply:1500]]")
+        for _ in range(3):
+            await ws.until("delta", execution_id=execution)
+        victim.proc.kill()  # SIGKILL: no goodbye, the message is redelivered
+        victim.proc.wait()
+        await platform.start_actors(*FAST)
+        restarted = await ws.until("execution.restarted", execution_id=execution)
+        after = len(ws.frames)
+        final = await ws.reply(execution)
+    assert restarted["attempt"] == 2
+    seqs, text = delta_text([f for f in ws.frames[after:] if f.get("execution_id") == execution])
+    assert seqs == list(range(1, len(seqs) + 1)), f"the new attempt's seq run: {seqs}"
+    assert final["type"] == "execution.completed" and text == final["text"] == fake_reply(1500)
+    row = (await admin.get(f"/api/v1/executions/{execution}")).json()
+    assert row["status"] == "completed" and row["attempt"] == 2
+    events = await usage.wait_for(execution)
+    assert len(events) == 1, f"usage recorded {len(events)} times"
+    assert events[0].output_tokens == 1500
+
+
+async def test_graceful_stop_hands_in_flight_work_to_another_process(
+    platform: Platform, admin: Actor
+) -> None:
+    session = await open_session(admin, (await fake_agent(admin))["id"])
+    leaving = await platform.start_actors(*FAST, "--shutdown-timeout", "0.2")
+    for other in platform.actors[:-1]:  # only `leaving` consumes while the message is sent
+        await asyncio.to_thread(other.stop)
+    async with chat(platform, session, admin.token) as ws:
+        execution = await ws.message("[[reply:2000]]")
+        await ws.until("delta", execution_id=execution)
+        await platform.start_actors(*FAST)
+        leaving.proc.terminate()  # SIGTERM: finish within 0.2 s or hand back
+        await ws.until("execution.restarted", execution_id=execution)
+        final = await ws.reply(execution)
+    assert final["type"] == "execution.completed" and final["text"] == fake_reply(2000)
+    assert leaving.proc.wait(10) == 0
+
+
+async def test_sweeper_fails_an_execution_whose_actor_is_gone(platform: Platform, admin: Actor) -> None:
+    bot = await fake_agent(admin)
+    session = await open_session(admin, bot["id"])
+    orphan = uuid.uuid4()
+    async with chat(platform, session, admin.token) as ws:
+        # A row left running by a process that died, its message long gone (dead-lettered).
+        async with db.scope(uuid.UUID(admin.tenant_id)):
+            await db.execute(
+                "INSERT INTO executions (id, tenant_id, agent_id, session_id, source, status, attempt, "
+                "started_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'chat', 'running', 1, "
+                "now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour')",
+                orphan,
+                uuid.UUID(admin.tenant_id),
+                uuid.UUID(bot["id"]),
+                uuid.UUID(session),
+            )
+        await ws.send({"type": "resume", "execution_id": str(orphan), "after_seq": 0})
+        failed = await ws.until("execution.failed", execution_id=str(orphan))
+    assert failed["error"]["code"] == "actor_lost"
+    row = (await admin.get(f"/api/v1/executions/{orphan}")).json()
+    assert row["status"] == "failed" and row["completed_at"]

@@ -1,0 +1,90 @@
+"""`/admin/dead-letters`: what no consumer could process, why, and a button to re-drive it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+
+from runtime import db, deadletters
+from runtime.tables import DeadLetter
+from web import audit
+from web.auth.guards import requires_app_admin
+from web.deps import principal
+
+PREVIEW = 2000
+
+
+class DeadLetterOut(msgspec.Struct):
+    id: uuid.UUID
+    reason: str
+    source_exchange: str
+    routing_key: str
+    tenant_id: uuid.UUID | None
+    correlation_id: str | None
+    content_type: str | None
+    body_preview: str
+    headers: dict[str, Any]
+    retry_count: int
+    retried_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+def _out(row: dict[str, Any]) -> DeadLetterOut:
+    body = bytes(row["body"] or b"")
+    headers = row["headers"]
+    return DeadLetterOut(
+        id=row["id"],
+        reason=row["reason"],
+        source_exchange=row["source_exchange"],
+        routing_key=row["routing_key"],
+        tenant_id=row["tenant_id"],
+        correlation_id=row["correlation_id"],
+        content_type=row["content_type"],
+        body_preview=body[:PREVIEW].decode("utf-8", "replace"),
+        headers=json.loads(headers) if isinstance(headers, str) else headers or {},
+        retry_count=row["retry_count"],
+        retried_at=row["retried_at"],
+        created_at=row["created_at"],
+    )
+
+
+class DeadLetterController(Controller):
+    """Dead letters of every queue, newest first."""
+
+    path = "/admin/dead-letters"
+    guards = [requires_app_admin]
+    tags = ["admin"]
+
+    @get("/")
+    async def list_dead_letters(self, limit: int = 100) -> list[DeadLetterOut]:
+        """The newest dead letters (at most `limit`, up to 500)."""
+        async with db.scope(system=True):
+            rows = (
+                await DeadLetter.select()
+                .order_by(DeadLetter.created_at, ascending=False)
+                .limit(max(1, min(limit, 500)))
+            )
+        return [_out(r) for r in rows]
+
+    @post("/{dead_letter_id:uuid}/retry", status_code=202)
+    async def retry_dead_letter(self, request: Request, dead_letter_id: uuid.UUID) -> DeadLetterOut:
+        """Publish it again to where it first went (fix the cause first)."""
+        channel = await request.app.state.bus.broker.config.channel_manager.get_channel()
+        row = await deadletters.redrive(channel, dead_letter_id)
+        if row is None:
+            raise NotFoundException("Dead letter not found.")
+        async with db.scope(system=True):
+            await audit.record(
+                "dead_letter.retry",
+                tenant_id=None,
+                actor_id=principal(request).id,
+                target_type="dead_letter",
+                target_id=dead_letter_id,
+            )
+        return _out(row)

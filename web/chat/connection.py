@@ -1,0 +1,214 @@
+"""One authenticated chat socket: its frames in, its bounded buffer of frames out.
+
+Per execution the socket remembers the last `seq` it sent and whether it sent the final
+frame, so live events, a resume's snapshot and stored results can overlap without the
+client ever seeing a delta twice or out of order. A socket follows an execution's deltas
+once it has seen the execution start (its `execution.started`, a restart, or seq 1) or
+was asked to `resume` it; a socket that joins mid-stream resumes to catch up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+
+from litestar import WebSocket
+
+from runtime.messages import (
+    DeltaEvent,
+    ExecutionCancelled,
+    ExecutionCompleted,
+    ExecutionFailed,
+    ExecutionRestarted,
+    ExecutionStarted,
+    StreamEvent,
+)
+from web.auth.identity import Principal
+from web.chat import protocol as p
+from web.chat import resume
+from web.chat.relay import Relay
+from web.executions import bus as execution_bus
+from web.executions import service
+from web.executions.bus import Bus
+from web.executions.service import Rejected
+
+log = logging.getLogger("hirebuddha.web")
+
+TERMINAL = (ExecutionCompleted, ExecutionFailed, ExecutionCancelled)
+
+
+@dataclass
+class Followed:
+    """What this socket has sent of one execution."""
+
+    last_seq: int = 0
+    started: bool = False
+    finished: bool = False
+    following: bool = False
+
+
+class ChatConnection:
+    """Serves one socket of one session until it closes."""
+
+    def __init__(
+        self,
+        socket: WebSocket,
+        me: Principal,
+        session_id: uuid.UUID,
+        agent_id: uuid.UUID,
+        relay: Relay,
+        bus: Bus,
+    ) -> None:
+        self.socket, self.me, self.session_id, self.agent_id = socket, me, session_id, agent_id
+        self.relay, self.bus = relay, bus
+        self.out: asyncio.Queue[str] = asyncio.Queue(maxsize=p.SEND_BUFFER_FRAMES)
+        self.followed: dict[uuid.UUID, Followed] = {}
+        self.gates: dict[uuid.UUID, list[StreamEvent]] = {}
+        """Live events held back while a resume of that execution is being answered."""
+        self.closed = False
+
+    # --- outgoing ------------------------------------------------------------------------
+
+    def send(self, frame: p.ServerFrame) -> None:
+        """Queue a frame; a client that cannot keep up is closed, never waited for."""
+        if self.closed:
+            return
+        try:
+            self.out.put_nowait(p.encode(frame))
+        except asyncio.QueueFull:
+            log.warning("closing a chat socket that fell %d frames behind", p.SEND_BUFFER_FRAMES)
+            asyncio.get_running_loop().create_task(
+                self.close(p.CLOSE_TOO_SLOW, "client too slow: send buffer overflow")
+            )
+
+    def deliver(self, event: StreamEvent, frame: p.ServerFrame | None = None) -> None:
+        """Take a live event from the relay (never blocks)."""
+        gate = self.gates.get(event.execution_id)
+        if gate is not None:
+            gate.append(event)
+            return
+        self.forward(event, frame)
+
+    def forward(self, event: StreamEvent, frame: p.ServerFrame | None = None) -> None:
+        """Send `event` unless the client has it already (the dedupe rules above)."""
+        state = self.followed.setdefault(event.execution_id, Followed())
+        if state.finished:
+            return
+        if isinstance(event, DeltaEvent):
+            if not (state.following or event.seq == 1) or event.seq <= state.last_seq:
+                return
+            state.following, state.last_seq = True, event.seq
+        elif isinstance(event, ExecutionStarted):
+            if state.started:
+                return
+            state.started = state.following = True
+        elif isinstance(event, ExecutionRestarted):
+            state.following, state.last_seq = True, 0
+        elif isinstance(event, TERMINAL):
+            state.finished = True
+        self.send(frame or p.frame_of(event))
+
+    async def _writer(self) -> None:
+        while True:
+            text = await self.out.get()
+            await self.socket.send_text(text)
+            self.out.task_done()
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the socket once (later calls do nothing)."""
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(Exception):
+            await self.socket.close(code=code, reason=reason)
+
+    # --- incoming ------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Subscribe to the session, say `ready`, then handle frames until the end."""
+        await self.relay.subscribe(self.session_id, self)
+        writer = asyncio.create_task(self._writer())
+        try:
+            self.send(p.Ready(self.session_id))
+            await self._read()
+        finally:
+            await self.relay.unsubscribe(self.session_id, self)
+            # Let queued frames (an error, a final state) leave before the socket goes.
+            if not self.closed:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.out.join(), 1)
+            writer.cancel()
+
+    def _streaming(self) -> bool:
+        return any(s.started and not s.finished for s in self.followed.values())
+
+    async def _read(self) -> None:
+        while not self.closed:
+            try:
+                event = await asyncio.wait_for(self.socket.receive(), p.IDLE_TIMEOUT_S)
+            except TimeoutError:
+                if self._streaming():
+                    continue
+                await self.close(p.CLOSE_IDLE, "idle timeout")
+                return
+            if event["type"] == "websocket.disconnect":
+                self.closed = True
+                return
+            data = event.get("text") or event.get("bytes") or ""
+            await self._handle(data)
+
+    async def _handle(self, data: str | bytes) -> None:
+        try:
+            frame = p.parse(data)
+            await self._dispatch(frame)
+        except p.FrameError as exc:
+            self.send(p.Error(exc.code, exc.message))
+        except Rejected as exc:
+            self.send(p.Error(exc.code, exc.message))
+        except Exception:
+            log.exception("chat frame failed")
+            self.send(p.Error("internal_error", "That failed on our side; please retry."))
+
+    async def _dispatch(self, frame: p.Frame) -> None:
+        match frame:
+            case p.MessageFrame():
+                await self._message(frame)
+            case p.CancelFrame():
+                await self._cancel(frame.execution_id)
+            case p.ResumeFrame():
+                await resume.resume(self, frame.execution_id, frame.after_seq)
+            case p.PingFrame():
+                self.send(p.Pong())
+            case p.AuthFrame():
+                self.send(p.Error("already_authenticated", "This socket is authenticated."))
+
+    async def _message(self, frame: p.MessageFrame) -> None:
+        sent = await execution_bus.dispatch(
+            self.bus,
+            self.me,
+            self.agent_id,
+            frame.content,
+            source="chat",
+            session_id=self.session_id,
+            client_id=frame.client_id,
+        )
+        self.forward(
+            ExecutionStarted(
+                execution_id=sent.execution_id, session_id=self.session_id, message_id=sent.message_id
+            )
+        )
+        if sent.duplicate:  # a retried send: give the client whatever it may have missed
+            await resume.resume(self, sent.execution_id, 0)
+
+    async def _cancel(self, execution_id: uuid.UUID) -> None:
+        row = await service.get(self.me, execution_id)
+        if row is None or row["session_id"] != self.session_id:
+            raise Rejected("not_found", "No such execution in this session.", 404)
+        row = await execution_bus.cancel(self.bus, self.me, execution_id)
+        if row["status"] not in ("pending", "running"):
+            final = resume.final_event(row)  # already ended: answer with its final state
+            if final is not None:
+                self.forward(final)

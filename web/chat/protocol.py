@@ -1,0 +1,195 @@
+"""The chat WebSocket's frames, limits and close codes (CONTRACT.md "WebSocket: chat").
+
+Client frames are validated one by one: a bad frame gets an `error` frame (codes below)
+and the socket stays open. Server frames are built from the actors' stream events, one
+Struct per frame type, with exactly the contract's fields (plus `attempt`/`reason` on the
+added `execution.restarted`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+
+from runtime.messages import (
+    DeltaEvent,
+    ExecutionCancelled,
+    ExecutionCompleted,
+    ExecutionFailed,
+    ExecutionRestarted,
+    ExecutionStarted,
+    StreamEvent,
+)
+
+AUTH_TIMEOUT_S = 5.0
+"""The first frame must authenticate within this time (unless the handshake did)."""
+IDLE_TIMEOUT_S = 300.0
+"""Closed after this long without a client frame while nothing streams (protocol pings,
+sent by the server every 20 s, detect dead peers sooner)."""
+MAX_FRAME_BYTES = 64 * 1024
+"""Larger client frames get `frame_too_large` (the server drops anything above 1 MiB)."""
+MAX_CONTENT_CHARS = 32_000
+SEND_BUFFER_FRAMES = 1024
+"""Frames queued for one socket; a client that falls this far behind is closed (4008)."""
+SNAPSHOT_TIMEOUT_S = 2.0
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+"""A foreign Origin, or a role that has no chat (partner or app admin)."""
+CLOSE_NOT_FOUND = 4404
+"""The session does not exist or is not the caller's."""
+CLOSE_IDLE = 4408
+CLOSE_TOO_SLOW = 4008
+"""The client did not read fast enough: its send buffer overflowed."""
+
+ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+Content = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CONTENT_CHARS, pattern=r"^[^\x00]*$")]
+
+
+class ClientFrame(msgspec.Struct, tag_field="type", forbid_unknown_fields=False):
+    """Base of the frames a client sends."""
+
+
+class MessageFrame(ClientFrame, tag="message"):
+    content: Content
+    client_id: ClientId
+
+
+class CancelFrame(ClientFrame, tag="cancel"):
+    execution_id: uuid.UUID
+
+
+class ResumeFrame(ClientFrame, tag="resume"):
+    execution_id: uuid.UUID
+    after_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+
+class PingFrame(ClientFrame, tag="ping"):
+    """An application-level keepalive (browsers cannot send protocol pings)."""
+
+
+class AuthFrame(ClientFrame, tag="auth"):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+
+
+Frame = MessageFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame
+KNOWN = {"message", "cancel", "resume", "ping", "auth"}
+
+
+class FrameError(Exception):
+    """A client frame we refuse; `code` goes into the error frame."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def parse(data: str | bytes) -> Frame:
+    """Validate one client frame; raises FrameError with a precise code."""
+    if len(data) > MAX_FRAME_BYTES:
+        raise FrameError("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+    try:
+        raw: Any = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        raise FrameError("bad_json", "The frame is not valid JSON.") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+        raise FrameError("invalid_frame", "A frame is a JSON object with a string `type`.")
+    if raw["type"] not in KNOWN:
+        raise FrameError("unknown_type", f"Unknown frame type {raw['type'][:40]!r}.")
+    try:
+        return msgspec.convert(raw, Frame)
+    except msgspec.ValidationError as exc:
+        raise FrameError("invalid_frame", str(exc)) from exc
+
+
+# --- server frames ---------------------------------------------------------------------
+
+
+class ServerFrame(msgspec.Struct, tag_field="type", omit_defaults=False):
+    """Base of the frames the server sends."""
+
+
+class Ready(ServerFrame, tag="ready"):
+    session_id: uuid.UUID
+
+
+class Pong(ServerFrame, tag="pong"):
+    pass
+
+
+class Error(ServerFrame, tag="error"):
+    code: str
+    message: str
+
+
+class Started(ServerFrame, tag="execution.started"):
+    execution_id: uuid.UUID
+    message_id: uuid.UUID | None
+
+
+class Delta(ServerFrame, tag="delta"):
+    execution_id: uuid.UUID
+    seq: int
+    text: str
+
+
+class TokenUsage(msgspec.Struct):
+    input_tokens: int
+    output_tokens: int
+
+
+class Completed(ServerFrame, tag="execution.completed"):
+    execution_id: uuid.UUID
+    text: str
+    usage: TokenUsage
+
+
+class ErrorBody(msgspec.Struct):
+    code: str
+    message: str
+
+
+class Failed(ServerFrame, tag="execution.failed"):
+    execution_id: uuid.UUID
+    error: ErrorBody
+
+
+class Cancelled(ServerFrame, tag="execution.cancelled"):
+    execution_id: uuid.UUID
+
+
+class Restarted(ServerFrame, tag="execution.restarted"):
+    """The reply starts over (another attempt): drop the partial text; seq restarts at 1."""
+
+    execution_id: uuid.UUID
+    attempt: int
+    reason: str
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(frame: ServerFrame) -> str:
+    """JSON text of a server frame."""
+    return _encoder.encode(frame).decode()
+
+
+def frame_of(event: StreamEvent) -> ServerFrame:
+    """The WebSocket frame of an actors' stream event."""
+    match event:
+        case DeltaEvent():
+            return Delta(event.execution_id, event.seq, event.text)
+        case ExecutionStarted():
+            return Started(event.execution_id, event.message_id)
+        case ExecutionCompleted():
+            usage = TokenUsage(event.usage.input_tokens, event.usage.output_tokens)
+            return Completed(event.execution_id, event.text, usage)
+        case ExecutionFailed():
+            return Failed(event.execution_id, ErrorBody(event.error.code, event.error.message))
+        case ExecutionCancelled():
+            return Cancelled(event.execution_id)
+        case ExecutionRestarted():
+            return Restarted(event.execution_id, event.attempt, event.reason)
+    raise TypeError(f"no frame for {type(event).__name__}")

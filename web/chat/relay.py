@@ -1,0 +1,117 @@
+"""One relay per web process: stream events from the actors to this process's sockets.
+
+One exclusive, auto-delete queue on the streams exchange; `session.<id>` is bound while at
+least one socket of that session is open here and unbound when the last one leaves. The
+same queue receives the live actors' answers to snapshot requests (`reply_to`), matched by
+correlation id.
+
+A socket never blocks the relay: `deliver` only enqueues (see `ChatConnection.deliver`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Protocol
+
+import aio_pika
+import msgspec
+
+from runtime.broker import Topology, session_key
+from runtime.messages import Snapshot, StreamEvent, decode
+from web.chat.protocol import ServerFrame, frame_of
+from web.executions.bus import Bus
+
+log = logging.getLogger("hirebuddha.web")
+
+
+class Sink(Protocol):
+    """A subscriber of one session's events (a chat socket)."""
+
+    def deliver(self, event: StreamEvent, frame: ServerFrame) -> None:
+        """Take one event without waiting."""
+        ...
+
+
+class Relay:
+    """The process's stream queue, its bindings, and the snapshot RPC."""
+
+    def __init__(self, url: str, topo: Topology) -> None:
+        self._url, self._topo = url, topo
+        self._sinks: dict[uuid.UUID, set[Sink]] = {}
+        self._pending: dict[str, asyncio.Future[Snapshot]] = {}
+        # Binding and unbinding are broker round trips; one lock keeps "first socket binds,
+        # last socket unbinds" exact when sockets of one session come and go together.
+        self._lock = asyncio.Lock()
+        self._connection: aio_pika.abc.AbstractConnection | None = None
+        self._queue: aio_pika.abc.AbstractQueue | None = None
+        self._exchange: aio_pika.abc.AbstractExchange | None = None
+
+    async def start(self) -> None:
+        """Connect, declare the exclusive queue and consume it."""
+        self._connection = await aio_pika.connect_robust(self._url)
+        channel = await self._connection.channel()
+        self._exchange = await channel.get_exchange(self._topo.streams.name)
+        self._queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
+        await self._queue.consume(self._on_message, no_ack=True)
+
+    async def close(self) -> None:
+        """Disconnect (the queue and its bindings go away with it)."""
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def subscribe(self, session_id: uuid.UUID, sink: Sink) -> None:
+        """Deliver `session_id`'s events to `sink` from now on."""
+        assert self._queue is not None and self._exchange is not None
+        async with self._lock:
+            sinks = self._sinks.setdefault(session_id, set())
+            if not sinks:
+                await self._queue.bind(self._exchange, routing_key=session_key(session_id))
+            sinks.add(sink)
+
+    async def unsubscribe(self, session_id: uuid.UUID, sink: Sink) -> None:
+        """Stop delivering to `sink`; unbind the session when it was the last one."""
+        assert self._queue is not None and self._exchange is not None
+        async with self._lock:
+            sinks = self._sinks.get(session_id)
+            if sinks is None or sink not in sinks:
+                return
+            sinks.discard(sink)
+            if not sinks:
+                del self._sinks[session_id]
+                await self._queue.unbind(self._exchange, routing_key=session_key(session_id))
+
+    async def snapshot(
+        self, bus: Bus, execution_id: uuid.UUID, after_seq: int, wait_s: float
+    ) -> Snapshot | None:
+        """The live actor's deltas after `after_seq`; None when no actor answered in time."""
+        assert self._queue is not None
+        correlation = uuid.uuid4().hex
+        future: asyncio.Future[Snapshot] = asyncio.get_running_loop().create_future()
+        self._pending[correlation] = future
+        try:
+            await bus.request_snapshot(execution_id, after_seq, self._queue.name, correlation)
+            return await asyncio.wait_for(future, wait_s)
+        except TimeoutError:
+            return None
+        finally:
+            self._pending.pop(correlation, None)
+
+    async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        future = self._pending.get(message.correlation_id or "")
+        try:
+            if future is not None:
+                if not future.done():
+                    future.set_result(decode(message.body, Snapshot))
+                return
+            event = decode(message.body, StreamEvent)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.warning("relay dropped a malformed message: %s", exc)
+            return
+        sinks = self._sinks.get(event.session_id) if event.session_id else None
+        if not sinks:
+            return
+        frame = frame_of(event)  # built once, shared by every socket of the session
+        for sink in list(sinks):
+            sink.deliver(event, frame)

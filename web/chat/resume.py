@@ -1,0 +1,104 @@
+"""`resume`: give a reconnecting client the rest of a stream, nothing twice, nothing lost.
+
+Live events of the execution are held back (the connection's gate) from before we look
+at it until we are done; then we send the missing deltas, from the live actor's buffer
+(snapshot over the control exchange) or from the stored result once it has ended; then
+the held events, whose duplicates the connection drops by seq.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from runtime.messages import (
+    DeltaEvent,
+    ErrorInfo,
+    ExecutionCancelled,
+    ExecutionCompleted,
+    ExecutionFailed,
+    StoredResult,
+    StreamEvent,
+    Usage,
+)
+from web.chat import protocol as p
+from web.executions import service
+from web.executions.service import Rejected
+
+if TYPE_CHECKING:
+    from web.chat.connection import ChatConnection
+
+ACTIVE = ("pending", "running")
+
+
+def stored_result(row: dict[str, Any]) -> StoredResult:
+    """The execution's result_data as a `StoredResult` (empty when it has none)."""
+    try:
+        return msgspec.convert(row.get("result_data") or {}, StoredResult)
+    except msgspec.ValidationError:
+        return StoredResult()
+
+
+def final_event(row: dict[str, Any]) -> StreamEvent | None:
+    """The final stream event of an ended execution, rebuilt from its row."""
+    execution_id, session_id = row["id"], row["session_id"]
+    result = stored_result(row)
+    if row["status"] == "completed":
+        usage = msgspec.convert(row.get("usage") or {"input_tokens": 0, "output_tokens": 0}, Usage)
+        return ExecutionCompleted(
+            execution_id=execution_id, session_id=session_id, text=result.text, usage=usage
+        )
+    if row["status"] == "cancelled":
+        return ExecutionCancelled(execution_id=execution_id, session_id=session_id)
+    if row["status"] == "failed":
+        error = ErrorInfo(code=result.error_code or "failed", message=row.get("error_message") or "")
+        return ExecutionFailed(execution_id=execution_id, session_id=session_id, error=error)
+    return None
+
+
+def _replay_stored(conn: ChatConnection, row: dict[str, Any], last_seq: int) -> None:
+    chunks = stored_result(row).chunks()
+    for seq in range(last_seq + 1, len(chunks) + 1):
+        delta = DeltaEvent(
+            execution_id=row["id"], session_id=row["session_id"], seq=seq, text=chunks[seq - 1]
+        )
+        conn.forward(delta)
+    final = final_event(row)
+    if final is not None:
+        conn.forward(final)
+
+
+async def resume(conn: ChatConnection, execution_id: uuid.UUID, after_seq: int) -> None:
+    """Send the deltas of `execution_id` after `after_seq`, then its end if it has ended."""
+    from web.chat.connection import Followed
+
+    conn.gates.setdefault(execution_id, [])
+    try:
+        row = await service.get(conn.me, execution_id)
+        if row is None or row["session_id"] != conn.session_id:
+            raise Rejected("not_found", "No such execution in this session.", 404)
+        state = conn.followed.get(execution_id)
+        if state is None or state.finished:
+            state = conn.followed[execution_id] = Followed(last_seq=after_seq)
+        state.last_seq = max(state.last_seq, after_seq)
+        state.started = state.following = True
+        if row["status"] == "pending":
+            return  # nothing streamed yet: the held and later live events are all of it
+        if row["status"] == "running":
+            snap = await conn.relay.snapshot(conn.bus, execution_id, state.last_seq, p.SNAPSHOT_TIMEOUT_S)
+            if snap is not None:
+                for index, text in enumerate(snap.texts, start=snap.after_seq + 1):
+                    delta = DeltaEvent(
+                        execution_id=execution_id, session_id=conn.session_id, seq=index, text=text
+                    )
+                    conn.forward(delta)
+                return
+            row = await service.get(conn.me, execution_id)  # no actor answered: ended meanwhile?
+            if row is None or row["status"] in ACTIVE:
+                return
+        _replay_stored(conn, row, state.last_seq)
+    finally:
+        for event in conn.gates.pop(execution_id, []):
+            conn.forward(event)

@@ -1,0 +1,68 @@
+"""`/executions`: background runs of an agent, on the same actors as chat."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import HTTPException, NotFoundException
+
+from web.auth.guards import requires_execution_caller
+from web.deps import principal
+from web.executions import bus as execution_bus
+from web.executions import service
+from web.executions.schemas import ExecutionAccepted, ExecutionCreate, ExecutionOut
+from web.executions.service import Rejected
+
+
+def _refuse(exc: Rejected) -> HTTPException:
+    headers = {"Retry-After": "1"} if exc.status in (429, 503) else None
+    return HTTPException(status_code=exc.status, detail=exc.message, headers=headers)
+
+
+class ExecutionController(Controller):
+    """Start, list, read and cancel executions."""
+
+    path = "/executions"
+    guards = [requires_execution_caller]
+    tags = ["executions"]
+
+    @post("/", status_code=202)
+    async def create_execution(self, request: Request, data: ExecutionCreate) -> ExecutionAccepted:
+        """Queue a run of an agent of the tenant; poll GET /executions/{id} for the result."""
+        me = principal(request)
+        try:
+            sent = await execution_bus.dispatch(
+                request.app.state.bus, me, data.agent_id, data.input, source="rest"
+            )
+        except Rejected as exc:
+            raise _refuse(exc) from exc
+        return ExecutionAccepted(sent.execution_id, "pending")
+
+    @get("/")
+    async def list_executions(self, request: Request) -> list[ExecutionOut]:
+        """The caller's executions (a tenant admin's: the tenant's), newest first."""
+        rows = await service.listing(principal(request))
+        return msgspec.convert(rows, list[ExecutionOut])
+
+    @get("/{execution_id:uuid}")
+    async def get_execution(self, request: Request, execution_id: uuid.UUID) -> ExecutionOut:
+        """One execution with its status and, once ended, result, usage and timestamps."""
+        row = await service.get(principal(request), execution_id)
+        if row is None:
+            raise NotFoundException("Execution not found.")
+        return msgspec.convert(row, ExecutionOut)
+
+    @post("/{execution_id:uuid}/cancel", status_code=202)
+    async def cancel_execution(
+        self, request: Request, execution_id: uuid.UUID
+    ) -> Response[ExecutionAccepted]:
+        """Cancel: 200 with the final status if it already ended, else 202 while it stops."""
+        try:
+            row = await execution_bus.cancel(request.app.state.bus, principal(request), execution_id)
+        except Rejected as exc:
+            raise _refuse(exc) from exc
+        status = "cancelling" if row["status"] == "running" else row["status"]
+        code = 202 if status == "cancelling" else 200
+        return Response(ExecutionAccepted(execution_id, status), status_code=code)

@@ -1,0 +1,252 @@
+"""Admission, submission and cancellation of executions: shared by the chat socket and REST.
+
+Admission runs in the same tenant-scoped transaction that writes the user message and the
+execution row, under a per-tenant advisory lock, so two concurrent sends can never both
+take the last free slot of `tenants.max_concurrency`.
+
+Double-texting (a `message` while the session's previous execution is pending or running),
+per agent `double_texting`:
+- `reject`: the send is refused with error code `session_busy`;
+- `enqueue` (default): it is accepted and answered after the previous ones, in order (the
+  actor waits for the session's earlier executions before it starts);
+- `interrupt`: the earlier executions are cancelled, then it starts.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime import db
+from web.auth.identity import Principal
+
+
+class Rejected(Exception):
+    """A send or cancel that is refused: a machine code, a message and the HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+async def admit_credit(
+    me: Principal,
+    agent_id: uuid.UUID,
+    execution_id: uuid.UUID,
+    content: str,
+    session_id: uuid.UUID | None,
+) -> None:
+    """Pre-flight budget check: hold the call's upper bound or refuse with 402.
+
+    Runs inside the admission transaction, scoped to the tenant, after the concurrency
+    check: the hold (a budget reservation keyed by `execution_id`) commits or rolls back
+    with the execution row. Refusal codes: insufficient_credit, tenant_cap_reached,
+    user_cap_reached (ledger.budget documents the rules).
+    """
+    # Imported here so this module's imports stay as they are (shared with the chat socket).
+    from ledger import budget
+
+    call = budget.Call(me.tenant_id, me.id, agent_id, execution_id, content, session_id)
+    try:
+        await budget.reserve(call)
+    except budget.BudgetExceeded as exc:
+        raise Rejected(exc.code, exc.message, 402) from exc
+
+
+@dataclass
+class Submitted:
+    """An accepted send."""
+
+    execution_id: uuid.UUID
+    message_id: uuid.UUID | None
+    duplicate: bool = False
+    """The same `client_id` was sent before: nothing new was written or queued."""
+    interrupted: list[uuid.UUID] = field(default_factory=list)
+    """Executions to cancel first (`interrupt` policy)."""
+
+
+async def _lock_tenant(tenant_id: uuid.UUID) -> None:
+    # Transaction-scoped: released at commit/rollback, never leaks across pooled connections.
+    await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", str(tenant_id))
+
+
+async def _check_tenant(tenant_id: uuid.UUID, exclude: list[uuid.UUID]) -> None:
+    tenant = await db.fetchrow("SELECT status, max_concurrency FROM tenants WHERE id = $1", tenant_id)
+    if tenant is None or tenant["status"] != "active":
+        raise Rejected("tenant_inactive", "This workspace is suspended.", 403)
+    active = await db.fetchrow(
+        "SELECT count(*) AS n FROM executions WHERE tenant_id = $1 "
+        "AND status IN ('pending', 'running') AND NOT (id = ANY($2::uuid[]))",
+        tenant_id,
+        exclude,
+    )
+    if active["n"] >= tenant["max_concurrency"]:
+        raise Rejected(
+            "rate_limited",
+            f"Too many executions at once (limit {tenant['max_concurrency']}); retry shortly.",
+            429,
+        )
+
+
+async def _session_policy(session_id: uuid.UUID, tenant_id: uuid.UUID, policy: str) -> list[uuid.UUID]:
+    rows = await db.fetch(
+        "SELECT id FROM executions WHERE session_id = $1 AND tenant_id = $2 "
+        "AND status IN ('pending', 'running') ORDER BY created_at",
+        session_id,
+        tenant_id,
+    )
+    if rows and policy == "reject":
+        raise Rejected("session_busy", "The previous message is still being answered.", 409)
+    return [r["id"] for r in rows] if policy == "interrupt" else []
+
+
+async def _duplicate(session_id: uuid.UUID, tenant_id: uuid.UUID, client_id: str) -> Submitted | None:
+    row = await db.fetchrow(
+        "SELECT id, execution_id FROM messages WHERE session_id = $1 AND tenant_id = $2 AND client_id = $3",
+        session_id,
+        tenant_id,
+        client_id,
+    )
+    if row is None or row["execution_id"] is None:
+        return None
+    return Submitted(row["execution_id"], row["id"], duplicate=True)
+
+
+async def submit(
+    me: Principal,
+    agent_id: uuid.UUID,
+    content: str,
+    *,
+    source: str,
+    session_id: uuid.UUID | None = None,
+    client_id: str | None = None,
+) -> Submitted:
+    """Admit and write one execution (and the user message of a chat); the caller publishes."""
+    async with db.scope(me.tenant_id):
+        await _lock_tenant(me.tenant_id)
+        if session_id is not None and client_id is not None:
+            if (earlier := await _duplicate(session_id, me.tenant_id, client_id)) is not None:
+                return earlier
+        agent = await db.fetchrow(
+            "SELECT double_texting FROM agents WHERE id = $1 AND tenant_id = $2 AND is_active",
+            agent_id,
+            me.tenant_id,
+        )
+        if agent is None:
+            raise Rejected("not_found", "Agent not found or inactive.", 404)
+        policy = agent["double_texting"] or "enqueue"
+        interrupted = await _session_policy(session_id, me.tenant_id, policy) if session_id else []
+        await _check_tenant(me.tenant_id, interrupted)
+        execution_id = uuid.uuid4()
+        await admit_credit(me, agent_id, execution_id, content, session_id)
+        key = "content" if session_id else "input"
+        # clock_timestamp(), not now(): under the lock it orders executions as admitted,
+        # which is the order `enqueue` answers them in.
+        await db.execute(
+            "INSERT INTO executions (id, tenant_id, agent_id, session_id, user_id, source, "
+            "status, input_data, attempt, created_at, updated_at) VALUES "
+            "($1, $2, $3, $4, $5, $6, 'pending', $7::jsonb, 0, clock_timestamp(), clock_timestamp())",
+            execution_id,
+            me.tenant_id,
+            agent_id,
+            session_id,
+            me.id,
+            source,
+            json.dumps({key: content}),
+        )
+        message_id = None
+        if session_id is not None:
+            message_id = uuid.uuid4()
+            await db.execute(
+                "INSERT INTO messages (id, tenant_id, session_id, execution_id, role, content, "
+                "client_id, created_at) VALUES ($1, $2, $3, $4, 'user', $5, $6, clock_timestamp())",
+                message_id,
+                me.tenant_id,
+                session_id,
+                execution_id,
+                content,
+                client_id,
+            )
+    return Submitted(execution_id, message_id, interrupted=interrupted)
+
+
+async def mark_unqueued(tenant_id: uuid.UUID, execution_id: uuid.UUID) -> None:
+    """Fail an execution whose request could not be queued (broker down)."""
+    async with db.scope(tenant_id):
+        await db.execute(
+            "UPDATE executions SET status = 'failed', completed_at = now(), updated_at = now(), "
+            "error_message = 'Could not be queued; please retry.' "
+            "WHERE id = $1 AND tenant_id = $2 AND status = 'pending'",
+            execution_id,
+            tenant_id,
+        )
+
+
+def _viewer(me: Principal) -> uuid.UUID | None:
+    """Whose executions the caller sees: None (all of the tenant) for a tenant admin.
+
+    Used as `($2::uuid IS NULL OR user_id = $2)`: a user sees and cancels only its own.
+    """
+    return None if me.role == "tenant_admin" else me.id
+
+
+VISIBLE = "($2::uuid IS NULL OR user_id = $2::uuid)"
+
+
+EXECUTION_COLUMNS = (
+    "id, status, result_data, error_message, usage, started_at, completed_at, "
+    "session_id, agent_id, source, attempt, created_at"
+)
+
+
+def _row(record: Any) -> dict[str, Any]:
+    out = dict(record)
+    for key in ("result_data", "usage"):
+        if isinstance(out.get(key), str):
+            out[key] = json.loads(out[key])
+    return out
+
+
+async def get(me: Principal, execution_id: uuid.UUID) -> dict[str, Any] | None:
+    """One execution the caller may see, or None."""
+    async with db.scope(me.tenant_id):
+        row = await db.fetchrow(
+            f"SELECT {EXECUTION_COLUMNS} FROM executions "  # noqa: S608 (constant SQL)
+            f"WHERE id = $1 AND tenant_id = $3 AND {VISIBLE}",
+            execution_id,
+            _viewer(me),
+            me.tenant_id,
+        )
+    return None if row is None else _row(row)
+
+
+async def listing(me: Principal, limit: int = 100) -> list[dict[str, Any]]:
+    """The caller's executions, newest first."""
+    async with db.scope(me.tenant_id):
+        rows = await db.fetch(
+            f"SELECT {EXECUTION_COLUMNS} FROM executions "  # noqa: S608 (constant SQL)
+            f"WHERE tenant_id = $1 AND {VISIBLE} ORDER BY created_at DESC LIMIT $3",
+            me.tenant_id,
+            _viewer(me),
+            limit,
+        )
+    return [_row(r) for r in rows]
+
+
+async def cancel_pending(me: Principal, execution_id: uuid.UUID) -> tuple[dict[str, Any] | None, bool]:
+    """Cancel the execution if no actor took it yet: (its row as it is now, cancelled by us).
+
+    A running execution is left to its actor (the caller sends it `CancelExecution`).
+    """
+    async with db.scope(me.tenant_id):
+        done = await db.execute(
+            "UPDATE executions SET status = 'cancelled', completed_at = now(), updated_at = now() "
+            "WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2::uuid) AND tenant_id = $3 "
+            "AND status = 'pending'",
+            execution_id,
+            _viewer(me),
+            me.tenant_id,
+        )
+    return await get(me, execution_id), done.endswith(" 1")
