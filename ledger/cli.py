@@ -54,14 +54,32 @@ async def _consume(batch_size: int, batch_ms: int) -> int:
         )
         ready = asyncio.Event()
         task = asyncio.create_task(consumer.run(stop, ready))
+        sweeper = asyncio.create_task(_sweep_until(stop))
         await asyncio.wait({task, asyncio.create_task(ready.wait())}, return_when="FIRST_COMPLETED")
         if ready.is_set():
             print("ledger consumer ready", flush=True)  # tests and `up` wait for this line
         await task
+        sweeper.cancel()
     finally:
         await broker.stop()
         await db.close_pool()
     return 0
+
+
+async def _sweep_until(stop: asyncio.Event, every_s: float = 60.0) -> None:
+    """Release stale budget reservations every `every_s` until `stop` (ledger.budget.sweep)."""
+    from ledger.budget import sweep
+
+    log = logging.getLogger("hirebuddha.ledger")
+    while not stop.is_set():
+        try:
+            await sweep()
+        except Exception:  # the next round retries; reservations only hold money meanwhile
+            log.warning("ledger.sweep failed", exc_info=True)
+        try:
+            await asyncio.wait_for(stop.wait(), every_s)
+        except TimeoutError:
+            pass
 
 
 async def _verify() -> int:

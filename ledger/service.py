@@ -2,7 +2,8 @@
 
 One call of `record_batch` is one transaction: price every event at the rates of its own
 time, skip what is already recorded, link each tenant's new entries into its hash chain,
-insert, debit prepaid credit, commit. The caller acks the messages only after it returns.
+insert, debit prepaid credit, settle budget reservations, commit. The caller acks the
+messages only after it returns.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
+from ledger import budget_repository as budget_repo
 from ledger import repository as repo
 from ledger.chain import Entry, next_timestamp
 from ledger.pricing import (
@@ -89,9 +91,7 @@ def _metadata(
             "price_rate": str(rate.price_rate),
             "price_unit": rate.price_unit,
         },
-        "commission": None
-        if commission is None
-        else {"pct": str(commission.pct), "basis": commission.basis},
+        "commission": None if commission is None else {"pct": str(commission.pct), "basis": commission.basis},
     }
     if amounts.negative_margin:
         meta["negative_margin"] = True  # priced below platform cost: flagged for review
@@ -106,9 +106,7 @@ def _validate(event: UsageRecorded) -> str | None:
     return None
 
 
-async def _price_events(
-    events: Sequence[UsageRecorded], result: BatchResult
-) -> dict[int, list[Entry]]:
+async def _price_events(events: Sequence[UsageRecorded], result: BatchResult) -> dict[int, list[Entry]]:
     """Unchained entries per event position; unpriceable events go to `result.rejected`."""
     tenants = await repo.tenants(e.tenant_id for e in events)
     book = await repo.rate_book(
@@ -177,7 +175,20 @@ async def _append(entries: Sequence[Entry]) -> list[Entry]:
         raise ChainConflict(f"{len(chained) - len(inserted)} entries already present")
     for tenant_id, items in by_tenant.items():
         await repo.debit_credit(tenant_id, sum((e.tenant_cost for e in items), Decimal(0)))
+    await budget_repo.settle(_spent_by_execution(chained))
     return chained
+
+
+def _spent_by_execution(entries: Sequence[Entry]) -> dict[UUID, Decimal]:
+    """tenant_cost per execution of new usage entries: what their reservations settle.
+
+    Reversals are left out: a refund must not resurrect a hold the execution released.
+    """
+    spent: dict[UUID, Decimal] = defaultdict(Decimal)
+    for e in entries:
+        if e.execution_id is not None and e.reverses_id is None:
+            spent[e.execution_id] += e.tenant_cost
+    return dict(spent)
 
 
 async def record_batch(events: Sequence[UsageRecorded]) -> BatchResult:

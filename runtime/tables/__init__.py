@@ -22,6 +22,7 @@ from runtime.tables.billing import (
     Subscription,
     SystemRate,
 )
+from runtime.tables.budget import BudgetReservation
 from runtime.tables.config import AIModel, SystemConfig
 from runtime.tables.identity import ApiKey, AuditLog, Partner, RefreshToken, Tenant, User
 from runtime.tables.ops import DeadLetter, WebhookDelivery
@@ -50,6 +51,7 @@ ALL_TABLES = [
     SystemConfig,
     DeadLetter,
     WebhookDelivery,
+    BudgetReservation,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
@@ -72,6 +74,7 @@ TENANT_TABLES = [
     "subscriptions",
     "payment_methods",
     "webhook_deliveries",
+    "budget_reservations",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

@@ -79,7 +79,10 @@ async def make_partner_rate(
 ) -> uuid.UUID:
     """One partner rate version against a system rate."""
     row = PartnerRate(
-        partner=partner_id, system_rate=system_rate_id, rate=Decimal(rate), valid_from=valid_from,
+        partner=partner_id,
+        system_rate=system_rate_id,
+        rate=Decimal(rate),
+        valid_from=valid_from,
         valid_to=valid_to,
     )
     async with db.scope(system=True):
@@ -88,7 +91,10 @@ async def make_partner_rate(
 
 
 def usage(
-    tenant_id: uuid.UUID, model: str, input_tokens: int, output_tokens: int = 0,
+    tenant_id: uuid.UUID,
+    model: str,
+    input_tokens: int,
+    output_tokens: int = 0,
     at: datetime | None = None,
 ) -> UsageRecorded:
     """A usage event of one LLM call."""
@@ -135,3 +141,42 @@ async def wait_until(
 def later(t: datetime, **kw: float) -> datetime:
     """`t` plus a timedelta."""
     return t + timedelta(**kw)
+
+
+async def start_ledger_process(*args: str, env: dict[str, str] | None = None):
+    """A real `hirebuddha ledger` process, returned once it consumes (caller stops it)."""
+    from conftest import Process
+
+    proc = Process("ledger", *args, env=env)
+
+    async def output() -> str:
+        return proc.output()
+
+    def ready(text: str) -> bool:
+        if proc.proc.poll() is not None:
+            raise AssertionError(f"ledger exited early:\n{text[-3000:]}")
+        return "ledger consumer ready" in text
+
+    await wait_until(output, ready, "the ledger consumer to start")
+    return proc
+
+
+async def make_agent(tenant_id: uuid.UUID, model: str, max_tokens: int | None = 1000) -> uuid.UUID:
+    """An agent of the tenant on `model` with that output bound."""
+    from runtime.tables import Agent
+
+    config: dict[str, object] = {"provider": "demo", "model": model}
+    if max_tokens is not None:
+        config["max_tokens"] = max_tokens
+    agent = Agent(tenant=tenant_id, name="Budgeted", role="You answer briefly.", llm_config=config)
+    async with db.scope(system=True):
+        await Agent.insert(agent)
+    return agent.id
+
+
+async def priced_model(cost: str = "0.5", billing: str = "1.0") -> str:
+    """A fresh model with input and output rates (per 1k tokens) in force since EPOCH."""
+    model = model_name("b")
+    await make_rate(model, "input_tokens", cost=cost, billing=billing)
+    await make_rate(model, "output_tokens", cost=cost, billing=billing)
+    return model

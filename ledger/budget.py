@@ -1,0 +1,218 @@
+"""Budgets: prepaid credit and monthly caps that hold under concurrent admissions.
+
+Rules:
+- Prepaid: a tenant with a subscription and no payment method on file spends its credit
+  (subscriptions.credit_balance) only. A tenant without a subscription, or with a payment
+  method, has no prepaid limit (it is invoiced); only its caps bound it.
+- Caps: optional monthly spend caps (tenant_cost per calendar month, UTC) per tenant
+  (tenants.monthly_cap) and per user (users.monthly_cap); NULL = no cap.
+- A call is admitted only if its upper bound fits every limit that applies:
+      spent this month (ledger entries) + open holds + bound <= cap
+      credit_balance - open holds >= bound            (the ledger already debited spent)
+  and then its bound is held in budget_reservations, in the admission's transaction.
+- The bound: (estimated input + the agent's max_tokens output) priced by
+  `ledger.pricing.price`, the ledger's own function, at the rates in force now. The input
+  estimate counts characters of the role, the session history and the new input at
+  CHARS_PER_TOKEN characters per token (about 4 is typical; 3 over-estimates on purpose).
+  A model without a rate in force gets a bound of 0: the ledger cannot price its usage
+  either (such events are dead-lettered for the app admin), so it costs nothing.
+- A reservation holds `amount - spent` while that is positive. The ledger adds each
+  recorded entry's tenant_cost to `spent` in the transaction of the entries (money moves
+  from "held" to "spent", never counted twice); `release` at a terminal state lowers
+  `amount` to the price of the tokens the execution actually used, freeing the rest.
+- Atomicity: admission locks the tenant row (FOR NO KEY UPDATE) and reads spend and holds
+  in one statement, so N concurrent admissions see each other's holds: never more than
+  the limit is admitted, whatever N.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from ledger import budget_repository as brepo
+from ledger import repository as repo
+from ledger.pricing import ZERO, PricingError, price, round6
+from runtime import db
+
+log = logging.getLogger("hirebuddha.ledger")
+
+CHARS_PER_TOKEN = 3
+MESSAGE_OVERHEAD_TOKENS = 8
+"""Role markers and separators the chat format adds per message."""
+DEFAULT_MAX_OUTPUT_TOKENS = 4096
+"""Output bound of an agent without `llm_config.max_tokens`."""
+HISTORY_MESSAGES = 200
+"""Messages of history the actor sends (actors.store.history's limit)."""
+RELEASE_AFTER_S = 300.0
+"""The sweeper's N: a terminal execution's reservation left unreleased this long is released."""
+
+
+class BudgetExceeded(Exception):
+    """The call does not fit: `code` names the limit (credit or which cap)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call asking for admission."""
+
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID | None
+    agent_id: uuid.UUID
+    execution_id: uuid.UUID
+    content: str = ""
+    session_id: uuid.UUID | None = None
+
+
+def month_start(at: datetime | None = None) -> datetime:
+    """Start of the calendar month (UTC) containing `at` (default now)."""
+    at = (at or datetime.now(UTC)).astimezone(UTC)
+    return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def estimate_tokens(chars: int, messages: int) -> int:
+    """Input token estimate of a prompt of `chars` characters in `messages` messages."""
+    return math.ceil(chars / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD_TOKENS * messages
+
+
+def check(limits: brepo.Limits, spend: brepo.Spend, bound: Decimal) -> BudgetExceeded | None:
+    """The first limit `bound` would break (credit, tenant cap, user cap), or None."""
+    if limits.prepaid:
+        available = (spend.credit_balance or ZERO) - spend.tenant_held
+        if bound > available or available <= 0:
+            return BudgetExceeded(
+                "insufficient_credit",
+                f"Prepaid credit is insufficient: {max(available, ZERO)} available, "
+                f"this call may cost up to {bound}.",
+            )
+    if limits.tenant_cap is not None:
+        used = spend.tenant_spent + spend.tenant_held
+        if used + bound > limits.tenant_cap:
+            return BudgetExceeded(
+                "tenant_cap_reached",
+                f"The workspace's monthly spend cap of {limits.tenant_cap} would be exceeded "
+                f"({used} spent or held, this call may cost up to {bound}).",
+            )
+    if limits.user_cap is not None:
+        used = spend.user_spent + spend.user_held
+        if used + bound > limits.user_cap:
+            return BudgetExceeded(
+                "user_cap_reached",
+                f"Your monthly spend cap of {limits.user_cap} would be exceeded "
+                f"({used} spent or held, this call may cost up to {bound}).",
+            )
+    return None
+
+
+async def quote(tenant_id: uuid.UUID, model: str, input_tokens: int, output_tokens: int) -> Decimal:
+    """What the tenant pays for these tokens of `model` at the rates in force now.
+
+    Priced per resource by `ledger.pricing.price`, exactly as the ledger prices an entry.
+    A model without a rate in force quotes 0 (see the module docstring).
+    """
+    billing = (await repo.tenants([tenant_id])).get(tenant_id)
+    partner_id = None if billing is None else billing.partner_id
+    book = await repo.rate_book([model], [partner_id] if partner_id else [])
+    now, total = datetime.now(UTC), ZERO
+    for resource, quantity in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
+        if quantity <= 0:
+            continue
+        try:
+            rate = book.resolve(model, resource, partner_id, now)
+        except PricingError:
+            continue
+        total += price(quantity, rate, None if billing is None else billing.commission).tenant_cost
+    return round6(total)
+
+
+async def _bound(call: Call, prompt: dict) -> Decimal:
+    config = prompt["llm_config"]
+    chars, messages = len(prompt["role"]) + len(call.content), 2
+    if call.session_id is not None:
+        h_chars, h_messages = await brepo.history_size(call.session_id, call.tenant_id, HISTORY_MESSAGES)
+        chars, messages = chars + h_chars, messages + h_messages
+    max_output = int(config.get("max_tokens") or DEFAULT_MAX_OUTPUT_TOKENS)
+    model = str(config.get("model") or "demo")
+    return await quote(call.tenant_id, model, estimate_tokens(chars, messages), max_output)
+
+
+async def reserve(call: Call) -> Decimal | None:
+    """Admit `call` or raise BudgetExceeded; returns the amount held (None: no limit applies).
+
+    Runs inside the caller's transaction (the admission's `db.scope(tenant_id)`), so the
+    hold commits or rolls back with the execution row.
+    """
+    limits = await brepo.lock_limits(call.tenant_id, call.user_id)
+    if limits is None or not limits.any:
+        return None
+    prompt = await brepo.agent_prompt(call.agent_id, call.tenant_id)
+    if prompt is None:
+        return None  # admission answers "agent not found" itself
+    bound = await _bound(call, prompt)
+    spend = await brepo.spend(
+        call.tenant_id, call.user_id, month_start(), per_user=limits.user_cap is not None
+    )
+    if (refusal := check(limits, spend, bound)) is not None:
+        raise refusal
+    await brepo.insert_reservation(
+        tenant_id=call.tenant_id,
+        user_id=call.user_id,
+        execution_id=call.execution_id,
+        agent_id=call.agent_id,
+        model=str(prompt["llm_config"].get("model") or "demo"),
+        amount=bound,
+    )
+    return bound
+
+
+def _tokens(usage: object) -> tuple[int, int]:
+    if isinstance(usage, str):
+        import json
+
+        usage = json.loads(usage)
+    if not isinstance(usage, dict):
+        return 0, 0
+    return int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
+
+
+async def release(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> bool:
+    """Free what an ended execution does not need: call once it is completed/failed/cancelled.
+
+    The hold shrinks to the price of the tokens the execution recorded (executions.usage),
+    so what the ledger has not written yet stays held and the rest is free at once. Safe to
+    call twice or concurrently (the sweeper); does nothing while the execution is still
+    pending or running, or without a reservation. True when this call released it.
+    """
+    async with db.scope(tenant_id):
+        row = await brepo.releasable(execution_id)
+        if row is None:
+            return False
+        input_tokens, output_tokens = _tokens(row["usage"])
+        final = await quote(row["tenant_id"], row["model"], input_tokens, output_tokens)
+        await brepo.mark_released(execution_id, final)
+    return True
+
+
+async def sweep(older_than_s: float = RELEASE_AFTER_S, limit: int = 500) -> int:
+    """Release what actors did not (a crash at the end), then drop long-stale residue.
+
+    Run by the ledger process every minute; returns how many reservations it released.
+    """
+    async with db.scope(system=True):
+        pending = await brepo.stale(older_than_s, limit)
+    released = 0
+    for tenant_id, execution_id in pending:
+        released += await release(execution_id, tenant_id)
+    async with db.scope(system=True):
+        dropped = await brepo.drop_residuals(older_than_s)
+    if released or dropped:
+        log.info("ledger.sweep: released %d reservations, dropped %d residues", released, dropped)
+    return released

@@ -1,0 +1,106 @@
+"""`GET /api/v1/usage/ws`: live usage for dashboards (CONTRACT.md "WebSocket: live usage").
+
+Same handshake as the chat socket (Origin, then bearer header or `auth` first frame within
+5 s; bad -> 4401). Partner admins see their tenants (with commission), tenant admins their
+tenant (without platform cost or commission), app admins everything; other roles get 4403.
+After `{"type":"ready"}` the server sends one `usage` frame per committed ledger entry. The
+client may send `ping` (answered `pong`); any other frame gets an error frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from ledger.live import LiveUsage
+from runtime.settings import Settings
+from web.chat import protocol as p
+from web.chat.controller import authenticate, origin_allowed
+from web.usage.live import UsageRelay, Viewer
+
+log = logging.getLogger("hirebuddha.web")
+SEND_BUFFER_FRAMES = 1024
+"""Frames queued for one socket; a dashboard that falls this far behind is closed (4008)."""
+
+
+class UsageSocket:
+    """One authenticated usage socket: filter, buffer, write."""
+
+    def __init__(self, socket: WebSocket, viewer: Viewer) -> None:
+        self.socket, self.viewer = socket, viewer
+        self.out: asyncio.Queue[str] = asyncio.Queue(maxsize=SEND_BUFFER_FRAMES)
+        self.closed = False
+
+    def deliver(self, event: LiveUsage) -> None:
+        """Queue the viewer's frame of `event` (never blocks; overflow closes the socket)."""
+        frame = self.viewer.frame(event)
+        if frame is None or self.closed:
+            return
+        self.send(msgspec.json.encode(frame).decode())
+
+    def send(self, text: str) -> None:
+        """Queue one frame's text."""
+        try:
+            self.out.put_nowait(text)
+        except asyncio.QueueFull:
+            log.warning("closing a usage socket that fell %d frames behind", SEND_BUFFER_FRAMES)
+            self.closed = True
+            asyncio.get_running_loop().create_task(self._close(p.CLOSE_TOO_SLOW, "client too slow"))
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.socket.close(code=code, reason=reason)
+
+    async def _writer(self) -> None:
+        while True:
+            await self.socket.send_text(await self.out.get())
+
+    async def serve(self, relay: UsageRelay) -> None:
+        """Subscribe, say ready, answer client frames until the socket closes."""
+        await relay.subscribe(self)
+        writer = asyncio.create_task(self._writer())
+        try:
+            self.send('{"type":"ready"}')
+            while True:
+                data = await self.socket.receive_data("text")
+                try:
+                    frame = p.parse(data)
+                except p.FrameError as exc:
+                    self.send(p.encode(p.Error(exc.code, exc.message)))
+                    continue
+                if isinstance(frame, p.PingFrame):
+                    self.send(p.encode(p.Pong()))
+                else:
+                    self.send(p.encode(p.Error("bad_frame", "This socket only takes ping frames.")))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            await relay.unsubscribe(self)
+            writer.cancel()
+
+
+@websocket("/usage/ws", opt={"exclude_from_auth": True, "first_frame_auth": True}, tags=["usage"])
+async def usage_socket(socket: WebSocket) -> None:
+    """Live usage of what the caller may see, one frame per ledger entry."""
+    settings: Settings = socket.app.state.settings
+    await socket.accept()
+    if not origin_allowed(socket, settings):
+        await socket.close(code=p.CLOSE_FORBIDDEN, reason="origin not allowed")
+        return
+    me = await authenticate(socket)
+    if me is None:
+        await socket.close(code=p.CLOSE_UNAUTHORIZED, reason="unauthorized")
+        return
+    viewer = Viewer.of(me)
+    if viewer is None:
+        await socket.close(code=p.CLOSE_FORBIDDEN, reason="live usage is for admins")
+        return
+    await UsageSocket(socket, viewer).serve(socket.app.state.usage_relay)
+
+
+__all__ = ["usage_socket"]
