@@ -1,0 +1,92 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, getJson, sendJson, unwrap, type Schemas } from "@/lib/api/client";
+
+const invalidate = (qc: ReturnType<typeof useQueryClient>, key: string) => () => qc.invalidateQueries({ queryKey: ["admin", key] });
+
+export function usePartners() {
+  return useQuery({ queryKey: ["admin", "partners"], queryFn: async () => unwrap(await api.GET("/api/v1/admin/partners")) });
+}
+export function useCreatePartner() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: Schemas["PartnerCreate"]) => unwrap(await api.POST("/api/v1/admin/partners", { body })),
+    onSuccess: invalidate(qc, "partners"),
+  });
+}
+
+export function useAllTenants() {
+  return useQuery({ queryKey: ["admin", "tenants"], queryFn: async () => unwrap(await api.GET("/api/v1/admin/tenants")) });
+}
+export function usePatchTenant() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ id, body }: { id: string; body: Schemas["AdminTenantPatch"] }) =>
+      unwrap(await api.PATCH("/api/v1/admin/tenants/{tenant_id}", { params: { path: { tenant_id: id } }, body })),
+    onSuccess: invalidate(qc, "tenants"),
+  });
+}
+
+export function useRates() {
+  return useQuery({ queryKey: ["admin", "rates"], queryFn: async () => unwrap(await api.GET("/api/v1/admin/rates")) });
+}
+export function useCreateRate() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: Schemas["RateCreate"]) => unwrap(await api.POST("/api/v1/admin/rates", { body })),
+    onSuccess: invalidate(qc, "rates"),
+  });
+}
+
+export function useModels() {
+  return useQuery({ queryKey: ["admin", "models"], queryFn: async () => unwrap(await api.GET("/api/v1/admin/models")) });
+}
+export function useCreateModel() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: Schemas["ModelCreate"]) => unwrap(await api.POST("/api/v1/admin/models", { body })),
+    onSuccess: invalidate(qc, "models"),
+  });
+}
+
+export function useProviders() {
+  return useQuery({ queryKey: ["admin", "providers"], queryFn: async () => unwrap(await api.GET("/api/v1/admin/providers")) });
+}
+export function usePutProvider() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ name, body }: { name: string; body: Schemas["ProviderPut"] }) =>
+      unwrap(await api.PUT("/api/v1/admin/providers/{name}", { params: { path: { name } }, body })),
+    onSuccess: invalidate(qc, "providers"),
+  });
+}
+
+export interface DeadLetter {
+  id: string;
+  reason: string;
+  queue?: string;
+  source?: string;
+  body?: unknown;
+  created_at?: string;
+}
+export function useDeadLetters() {
+  return useQuery({ queryKey: ["admin", "dead-letters"], retry: false, queryFn: () => getJson<DeadLetter[] | { items: DeadLetter[] }>("/api/v1/admin/dead-letters") });
+}
+export function useRetryDeadLetter() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => sendJson<unknown>("POST", `/api/v1/admin/dead-letters/${id}/retry`),
+    onSuccess: invalidate(qc, "dead-letters"),
+  });
+}
+
+export function useHealth() {
+  return useQuery({
+    queryKey: ["admin", "health"],
+    refetchInterval: 5000,
+    queryFn: async () => {
+      const r = await fetch("/health/ready");
+      const body = (await r.json().catch(() => ({}))) as Record<string, unknown>;
+      return { ok: r.ok, status: r.status, body };
+    },
+  });
+}

@@ -1,0 +1,36 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, unwrap, type Schemas } from "@/lib/api/client";
+
+export type Agent = Schemas["AgentOut"];
+export type AgentCreate = Schemas["AgentCreate"];
+
+export function useAgentList() {
+  return useQuery({ queryKey: ["agents"], queryFn: async () => unwrap(await api.GET("/api/v1/agents")) });
+}
+
+export function useAgent(id: string | undefined) {
+  return useQuery({
+    queryKey: ["agents", id],
+    enabled: !!id,
+    queryFn: async () => unwrap(await api.GET("/api/v1/agents/{agent_id}", { params: { path: { agent_id: id! } } })),
+  });
+}
+
+export function useSaveAgent(id: string | undefined) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: AgentCreate) =>
+      id
+        ? unwrap(await api.PATCH("/api/v1/agents/{agent_id}", { params: { path: { agent_id: id } }, body: body as Schemas["AgentPatch"] }))
+        : unwrap(await api.POST("/api/v1/agents", { body })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ["agents"] }),
+  });
+}
+
+export function useDeleteAgent() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (id: string) => unwrap(await api.DELETE("/api/v1/agents/{agent_id}", { params: { path: { agent_id: id } } })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ["agents"] }),
+  });
+}

@@ -1,0 +1,33 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { api, unwrap, type Schemas } from "@/lib/api/client";
+import { setToken } from "@/lib/auth/session";
+
+export function useLogin() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: Schemas["LoginIn"]) => unwrap(await api.POST("/api/v1/auth/login", { body })),
+    onSuccess: (out) => {
+      qc.clear();
+      setToken(out.access_token);
+    },
+  });
+}
+
+export function useRegister() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: Schemas["RegisterIn"]) => unwrap(await api.POST("/api/v1/auth/register", { body })),
+    onSuccess: (out) => {
+      qc.clear();
+      setToken(out.access_token);
+    },
+  });
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await api.POST("/api/v1/auth/logout", { body: null });
+  } finally {
+    setToken(null);
+  }
+}

@@ -1,0 +1,43 @@
+import { useState, type FormEvent } from "react";
+import { Link, useNavigate } from "react-router";
+import { Alert } from "@/components/ui/Alert";
+import { Button } from "@/components/ui/Button";
+import { Card } from "@/components/ui/Card";
+import { TextField } from "@/components/ui/Field";
+import { ApiError } from "@/lib/api/client";
+import { homeFor } from "@/lib/auth/me";
+import { useDocumentTitle } from "@/lib/useDocumentTitle";
+import { useLogin } from "@/features/auth/api/auth";
+
+function loginProblem(error: Error): string {
+  const status = error instanceof ApiError ? error.status : 0;
+  return status === 401 || status === 400 ? "Wrong email or password." : error.message;
+}
+
+export function LoginPage() {
+  useDocumentTitle("Sign in");
+  const login = useLogin();
+  const navigate = useNavigate();
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    login.mutate({ email, password }, { onSuccess: (out) => navigate(homeFor(out.user.role), { replace: true }) });
+  };
+  return (
+    <main className="auth" id="main">
+      <Card as="div">
+        <h1 className="rose-text">Hirebuddha</h1>
+        <p className="muted">Sign in to your console.</p>
+        <hr className="rose-rule" />
+        <form onSubmit={submit} noValidate>
+          <TextField label="Email" type="email" name="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+          <TextField label="Password" type="password" name="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+          {login.error ? <Alert tone="error">{loginProblem(login.error)}</Alert> : null}
+          <Button type="submit" variant="primary" busy={login.isPending} className="wide">Sign in</Button>
+        </form>
+        <p className="muted">New here? <Link to="/register">Create a workspace</Link></p>
+      </Card>
+    </main>
+  );
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import type { ServerFrame } from "@/features/chat/api/frames";
+import { applyFrame, emptyStream, resumeFrames, type StreamState } from "@/features/chat/api/stream";
+
+const E = "e1";
+const d = (seq: number, text: string): ServerFrame => ({ type: "delta", execution_id: E, seq, text });
+
+function run(frames: ServerFrame[], start: StreamState = emptyStream) {
+  const resumes: { execution_id: string; after_seq: number }[] = [];
+  const state = frames.reduce((s, f) => {
+    const out = applyFrame(s, f);
+    if (out.resume) resumes.push(out.resume);
+    return out.state;
+  }, start);
+  return { state, reply: state.replies[E]!, resumes };
+}
+
+describe("stream reassembly", () => {
+  it("joins deltas in order", () => {
+    const { reply } = run([{ type: "execution.started", execution_id: E, message_id: null }, d(1, "Hel"), d(2, "lo")]);
+    expect(reply.text).toBe("Hello");
+    expect(reply.lastSeq).toBe(2);
+    expect(reply.status).toBe("running");
+  });
+
+  it("drops deltas seen before a reconnect (resume replays from after_seq)", () => {
+    const { reply } = run([d(1, "a"), d(2, "b"), d(3, "c"), d(2, "b"), d(3, "c"), d(4, "d")]);
+    expect(reply.text).toBe("abcd");
+  });
+
+  it("holds deltas after a gap, asks to resume once, and fills in when the gap closes", () => {
+    const { reply, resumes } = run([d(1, "a"), d(4, "d"), d(5, "e"), d(2, "b"), d(3, "c")]);
+    expect(resumes).toEqual([{ execution_id: E, after_seq: 1 }]);
+    expect(reply.text).toBe("abcde");
+    expect(reply.lastSeq).toBe(5);
+    expect(reply.held).toEqual({});
+  });
+
+  it("a resumed snapshot overlapping held deltas shows each seq once", () => {
+    const { reply } = run([d(1, "a"), d(3, "c"), d(2, "b"), d(3, "c"), d(4, "d")]);
+    expect(reply.text).toBe("abcd");
+  });
+
+  it("the completed frame's full text is authoritative and carries usage", () => {
+    const { reply } = run([
+      d(1, "Hi"),
+      d(3, " there"),
+      { type: "execution.completed", execution_id: E, text: "Hi you there", usage: { input_tokens: 3, output_tokens: 4 } },
+      d(2, " you"),
+    ]);
+    expect(reply.text).toBe("Hi you there");
+    expect(reply.status).toBe("completed");
+    expect(reply.usage).toEqual({ input_tokens: 3, output_tokens: 4 });
+  });
+
+  it("a restart drops the partial text and seq starts again at 1", () => {
+    const { reply } = run([d(1, "old"), d(2, " text"), { type: "execution.restarted", execution_id: E, attempt: 2, reason: "worker lost" }, d(1, "new")]);
+    expect(reply.text).toBe("new");
+    expect(reply.restarts).toBe(1);
+  });
+
+  it("cancel keeps the text streamed so far; late deltas are ignored", () => {
+    const { reply } = run([d(1, "part"), { type: "execution.cancelled", execution_id: E }, d(2, "late")]);
+    expect(reply.text).toBe("part");
+    expect(reply.status).toBe("cancelled");
+  });
+
+  it("after a reconnect only running replies are resumed, from their last seq", () => {
+    const { state } = run([d(1, "a"), d(2, "b"), { type: "delta", execution_id: "e2", seq: 1, text: "x" }, { type: "execution.cancelled", execution_id: "e2" }]);
+    expect(resumeFrames(state)).toEqual([{ type: "resume", execution_id: E, after_seq: 2 }]);
+  });
+
+  it("ignores frames without an execution", () => {
+    const { state } = run([{ type: "ready", session_id: "s" }, { type: "error", code: "bad_json", message: "x" }]);
+    expect(state.order).toEqual([]);
+  });
+});

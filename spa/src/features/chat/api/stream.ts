@@ -1,0 +1,99 @@
+// Reassembling replies from chat frames. Pure functions, so the tricky cases are unit-tested:
+// duplicates after a reconnect (seq <= last seen is dropped), gaps (held back until the missing
+// deltas arrive; the caller asks the server to `resume`), restarts (text starts over), and the
+// final frame whose full text is authoritative.
+import type { ServerFrame, TokenUsage } from "@/features/chat/api/frames";
+
+export type ReplyStatus = "running" | "completed" | "failed" | "cancelled";
+
+export interface Reply {
+  executionId: string;
+  text: string;
+  lastSeq: number;
+  status: ReplyStatus;
+  /** Deltas that arrived ahead of a gap, by seq. */
+  held: Record<number, string>;
+  usage?: TokenUsage;
+  error?: { code: string; message: string };
+  restarts: number;
+}
+
+export interface StreamState {
+  replies: Record<string, Reply>;
+  order: string[];
+}
+
+export const emptyStream: StreamState = { replies: {}, order: [] };
+
+export interface Applied {
+  state: StreamState;
+  /** Ask the server for everything after this seq (a gap was seen). */
+  resume?: { execution_id: string; after_seq: number };
+}
+
+function newReply(executionId: string): Reply {
+  return { executionId, text: "", lastSeq: 0, status: "running", held: {}, restarts: 0 };
+}
+
+function put(state: StreamState, reply: Reply): StreamState {
+  const known = reply.executionId in state.replies;
+  return {
+    replies: { ...state.replies, [reply.executionId]: reply },
+    order: known ? state.order : [...state.order, reply.executionId],
+  };
+}
+
+/** Append in-order deltas, then drain any held ones that became contiguous. */
+function appendDelta(reply: Reply, seq: number, text: string): { reply: Reply; gap: boolean } {
+  if (seq <= reply.lastSeq || reply.status !== "running") return { reply, gap: false };
+  if (seq > reply.lastSeq + 1) {
+    const gap = Object.keys(reply.held).length === 0; // ask once per gap
+    return { reply: { ...reply, held: { ...reply.held, [seq]: text } }, gap };
+  }
+  let out = reply.text + text;
+  let last = seq;
+  const held = { ...reply.held };
+  while (held[last + 1] !== undefined) {
+    out += held[last + 1];
+    delete held[last + 1];
+    last += 1;
+  }
+  for (const k of Object.keys(held)) if (Number(k) <= last) delete held[Number(k)];
+  return { reply: { ...reply, text: out, lastSeq: last, held }, gap: false };
+}
+
+export function applyFrame(state: StreamState, frame: ServerFrame): Applied {
+  if (!("execution_id" in frame)) return { state };
+  const id = frame.execution_id;
+  const current = state.replies[id] ?? newReply(id);
+  switch (frame.type) {
+    case "execution.started":
+      return { state: put(state, current) };
+    case "delta": {
+      const { reply, gap } = appendDelta(current, frame.seq, frame.text);
+      const next = put(state, reply);
+      return gap ? { state: next, resume: { execution_id: id, after_seq: reply.lastSeq } } : { state: next };
+    }
+    case "execution.restarted":
+      return { state: put(state, { ...newReply(id), restarts: current.restarts + 1 }) };
+    case "execution.completed":
+      return { state: put(state, { ...current, text: frame.text, status: "completed", usage: frame.usage, held: {} }) };
+    case "execution.failed":
+      return { state: put(state, { ...current, status: "failed", error: frame.error, held: {} }) };
+    case "execution.cancelled":
+      return { state: put(state, { ...current, status: "cancelled", held: {} }) };
+  }
+}
+
+/** What to send after a reconnect: one `resume` per reply still running. */
+export function resumeFrames(state: StreamState): { type: "resume"; execution_id: string; after_seq: number }[] {
+  return state.order
+    .map((id) => state.replies[id])
+    .filter((r): r is Reply => r !== undefined && r.status === "running")
+    .map((r) => ({ type: "resume", execution_id: r.executionId, after_seq: r.lastSeq }));
+}
+
+/** Seed running replies from history (e.g. a reload mid-reply) so resume can catch up. */
+export function trackRunning(state: StreamState, executionIds: string[]): StreamState {
+  return executionIds.reduce((s, id) => (s.replies[id] ? s : put(s, newReply(id))), state);
+}
