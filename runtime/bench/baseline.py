@@ -1,0 +1,107 @@
+"""The floor: a minimal chat WebSocket that calls the fake LLM directly (no broker, no database).
+
+Same frames as the real chat socket (CONTRACT.md): an `auth` first frame (accepted without a
+lookup: authentication is outside the measured path), then `ready`; each `message` gets
+`execution.started`, one `delta` per streamed token and `execution.completed` with usage.
+It runs in its own process (`python -m runtime.bench.baseline`), like the web process, so
+its CPU is measured the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import uuid
+from typing import Any
+
+import msgspec
+import uvicorn
+from litestar import Litestar, WebSocket, get, websocket
+from openai import AsyncOpenAI
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+async def _answer(socket: WebSocket, llm: AsyncOpenAI, model: str, content: str) -> None:
+    execution_id = str(uuid.uuid4())
+    await socket.send_text(_encode({"type": "execution.started", "execution_id": execution_id}).decode())
+    stream = await llm.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": content}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    seq, parts, usage = 0, [], {"input_tokens": 0, "output_tokens": 0}
+    async for chunk in stream:
+        if chunk.usage is not None:
+            usage = {
+                "input_tokens": chunk.usage.prompt_tokens,
+                "output_tokens": chunk.usage.completion_tokens,
+            }
+        for choice in chunk.choices:
+            text = choice.delta.content if choice.delta else None
+            if text:
+                seq += 1
+                parts.append(text)
+                frame = {"type": "delta", "execution_id": execution_id, "seq": seq, "text": text}
+                await socket.send_text(_encode(frame).decode())
+    done = {
+        "type": "execution.completed",
+        "execution_id": execution_id,
+        "text": "".join(parts),
+        "usage": usage,
+    }
+    await socket.send_text(_encode(done).decode())
+
+
+def create_app(llm_url: str, model: str = "fake") -> Litestar:
+    """The baseline app: `GET /health` and the chat socket `/ws`."""
+    llm = AsyncOpenAI(base_url=llm_url, api_key="bench-key", max_retries=0)
+    tasks: set[asyncio.Task[None]] = set()
+
+    @get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @websocket("/ws")
+    async def chat(socket: WebSocket) -> None:
+        await socket.accept()
+        first: dict[str, Any] = _decode(await socket.receive_text())
+        if first.get("type") != "auth":
+            await socket.close(code=4401)
+            return
+        await socket.send_text(_encode({"type": "ready"}).decode())
+        while True:
+            event = await socket.receive()
+            if event["type"] == "websocket.disconnect":
+                return
+            frame: dict[str, Any] = _decode(event.get("text") or event.get("bytes") or b"{}")
+            if frame.get("type") == "message":
+                task = asyncio.create_task(_answer(socket, llm, model, str(frame.get("content", ""))))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+
+    return Litestar([health, chat], debug=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m runtime.bench.baseline --port N --llm URL`."""
+    parser = argparse.ArgumentParser(prog="runtime.bench.baseline", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--llm", required=True, help="base URL of the fake LLM (ending in /v1)")
+    parser.add_argument("--model", default="fake")
+    args = parser.parse_args(argv)
+    uvicorn.run(
+        create_app(args.llm, args.model),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        ws_max_size=1 << 20,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,312 @@
+"""`hirebuddha bench [--quick] [--only ttft,streams,...] [--json PATH] [sizes...]`.
+
+Scenarios (issue 7): `ttft`, `streams`, `sockets`, `ledger`, `rest`; ttft, streams and sockets
+also run against the baseline server (no broker, no database) so each figure has its floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from runtime.bench import report
+from runtime.bench.chat import Pace, Target, run_streams, run_ttft
+from runtime.bench.client import MODEL, Tenant, setup_tenant
+from runtime.bench.floors import broker_round_trip
+from runtime.bench.ledger import run_ledger, wait_drained
+from runtime.bench.progress import Progress
+from runtime.bench.rest import run_rest
+from runtime.bench.sockets import run_sockets
+from runtime.bench.stack import Stack, StartError
+
+SCENARIOS = ("ttft", "streams", "sockets", "rest", "ledger")
+SCENARIO_LIMIT_S = 600
+
+
+@dataclass
+class Params:
+    """Sizes of one run (the defaults of the full run; `--quick` shrinks them)."""
+
+    scenarios: tuple[str, ...] = SCENARIOS
+    baseline: bool = True
+    tokens_per_second: float = 50.0
+    ttft_ms: float = 0.0
+    ttft_chats: int = 200
+    ttft_tokens: int = 8
+    streams: int = 1000
+    stream_tokens: int = 250
+    sockets: int = 10_000
+    socket_sessions: int = 200
+    ledger_events: int = 50_000
+    rest_rate: float = 500.0
+    rest_seconds: float = 20.0
+    quick: bool = False
+
+    @classmethod
+    def quick_sizes(cls) -> dict[str, Any]:
+        return {
+            "ttft_chats": 20,
+            "streams": 50,
+            "stream_tokens": 60,
+            "sockets": 300,
+            "socket_sessions": 50,
+            "ledger_events": 3000,
+            "rest_rate": 200.0,
+            "rest_seconds": 5.0,
+            "quick": True,
+        }
+
+    @property
+    def capacity(self) -> int:
+        """Executions the actors process takes at once: every chat of the largest scenario."""
+        return max(self.ttft_chats, self.streams) + 8
+
+    @property
+    def sessions(self) -> int:
+        return max(self.ttft_chats, self.streams, self.socket_sessions) + 1
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="hirebuddha bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes (CI smoke)")
+    p.add_argument("--only", help=f"comma-separated scenarios out of {','.join(SCENARIOS)}")
+    p.add_argument("--no-baseline", action="store_true", help="skip the baseline runs")
+    p.add_argument("--json", dest="json_path", help="write every figure to this file")
+    p.add_argument("--keep", action="store_true", help="keep the database and AMQP objects")
+    p.add_argument("--tokens-per-second", type=float, help="fake LLM pace (R)")
+    p.add_argument("--ttft-ms", type=float, help="fake LLM delay before the first token")
+    p.add_argument("--ttft-chats", type=int, help="ttft: N sequential and N concurrent chats")
+    p.add_argument("--ttft-tokens", type=int, help="ttft: tokens per reply")
+    p.add_argument("--streams", type=int, help="streams: C concurrent sessions")
+    p.add_argument("--stream-tokens", type=int, help="streams: tokens per reply")
+    p.add_argument("--sockets", type=int, help="sockets: K idle sockets")
+    p.add_argument("--ledger-events", type=int, help="ledger: E usage events")
+    p.add_argument("--rest-rate", type=float, help="rest: requests per second")
+    p.add_argument("--rest-seconds", type=float, help="rest: duration")
+    return p.parse_args(argv)
+
+
+def params_of(args: argparse.Namespace) -> Params:
+    sizes: dict[str, Any] = Params.quick_sizes() if args.quick else {}
+    for name in (
+        "tokens_per_second",
+        "ttft_ms",
+        "ttft_chats",
+        "ttft_tokens",
+        "streams",
+        "stream_tokens",
+        "sockets",
+        "ledger_events",
+        "rest_rate",
+        "rest_seconds",
+    ):
+        if getattr(args, name) is not None:
+            sizes[name] = getattr(args, name)
+    if args.only:
+        chosen = tuple(s.strip() for s in args.only.split(",") if s.strip())
+        unknown = set(chosen) - set(SCENARIOS) - {"baseline"}
+        if unknown:
+            raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}; choose from {SCENARIOS}")
+        sizes["scenarios"] = tuple(s for s in SCENARIOS if s in chosen)
+    sizes["baseline"] = not args.no_baseline
+    return Params(**sizes)
+
+
+async def _versions(stack: Stack) -> dict[str, Any]:
+    from importlib.metadata import version
+
+    import aio_pika
+    import asyncpg
+
+    out: dict[str, Any] = {"python": sys.version.split()[0]}
+    for package in ("litestar", "faststream", "aio-pika", "asyncpg", "uvicorn", "websockets", "msgspec"):
+        out[package] = version(package)
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        out["postgresql"] = await conn.fetchval("SHOW server_version")
+    finally:
+        await conn.close()
+    connection = await aio_pika.connect(stack.amqp_url)
+    try:
+        out["rabbitmq"] = connection.transport.connection.server_properties.get("version")
+    finally:
+        await connection.close()
+    return out
+
+
+class Bench:
+    """One run: the stack, the tenant, the targets and every scenario's results."""
+
+    def __init__(self, params: Params, stack: Stack, progress: Progress) -> None:
+        self.params, self.stack, self.progress = params, stack, progress
+        self.pace = Pace(params.tokens_per_second, params.ttft_ms)
+        self.results: dict[str, Any] = {}
+
+    async def setup(self) -> None:
+        p, stack = self.params, self.stack
+        self.progress.phase("setup: database and migrations")
+        await stack.prepare_database()
+        self.progress.phase("setup: fake LLM, web, actors, ledger")
+        await stack.start_fake_llm(p.tokens_per_second, p.ttft_ms)
+        web = await stack.start_platform(p.capacity)
+        if p.baseline and {"ttft", "streams", "sockets"} & set(p.scenarios):
+            await stack.start_baseline()
+        self.progress.phase("setup: tenant, agent and sessions through the API")
+        self.tenant: Tenant = await setup_tenant(web, stack.admin_email, 10_000, p.stream_tokens + 100)
+        await self.tenant.open_sessions(p.sessions)
+        ws = web.replace("http://", "ws://")
+        usage_queue = f"{stack.prefix}hirebuddha.usage"
+
+        async def settle() -> None:
+            await wait_drained(stack.amqp_url, usage_queue)
+
+        me = os.getpid()
+        self.platform = Target(
+            "hirebuddha",
+            lambda i: f"{ws}/api/v1/sessions/{self.tenant.sessions[i]}/ws",
+            self.tenant.login,
+            {
+                "web": stack.pid("web"),
+                "actors": stack.pid("actors"),
+                "ledger": stack.pid("ledger"),
+                "fake-llm": stack.pid("fake-llm"),
+                "bench-client": me,
+            },
+            settle,
+        )
+        self.baseline: Target | None = None
+        if "baseline" in stack.urls:
+            bws = stack.urls["baseline"].replace("http://", "ws://")
+
+            async def no_token() -> str:
+                return "baseline"
+
+            self.baseline = Target(
+                "baseline",
+                lambda i: f"{bws}/ws",
+                no_token,
+                {"baseline": stack.pid("baseline"), "fake-llm": stack.pid("fake-llm"), "bench-client": me},
+            )
+
+    def _targets(self) -> list[Target]:
+        return [t for t in (self.baseline, self.platform) if t is not None]
+
+    async def ttft(self) -> dict[str, Any]:
+        p = self.params
+        self.progress.phase("ttft: broker floor (plain aio-pika round trip)")
+        out: dict[str, Any] = {"broker_round_trip_ms": await broker_round_trip(self.stack.amqp_url)}
+        for target in self._targets():
+            out[target.name] = await run_ttft(target, p.ttft_chats, p.ttft_tokens, self.pace, self.progress)
+        return out
+
+    async def streams(self) -> dict[str, Any]:
+        p = self.params
+        return {
+            t.name: await run_streams(t, p.streams, p.stream_tokens, self.pace, self.progress)
+            for t in self._targets()
+        }
+
+    async def sockets(self) -> dict[str, Any]:
+        p, out = self.params, {}
+        for t in self._targets():
+            pid = self.stack.pid("web" if t is self.platform else "baseline")
+            out[t.name] = await run_sockets(t, p.sockets, p.socket_sessions, pid, self.progress)
+        return out
+
+    async def rest(self) -> dict[str, Any]:
+        p = self.params
+        return await run_rest(
+            self.stack.urls["web"],
+            await self.tenant.login(),
+            p.rest_rate,
+            p.rest_seconds,
+            self.stack.pid("web"),
+            self.progress,
+        )
+
+    async def ledger(self) -> dict[str, Any]:
+        self.progress.phase("ledger: a tenant of its own")
+        tenant = await setup_tenant(self.stack.urls["web"], self.stack.admin_email, 10, 100)
+        try:
+            return await run_ledger(
+                self.stack.env,
+                self.stack.database_url,
+                tenant.tenant_id,
+                MODEL,
+                self.params.ledger_events,
+                self.progress,
+            )
+        finally:
+            await tenant.http.aclose()
+
+    async def run(self) -> None:
+        for name in self.params.scenarios:
+            self.stack.check_alive()
+            try:
+                async with asyncio.timeout(SCENARIO_LIMIT_S):
+                    self.results[name] = await getattr(self, name)()
+            except TimeoutError as exc:
+                raise StartError(f"scenario {name} did not finish in {SCENARIO_LIMIT_S} s") from exc
+        self.stack.check_alive()
+
+
+async def _main(params: Params, args: argparse.Namespace) -> dict[str, Any]:
+    progress = Progress()
+    stack = Stack(keep=args.keep)
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    # SIGTERM tears down like Ctrl-C does: children stopped, database dropped.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+    started = time.time()
+    bench = Bench(params, stack, progress)
+    try:
+        await bench.setup()
+        versions = await _versions(stack)
+        await bench.run()
+    finally:
+        progress.phase("teardown")
+        if hasattr(bench, "tenant"):
+            await bench.tenant.http.aclose()
+        await stack.close()
+        progress.done()
+    return {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "cpu_count": os.cpu_count(),
+        "versions": versions,
+        "params": asdict(params),
+        "database": stack.db_name if args.keep else None,
+        "amqp_prefix": stack.prefix,
+        "results": bench.results,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print the table; write the JSON when asked. Exit 1 on failure."""
+    args = parse_args(argv)
+    params = params_of(args)
+    try:
+        run = asyncio.run(_main(params, args))
+    except StartError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("bench interrupted", file=sys.stderr)
+        return 130
+    run["figures"] = report.figures(run)
+    print(report.table(run))
+    if args.json_path:
+        with open(args.json_path, "w") as fh:
+            json.dump(run, fh, indent=2, default=str)
+            fh.write("\n")
+        print(f"figures written to {args.json_path}")
+    return 0 if report.complete(run) else 1

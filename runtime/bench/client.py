@@ -1,0 +1,250 @@
+"""The bench's clients: REST setup through the public API, a chat WebSocket, a raw HTTP/1.1 GET.
+
+Everything is created the way a user would: the app admin logs in and sets rates and the
+tenant's concurrency limit, a tenant registers, creates an agent and opens sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import msgspec
+import websockets
+
+from runtime.bench.stack import ADMIN_PASSWORD
+
+API = "/api/v1"
+MODEL = "bench-fake"
+PASSWORD = "bench tenant password 1"
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+
+
+class SetupError(RuntimeError):
+    """A setup call through the API did not answer as the contract says."""
+
+
+def _expect(response: httpx.Response, status: int) -> Any:
+    if response.status_code != status:
+        raise SetupError(
+            f"{response.request.method} {response.request.url.path}: "
+            f"{response.status_code} {response.text[:500]}"
+        )
+    return response.json()
+
+
+@dataclass
+class Tenant:
+    """A registered tenant with its admin's credentials, an agent and chat sessions."""
+
+    http: httpx.AsyncClient
+    email: str
+    token: str
+    tenant_id: str
+    agent_id: str = ""
+    sessions: list[str] = field(default_factory=list)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def login(self) -> str:
+        """A fresh access token (they last 15 minutes; a full run is longer)."""
+        body = _expect(
+            await self.http.post(f"{API}/auth/login", json={"email": self.email, "password": PASSWORD}), 200
+        )
+        self.token = body["access_token"]
+        return self.token
+
+    async def create_agent(self, max_tokens: int) -> str:
+        body = {
+            "name": "Bench",
+            "role": "You answer.",
+            "llm_config": {"provider": "openai", "model": MODEL, "max_tokens": max_tokens},
+        }
+        self.agent_id = _expect(await self.http.post(f"{API}/agents", json=body, headers=self.headers), 201)[
+            "id"
+        ]
+        return self.agent_id
+
+    async def open_sessions(self, count: int, parallel: int = 16) -> list[str]:
+        """Make sure at least `count` sessions exist; returns the first `count`."""
+        gate = asyncio.Semaphore(parallel)
+
+        async def one() -> str:
+            async with gate:
+                r = await self.http.post(
+                    f"{API}/sessions", json={"agent_id": self.agent_id}, headers=self.headers
+                )
+                return str(_expect(r, 201)["id"])
+
+        missing = count - len(self.sessions)
+        if missing > 0:
+            self.sessions += await asyncio.gather(*(one() for _ in range(missing)))
+        return self.sessions[:count]
+
+
+async def setup_tenant(base_url: str, admin_email: str, max_concurrency: int, max_tokens: int) -> Tenant:
+    """Rates for the bench model, a tenant allowed `max_concurrency` executions, its agent."""
+    http = httpx.AsyncClient(base_url=base_url, timeout=60, limits=httpx.Limits(max_connections=32))
+    admin = _expect(
+        await http.post(f"{API}/auth/login", json={"email": admin_email, "password": ADMIN_PASSWORD}), 200
+    )
+    admin_headers = {"Authorization": f"Bearer {admin['access_token']}"}
+    rates = {"input_tokens": ("0.0005", "0.001"), "output_tokens": ("0.0015", "0.003")}
+    for resource, (cost, billing) in rates.items():
+        rate = {
+            "model": MODEL,
+            "resource_type": resource,
+            "unit": "1k_tokens",
+            "cost_rate": cost,
+            "billing_rate": billing,
+        }
+        existing = _expect(await http.get(f"{API}/admin/rates", headers=admin_headers), 200)
+        if not any(r["model"] == MODEL and r["resource_type"] == resource for r in existing):
+            _expect(await http.post(f"{API}/admin/rates", json=rate, headers=admin_headers), 201)
+    email = f"bench-{secrets.token_hex(5)}@example.org"
+    body = _expect(
+        await http.post(
+            f"{API}/auth/register", json={"email": email, "password": PASSWORD, "full_name": "Bench Tenant"}
+        ),
+        201,
+    )
+    tenant = Tenant(http, email, body["access_token"], body["tenant"]["id"])
+    _expect(
+        await http.patch(
+            f"{API}/admin/tenants/{tenant.tenant_id}",
+            json={"max_concurrency": max_concurrency},
+            headers=admin_headers,
+        ),
+        200,
+    )
+    await tenant.create_agent(max_tokens)
+    return tenant
+
+
+@dataclass
+class Chat:
+    """What one message's answer looked like at the client (perf_counter seconds)."""
+
+    sent: float
+    first_delta: float | None = None
+    done: float | None = None
+    deltas: list[float] = field(default_factory=list)
+    text: str = ""
+    final: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.final == "execution.completed" and not self.error
+
+    def gaps_ms(self) -> list[float]:
+        """Milliseconds between consecutive deltas."""
+        return [(b - a) * 1000 for a, b in zip(self.deltas, self.deltas[1:], strict=False)]
+
+
+class ChatSocket:
+    """An authenticated chat WebSocket (first-frame auth, then `ready`)."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+
+    @classmethod
+    async def open(cls, url: str, token: str, within: float = 30) -> ChatSocket:
+        ws = await websockets.connect(
+            url, compression=None, max_size=1 << 22, open_timeout=within, ping_interval=None
+        )
+        try:
+            await ws.send(_encode({"type": "auth", "token": token}).decode())
+            async with asyncio.timeout(within):
+                ready = _decode(await ws.recv())
+        except BaseException:
+            await ws.close()
+            raise
+        if ready.get("type") != "ready":
+            await ws.close()
+            raise SetupError(f"expected a ready frame, got {ready}")
+        return cls(ws)
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+    async def chat(self, content: str, within: float = 120) -> Chat:
+        """Send one message; collect its deltas until the final frame."""
+        result = Chat(sent=time.perf_counter())
+        await self.ws.send(
+            _encode({"type": "message", "content": content, "client_id": secrets.token_hex(8)}).decode()
+        )
+        execution = None
+        parts: list[str] = []
+        try:
+            async with asyncio.timeout(within):
+                while True:
+                    raw = await self.ws.recv()
+                    now = time.perf_counter()
+                    frame = _decode(raw)
+                    kind = frame.get("type")
+                    if kind == "error":
+                        result.error = f"{frame.get('code')}: {frame.get('message')}"
+                        return result
+                    if kind == "execution.started" and execution is None:
+                        execution = frame["execution_id"]
+                    if frame.get("execution_id") != execution:
+                        continue
+                    if kind == "delta":
+                        if result.first_delta is None:
+                            result.first_delta = now
+                        result.deltas.append(now)
+                        parts.append(frame["text"])
+                    elif kind in ("execution.completed", "execution.failed", "execution.cancelled"):
+                        result.done, result.final = now, kind
+                        if kind != "execution.completed":
+                            result.error = str(frame.get("error") or kind)
+                        return result
+        except TimeoutError:
+            result.error = "timeout"
+            return result
+        finally:
+            result.text = "".join(parts)
+
+
+class RawHttp:
+    """A keep-alive HTTP/1.1 connection sending one GET at a time (a lean load generator)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> RawHttp:
+        return cls(*await asyncio.open_connection(host, port))
+
+    async def get(self, request: bytes) -> int:
+        """Send a prepared request; read the response; return its status."""
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length:
+            await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def get_request(host: str, port: int, path: str, token: str) -> bytes:
+    """Bytes of a GET with a bearer token."""
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        "Accept: application/json\r\n\r\n"
+    ).encode()

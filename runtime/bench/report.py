@@ -1,0 +1,308 @@
+"""The figures of a run: each beside its floor (the baseline in the same run) and its goal."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from runtime.bench.stats import ratio
+
+
+def _row(
+    scenario: str,
+    figure: str,
+    value: Any,
+    unit: str,
+    floor: Any = None,
+    goal: str = "",
+    ok: bool | None = None,
+) -> dict[str, Any]:
+    value = None if isinstance(value, float) and math.isnan(value) else value
+    floor = None if isinstance(floor, float) and math.isnan(floor) else floor
+    return {
+        "scenario": scenario,
+        "figure": figure,
+        "value": value,
+        "unit": unit,
+        "floor": floor,
+        "ratio": ratio(value, floor)
+        if isinstance(value, int | float) and isinstance(floor, int | float)
+        else None,
+        "goal": goal,
+        "goal_met": ok,
+    }
+
+
+def _ttft(r: dict[str, Any]) -> list[dict[str, Any]]:
+    rows, hb, base = [], r.get("hirebuddha", {}), r.get("baseline", {})
+    rtt = r["broker_round_trip_ms"]["p50"]
+    rows.append(_row("ttft", "broker round trip p50 (plain aio-pika)", rtt, "ms"))
+    for mode in ("sequential", "concurrent"):
+        h, b = hb.get(mode, {}), base.get(mode, {})
+        n = h.get("chats", 0)
+        first, bfirst = h.get("first_token_added_ms", {}), b.get("first_token_added_ms", {})
+        for pct in ("p50", "p90", "p99", "max"):
+            goal, ok = "", None
+            if pct == "p50":
+                goal, ok = f"<= 2x broker RTT ({2 * rtt:.2f})", first.get(pct, math.inf) <= 2 * rtt
+            if pct == "p99" and mode == "concurrent":
+                goal, ok = "<= 25 (at 200 concurrent)", first.get(pct, math.inf) <= 25
+            rows.append(
+                _row(
+                    "ttft",
+                    f"{mode} x{n}: first token added {pct}",
+                    first.get(pct),
+                    "ms",
+                    bfirst.get(pct),
+                    goal,
+                    ok,
+                )
+            )
+        done, bdone = h.get("completion_added_ms", {}), b.get("completion_added_ms", {})
+        rows.append(
+            _row("ttft", f"{mode} x{n}: completion added p50", done.get("p50"), "ms", bdone.get("p50"))
+        )
+        rows.append(
+            _row(
+                "ttft",
+                f"{mode} x{n}: completed",
+                h.get("completed"),
+                "chats",
+                b.get("completed"),
+                f"== {n}",
+                h.get("completed") == n,
+            )
+        )
+    return rows
+
+
+def _streams(r: dict[str, Any]) -> list[dict[str, Any]]:
+    h, b = r.get("hirebuddha", {}), r.get("baseline", {})
+    n = h.get("chats", 0)
+    rows = [
+        _row(
+            "streams",
+            f"{n} streams: tokens delivered/s",
+            h.get("tokens_per_s"),
+            "tok/s",
+            b.get("tokens_per_s"),
+        ),
+        _row(
+            "streams",
+            "all tokens delivered",
+            h.get("tokens_delivered"),
+            "tokens",
+            b.get("tokens_delivered"),
+            f"== {h.get('tokens_expected')}",
+            h.get("all_delivered"),
+        ),
+        _row(
+            "streams",
+            "first token added p99",
+            h.get("first_token_added_ms", {}).get("p99"),
+            "ms",
+            b.get("first_token_added_ms", {}).get("p99"),
+        ),
+        _row(
+            "streams",
+            "gap between deltas p50",
+            h.get("gap_ms", {}).get("p50"),
+            "ms",
+            b.get("gap_ms", {}).get("p50"),
+        ),
+        _row(
+            "streams",
+            "gap between deltas p99",
+            h.get("gap_ms", {}).get("p99"),
+            "ms",
+            b.get("gap_ms", {}).get("p99"),
+            "<= 60 (1,000 streams)",
+            h.get("gap_ms", {}).get("p99", math.inf) <= 60,
+        ),
+        _row("streams", "deltas (frames) received", h.get("deltas"), "frames", b.get("deltas")),
+    ]
+    cpu, bcpu = h.get("cpu_s_per_1k_tokens", {}), b.get("cpu_s_per_1k_tokens", {})
+    runtime = sum(cpu.get(k) or 0 for k in ("web", "actors", "ledger")) if cpu else None
+    rows.append(
+        _row(
+            "streams",
+            "CPU s/1k tokens: web+actors+ledger",
+            runtime and round(runtime, 4),
+            "cpu-s",
+            bcpu.get("baseline"),
+        )
+    )
+    for name in ("web", "actors", "ledger"):
+        rows.append(_row("streams", f"CPU s/1k tokens: {name}", cpu.get(name), "cpu-s"))
+    for name in ("fake-llm", "bench-client"):
+        rows.append(_row("streams", f"CPU s/1k tokens: {name}", cpu.get(name), "cpu-s", bcpu.get(name)))
+    return rows
+
+
+def _sockets(r: dict[str, Any]) -> list[dict[str, Any]]:
+    h, b = r.get("hirebuddha", {}), r.get("baseline", {})
+    k = h.get("sockets")
+    per, bper = h.get("bytes_per_socket"), b.get("bytes_per_socket")
+    proj = h.get("projected_rss_10k_mb")
+    return [
+        _row(
+            "sockets",
+            f"{k} idle sockets: KB per socket",
+            per and round(per / 1024, 1),
+            "KB",
+            bper and round(bper / 1024, 1),
+        ),
+        _row(
+            "sockets",
+            f"web RSS with {k} sockets",
+            h.get("rss_with_sockets_mb"),
+            "MB",
+            b.get("rss_with_sockets_mb"),
+        ),
+        _row(
+            "sockets",
+            "web RSS projected at 10,000 sockets",
+            proj,
+            "MB",
+            b.get("projected_rss_10k_mb"),
+            "<= 400",
+            proj is not None and proj <= 400,
+        ),
+        _row("sockets", "sockets opened per second", h.get("opens_per_s"), "/s", b.get("opens_per_s")),
+        _row(
+            "sockets",
+            "sockets still open after hold",
+            h.get("open_after_hold"),
+            "sockets",
+            None,
+            f"== {k}",
+            h.get("open_after_hold") == k,
+        ),
+    ]
+
+
+def _ledger(r: dict[str, Any]) -> list[dict[str, Any]]:
+    lat = r.get("event_to_entry_ms", {})
+    return [
+        _row(
+            "ledger",
+            "entries written/s",
+            r.get("entries_per_s"),
+            "/s",
+            None,
+            ">= 5000",
+            (r.get("entries_per_s") or 0) >= 5000,
+        ),
+        _row("ledger", "usage events published/s", r.get("publish_per_s"), "/s"),
+        _row("ledger", "event-to-entry p50", lat.get("p50"), "ms"),
+        _row(
+            "ledger",
+            "event-to-entry p99",
+            lat.get("p99"),
+            "ms",
+            None,
+            "< 1000",
+            lat.get("p99", math.inf) < 1000,
+        ),
+        _row(
+            "ledger",
+            f"entries == events ({r.get('events')} events, 2 entries each)",
+            r.get("entries"),
+            "entries",
+            None,
+            f"== {2 * r.get('events', 0)}",
+            r.get("entries_equal_events"),
+        ),
+    ]
+
+
+def _rest(r: dict[str, Any]) -> list[dict[str, Any]]:
+    lat = r.get("latency_ms", {})
+    rate = r.get("target_rate")
+    return [
+        _row(
+            "rest", f"GET {r.get('path')} achieved rate (target {rate:g}/s)", r.get("achieved_rate"), "req/s"
+        ),
+        _row("rest", "latency p50", lat.get("p50"), "ms"),
+        _row(
+            "rest",
+            "latency p95",
+            lat.get("p95"),
+            "ms",
+            None,
+            "< 10 (at 500/s)",
+            lat.get("p95", math.inf) < 10,
+        ),
+        _row("rest", "latency p99", lat.get("p99"), "ms"),
+        _row("rest", "web CPU per request", r.get("web_cpu_ms_per_request"), "cpu-ms"),
+        _row("rest", "all answered 200", r.get("requests"), "requests", None, "all 200", r.get("ok")),
+    ]
+
+
+BUILDERS = {"ttft": _ttft, "streams": _streams, "sockets": _sockets, "ledger": _ledger, "rest": _rest}
+
+
+def figures(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every figure of the run as table rows."""
+    return [row for name, result in run["results"].items() for row in BUILDERS[name](result)]
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return (
+            f"{value:,.4f}" if abs(value) < 0.1 else f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+        )
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def table(run: dict[str, Any]) -> str:
+    """The human table: figure, Hirebuddha, floor (baseline), ratio, goal."""
+    rows = run.get("figures") or figures(run)
+    head = ("figure", "hirebuddha", "floor", "ratio", "unit", "goal")
+    lines = [
+        [
+            r["scenario"] + ": " + r["figure"],
+            _fmt(r["value"]),
+            _fmt(r["floor"]),
+            _fmt(r["ratio"]) + ("x" if r["ratio"] is not None else ""),
+            r["unit"],
+            (r["goal"] + ("  ok" if r["goal_met"] else "  MISSED")) if r["goal"] else "",
+        ]
+        for r in rows
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines, strict=False)]
+
+    def fmt(cells: Any) -> str:
+        out = [str(cells[0]).ljust(widths[0])]
+        out += [str(c).rjust(w) for c, w in zip(cells[1:4], widths[1:4], strict=True)]
+        out += [str(cells[4]).ljust(widths[4]), str(cells[5])]
+        return "  ".join(out).rstrip()
+
+    v = run["versions"]
+    title = (
+        f"hirebuddha bench ({'quick' if run['params']['quick'] else 'full'}), {run['cpu_count']} cores, "
+        f"{run['duration_s']} s; python {v['python']}, litestar {v['litestar']}, faststream "
+        f"{v['faststream']}, PostgreSQL {v['postgresql']}, RabbitMQ {v.get('rabbitmq')}; "
+        f"fake LLM {run['params']['tokens_per_second']:g} tok/s, ttft {run['params']['ttft_ms']:g} ms; "
+        "floor = baseline (no broker, no DB) in this run"
+    )
+    return "\n".join([title, fmt(head), fmt(["-" * w for w in widths]), *map(fmt, lines)])
+
+
+def complete(run: dict[str, Any]) -> bool:
+    """Every chat answered in full, every socket open, every event in the ledger, every GET 200."""
+    checks = {
+        "ttft": "completed",
+        "streams": "all tokens delivered",
+        "sockets": "still open",
+        "ledger": "entries == events",
+        "rest": "all answered",
+    }
+    rows = run.get("figures") or figures(run)
+    return all(r["goal_met"] for r in rows if checks[r["scenario"]] in r["figure"])

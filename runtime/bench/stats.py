@@ -1,0 +1,69 @@
+"""Percentiles and per-process counters read from /proc (CPU seconds, resident memory)."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile of `values` (NaN when there are none)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def summary(values: Sequence[float], pcts: Sequence[float] = (50, 90, 99)) -> dict[str, float]:
+    """`{"n", "p50", ..., "max", "mean"}` of `values`, rounded to 3 decimals."""
+    out: dict[str, float] = {"n": len(values)}
+    for pct in pcts:
+        out[f"p{pct:g}"] = round(percentile(values, pct), 3)
+    out["max"] = round(max(values), 3) if values else math.nan
+    out["mean"] = round(sum(values) / len(values), 3) if values else math.nan
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        # The command name (field 2) may contain spaces: split after its closing ")".
+        fields = fh.read().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / _TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of the process (VmRSS of /proc/<pid>/status)."""
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds used by named processes between `start()` and `stop()`."""
+
+    pids: dict[str, int]
+
+    def start(self) -> None:
+        """Take the first reading."""
+        self._before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def stop(self) -> dict[str, float]:
+        """CPU seconds per process since `start()`."""
+        return {name: cpu_seconds(pid) - self._before[name] for name, pid in self.pids.items()}
+
+
+def ratio(value: float, floor: float) -> float:
+    """value / floor, NaN when the floor is not positive."""
+    if not floor or floor <= 0 or math.isnan(floor) or math.isnan(value):
+        return math.nan
+    return round(value / floor, 2)

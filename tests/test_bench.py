@@ -1,0 +1,76 @@
+"""`hirebuddha bench --quick` as a smoke test: every figure present and sane, nothing lost.
+
+Completeness only (the bench's own exit code and the JSON): timings on a shared machine
+drift, so no figure is compared with a goal here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _positive(value: object) -> bool:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and math.isfinite(value) and value > 0  # type: ignore[arg-type,operator]
+
+
+def test_quick_bench_measures_ttft_against_its_baseline_and_loses_no_ledger_entry(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    args = [
+        "bench",
+        "--quick",
+        "--only",
+        "ttft,ledger",
+        "--ttft-chats",
+        "5",
+        "--ledger-events",
+        "500",
+        "--json",
+        str(out),
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "runtime.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    output = f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, f"bench exited {proc.returncode}:\n{output}"
+    assert "first token added p50" in proc.stdout, "the human table is printed"
+    run = json.loads(out.read_text())
+
+    assert run["cpu_count"] >= 1
+    for name in ("python", "litestar", "faststream", "aio-pika", "postgresql", "rabbitmq"):
+        assert run["versions"].get(name), f"version of {name} missing"
+    assert run["params"]["quick"] is True and run["params"]["scenarios"] == ["ttft", "ledger"]
+
+    ttft = run["results"]["ttft"]
+    assert _positive(ttft["broker_round_trip_ms"]["p50"])
+    for target in ("hirebuddha", "baseline"):
+        for mode in ("sequential", "concurrent"):
+            figures = ttft[target][mode]
+            assert figures["completed"] == figures["chats"] == 5, (target, mode, figures)
+            assert figures["complete_text"] == 5, f"{target} {mode}: a reply arrived incomplete"
+            for pct in ("p50", "p90", "p99", "max"):
+                assert math.isfinite(figures["first_token_added_ms"][pct]), (target, mode, pct)
+            assert figures["completion_added_ms"]["n"] == 5
+
+    ledger = run["results"]["ledger"]
+    assert ledger["events"] == ledger["events_recorded"] == 500
+    assert ledger["entries"] == 2 * ledger["events"], "each event is two entries, none lost or doubled"
+    assert ledger["entries_equal_events"] is True
+    assert _positive(ledger["entries_per_s"]) and _positive(ledger["publish_per_s"])
+    assert ledger["event_to_entry_ms"]["n"] == ledger["entries"]
+    assert ledger["event_to_entry_ms"]["p99"] >= ledger["event_to_entry_ms"]["p50"] > 0
+
+    rows = {(r["scenario"], r["figure"]) for r in run["figures"]}
+    assert ("ttft", "sequential x5: first token added p50") in rows
+    floors = [r for r in run["figures"] if r["scenario"] == "ttft" and "first token added" in r["figure"]]
+    assert floors and all(r["floor"] is not None for r in floors), "every ttft figure has its baseline floor"
