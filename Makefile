@@ -5,9 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up test lint services clean
+.PHONY: install up test lint services chromium clean
 
-install: $(STAMP)
+SPA_SRC := $(shell find spa/src spa/public -type f 2>/dev/null) spa/index.html spa/package.json spa/vite.config.ts spa/tsconfig.json
+
+install: $(STAMP) spa/dist/index.html
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "python3 (3.11+) is required"; exit 1; }
@@ -18,6 +20,20 @@ $(STAMP): pyproject.toml
 
 # Start PostgreSQL and RabbitMQ when they do not answer (../shared/SERVICES.md); install them
 # from Debian's packages first on a machine that has neither.
+# The console: npm ci when the lock changes, a Vite build when a source changes.
+spa/node_modules/.installed: spa/package-lock.json
+	@command -v npm >/dev/null || { echo "Node 20.19+ with npm is required to build the console"; exit 1; }
+	cd spa && npm ci --no-audit --no-fund
+	@touch $@
+
+spa/dist/index.html: spa/node_modules/.installed $(SPA_SRC)
+	cd spa && npm run build
+	@touch $@
+
+# Browser tests drive Debian's Chromium; never a downloaded browser.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
 services:
 	@if ! command -v pg_ctlcluster >/dev/null || ! command -v rabbitmq-server >/dev/null; then \
 	  echo "installing postgresql and rabbitmq-server"; \
@@ -30,8 +46,10 @@ services:
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
 	  for i in $$(seq 60); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done; \
 	fi
-	@if ! timeout 2 bash -c '</dev/tcp/127.0.0.1/5672' 2>/dev/null; then \
+	@# A broker can accept TCP yet answer nothing (wedged): ask the node itself, restart if silent.
+	@if ! timeout 2 bash -c '</dev/tcp/127.0.0.1/5672' 2>/dev/null || ! timeout 30 rabbitmq-diagnostics -q check_running >/dev/null 2>&1; then \
 	  echo "starting RabbitMQ"; \
+	  pkill -9 -u rabbitmq beam.smp 2>/dev/null || true; \
 	  rabbitmq-server -detached; \
 	  rabbitmqctl await_startup --timeout 120 >/dev/null; \
 	fi
@@ -42,7 +60,8 @@ up: install services
 lint: install
 	$(BIN)/ruff check runtime actors web ledger tests piccolo_migrations
 
-test: install services lint
+test: install services lint chromium
+	cd spa && npm run lint && npm run typecheck && npm run test
 	$(BIN)/pytest -q
 
 clean:

@@ -43,6 +43,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def amqp_cleanup() -> AsyncIterator[None]:
+    """Delete this run's durable queues and exchanges at the end.
+
+    Quorum queues outlive their tests; left behind run after run they pile up into hundreds
+    of Raft clusters and wedge the shared broker (seen here), so every run removes its own.
+    """
+    yield
+    import aio_pika
+
+    from runtime.broker import topology
+    from runtime.settings import get_settings
+
+    topo = topology()
+    connection = await aio_pika.connect(get_settings().broker.url, timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        for queue in topo.queues:
+            await channel.queue_delete(queue.name)
+        for exchange in topo.exchanges:
+            await channel.exchange_delete(exchange.name)
+
+
 @pytest.fixture(scope="session")
 async def database() -> AsyncIterator[str]:
     """A migrated database of this run, the app pool open in the test process; dropped after."""
