@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from faststream.rabbit import RabbitBroker
 
-from actors import store
+from actors import jobs, store
 from actors.coalesce import Coalescer
 from actors.llm import Providers, Resolved, prompt
 from actors.providers import (
@@ -26,6 +26,7 @@ from actors.providers import (
     count_tokens,
     structured,
 )
+from ledger import budget
 from runtime.broker import Topology
 from runtime.messages import (
     DeltaEvent,
@@ -141,17 +142,26 @@ class ExecutionRun:
     # --- the attempt ---------------------------------------------------------------------
 
     async def execute(self) -> None:
-        """Run the attempt to its end; never raises except when cancelled (hand-back)."""
+        """Run the attempt to its end; never raises except when cancelled (hand-back).
+
+        After the end (not after a hand-back) the job result, webhook and the tenant's
+        queued executions follow (`actors.jobs.report`).
+        """
         try:
-            async with asyncio.timeout(self.ctx.limits.execution_timeout_s):
-                await self._execute()
-        except TimeoutError:
-            await self._fail("timeout", "The execution took too long.")
-        except ExecutionFailedError as exc:
-            await self._fail(exc.code, exc.message)
-        except Exception:
-            log.exception("execution %s failed unexpectedly", self.id)
-            await self._fail("internal_error", "The execution failed unexpectedly.")
+            try:
+                async with asyncio.timeout(self.ctx.limits.execution_timeout_s):
+                    await self._execute()
+            except TimeoutError:
+                await self._fail("timeout", "The execution took too long.")
+            except ExecutionFailedError as exc:
+                await self._fail(exc.code, exc.message)
+            except Exception:
+                log.exception("execution %s failed unexpectedly", self.id)
+                await self._fail("internal_error", "The execution failed unexpectedly.")
+            try:
+                await jobs.report(self.ctx, self.id, self.tenant_id)
+            except Exception:
+                log.exception("execution %s: could not report its end", self.id)
         finally:
             self.finished.set()
 
@@ -341,6 +351,9 @@ class ExecutionRun:
         stored = await store.finish(self.id, self.tenant_id, self.session_id, self.attempt, outcome)
         if not stored:
             log.warning("execution %s attempt %d was taken over; result dropped", self.id, self.attempt)
+            return stored
+        # Shrink the budget hold to what was used; the ledger settles the rest as it records.
+        await budget.release(self.id, self.tenant_id)
         return stored
 
     async def _complete(self, output: Any = None) -> None:

@@ -179,9 +179,7 @@ class Shapes:
                 }
             ]
         body = self._base("chat.completion")
-        body["choices"] = [
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
-        ]
+        body["choices"] = [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}]
         if plan.usage:
             body["usage"] = self.usage(plan)
         return body

@@ -202,3 +202,108 @@ async def finish(
 async def fail_unclaimed(execution_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int, error: str) -> bool:
     """Fail an execution this attempt claimed but will not run (too many attempts)."""
     return await finish(execution_id, tenant_id, None, attempt, Outcome("failed", "", None, None, error))
+
+
+# --- after the end: job results, webhooks, the tenant's queued executions ---------------
+
+ENDED_COLUMNS = (
+    "id, tenant_id, status, result_data, usage, error_message, correlation_id, reply_to, webhook_url, source"
+)
+
+
+async def ended(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> Any:
+    """The execution's row once it has ended (completed, failed, cancelled), else None."""
+    async with db.scope(tenant_id):
+        return await db.fetchrow(
+            f"SELECT {ENDED_COLUMNS} FROM executions "  # noqa: S608 (constant SQL)
+            "WHERE id = $1 AND tenant_id = $2 AND status IN ('completed', 'failed', 'cancelled')",
+            execution_id,
+            tenant_id,
+        )
+
+
+@dataclass(frozen=True)
+class Promoted:
+    """A queued execution now `pending`, to be published on its tier's lane."""
+
+    execution_id: uuid.UUID
+    agent_id: uuid.UUID
+    input: str
+    correlation_id: str | None
+    reply_to: str | None
+    webhook_url: str | None
+    source: str
+    tier: str
+
+
+async def promote(tenant_id: uuid.UUID) -> list[Promoted]:
+    """Move the tenant's oldest `queued` executions to `pending`, as many as it has free slots.
+
+    Under the same per-tenant advisory lock as admission (web.executions.service), so a
+    slot is never handed out twice. Oldest first: a tenant's jobs start in the order sent.
+    """
+    async with db.scope(tenant_id):
+        await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", str(tenant_id))
+        rows = await db.fetch(
+            "WITH t AS (SELECT tier, max_concurrency FROM tenants WHERE id = $1 AND status = 'active'), "
+            "busy AS (SELECT count(*) AS n FROM executions WHERE tenant_id = $1 "
+            "AND status IN ('pending', 'running')) "
+            "UPDATE executions e SET status = 'pending', updated_at = clock_timestamp() "
+            "FROM t WHERE e.id IN (SELECT id FROM executions WHERE tenant_id = $1 "
+            "AND status = 'queued' ORDER BY created_at, id "
+            "LIMIT GREATEST(0, (SELECT max_concurrency FROM t) - (SELECT n FROM busy))) "
+            "RETURNING e.id, e.agent_id, e.input_data, e.correlation_id, e.reply_to, "
+            "e.webhook_url, e.source, t.tier",
+            tenant_id,
+        )
+    return [
+        Promoted(
+            r["id"],
+            r["agent_id"],
+            str((_json(r["input_data"]) or {}).get("input", "")),
+            r["correlation_id"],
+            r["reply_to"],
+            r["webhook_url"],
+            r["source"],
+            r["tier"],
+        )
+        for r in rows
+    ]
+
+
+async def tenants_waiting() -> list[uuid.UUID]:
+    """Tenants with queued executions (the periodic promotion's safety net)."""
+    async with db.scope(system=True):  # cross-tenant by nature: it looks at every tenant
+        rows = await db.fetch("SELECT DISTINCT tenant_id FROM executions WHERE status = 'queued'")
+    return [r["tenant_id"] for r in rows]
+
+
+async def webhook_secret(tenant_id: uuid.UUID, new_secret: str) -> str:
+    """The tenant's stored (encrypted) webhook secret; `new_secret` is stored if it has none."""
+    async with db.scope(tenant_id):
+        await db.execute(
+            "UPDATE tenants SET webhook_secret = $2 WHERE id = $1 AND webhook_secret IS NULL",
+            tenant_id,
+            new_secret,
+        )
+        row = await db.fetchrow("SELECT webhook_secret FROM tenants WHERE id = $1", tenant_id)
+    return row["webhook_secret"]
+
+
+async def record_webhook_attempt(
+    tenant_id: uuid.UUID, execution_id: uuid.UUID, url: str, status_code: int | None, error: str | None
+) -> int:
+    """Log one delivery attempt; returns its number (attempts of earlier deliveries count)."""
+    async with db.scope(tenant_id):
+        row = await db.fetchrow(
+            "INSERT INTO webhook_deliveries (id, tenant_id, execution_id, url, attempt, status_code, "
+            "error, created_at) SELECT $1, $2, $3, $4, COALESCE(max(attempt), 0) + 1, $5, $6, now() "
+            "FROM webhook_deliveries WHERE execution_id = $3 AND tenant_id = $2 RETURNING attempt",
+            uuid.uuid4(),
+            tenant_id,
+            execution_id,
+            url,
+            status_code,
+            error,
+        )
+    return row["attempt"]

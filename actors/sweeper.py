@@ -30,7 +30,7 @@ async def sweep_once(streams: StreamPublisher, stale_after_s: float, pending_aft
             "result_data = jsonb_build_object('error_code', "
             "CASE status WHEN 'running' THEN 'actor_lost' ELSE 'not_started' END) "
             "WHERE (status = 'running' AND updated_at < now() - make_interval(secs => $1)) "
-            "OR (status = 'pending' AND created_at < now() - make_interval(secs => $2)) "
+            "OR (status = 'pending' AND updated_at < now() - make_interval(secs => $2)) "
             "RETURNING id, session_id, error_message",
             float(stale_after_s),
             float(pending_after_s),

@@ -1,6 +1,7 @@
 """`hirebuddha actors`: a process hosting agent actors, one per execution.
 
-Competing consumers on the durable executions queue with prefetch = `--capacity`; each
+Competing consumers on the durable executions queues (one lane per tenant tier, each with
+prefetch = `--capacity`) and on the webhooks queue; each
 message starts an `AgentActor` whose address is bound to this process's control inbox
 while it lives. The message is acked only after the execution's result is stored and
 reported, so a crash hands it to another process (redelivery -> a new attempt).
@@ -23,8 +24,10 @@ import msgspec
 from actors.agent import AgentActor
 from actors.control import ControlInbox
 from actors.execution import ActorContext, Limits
+from actors.jobs import promote_forever
 from actors.llm import Providers
 from actors.sweeper import sweep_forever
+from actors.webhooks import on_webhook
 from runtime import db
 from runtime.broker import build_broker, declare_topology, topology
 from runtime.messages import ExecutionRequested, decode
@@ -46,6 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pending-after", type=float, default=3600.0, help="sweeper: pending rows")
     parser.add_argument("--sweep-interval", type=float, default=15.0)
     parser.add_argument("--max-attempts", type=int, default=3)
+    parser.add_argument("--webhook-capacity", type=int, default=16, help="deliveries at once")
     return parser.parse_args(argv)
 
 
@@ -76,20 +80,31 @@ class Worker:
         connection = await aio_pika.connect_robust(self.settings.broker.url)
         self.inbox = ControlInbox(connection, self.topo, self.registry)
         await self.inbox.start()
-        channel = await connection.channel()
-        await channel.set_qos(prefetch_count=self.args.capacity)
-        queue = await channel.get_queue(self.topo.executions.name)
-        tag = await queue.consume(self._on_execution)
+        # One channel per tier lane, each with prefetch = capacity: a burst in one tier's
+        # queue never sits in front of another tier's work (web.jobs "Fairness").
+        consumers = []
+        for lane in (self.topo.executions_enterprise, self.topo.executions_pro, self.topo.executions):
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=self.args.capacity)
+            queue = await channel.get_queue(lane.name)
+            consumers.append((queue, await queue.consume(self._on_execution)))
+        hooks = await connection.channel()
+        await hooks.set_qos(prefetch_count=self.args.webhook_capacity)
+        hooks_queue = await hooks.get_queue(self.topo.webhooks.name)
+        consumers.append((hooks_queue, await hooks_queue.consume(on_webhook)))
         args = self.args
         sweeper = asyncio.create_task(
             sweep_forever(streams, args.sweep_interval, args.stale_after, args.pending_after)
         )
+        promoter = asyncio.create_task(promote_forever(self.ctx, args.sweep_interval))
         log.info("actors ready: capacity %d on %s", args.capacity, self.topo.executions.name)
         print(f"actors ready (capacity {args.capacity})", flush=True)
         await self.stopping.wait()
         log.info("actors stopping: %d executions in flight", len(self.running))
-        await queue.cancel(tag)
+        for queue, tag in consumers:
+            await queue.cancel(tag)
         sweeper.cancel()
+        promoter.cancel()
         await self._drain()
         await self.inbox.close()
         await connection.close()

@@ -95,8 +95,9 @@ class LedgerConsumer:
         channel = await self.broker.config.channel_manager.get_channel(self._channel)
         queue = await channel.get_queue(self.topo.usage.name, ensure=False)
         tag = await queue.consume(self._inbox.put)
-        log.info("ledger.consume: %s (batch %d / %d ms)", queue.name, self.batch_size,
-                 int(self.batch_s * 1000))
+        log.info(
+            "ledger.consume: %s (batch %d / %d ms)", queue.name, self.batch_size, int(self.batch_s * 1000)
+        )
         if ready is not None:
             ready.set()
         try:
@@ -155,9 +156,7 @@ class LedgerConsumer:
         if pairs:
             await self._record(pairs, stop)
 
-    async def _record(
-        self, pairs: Sequence[tuple[Delivery, UsageRecorded]], stop: asyncio.Event
-    ) -> None:
+    async def _record(self, pairs: Sequence[tuple[Delivery, UsageRecorded]], stop: asyncio.Event) -> None:
         attempt = 0
         while True:
             try:
@@ -189,7 +188,9 @@ class LedgerConsumer:
             await pairs[pos][0].ack()
         log.debug(
             "ledger.record: %d entries, %d duplicates, %d rejected",
-            len(result.entries), result.duplicates, len(result.rejected),
+            len(result.entries),
+            result.duplicates,
+            len(result.rejected),
         )
         try:
             await self.live.publish(result.entries)
@@ -200,4 +201,3 @@ class LedgerConsumer:
         log.warning("ledger.dead_letter: %s: %s", message.message_id, reason)
         consumed = _Consumed(message)
         await dead_letter(self.broker, self.topo, consumed, reason)  # type: ignore[arg-type]
-

@@ -201,9 +201,7 @@ class RateBook:
         for versions in (*self._system.values(), *self._partner.values()):
             versions.sort(key=lambda v: as_utc(v.valid_from), reverse=True)
 
-    def resolve(
-        self, model: str, resource_type: str, partner_id: UUID | None, at: datetime
-    ) -> AppliedRate:
+    def resolve(self, model: str, resource_type: str, partner_id: UUID | None, at: datetime) -> AppliedRate:
         """The rate of `model`/`resource_type` for a tenant of `partner_id` at `at`.
 
         Raises PricingError when no system rate is in force then: without a platform cost
@@ -230,9 +228,5 @@ class RateBook:
                 None,
             )
         if partner is None:
-            return AppliedRate(
-                system.rate, system.unit, system.billing_rate, system.unit, system.id
-            )
-        return AppliedRate(
-            system.rate, system.unit, partner.rate, partner.unit, system.id, partner.id
-        )
+            return AppliedRate(system.rate, system.unit, system.billing_rate, system.unit, system.id)
+        return AppliedRate(system.rate, system.unit, partner.rate, partner.unit, system.id, partner.id)

@@ -168,17 +168,14 @@ async def ledger_tenant_ids() -> list[UUID]:
     return [r["id"] for r in await db.fetch("SELECT id FROM tenants ORDER BY id")]
 
 
-async def chain_page(
-    tenant_id: UUID, after: tuple[datetime, UUID] | None, limit: int
-) -> list[Entry]:
+async def chain_page(tenant_id: UUID, after: tuple[datetime, UUID] | None, limit: int) -> list[Entry]:
     """Next `limit` entries of a tenant in chain order (created_at, id), after a key.
 
     Served by ledger_entries_tenant_created scanned backwards.
     """
     if after is None:
         rows = await db.fetch(
-            _SELECT_ENTRIES + "WHERE tenant_id = $1 "
-            "ORDER BY created_at, id LIMIT $2",
+            _SELECT_ENTRIES + "WHERE tenant_id = $1 ORDER BY created_at, id LIMIT $2",
             tenant_id,
             limit,
         )
@@ -205,7 +202,5 @@ async def totals() -> dict[UUID, tuple[int, Decimal, Decimal, Decimal]]:
 
 async def reversal_of(entry_id: UUID) -> Entry | None:
     """The entry reversing `entry_id`, if any."""
-    row = await db.fetchrow(
-        _SELECT_ENTRIES + "WHERE reverses_id = $1 LIMIT 1", entry_id
-    )
+    row = await db.fetchrow(_SELECT_ENTRIES + "WHERE reverses_id = $1 LIMIT 1", entry_id)
     return None if row is None else Entry.from_row(row)

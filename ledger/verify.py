@@ -63,8 +63,10 @@ def _rederive(entry: Entry) -> str | None:
         return "metadata lacks the rate it was priced at"
     try:
         applied = AppliedRate(
-            Decimal(rate["cost_rate"]), rate["cost_unit"],
-            Decimal(rate["price_rate"]), rate["price_unit"],
+            Decimal(rate["cost_rate"]),
+            rate["cost_unit"],
+            Decimal(rate["price_rate"]),
+            rate["price_unit"],
         )
         share = None
         if isinstance(commission, dict):

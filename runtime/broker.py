@@ -36,6 +36,14 @@ def usage_live_key(tenant_id: Any) -> str:
     return f"usage.{tenant_id}"
 
 
+def results_key(tenant_id: Any) -> str:
+    """Routing key of a tenant's job results on the results exchange."""
+    return f"tenant.{tenant_id}"
+
+
+JOBS_SUBMIT_KEY = "submit"
+
+
 def actor_address(execution_id: Any) -> str:
     """Address (control routing key) of the actor running `execution_id`."""
     return f"actor.{execution_id}"
@@ -56,28 +64,53 @@ class Topology:
     """Durable `UsageRecorded`; single active consumer (one ledger writer)."""
     dlx: RabbitExchange
     dead_letters: RabbitQueue
-    usage_live: RabbitExchange = RabbitExchange(
-        "hirebuddha.usage.live", ExchangeType.TOPIC, durable=True
-    )
+    usage_live: RabbitExchange = RabbitExchange("hirebuddha.usage.live", ExchangeType.TOPIC, durable=True)
     """Topic: live usage events by `usage.<tenant_id>`, published by the ledger after commit
     (transient, for dashboards; the ledger table is the record)."""
+    executions_pro: RabbitQueue = RabbitQueue("hirebuddha.executions.pro")
+    """The executions lane of `pro` tenants (`free` ones use `executions`)."""
+    executions_enterprise: RabbitQueue = RabbitQueue("hirebuddha.executions.enterprise")
+    """The executions lane of `enterprise` tenants."""
+    jobs: RabbitExchange = RabbitExchange("hirebuddha.jobs", ExchangeType.TOPIC, durable=True)
+    """Topic: external jobs, routing key `submit` (CONTRACT.md "AMQP")."""
+    jobs_submit: RabbitQueue = RabbitQueue("hirebuddha.jobs.submit", routing_key=JOBS_SUBMIT_KEY)
+    """Durable intake of the jobs exchange, consumed by the web processes."""
+    results: RabbitExchange = RabbitExchange("hirebuddha.results", ExchangeType.TOPIC, durable=True)
+    """Topic: every job result, routing key `tenant.<tenant_id>`."""
+    webhooks: RabbitQueue = RabbitQueue("hirebuddha.webhooks")
+    """Durable `WebhookRequested`: signed deliveries, consumed by the actors processes."""
+
+    def lane(self, tier: str | None) -> RabbitQueue:
+        """The executions queue of a tenant tier (see `web.jobs` "Fairness")."""
+        return {"pro": self.executions_pro, "enterprise": self.executions_enterprise}.get(
+            tier or "free", self.executions
+        )
 
     @property
     def exchanges(self) -> tuple[RabbitExchange, ...]:
         """All declared exchanges."""
-        return (self.streams, self.control, self.dlx, self.usage_live)
+        return (self.streams, self.control, self.dlx, self.usage_live, self.jobs, self.results)
 
     @property
     def queues(self) -> tuple[RabbitQueue, ...]:
         """All declared durable queues."""
-        return (self.executions, self.usage, self.dead_letters)
+        return (
+            self.executions,
+            self.executions_pro,
+            self.executions_enterprise,
+            self.usage,
+            self.dead_letters,
+            self.jobs_submit,
+            self.webhooks,
+        )
 
 
-def _work_queue(name: str, dlx: str, delivery_limit: int, **extra: Any) -> RabbitQueue:
+def _work_queue(name: str, dlx: str, delivery_limit: int, routing_key: str = "", **extra: Any) -> RabbitQueue:
     return RabbitQueue(
         name,
         QueueType.QUORUM,
         durable=True,
+        routing_key=routing_key,
         arguments={
             "x-dead-letter-exchange": dlx,
             "x-dead-letter-routing-key": name,
@@ -112,9 +145,15 @@ def topology(prefix: str | None = None, *, delivery_limit: int = 5) -> Topology:
         dead_letters=RabbitQueue(
             f"{prefix}hirebuddha.dead_letters", QueueType.QUORUM, durable=True, routing_key="#"
         ),
-        usage_live=RabbitExchange(
-            f"{prefix}hirebuddha.usage.live", ExchangeType.TOPIC, durable=True
+        usage_live=RabbitExchange(f"{prefix}hirebuddha.usage.live", ExchangeType.TOPIC, durable=True),
+        executions_pro=_work_queue(f"{prefix}hirebuddha.executions.pro", dlx, delivery_limit),
+        executions_enterprise=_work_queue(f"{prefix}hirebuddha.executions.enterprise", dlx, delivery_limit),
+        jobs=RabbitExchange(f"{prefix}hirebuddha.jobs", ExchangeType.TOPIC, durable=True),
+        jobs_submit=_work_queue(
+            f"{prefix}hirebuddha.jobs.submit", dlx, delivery_limit, routing_key=JOBS_SUBMIT_KEY
         ),
+        results=RabbitExchange(f"{prefix}hirebuddha.results", ExchangeType.TOPIC, durable=True),
+        webhooks=_work_queue(f"{prefix}hirebuddha.webhooks", dlx, delivery_limit),
     )
 
 
@@ -134,6 +173,8 @@ async def declare_topology(broker: RabbitBroker, topo: Topology) -> None:
         await broker.declare_queue(queue)
     dead = await broker.declare_queue(topo.dead_letters)
     await dead.bind(await broker.declare_exchange(topo.dlx), routing_key="#")
+    intake = await broker.declare_queue(topo.jobs_submit)
+    await intake.bind(await broker.declare_exchange(topo.jobs), routing_key=JOBS_SUBMIT_KEY)
 
 
 async def delete_topology(broker: RabbitBroker, topo: Topology) -> None:

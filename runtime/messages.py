@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID, uuid4
 
 import msgspec
@@ -65,6 +65,10 @@ class ExecutionRequested(Wire, tag="execution.requested", kw_only=True):
     correlation_id: str | None = None
     reply_to: str | None = None
     """AMQP reply queue of an external job, answered through the default exchange."""
+    source: str = "chat"
+    """chat | rest | queue: a `queue` execution always reports a `JobResult` when it ends."""
+    webhook_url: str | None = None
+    """Where the actor asks for a signed webhook when the execution ends (REST jobs)."""
 
 
 # --- control: routed to one actor by its address `actor.<execution_id>` ------------------
@@ -229,6 +233,72 @@ class UsageRecorded(Wire, tag="usage.recorded", kw_only=True):
     counted: bool = False
     """True when we counted the tokens because the provider reported none."""
     occurred_at: datetime = msgspec.field(default_factory=utcnow)
+
+
+# --- external jobs: the jobs exchange in, the results exchange / reply_to out -----------
+
+JOB_INPUT_MAX = 100_000
+"""Characters of `JobSubmit.input` (the same bound as POST /executions)."""
+
+
+class JobSubmit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of a job published to exchange `hirebuddha.jobs`, routing key `submit`.
+
+    Properties: header `x-api-key` (a tenant API key), optional `reply_to` and
+    `correlation_id` (one job per tenant and correlation id: a duplicate is not run twice).
+    """
+
+    agent_id: UUID
+    input: Annotated[str, msgspec.Meta(min_length=1, max_length=JOB_INPUT_MAX)]
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class JobResult(msgspec.Struct, kw_only=True):
+    """The answer to a job: to its `reply_to` and to `hirebuddha.results`, key `tenant.<id>`.
+
+    `status`: `completed` (`output` is the agent's reply, or its validated JSON when the
+    agent has an output schema), `failed` (it ran and failed or was cancelled; `error`
+    says why) or `rejected` (it never ran: bad key, unknown agent, malformed body, ...).
+    """
+
+    correlation_id: str | None
+    execution_id: UUID | None
+    status: Literal["completed", "failed", "rejected"]
+    output: Any = None
+    usage: Usage | None = None
+    error: ErrorInfo | None = None
+
+
+def job_result(row: Any) -> JobResult:
+    """The `JobResult` of an ended execution row (id, status, result_data, usage,
+    error_message, correlation_id)."""
+    data = row["result_data"] or {}
+    data = json.loads(data) if isinstance(data, str) else data
+    usage = row["usage"]
+    usage = json.loads(usage) if isinstance(usage, str) else usage
+    if row["status"] == "completed":
+        output = data.get("output") if data.get("output") is not None else data.get("text", "")
+        error = None
+    else:
+        output = None
+        code = "cancelled" if row["status"] == "cancelled" else data.get("error_code") or "failed"
+        error = ErrorInfo(code=code, message=row["error_message"] or f"The execution was {row['status']}.")
+    return JobResult(
+        correlation_id=row["correlation_id"],
+        execution_id=row["id"],
+        status="completed" if row["status"] == "completed" else "failed",
+        output=output,
+        usage=msgspec.convert(usage, Usage) if usage else None,
+        error=error,
+    )
+
+
+class WebhookRequested(Wire, tag="webhook.requested", kw_only=True):
+    """Deliver the signed result of an ended execution to its `webhook_url`."""
+
+    execution_id: UUID
+    tenant_id: UUID
+    url: str
 
 
 # --- codec ------------------------------------------------------------------------------

@@ -11,18 +11,22 @@ from __future__ import annotations
 import aio_pika
 from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 
-from runtime.broker import Topology, actor_address, execution_key, session_key
+from runtime.broker import Topology, actor_address, execution_key, results_key, session_key
 from runtime.messages import (
     ControlMessage,
     ExecutionRequested,
+    JobResult,
     StreamEvent,
     UsageRecorded,
+    WebhookRequested,
     encode,
 )
 
 JSON = "application/json"
 REASON_HEADER = "x-hb-reason"
 """Why we dead-lettered a message (set by `dead_letter`)."""
+PUBLIC_REASON_HEADER = "x-reason"
+"""The same reason under the name CONTRACT.md's external systems read."""
 SOURCE_HEADER = "x-hb-source-queue"
 SOURCE_EXCHANGE_HEADER = "x-hb-source-exchange"
 STREAM_CHANNEL = Channel(publisher_confirms=False)
@@ -30,11 +34,13 @@ STREAM_CHANNEL = Channel(publisher_confirms=False)
 caches channels by the identity of this object)."""
 
 
-async def publish_execution(broker: RabbitBroker, topo: Topology, request: ExecutionRequested) -> None:
-    """Queue an execution: persistent, confirmed."""
+async def publish_execution(
+    broker: RabbitBroker, topo: Topology, request: ExecutionRequested, tier: str | None = None
+) -> None:
+    """Queue an execution on its tenant tier's lane: persistent, confirmed."""
     await broker.publish(
         encode(request),
-        topo.executions.name,
+        topo.lane(tier).name,
         persist=True,
         content_type=JSON,
         message_id=f"{request.execution_id}:{request.attempt}",
@@ -63,7 +69,44 @@ async def publish_control(broker: RabbitBroker, topo: Topology, message: Control
     )
 
 
-async def dead_letter(broker: RabbitBroker, topo: Topology, message: RabbitMessage, reason: str) -> None:
+async def publish_result(
+    broker: RabbitBroker, topo: Topology, tenant_id: object, result: JobResult, reply_to: str | None
+) -> None:
+    """Send a job result to `reply_to` (default exchange) and to `tenant.<tenant_id>`.
+
+    Persistent and confirmed. Not mandatory: a reply queue that is gone, or a results
+    exchange nobody binds, must not fail the execution that produced the result.
+    """
+    body = encode(result)
+    options = {
+        "persist": True,
+        "mandatory": False,
+        "content_type": JSON,
+        "correlation_id": result.correlation_id,
+    }
+    if reply_to:
+        await broker.publish(body, routing_key=reply_to, **options)  # type: ignore[arg-type]
+    await broker.publish(body, exchange=topo.results, routing_key=results_key(tenant_id), **options)  # type: ignore[arg-type]
+
+
+async def publish_webhook(broker: RabbitBroker, topo: Topology, request: WebhookRequested) -> None:
+    """Queue a webhook delivery: persistent, confirmed."""
+    await broker.publish(
+        encode(request),
+        topo.webhooks.name,
+        persist=True,
+        content_type=JSON,
+        message_id=f"webhook:{request.execution_id}",
+    )
+
+
+async def dead_letter(
+    broker: RabbitBroker,
+    topo: Topology,
+    message: RabbitMessage,
+    reason: str,
+    extra_headers: dict[str, str] | None = None,
+) -> None:
     """Move a consumed message to the dead-letter queue with `reason`, then ack it.
 
     Published (confirmed) before the ack, so a crash in between duplicates the dead letter
@@ -72,7 +115,9 @@ async def dead_letter(broker: RabbitBroker, topo: Topology, message: RabbitMessa
     raw = message.raw_message
     headers = {
         **(raw.headers or {}),
+        **(extra_headers or {}),
         REASON_HEADER: reason[:1000],
+        PUBLIC_REASON_HEADER: reason[:1000],
         SOURCE_HEADER: raw.routing_key or "",
         SOURCE_EXCHANGE_HEADER: raw.exchange or "",
     }

@@ -21,6 +21,7 @@ PUBLIC = {
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("GET", "/metrics"),
+    ("GET", "/asyncapi"),
     ("GET", "/"),  # the console (SPA) and its client routes
     ("GET", "/{path:path}"),
 }

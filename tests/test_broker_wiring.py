@@ -110,9 +110,7 @@ async def test_redelivery_beyond_the_delivery_limit_is_dead_lettered(
             await message.nack(requeue=True)
             assert deliveries <= 10, "the delivery limit was not enforced"
         assert deliveries == 3, "limit 2: two requeues allowed, the third return dead-letters"
-        dead = await _next_message(
-            await channel.declare_queue(topo.dead_letters.name, passive=True)
-        )
+        dead = await _next_message(await channel.declare_queue(topo.dead_letters.name, passive=True))
     assert decode(dead.body, ExecutionRequested) == request
     assert dead.headers["x-death"][0]["reason"] == "delivery_limit"
 

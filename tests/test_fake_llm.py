@@ -81,9 +81,7 @@ async def test_json_marker_answers_tool_calls_when_tools_are_sent(fake_llm: Fake
     tools = [{"type": "function", "function": {"name": "Answer", "parameters": {}}}]
     async with httpx.AsyncClient(base_url=fake_llm.base_url) as client:
         body = (
-            await client.post(
-                "/chat/completions", json=_chat('give [[json:{"a": [1, [2]]}]]', tools=tools)
-            )
+            await client.post("/chat/completions", json=_chat('give [[json:{"a": [1, [2]]}]]', tools=tools))
         ).json()
     call = body["choices"][0]["message"]["tool_calls"][0]["function"]
     assert call["name"] == "Answer" and json.loads(call["arguments"]) == {"a": [1, [2]]}

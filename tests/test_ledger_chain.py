@@ -16,10 +16,21 @@ AT = datetime(2025, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 def entry(**kw: object) -> Entry:
     base = dict(
-        id=uuid.uuid4(), tenant_id=uuid.uuid4(), partner_id=None, execution_id=uuid.uuid4(),
-        event_id=uuid.uuid4(), model="m", resource_type="input_tokens", quantity=Decimal("10.000000"),
-        unit="tokens", platform_cost=Decimal("0.000030"), tenant_cost=Decimal("0.000060"),
-        partner_commission=Decimal("0"), reverses_id=None, created_at=AT, entry_metadata='{"a":1}',
+        id=uuid.uuid4(),
+        tenant_id=uuid.uuid4(),
+        partner_id=None,
+        execution_id=uuid.uuid4(),
+        event_id=uuid.uuid4(),
+        model="m",
+        resource_type="input_tokens",
+        quantity=Decimal("10.000000"),
+        unit="tokens",
+        platform_cost=Decimal("0.000030"),
+        tenant_cost=Decimal("0.000060"),
+        partner_commission=Decimal("0"),
+        reverses_id=None,
+        created_at=AT,
+        entry_metadata='{"a":1}',
     )
     base.update(kw)
     return Entry(**base)  # type: ignore[arg-type]

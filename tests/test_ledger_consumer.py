@@ -155,9 +155,20 @@ async def test_each_event_is_priced_once_despite_duplicates_and_live_events_foll
     total = sum((e.tenant_cost for e in entries), D(0))
     assert total == expected_cost([*events, sentinel], commission), "sum to the last digit"
     assert await credit_of(tenant) == D("100") - total, "credit debited exactly once"
-    assert all(e.partner_commission == price(e.quantity, AppliedRate(
-        D(e.metadata["rate"]["cost_rate"]), "1k_tokens", D(e.metadata["rate"]["price_rate"]), "1k_tokens"
-    ), commission)[2] for e in entries)
+    assert all(
+        e.partner_commission
+        == price(
+            e.quantity,
+            AppliedRate(
+                D(e.metadata["rate"]["cost_rate"]),
+                "1k_tokens",
+                D(e.metadata["rate"]["price_rate"]),
+                "1k_tokens",
+            ),
+            commission,
+        )[2]
+        for e in entries
+    )
 
     received = []
     async with live_queue.iterator() as messages:
@@ -204,8 +215,10 @@ async def test_unpriceable_and_malformed_events_are_dead_lettered_and_consumer_s
     await publish_usage(broker, topo, unknown_tenant)
     await broker.publish(b"{not json", topo.usage.name, persist=True, message_id="malformed-1")
     await broker.publish(
-        msgspec.json.encode({"type": "usage.recorded", "tenant_id": "x"}), topo.usage.name,
-        persist=True, message_id="malformed-2",
+        msgspec.json.encode({"type": "usage.recorded", "tenant_id": "x"}),
+        topo.usage.name,
+        persist=True,
+        message_id="malformed-2",
     )
     good = usage(tenant, model, 1000)
     await publish_usage(broker, topo, good)
@@ -222,8 +235,13 @@ async def test_unpriceable_and_malformed_events_are_dead_lettered_and_consumer_s
 
 
 async def _finish_and_check(
-    broker: RabbitBroker, topo: Topology, tenant: uuid.UUID, model: str, events: list[UsageRecorded],
-    commission: Commission, credit: str,
+    broker: RabbitBroker,
+    topo: Topology,
+    tenant: uuid.UUID,
+    model: str,
+    events: list[UsageRecorded],
+    commission: Commission,
+    credit: str,
 ) -> None:
     """Run a fresh consumer to the end: entries == distinct events, sums and credit exact."""
     second = await start_ledger("--batch-size", "50", "--batch-ms", "20")
@@ -249,8 +267,9 @@ async def test_crash_between_commit_and_ack_duplicates_nothing(broker: RabbitBro
     for event in events:
         await publish_usage(broker, topo, event)
     # SIGKILLs itself right after committing its third batch, before acking it.
-    doomed = Process("ledger", "--batch-size", "10", "--batch-ms", "5",
-                     env={**ENV, "HB_LEDGER_CRASH_AFTER_COMMITS": "3"})
+    doomed = Process(
+        "ledger", "--batch-size", "10", "--batch-ms", "5", env={**ENV, "HB_LEDGER_CRASH_AFTER_COMMITS": "3"}
+    )
     code = await asyncio.to_thread(doomed.proc.wait, 30)
     assert code == -signal.SIGKILL, doomed.output()[-3000:]
     committed = await count_entries(tenant)

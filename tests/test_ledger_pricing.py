@@ -127,8 +127,15 @@ def _book() -> RateBook:
     v1 = SystemRateVersion(uuid.uuid4(), "gpt", "input_tokens", "1k_tokens", D("0.001"), D("0.002"), T0, T1)
     v2 = SystemRateVersion(uuid.uuid4(), "gpt", "input_tokens", "1m_tokens", D("0.8"), D("1.6"), T1, None)
     p1 = PartnerRateVersion(
-        uuid.uuid4(), PARTNER, v1.id, "gpt", "input_tokens", "1k_tokens", D("0.003"),
-        T0 + timedelta(days=30), T2,
+        uuid.uuid4(),
+        PARTNER,
+        v1.id,
+        "gpt",
+        "input_tokens",
+        "1k_tokens",
+        D("0.003"),
+        T0 + timedelta(days=30),
+        T2,
     )
     return RateBook([v2, v1], [p1])
 
@@ -152,7 +159,10 @@ def test_partner_rate_takes_precedence_only_while_in_force() -> None:
     mid = book.resolve("gpt", "input_tokens", PARTNER, T1 + timedelta(days=1))
     # cost from the system version in force (per 1M), price from the partner's (per 1k)
     assert (mid.cost_rate, mid.cost_unit, mid.price_rate, mid.price_unit) == (
-        D("0.8"), "1m_tokens", D("0.003"), "1k_tokens"
+        D("0.8"),
+        "1m_tokens",
+        D("0.003"),
+        "1k_tokens",
     )
     assert book.resolve("gpt", "input_tokens", PARTNER, T2).partner_rate_id is None, "valid_to exclusive"
     assert book.resolve("gpt", "input_tokens", uuid.uuid4(), T1).partner_rate_id is None, "other partner"

@@ -152,9 +152,7 @@ async def test_structured_output_is_valid_against_the_schema(fake_llm: FakeLLM) 
         ' "severity": "high", "owner": {"name": "Ada"}}'
     )
     client = make_client(fake_llm.base_url, "test-key")
-    result = await structured(
-        _user(f"file it [[json:{scripted}]]"), SCHEMA, model="fake-1", client=client
-    )
+    result = await structured(_user(f"file it [[json:{scripted}]]"), SCHEMA, model="fake-1", client=client)
     await client.close()
     assert result.data == {
         "summary": "disk full",

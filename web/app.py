@@ -27,10 +27,18 @@ from web.errors import EXCEPTION_HANDLERS
 from web.executions.bus import open_bus
 from web.executions.controller import ExecutionController
 from web.health import REQUESTS, BrokerProbe, live, metrics, ready
+from web.jobs import intake
+from web.jobs.asyncapi import asyncapi_document
+from web.jobs.webhook_secret import WebhookSecretController
 from web.logs import access_log, configure_logging, request_id_middleware
 from web.partner.controller import PartnerController
 from web.sessions.controller import SessionController
+from web.spa import spa
 from web.tenant.controller import TenantController
+from web.usage.budget import BudgetController, CreditController
+from web.usage.controller import ledger_entries, usage
+from web.usage.live import usage_lifespan
+from web.usage.ws import usage_socket
 
 API_HANDLERS: list[ControllerRouterHandler] = [
     AuthController,
@@ -43,6 +51,12 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     PartnerController,
     AdminController,
     DeadLetterController,
+    WebhookSecretController,
+    usage,
+    ledger_entries,
+    BudgetController,
+    CreditController,
+    usage_socket,
 ]
 
 
@@ -69,9 +83,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 # Dead letters of every queue land in PostgreSQL for the admin's console.
                 dead = await bus.broker.declare_queue(bus.topo.dead_letters)
                 sink = asyncio.create_task(deadletters.sink(dead), name="dead-letter-sink")
+                jobs = await intake.start(bus)  # external jobs (web.jobs)
                 try:
                     yield
                 finally:
+                    await jobs.stop()  # type: ignore[attr-defined]
                     sink.cancel()
                     await relay.close()
         finally:
@@ -81,8 +97,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     origins = [f"http://{settings.http.host}:{settings.http.port}", *settings.http.allowed_origins]
     api = Router(path="/api/v1", route_handlers=API_HANDLERS)
     return Litestar(
-        route_handlers=[api, live, ready, metrics],
-        lifespan=[lifespan],
+        route_handlers=[api, live, ready, metrics, asyncapi_document, spa],
+        lifespan=[lifespan, usage_lifespan],
         middleware=[
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema", "^/health", "^/metrics"]),

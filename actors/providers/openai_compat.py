@@ -32,13 +32,9 @@ def map_error(exc: BaseException) -> ProviderError:
     return ProviderError("provider_error", str(exc))
 
 
-def make_client(
-    base_url: str | None, api_key: str | None, timeout: float = 60.0
-) -> openai.AsyncOpenAI:
+def make_client(base_url: str | None, api_key: str | None, timeout: float = 60.0) -> openai.AsyncOpenAI:
     """An AsyncOpenAI client; SDK retries off because supervision owns retries."""
-    return openai.AsyncOpenAI(
-        base_url=base_url, api_key=api_key or "unused", max_retries=0, timeout=timeout
-    )
+    return openai.AsyncOpenAI(base_url=base_url, api_key=api_key or "unused", max_retries=0, timeout=timeout)
 
 
 class OpenAIProvider:

@@ -12,6 +12,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 
 from runtime import db, deadletters
+from runtime.crypto import redact
 from runtime.tables import DeadLetter
 from web import audit
 from web.auth.guards import requires_app_admin
@@ -35,6 +36,14 @@ class DeadLetterOut(msgspec.Struct):
     created_at: dt.datetime
 
 
+SECRET_HEADERS = frozenset({"x-api-key", "authorization"})
+
+
+def _masked(headers: dict[str, Any]) -> dict[str, Any]:
+    """Headers as shown to the admin: credentials kept for re-drive, never displayed."""
+    return {k: (redact(str(v)) if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
 def _out(row: dict[str, Any]) -> DeadLetterOut:
     body = bytes(row["body"] or b"")
     headers = row["headers"]
@@ -47,7 +56,7 @@ def _out(row: dict[str, Any]) -> DeadLetterOut:
         correlation_id=row["correlation_id"],
         content_type=row["content_type"],
         body_preview=body[:PREVIEW].decode("utf-8", "replace"),
-        headers=json.loads(headers) if isinstance(headers, str) else headers or {},
+        headers=_masked(json.loads(headers) if isinstance(headers, str) else headers or {}),
         retry_count=row["retry_count"],
         retried_at=row["retried_at"],
         created_at=row["created_at"],

@@ -85,12 +85,29 @@ async def dispatch(
     source: str,
     session_id: uuid.UUID | None = None,
     client_id: str | None = None,
+    correlation_id: str | None = None,
+    reply_to: str | None = None,
+    webhook_url: str | None = None,
+    wait_for_slot: bool = False,
 ) -> Submitted:
-    """Admit, write and queue one execution; interrupt the session's earlier ones first."""
+    """Admit, write and queue one execution; interrupt the session's earlier ones first.
+
+    A `queued` execution (`wait_for_slot`, tenant at its limit) is not published here: an
+    actor publishes it when a slot of the tenant frees (`web.jobs` "Fairness").
+    """
     sent = await service.submit(
-        me, agent_id, content, source=source, session_id=session_id, client_id=client_id
+        me,
+        agent_id,
+        content,
+        source=source,
+        session_id=session_id,
+        client_id=client_id,
+        correlation_id=correlation_id,
+        reply_to=reply_to,
+        webhook_url=webhook_url,
+        wait_for_slot=wait_for_slot,
     )
-    if sent.duplicate:
+    if sent.duplicate or sent.queued:
         return sent
     for earlier in sent.interrupted:
         await cancel(bus, me, earlier, reason="interrupted")
@@ -101,9 +118,13 @@ async def dispatch(
         agent_id=agent_id,
         input=content,
         message_id=sent.message_id,
+        correlation_id=correlation_id,
+        reply_to=reply_to,
+        source=source,
+        webhook_url=webhook_url,
     )
     try:
-        await publish_execution(bus.broker, bus.topo, request)
+        await publish_execution(bus.broker, bus.topo, request, sent.tier)
     except Exception as exc:
         log.exception("could not queue execution %s", sent.execution_id)
         await service.mark_unqueued(me.tenant_id, sent.execution_id)

@@ -34,7 +34,12 @@ class ExecutionController(Controller):
         me = principal(request)
         try:
             sent = await execution_bus.dispatch(
-                request.app.state.bus, me, data.agent_id, data.input, source="rest"
+                request.app.state.bus,
+                me,
+                data.agent_id,
+                data.input,
+                source="rest",
+                webhook_url=data.webhook_url,
             )
         except Rejected as exc:
             raise _refuse(exc) from exc

@@ -11,11 +11,26 @@ import msgspec
 Input = Annotated[str, msgspec.Meta(min_length=1, max_length=100_000, pattern=r"^[^\x00]*$")]
 
 
+WebhookUrl = Annotated[str, msgspec.Meta(max_length=2000, pattern=r"^https?://[^\s]+$")]
+
+
 class ExecutionCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Run an agent in the background on one input."""
 
     agent_id: uuid.UUID
     input: Input
+    webhook_url: WebhookUrl | None = None
+    """POSTed the result (signed, `Hirebuddha-Signature`) when the execution ends."""
+
+
+class WebhookAttemptOut(msgspec.Struct):
+    """One webhook delivery attempt of an execution."""
+
+    attempt: int
+    url: str
+    status_code: int | None
+    error: str | None
+    created_at: dt.datetime
 
 
 class ExecutionAccepted(msgspec.Struct):
@@ -44,3 +59,5 @@ class ExecutionOut(msgspec.Struct):
     source: str
     attempt: int
     created_at: dt.datetime
+    webhooks: list[WebhookAttemptOut] = msgspec.field(default_factory=list)
+    """Webhook delivery attempts, oldest first (only on GET /executions/{id})."""

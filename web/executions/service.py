@@ -65,6 +65,13 @@ class Submitted:
     """The same `client_id` was sent before: nothing new was written or queued."""
     interrupted: list[uuid.UUID] = field(default_factory=list)
     """Executions to cancel first (`interrupt` policy)."""
+    tier: str = "free"
+    """The tenant's tier: which executions lane the request goes to."""
+    queued: bool = False
+    """Admitted but over the tenant's concurrency limit: written `queued`, not published;
+    an actor publishes it when one of the tenant's executions ends (`web.jobs` "Fairness")."""
+    status: str = "pending"
+    """The execution's status (of the earlier one, for a duplicate)."""
 
 
 async def _lock_tenant(tenant_id: uuid.UUID) -> None:
@@ -72,22 +79,41 @@ async def _lock_tenant(tenant_id: uuid.UUID) -> None:
     await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", str(tenant_id))
 
 
-async def _check_tenant(tenant_id: uuid.UUID, exclude: list[uuid.UUID]) -> None:
-    tenant = await db.fetchrow("SELECT status, max_concurrency FROM tenants WHERE id = $1", tenant_id)
+async def _check_tenant(
+    tenant_id: uuid.UUID, exclude: list[uuid.UUID], wait: bool = False
+) -> tuple[str, bool]:
+    """(tier, full): refuse a suspended tenant; at the concurrency limit refuse, or with
+    `wait` report `full` so the caller queues the execution behind the tenant's others."""
+    tenant = await db.fetchrow("SELECT status, max_concurrency, tier FROM tenants WHERE id = $1", tenant_id)
     if tenant is None or tenant["status"] != "active":
         raise Rejected("tenant_inactive", "This workspace is suspended.", 403)
     active = await db.fetchrow(
-        "SELECT count(*) AS n FROM executions WHERE tenant_id = $1 "
-        "AND status IN ('pending', 'running') AND NOT (id = ANY($2::uuid[]))",
+        "SELECT count(*) FILTER (WHERE status IN ('pending', 'running')) AS n, "
+        "count(*) FILTER (WHERE status = 'queued') AS queued FROM executions WHERE tenant_id = $1 "
+        "AND status IN ('pending', 'running', 'queued') AND NOT (id = ANY($2::uuid[]))",
         tenant_id,
         exclude,
     )
+    # A tenant's waiting jobs go first: a new one queues behind them (FIFO per tenant).
+    full = active["n"] >= tenant["max_concurrency"] or active["queued"] > 0
+    if wait:
+        return tenant["tier"], full
     if active["n"] >= tenant["max_concurrency"]:
         raise Rejected(
             "rate_limited",
             f"Too many executions at once (limit {tenant['max_concurrency']}); retry shortly.",
             429,
         )
+    return tenant["tier"], False
+
+
+async def _by_correlation(tenant_id: uuid.UUID, correlation_id: str) -> Submitted | None:
+    row = await db.fetchrow(
+        "SELECT id, status FROM executions WHERE tenant_id = $1 AND correlation_id = $2",
+        tenant_id,
+        correlation_id,
+    )
+    return None if row is None else Submitted(row["id"], None, duplicate=True, status=row["status"])
 
 
 async def _session_policy(session_id: uuid.UUID, tenant_id: uuid.UUID, policy: str) -> list[uuid.UUID]:
@@ -122,12 +148,24 @@ async def submit(
     source: str,
     session_id: uuid.UUID | None = None,
     client_id: str | None = None,
+    correlation_id: str | None = None,
+    reply_to: str | None = None,
+    webhook_url: str | None = None,
+    wait_for_slot: bool = False,
 ) -> Submitted:
-    """Admit and write one execution (and the user message of a chat); the caller publishes."""
+    """Admit and write one execution (and the user message of a chat); the caller publishes.
+
+    `correlation_id` makes a job idempotent per tenant (the earlier execution is returned
+    as a duplicate). `wait_for_slot` (queue jobs): over the concurrency limit the execution
+    is written `queued` instead of refused.
+    """
     async with db.scope(me.tenant_id):
         await _lock_tenant(me.tenant_id)
         if session_id is not None and client_id is not None:
             if (earlier := await _duplicate(session_id, me.tenant_id, client_id)) is not None:
+                return earlier
+        if correlation_id is not None:
+            if (earlier := await _by_correlation(me.tenant_id, correlation_id)) is not None:
                 return earlier
         agent = await db.fetchrow(
             "SELECT double_texting FROM agents WHERE id = $1 AND tenant_id = $2 AND is_active",
@@ -138,7 +176,8 @@ async def submit(
             raise Rejected("not_found", "Agent not found or inactive.", 404)
         policy = agent["double_texting"] or "enqueue"
         interrupted = await _session_policy(session_id, me.tenant_id, policy) if session_id else []
-        await _check_tenant(me.tenant_id, interrupted)
+        tier, full = await _check_tenant(me.tenant_id, interrupted, wait_for_slot)
+        status = "queued" if full else "pending"
         execution_id = uuid.uuid4()
         await admit_credit(me, agent_id, execution_id, content, session_id)
         key = "content" if session_id else "input"
@@ -146,8 +185,9 @@ async def submit(
         # which is the order `enqueue` answers them in.
         await db.execute(
             "INSERT INTO executions (id, tenant_id, agent_id, session_id, user_id, source, "
-            "status, input_data, attempt, created_at, updated_at) VALUES "
-            "($1, $2, $3, $4, $5, $6, 'pending', $7::jsonb, 0, clock_timestamp(), clock_timestamp())",
+            "status, input_data, attempt, created_at, updated_at, correlation_id, reply_to, "
+            "webhook_url) VALUES ($1, $2, $3, $4, $5, $6, $8, $7::jsonb, 0, clock_timestamp(), "
+            "clock_timestamp(), $9, $10, $11)",
             execution_id,
             me.tenant_id,
             agent_id,
@@ -155,6 +195,10 @@ async def submit(
             me.id,
             source,
             json.dumps({key: content}),
+            status,
+            correlation_id,
+            reply_to,
+            webhook_url,
         )
         message_id = None
         if session_id is not None:
@@ -169,7 +213,7 @@ async def submit(
                 content,
                 client_id,
             )
-    return Submitted(execution_id, message_id, interrupted=interrupted)
+    return Submitted(execution_id, message_id, interrupted=interrupted, tier=tier, queued=full, status=status)
 
 
 async def mark_unqueued(tenant_id: uuid.UUID, execution_id: uuid.UUID) -> None:
@@ -219,7 +263,15 @@ async def get(me: Principal, execution_id: uuid.UUID) -> dict[str, Any] | None:
             _viewer(me),
             me.tenant_id,
         )
-    return None if row is None else _row(row)
+        if row is None:
+            return None
+        hooks = await db.fetch(
+            "SELECT attempt, url, status_code, error, created_at FROM webhook_deliveries "
+            "WHERE execution_id = $1 AND tenant_id = $2 ORDER BY attempt",
+            execution_id,
+            me.tenant_id,
+        )
+    return {**_row(row), "webhooks": [dict(h) for h in hooks]}
 
 
 async def listing(me: Principal, limit: int = 100) -> list[dict[str, Any]]:
@@ -244,7 +296,7 @@ async def cancel_pending(me: Principal, execution_id: uuid.UUID) -> tuple[dict[s
         done = await db.execute(
             "UPDATE executions SET status = 'cancelled', completed_at = now(), updated_at = now() "
             "WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2::uuid) AND tenant_id = $3 "
-            "AND status = 'pending'",
+            "AND status IN ('pending', 'queued')",
             execution_id,
             _viewer(me),
             me.tenant_id,

@@ -1,0 +1,80 @@
+"""The HTTP twin: POST /executions with an API key and a webhook_url; signed, retried, logged."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar import Litestar, Request, Response, post
+from test_jobs import api_key
+
+from actors.fake_llm import bind, server
+from helpers.api import Actor
+from helpers.chat_fixtures import admin_fixture, fake_agent, platform_fixture  # noqa: F401
+from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.platform import Platform, fake_reply
+from runtime.webhooks import HEADER, verify
+
+
+class Receiver:
+    """A webhook endpoint that fails `failures` times with 500, then answers 200."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls: list[tuple[bytes, str]] = []
+        self.delivered = asyncio.Event()
+
+
+@pytest.fixture(name="receiver")
+async def receiver_fixture() -> AsyncIterator[tuple[Receiver, str]]:
+    receiver = Receiver(failures=2)
+
+    @post("/hook", status_code=200)
+    async def hook(request: Request) -> Response:
+        receiver.calls.append((await request.body(), request.headers.get(HEADER, "")))
+        if len(receiver.calls) <= receiver.failures:
+            return Response({"error": "try later"}, status_code=500)
+        receiver.delivered.set()
+        return Response({"ok": True}, status_code=200)
+
+    sock = bind("127.0.0.1", 0)
+    uv = server(Litestar([hook]))
+    task = asyncio.create_task(uv.serve(sockets=[sock]))
+    yield receiver, f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+    uv.should_exit = True
+    await asyncio.wait_for(task, 5)
+
+
+async def test_webhook_is_signed_retried_and_its_attempts_are_on_the_execution(
+    platform: Platform, admin: Actor, receiver: tuple[Receiver, str]
+) -> None:
+    hook, url = receiver
+    bot = await fake_agent(admin)
+    key = await api_key(admin)
+    headers = {"Authorization": f"Bearer {key}"}
+    r = await admin.client.post(
+        "/api/v1/executions",
+        json={"agent_id": bot["id"], "input": "[[reply:5]]", "webhook_url": url},
+        headers=headers,
+    )
+    assert r.status_code == 202, r.text
+    execution_id = r.json()["id"]
+    await asyncio.wait_for(hook.delivered.wait(), 30)
+    assert len(hook.calls) == 3, "two 500s, then delivered on the third attempt"
+    secret = (await admin.get("/api/v1/tenant/webhook-secret")).json()["secret"]
+    body, signature = hook.calls[-1]
+    assert verify(secret, body, signature), "the documented recipe verifies the signature"
+    payload = json.loads(body)
+    assert payload["execution_id"] == execution_id and payload["output"] == fake_reply(5)
+    row = (await admin.client.get(f"/api/v1/executions/{execution_id}", headers=headers)).json()
+    assert [(w["attempt"], w["status_code"]) for w in row["webhooks"]] == [(1, 500), (2, 500), (3, 200)]
+
+
+async def test_webhook_secret_rotates_for_the_tenant_admin(platform: Platform, admin: Actor) -> None:
+    first = (await admin.get("/api/v1/tenant/webhook-secret")).json()["secret"]
+    assert first == (await admin.get("/api/v1/tenant/webhook-secret")).json()["secret"]
+    rotated = (await admin.post("/api/v1/tenant/webhook-secret/rotate")).json()["secret"]
+    assert rotated != first and rotated.startswith("whsec_")
+    assert (await admin.get("/api/v1/tenant/webhook-secret")).json()["secret"] == rotated
