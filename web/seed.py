@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import uuid
+from decimal import Decimal
 
 from runtime import db
-from runtime.tables import Agent, Tenant, User
+from runtime.tables import Agent, AIModel, SystemRate, Tenant, User
 from web.auth import service as auth
 
 PLATFORM_TENANT = "Hirebuddha Platform"
@@ -34,6 +36,30 @@ async def create_admin(email: str, password: str, full_name: str = "App Admin") 
     return user["id"]
 
 
+DEMO_RATES = {  # per 1M tokens: (platform cost, direct tenants' price)
+    "input_tokens": (Decimal("0.10"), Decimal("0.25")),
+    "output_tokens": (Decimal("0.40"), Decimal("1.00")),
+}
+
+
+async def seed_demo_model() -> None:
+    """The built-in demo model and its rates, so demo chats show up priced in the ledger."""
+    async with db.scope(system=True):
+        await AIModel.insert(AIModel(model_key="demo-1", model_name="Demo (offline)", provider="demo"))
+        start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        for resource, (cost, price) in DEMO_RATES.items():
+            await SystemRate.insert(
+                SystemRate(
+                    model="demo-1",
+                    resource_type=resource,
+                    unit="1m_tokens",
+                    rate=cost,
+                    billing_rate=price,
+                    valid_from=start,
+                )
+            )
+
+
 async def seed_if_empty() -> dict[str, str] | None:
     """On an empty database: an app admin and a demo workspace; returns the credentials once."""
     async with db.scope(system=True):
@@ -45,6 +71,7 @@ async def seed_if_empty() -> dict[str, str] | None:
     _, tenant = await auth.register(
         "demo@hirebuddha.local", demo_password, "Demo Admin", "Demo Workspace", None
     )
+    await seed_demo_model()
     async with db.scope(tenant["id"]):
         await Agent.insert(
             Agent(
