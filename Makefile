@@ -46,10 +46,11 @@ services:
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
 	  for i in $$(seq 60); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done; \
 	fi
-	@# A broker can accept TCP yet answer nothing (wedged): ask the node itself, restart if silent.
-	@if ! timeout 2 bash -c '</dev/tcp/127.0.0.1/5672' 2>/dev/null || ! timeout 30 rabbitmq-diagnostics -q check_running >/dev/null 2>&1; then \
+	@# A broker can accept TCP and say it is running yet never answer the AMQP handshake
+	@# (seen here): probe the handshake itself and restart the node when it stays silent.
+	@if ! timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672; printf "AMQP\x00\x00\x09\x01" >&3; head -c 1 <&3 | od -An -tx1 | grep -q 01' 2>/dev/null; then \
 	  echo "starting RabbitMQ"; \
-	  pkill -9 -u rabbitmq beam.smp 2>/dev/null || true; \
+	  pid=$$(cat /var/lib/rabbitmq/mnesia/rabbit@*.pid 2>/dev/null); [ -n "$$pid" ] && kill -9 $$pid 2>/dev/null; \
 	  rabbitmq-server -detached; \
 	  rabbitmqctl await_startup --timeout 120 >/dev/null; \
 	fi

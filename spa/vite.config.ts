@@ -16,6 +16,6 @@ export default defineConfig({
       "/schema": api,
     },
   },
-  build: { target: "es2022", sourcemap: false, assetsInlineLimit: 0, chunkSizeWarningLimit: 600 },
+  build: { target: "es2022", sourcemap: false, assetsInlineLimit: 0 },
   test: { environment: "node", include: ["src/**/*.test.ts"] },
 });

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,7 +24,40 @@ import pytest
 RUN = uuid.uuid4().hex[:8]
 DB_NAME = f"hb_test_{RUN}"
 ROOT = Path(__file__).resolve().parent.parent
+VHOST_PREFIX = "hb-test-"
+VHOST = f"{VHOST_PREFIX}{int(time.time())}-{RUN}"
+STALE_VHOST_S = 1800
+
+
+def _rabbitmqctl(*args: str) -> str:
+    out = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {out.stderr.strip()}")
+    return out.stdout
+
+
+def _open_vhost() -> str:
+    """A RabbitMQ virtual host of this run; vhosts of runs that died over 30 min ago go.
+
+    Everything a run declares (quorum queues of every process it starts, whatever prefix)
+    lives in its vhost and is removed in one call at the end. Killed runs used to leave their
+    quorum queues behind; hundreds of them wedged the shared broker here.
+    """
+    for name in _rabbitmqctl("list_vhosts", "name").split():
+        parts = name.removeprefix(VHOST_PREFIX).split("-")
+        if (
+            name.startswith(VHOST_PREFIX)
+            and parts[0].isdigit()
+            and time.time() - int(parts[0]) > STALE_VHOST_S
+        ):
+            _rabbitmqctl("delete_vhost", name)
+    _rabbitmqctl("add_vhost", VHOST)
+    _rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
+    return f"amqp://guest:guest@127.0.0.1:5672/{VHOST}"
+
+
 os.environ.update(
+    HB_AMQP_URL=_open_vhost(),
     HB_ENV="test",
     HB_HOME=tempfile.mkdtemp(prefix="hb-test-"),
     HB_DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}",
@@ -44,26 +78,10 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session", autouse=True)
-async def amqp_cleanup() -> AsyncIterator[None]:
-    """Delete this run's durable queues and exchanges at the end.
-
-    Quorum queues outlive their tests; left behind run after run they pile up into hundreds
-    of Raft clusters and wedge the shared broker (seen here), so every run removes its own.
-    """
+def amqp_cleanup() -> Iterator[None]:
+    """Delete this run's vhost, with every queue and exchange in it, at the end."""
     yield
-    import aio_pika
-
-    from runtime.broker import topology
-    from runtime.settings import get_settings
-
-    topo = topology()
-    connection = await aio_pika.connect(get_settings().broker.url, timeout=10)
-    async with connection:
-        channel = await connection.channel()
-        for queue in topo.queues:
-            await channel.queue_delete(queue.name)
-        for exchange in topo.exchanges:
-            await channel.exchange_delete(exchange.name)
+    _rabbitmqctl("delete_vhost", VHOST)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from typing import Any
 
@@ -44,7 +45,7 @@ def _request(text: str = "hello") -> ExecutionRequested:
 
 
 async def _raw_channel() -> tuple[aio_pika.abc.AbstractRobustConnection, Any]:
-    connection = await aio_pika.connect_robust("amqp://guest:guest@127.0.0.1:5672/")
+    connection = await aio_pika.connect_robust(os.environ["HB_AMQP_URL"])
     return connection, await connection.channel()
 
 

@@ -27,7 +27,7 @@ async def _wait_listed(root, marker: str, timeout: float = 15) -> dict:
 async def test_dead_letter_is_listed_with_reason_and_redriven_to_its_origin(client):
     root = await app_admin(client)
     marker = uuid.uuid4().hex
-    connection = await aio_pika.connect_robust(os.environ.get("HB_AMQP_URL", "amqp://guest:guest@127.0.0.1/"))
+    connection = await aio_pika.connect_robust(os.environ["HB_AMQP_URL"])
     async with connection:
         channel = await connection.channel()
         origin = await channel.declare_exchange(

@@ -39,7 +39,7 @@ from runtime.messages import UsageRecorded
 from runtime.publishing import REASON_HEADER, publish_usage
 
 D = Decimal
-AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+AMQP = os.environ["HB_AMQP_URL"]  # the run's own vhost (conftest)
 OWNER_DSN = f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}"
 PREFIX = unique_prefix()
 ENV = {"HB_AMQP_PREFIX": PREFIX}

@@ -1,23 +1,48 @@
 """The console in a real browser (Debian's Chromium) against real web + actors processes
-and the fake LLM: sign-up to streamed chat, API keys, partner and admin screens, and the
-quality bar (contrast, reduced motion, 375 px, no console errors). Screenshots of each
-screen land in build/test-artifacts/spa/.
+and the fake LLM: sign-up to streamed chat (and its reconnect with resume), API keys,
+usage and the ledger, partner live usage fed by the real ledger process, admin screens
+(dead-letter retry), and the quality bar (contrast, reduced motion, 375 px, no console
+errors). Screenshots of each screen land in build/test-artifacts/spa/.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
+import aio_pika
 import httpx
 import pytest
+from faststream.rabbit import RabbitBroker
 from playwright.async_api import Browser, expect
 
-from helpers.api import PASSWORD, app_admin, email, partner
-from helpers.browser import DIST, PHONE, Tab, assert_contrast, chromium, no_horizontal_scroll, tab
+from helpers.api import PASSWORD, agent, app_admin, email, partner, resold_tenant
+from helpers.api import register as api_register
+from helpers.browser import (
+    DIST,
+    PHONE,
+    Tab,
+    assert_contrast,
+    chromium,
+    no_horizontal_scroll,
+    record_websockets,
+    sent_frames,
+    tab,
+)
+from helpers.chat_fixtures import fake_agent
 from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
-from helpers.platform import Platform, running_platform
+from helpers.ledger import priced_model, start_ledger_process, usage, wait_until
+from helpers.platform import Platform, fake_reply, running_platform
+from ledger import service
+from runtime import db
+from runtime.broker import Topology, build_broker, topology
+from runtime.publishing import publish_usage
+from runtime.settings import load_settings
+from runtime.tables import DeadLetter
 
 pytestmark = pytest.mark.skipif(
     not (DIST / "index.html").exists(), reason="spa/dist is not built: run `make install` (npm run build)"
@@ -41,6 +66,41 @@ async def people(platform: Platform) -> AsyncIterator[dict]:
     async with httpx.AsyncClient(base_url=platform.base_url, timeout=30) as client:
         root = await app_admin(client)
         yield {"root": root, "partner": await partner(root)}
+
+
+@dataclass
+class Ledger:
+    """The real `hirebuddha ledger` process on the platform's AMQP prefix, and a way to feed it."""
+
+    broker: RabbitBroker
+    topo: Topology
+
+    async def publish(self, tenant_id: str, model: str, input_tokens: int, output_tokens: int) -> None:
+        event = usage(uuid.UUID(tenant_id), model, input_tokens, output_tokens)
+        await publish_usage(self.broker, self.topo, event)
+
+
+@pytest.fixture(scope="module")
+async def ledger(platform: Platform) -> AsyncIterator[Ledger]:
+    proc = await start_ledger_process("--batch-size", "50", "--batch-ms", "20", env=platform.env)
+    broker = build_broker(load_settings({**os.environ, **platform.env}))
+    await broker.connect()
+    try:
+        yield Ledger(broker, topology(platform.env["HB_AMQP_PREFIX"]))
+    finally:
+        await broker.stop()
+        await asyncio.to_thread(proc.stop)
+
+
+async def tenant_cost(tenant_id: str) -> str:
+    """The tenant's ledger total as the console shows money ($ and 6 places)."""
+    async with db.scope(system=True):
+        row = await db.fetchrow(
+            "SELECT coalesce(sum(tenant_cost), 0) AS total FROM ledger_entries WHERE tenant_id = $1",
+            uuid.UUID(tenant_id),
+        )
+    assert row is not None
+    return f"${row['total']:,.6f}"
 
 
 async def sign_in(t: Tab, address: str) -> None:
@@ -190,7 +250,8 @@ async def test_phone_width_has_no_sideways_scroll_and_text_meets_contrast(browse
         await assert_contrast(t)
         await t.shot("login-phone")
         await register(t)
-        for path in ("/console/agents", "/console/api-keys", "/console/users", "/console/usage", "/chat"):
+        screens = ("agents", "api-keys", "users", "usage", "budget", "webhooks", "executions")
+        for path in (*(f"/console/{s}" for s in screens), "/chat"):
             await t.go(path)
             await expect(t.page.locator("main h1, main h2").first).to_be_visible()
             await no_horizontal_scroll(t)
@@ -246,3 +307,133 @@ async def test_console_is_served_with_caching_and_client_route_fallback(platform
             await client.get("/../pyproject.toml")
         ).text
         assert (await client.get("/health/live")).status_code == 200
+
+
+async def test_chat_reconnects_mid_reply_and_resumes_without_losing_or_doubling_text(browser, platform):
+    async with httpx.AsyncClient(base_url=platform.base_url, timeout=30) as client:
+        admin = await api_register(client)
+        await fake_agent(admin, name="Resumer")
+    expected = fake_reply(1000).strip()  # 2 s of streaming at the fake LLM's 500 tokens/s
+    async with tab(browser, platform.base_url) as t:
+        await record_websockets(t)
+        await sign_in(t, admin.email)
+        await t.go("/chat")
+        await t.page.get_by_role("button", name="Start chat").click()
+        await expect(t.page.locator("[data-socket=open]")).to_be_visible()
+        await t.page.get_by_label("Message").fill("[[reply:1000]]")
+        await t.page.get_by_role("button", name="Send").click()
+        text = t.page.locator("article.msg-assistant").last.locator(".md")
+        await expect(text).to_contain_text("tok50 ")
+
+        await t.page.evaluate("window.__wsDrop()")
+        dropped_at = len(await text.inner_text())
+        seen: list[str] = []
+        reply = t.page.locator("article.msg-assistant").last
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and await reply.get_attribute("data-status") != "completed":
+            seen.append((await text.inner_text()).strip())
+            await t.page.wait_for_timeout(30)
+        assert await reply.get_attribute("data-status") == "completed", "the reply never completed"
+        final = (await text.inner_text()).strip()
+        assert final == expected, f"final text differs from the provider's reply: ...{final[-120:]!r}"
+        assert all(expected.startswith(s) for s in seen), "text was doubled or garbled while resuming"
+        streamed = [s for s in seen if dropped_at < len(s) < len(expected)]
+        assert streamed, "after the reconnect the reply did not stream on (it only jumped to the end)"
+        resumes = [f for f in await sent_frames(t) if f["type"] == "resume"]
+        assert resumes and resumes[0]["after_seq"] > 0, f"no resume from where the text stopped: {resumes}"
+        t.assert_clean()
+
+
+async def test_tenant_usage_shows_totals_by_agent_and_model_and_pages_the_ledger(browser, platform):
+    async with httpx.AsyncClient(base_url=platform.base_url, timeout=30) as client:
+        admin = await api_register(client)
+        bot = await agent(admin, name="Counted")
+    model = await priced_model()
+    events = []
+    for i in range(15):  # 30 entries: input and output per call; the console pages 25 at a time
+        event = usage(uuid.UUID(admin.tenant_id), model, 1000 + i, 10)
+        event.agent_id = uuid.UUID(bot["id"])
+        events.append(event)
+    result = await service.record_batch(events)
+    assert not result.rejected, result.rejected
+
+    async with tab(browser, platform.base_url) as t:
+        await sign_in(t, admin.email)
+        await t.go("/console/usage")
+        await expect(t.page.get_by_test_id("usage-total")).to_contain_text("15,255")
+        await expect(t.page.get_by_test_id("usage-total")).to_contain_text(await tenant_cost(admin.tenant_id))
+        await expect(t.page.locator(".barlist").filter(has_text="Counted")).to_contain_text("15,255 tok")
+        await expect(t.page.locator(".barlist").filter(has_text=model)).to_be_visible()
+        entries = t.page.get_by_role("region", name="Ledger entries")
+        await expect(entries.get_by_role("row")).to_have_count(26)  # header + first page
+        await expect(entries.get_by_role("cell", name=model).first).to_be_visible()
+        await t.page.get_by_role("button", name="Show older entries").click()
+        await expect(t.page.get_by_test_id("entries-shown")).to_have_text("30 shown")
+        await expect(t.page.get_by_text("That is all.")).to_be_visible()
+        await t.shot("usage-desktop")
+        await assert_contrast(t)
+        t.assert_clean()
+
+
+async def test_partner_live_usage_total_moves_without_a_reload_as_the_ledger_writes(
+    browser, platform, people, ledger
+):
+    tenant, _ = await resold_tenant(people["partner"], name=f"Live {uuid.uuid4().hex[:5]}")
+    model = await priced_model()
+    async with tab(browser, platform.base_url) as t:
+        await sign_in(t, people["partner"].email)
+        await t.go("/partner/live")
+        await expect(t.page.locator("[data-socket=open]")).to_be_visible()
+        total = t.page.get_by_test_id("live-total")
+        await expect(total).to_have_text("$0.000000")
+        await t.page.evaluate("window.__sameDocument = true")
+
+        await ledger.publish(tenant["id"], model, 1000, 10)
+
+        async def cost() -> str:
+            return await tenant_cost(tenant["id"])
+
+        first = await wait_until(cost, lambda c: c != "$0.000000", "the first entries")
+        await expect(total).to_have_text(first)
+        row = t.page.get_by_role("row").filter(has_text=tenant["name"])
+        await expect(row).to_contain_text("1,010")
+
+        await ledger.publish(tenant["id"], model, 2000, 20)
+        second = await wait_until(cost, lambda c: c != first, "the second entries")
+        await expect(total).to_have_text(second)
+        await expect(row).to_contain_text("3,030")
+        assert await t.page.evaluate("window.__sameDocument === true"), "the page reloaded"
+        points = await t.page.locator(".sparkline polyline").get_attribute("points")
+        assert points and len({p.split(",")[1] for p in points.split()}) > 1, "the sparkline stayed flat"
+        await t.shot("partner-live-desktop")
+        t.assert_clean()
+
+
+async def test_admin_retries_a_dead_letter_and_it_is_published_again(browser, platform, people):
+    marker = uuid.uuid4().hex
+    connection = await aio_pika.connect_robust(load_settings().broker.url)
+    async with connection:
+        channel = await connection.channel()
+        inbox = await channel.declare_queue(exclusive=True)
+        async with db.scope(system=True):
+            await DeadLetter.insert(
+                DeadLetter(
+                    reason=f"unknown agent ({marker})",
+                    routing_key=inbox.name,
+                    body=f'{{"marker": "{marker}"}}'.encode(),
+                    content_type="application/json",
+                )
+            )
+        async with tab(browser, platform.base_url) as t:
+            await sign_in(t, people["root"].email)
+            await t.go("/admin/dead-letters")
+            row = t.page.get_by_role("row").filter(has_text=marker)
+            await expect(row).to_contain_text("never")
+            await row.get_by_role("button", name="Retry").click()
+            await expect(t.page.get_by_text("(retry 1)")).to_be_visible()
+            await expect(row).to_contain_text("1×")
+            await t.shot("admin-dead-letters-retried-desktop")
+            t.assert_clean()
+        message = await inbox.get(timeout=10, fail=False)
+        assert message is not None and marker.encode() in message.body, "the retried message never arrived"
+        await message.ack()

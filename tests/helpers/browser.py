@@ -87,6 +87,40 @@ async def tab(browser: Browser, base: str, viewport: dict | None = None, **conte
         await ctx.close()
 
 
+# Wraps the page's WebSocket so a test can see what the console sends (`window.__wsSent`) and
+# drop a connection the way a network blip would (`window.__wsDrop()`).
+WEBSOCKET_PROBE = """
+(() => {
+  const Native = window.WebSocket;
+  window.__wsSent = [];
+  window.__wsOpen = [];
+  class Probe extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__wsOpen.push(this);
+      this.addEventListener('close', () => { window.__wsOpen = window.__wsOpen.filter((s) => s !== this); });
+    }
+    send(data) {
+      window.__wsSent.push(String(data));
+      return super.send(data);
+    }
+  }
+  window.WebSocket = Probe;
+  window.__wsDrop = () => window.__wsOpen.splice(0).forEach((s) => s.close(4000, 'dropped by a test'));
+})();
+"""
+
+
+async def record_websockets(t: Tab) -> None:
+    """Install WEBSOCKET_PROBE in every page the tab opens from now on."""
+    await t.page.add_init_script(WEBSOCKET_PROBE)
+
+
+async def sent_frames(t: Tab) -> list[dict]:
+    """JSON frames the console sent over its WebSockets (needs `record_websockets`)."""
+    return await t.page.evaluate("() => window.__wsSent.map((f) => JSON.parse(f))")
+
+
 CONTRAST_JS = (ROOT / "spa" / "tests" / "contrast.js").read_text()
 
 

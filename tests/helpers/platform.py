@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +25,7 @@ from runtime import db
 from runtime.messages import UsageRecorded, decode
 
 WAIT = 20.0
-AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+AMQP_URL = os.environ["HB_AMQP_URL"]  # the run's own vhost (conftest)
 
 
 async def wait_output(proc: Process, text: str, timeout: float = WAIT) -> None:

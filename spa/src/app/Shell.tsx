@@ -1,8 +1,9 @@
-import { useState } from "react";
+import { Suspense, useState } from "react";
 import { NavLink, Outlet, useNavigate } from "react-router";
 import { Button } from "@/components/ui/Button";
 import { useMe, type Role } from "@/lib/auth/me";
 import { logout } from "@/features/auth/api/auth";
+import { Loading } from "@/app/guards";
 
 interface Item { to: string; label: string }
 const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
@@ -16,6 +17,8 @@ const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
       { to: "/console/api-keys", label: "API keys" },
       { to: "/console/usage", label: "Usage" },
       { to: "/console/executions", label: "Live executions" },
+      { to: "/console/budget", label: "Budget" },
+      { to: "/console/webhooks", label: "Webhooks" },
     ],
   },
   {
@@ -85,7 +88,9 @@ export function Shell() {
         </div>
       </aside>
       <main id="main" tabIndex={-1}>
-        <Outlet />
+        <Suspense fallback={<Loading />}>
+          <Outlet />
+        </Suspense>
       </main>
     </div>
   );

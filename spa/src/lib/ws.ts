@@ -2,7 +2,10 @@
 // The owner decides what to send after each `ready` (e.g. `resume` frames).
 import { getToken, refreshToken } from "@/lib/auth/session";
 
-export type SocketStatus = "connecting" | "open" | "reconnecting" | "closed" | "unavailable";
+export type SocketStatus = "connecting" | "open" | "reconnecting" | "closed" | "refused";
+
+/** Close codes after which reconnecting cannot help: forbidden (role, origin), not found. */
+const FINAL_CODES = new Set([4403, 4404]);
 
 export interface SocketOptions<F> {
   path: string;
@@ -23,7 +26,6 @@ export class AuthSocket<F extends { type: string }> {
   private attempt = 0;
   private connectedOnce = false;
   private stopped = false;
-  private unavailable = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly opts: SocketOptions<F>;
 
@@ -47,7 +49,7 @@ export class AuthSocket<F extends { type: string }> {
 
   private connect(): void {
     if (this.stopped) return;
-    if (!this.unavailable) this.opts.onStatus?.(this.connectedOnce ? "reconnecting" : "connecting");
+    this.opts.onStatus?.(this.connectedOnce ? "reconnecting" : "connecting");
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(`${proto}//${location.host}${this.opts.path}`);
     this.ws = ws;
@@ -57,7 +59,6 @@ export class AuthSocket<F extends { type: string }> {
       const again = this.connectedOnce;
       this.connectedOnce = true;
       this.attempt = 0;
-      this.unavailable = false;
       this.opts.onStatus?.("open");
       this.opts.onReady?.(again);
     };
@@ -77,11 +78,10 @@ export class AuthSocket<F extends { type: string }> {
     };
     ws.onclose = (ev) => {
       if (this.stopped || this.ws !== ws) return;
-      if (!ready && !this.connectedOnce && ev.code === 1006 && this.attempt >= 2) {
-        // Never reached the server's handler: most likely the route does not exist (yet).
-        // Keep trying quietly (a deploy may add it) without flickering the status.
-        this.unavailable = true;
-        this.opts.onStatus?.("unavailable");
+      if (FINAL_CODES.has(ev.code)) {
+        this.stopped = true;
+        this.opts.onStatus?.("refused");
+        return;
       }
       const retry = () => {
         this.timer = setTimeout(() => this.connect(), backoff(this.attempt++));

@@ -11,15 +11,7 @@ export function Alert({ tone = "info", title, children }: { tone?: Tone; title?:
   );
 }
 
-/** What to show for a failed query: "not available yet" for a route this server does not have. */
+/** What to show for a failed query: the server's reason in words, as an error. */
 export function QueryError({ error }: { error: unknown }) {
-  const status = (error as { status?: number } | null)?.status;
-  if (status === 404) {
-    return (
-      <Alert tone="info" title="Not available yet">
-        This part of the platform is not enabled on this server yet.
-      </Alert>
-    );
-  }
   return <Alert tone="error" title="Something went wrong">{error instanceof Error ? error.message : String(error)}</Alert>;
 }

@@ -35,8 +35,9 @@ export function describeStatus(status: number, detail?: string): string {
   if (status === 0) return "Cannot reach the server. Check your connection and try again.";
   if (status === 401) return "Your session has ended. Please sign in again.";
   if (status === 403) return detail ?? "You do not have permission to do that.";
-  if (status === 404) return "This is not available yet on this server.";
-  if (status === 402) return "Your workspace is out of credit. Add credit or a payment method to continue.";
+  if (status === 404) return detail ?? "Not found: it may have been deleted.";
+  if (status === 409) return detail ?? "That conflicts with the current state. Reload and try again.";
+  if (status === 402) return detail ?? "Your workspace is out of credit. Add credit or a payment method to continue.";
   if (status === 429) return "Too many requests right now. Wait a moment and try again.";
   if (status >= 500) return "The server had a problem. Try again in a moment.";
   return detail ?? `Request failed (${status}).`;
@@ -49,31 +50,3 @@ export function unwrap<T>(result: { data?: T; error?: unknown; response: Respons
   const detail = typeof err?.detail === "string" ? err.detail : undefined;
   throw new ApiError(result.response.status, describeStatus(result.response.status, detail));
 }
-
-/** Plain JSON for routes the schema does not describe yet (built against CONTRACT.md). */
-export async function getJson<T>(url: string): Promise<T> {
-  let r: Response;
-  try {
-    r = await authFetch(new Request(url));
-  } catch {
-    throw new ApiError(0, describeStatus(0));
-  }
-  if (!r.ok) {
-    const body = (await r.json().catch(() => ({}))) as { detail?: string };
-    throw new ApiError(r.status, describeStatus(r.status, body.detail));
-  }
-  return (await r.json()) as T;
-}
-
-export async function sendJson<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method, headers: { "Content-Type": "application/json" } };
-  if (body !== undefined) init.body = JSON.stringify(body);
-  const r = await authFetch(new Request(url, init));
-  if (!r.ok) {
-    const err = (await r.json().catch(() => ({}))) as { detail?: string };
-    throw new ApiError(r.status, describeStatus(r.status, err.detail));
-  }
-  return (r.status === 204 ? undefined : await r.json()) as T;
-}
-
-export const isNotFound = (e: unknown) => e instanceof ApiError && e.status === 404;

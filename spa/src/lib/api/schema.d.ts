@@ -246,6 +246,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{execution_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** CancelExecution */
+        post: operations["ApiV1ExecutionsExecutionIdCancelCancelExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListExecutions */
+        get: operations["ApiV1ExecutionsListExecutions"];
+        put?: never;
+        /** CreateExecution */
+        post: operations["ApiV1ExecutionsCreateExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetExecution */
+        get: operations["ApiV1ExecutionsExecutionIdGetExecution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/partner/tenants": {
         parameters: {
             query?: never;
@@ -438,6 +490,160 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListDeadLetters */
+        get: operations["ApiV1AdminDeadLettersListDeadLetters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/dead-letters/{dead_letter_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** RetryDeadLetter */
+        post: operations["ApiV1AdminDeadLettersDeadLetterIdRetryRetryDeadLetter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/webhook-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetWebhookSecret */
+        get: operations["ApiV1TenantWebhookSecretGetWebhookSecret"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/webhook-secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** RotateWebhookSecret */
+        post: operations["ApiV1TenantWebhookSecretRotateRotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Usage */
+        get: operations["ApiV1UsageUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** LedgerEntries */
+        get: operations["ApiV1LedgerEntriesLedgerEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetBudget */
+        get: operations["ApiV1TenantBudgetGetBudget"];
+        /** PutBudget */
+        put: operations["ApiV1TenantBudgetPutBudget"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/users/{user_id}/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** PutUserBudget */
+        put: operations["ApiV1TenantUsersUserIdBudgetPutUserBudget"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tenants/{tenant_id}/credit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** AddCredit */
+        post: operations["ApiV1AdminTenantsTenantIdCreditAddCredit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health/live": {
         parameters: {
             query?: never;
@@ -571,10 +777,126 @@ export interface components {
             last_used_at?: string | null;
             revoked_at?: string | null;
         };
+        /** BudgetIn */
+        BudgetIn: {
+            /** @description Decimal string, e.g. "0.001500" */
+            monthly_cap?: string | null;
+            user_caps?: components["schemas"]["UserCap"][] | null;
+        };
+        /** BudgetOut */
+        BudgetOut: {
+            /** @description Decimal string, e.g. "0.001500" */
+            monthly_cap: string | null;
+            user_caps: components["schemas"]["UserCap"][];
+            /** Format: date-time */
+            month_start: string;
+            /** @description Decimal string, e.g. "0.001500" */
+            spent: string;
+            /** @description Decimal string, e.g. "0.001500" */
+            held: string;
+            /** @description Decimal string, e.g. "0.001500" */
+            credit_balance: string | null;
+            prepaid: boolean;
+        };
+        /** CreditIn */
+        CreditIn: {
+            /** @description Decimal string, e.g. "0.001500" */
+            amount: string;
+            /** @default  */
+            note: string;
+        };
+        /** CreditOut */
+        CreditOut: {
+            /** Format: uuid */
+            tenant_id: string;
+            /** @description Decimal string, e.g. "0.001500" */
+            credit_balance: string;
+        };
+        /** DeadLetterOut */
+        DeadLetterOut: {
+            /** Format: uuid */
+            id: string;
+            reason: string;
+            source_exchange: string;
+            routing_key: string;
+            tenant_id: string | null;
+            correlation_id: string | null;
+            content_type: string | null;
+            body_preview: string;
+            headers: {
+                [key: string]: unknown;
+            };
+            retry_count: number;
+            retried_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
         /** EarningsOut */
         EarningsOut: {
             total_commission: string;
             tenants: components["schemas"]["TenantEarnings"][];
+        };
+        /** ExecutionAccepted */
+        ExecutionAccepted: {
+            /** Format: uuid */
+            id: string;
+            status: string;
+        };
+        /** ExecutionCreate */
+        ExecutionCreate: {
+            /** Format: uuid */
+            agent_id: string;
+            input: string;
+            webhook_url?: string | null;
+        };
+        /** ExecutionOut */
+        ExecutionOut: {
+            /** Format: uuid */
+            id: string;
+            status: string;
+            result_data: {
+                [key: string]: unknown;
+            } | null;
+            error_message: string | null;
+            usage: {
+                [key: string]: unknown;
+            } | null;
+            started_at: string | null;
+            completed_at: string | null;
+            agent_id: string | null;
+            session_id: string | null;
+            source: string;
+            attempt: number;
+            /** Format: date-time */
+            created_at: string;
+            webhooks?: components["schemas"]["WebhookAttemptOut"][];
+        };
+        /** LedgerEntryOut */
+        LedgerEntryOut: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            tenant_id: string;
+            partner_id: string | null;
+            execution_id: string | null;
+            model: string | null;
+            resource_type: string;
+            quantity: string;
+            unit: string;
+            /** @description Decimal string, e.g. "0.001500" */
+            tenant_cost: string;
+            reverses_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Decimal string, e.g. "0.001500" */
+            platform_cost?: string | null;
+            /** @description Decimal string, e.g. "0.001500" */
+            partner_commission?: string | null;
+        };
+        /** LedgerPage */
+        LedgerPage: {
+            entries: components["schemas"]["LedgerEntryOut"][];
+            next_cursor: string | null;
         };
         /** LlmConfig */
         LlmConfig: {
@@ -786,6 +1108,39 @@ export interface components {
             /** @enum {string} */
             status: "active" | "suspended";
         };
+        /** UsageGroup */
+        UsageGroup: {
+            key: string | null;
+            label: string | null;
+            input_tokens: string;
+            output_tokens: string;
+            quantity: string;
+            /** @description Decimal string, e.g. "0.001500" */
+            tenant_cost: string;
+            entries: number;
+        };
+        /** UsageOut */
+        UsageOut: {
+            group_by: string;
+            from: string | null;
+            to: string | null;
+            groups: components["schemas"]["UsageGroup"][];
+            quantity: string;
+            /** @description Decimal string, e.g. "0.001500" */
+            tenant_cost: string;
+        };
+        /** UserBudgetIn */
+        UserBudgetIn: {
+            /** @description Decimal string, e.g. "0.001500" */
+            monthly_cap?: string | null;
+        };
+        /** UserCap */
+        UserCap: {
+            /** Format: uuid */
+            user_id: string;
+            /** @description Decimal string, e.g. "0.001500" */
+            monthly_cap: string | null;
+        };
         /** UserCreate */
         UserCreate: {
             email: string;
@@ -814,6 +1169,19 @@ export interface components {
             full_name?: string;
             role?: "tenant_admin" | "user";
             is_active?: boolean;
+        };
+        /** WebhookAttemptOut */
+        WebhookAttemptOut: {
+            attempt: number;
+            url: string;
+            status_code: number | null;
+            error: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** WebhookSecretOut */
+        WebhookSecretOut: {
+            secret: string;
         };
         /** PartnerOut */
         admin_schemas_PartnerOut: {
@@ -1577,6 +1945,139 @@ export interface operations {
             };
         };
     };
+    ApiV1ExecutionsExecutionIdCancelCancelExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionAccepted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1ExecutionsListExecutions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionOut"][];
+                };
+            };
+        };
+    };
+    ApiV1ExecutionsCreateExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExecutionCreate"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionAccepted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1ExecutionsExecutionIdGetExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
     ApiV1PartnerTenantsListTenants: {
         parameters: {
             query?: never;
@@ -2054,6 +2555,342 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProviderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminDeadLettersListDeadLetters: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminDeadLettersDeadLetterIdRetryRetryDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dead_letter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantWebhookSecretGetWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretOut"];
+                };
+            };
+        };
+    };
+    ApiV1TenantWebhookSecretRotateRotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretOut"];
+                };
+            };
+        };
+    };
+    ApiV1UsageUsage: {
+        parameters: {
+            query?: {
+                from?: string | null;
+                to?: string | null;
+                group_by?: "day" | "agent" | "model";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1LedgerEntriesLedgerEntries: {
+        parameters: {
+            query?: {
+                tenant_id?: string | null;
+                execution_id?: string | null;
+                from?: string | null;
+                to?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerPage"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantBudgetGetBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BudgetOut"];
+                };
+            };
+        };
+    };
+    ApiV1TenantBudgetPutBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BudgetIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BudgetOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantUsersUserIdBudgetPutUserBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserBudgetIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserCap"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminTenantsTenantIdCreditAddCredit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditOut"];
                 };
             };
             /** @description Bad request syntax or unsupported method */

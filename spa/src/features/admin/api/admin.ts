@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, getJson, sendJson, unwrap, type Schemas } from "@/lib/api/client";
+import { api, unwrap, type Schemas } from "@/lib/api/client";
 
 const invalidate = (qc: ReturnType<typeof useQueryClient>, key: string) => () => qc.invalidateQueries({ queryKey: ["admin", key] });
 
@@ -60,22 +60,23 @@ export function usePutProvider() {
   });
 }
 
-export interface DeadLetter {
-  id: string;
-  reason: string;
-  queue?: string;
-  source?: string;
-  body?: unknown;
-  created_at?: string;
-}
+export type DeadLetter = Schemas["DeadLetterOut"];
 export function useDeadLetters() {
-  return useQuery({ queryKey: ["admin", "dead-letters"], retry: false, queryFn: () => getJson<DeadLetter[] | { items: DeadLetter[] }>("/api/v1/admin/dead-letters") });
+  return useQuery({ queryKey: ["admin", "dead-letters"], queryFn: async () => unwrap(await api.GET("/api/v1/admin/dead-letters")) });
 }
 export function useRetryDeadLetter() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (id: string) => sendJson<unknown>("POST", `/api/v1/admin/dead-letters/${id}/retry`),
+    mutationFn: async (id: string) =>
+      unwrap(await api.POST("/api/v1/admin/dead-letters/{dead_letter_id}/retry", { params: { path: { dead_letter_id: id } } })),
     onSuccess: invalidate(qc, "dead-letters"),
+  });
+}
+
+export function useAddCredit() {
+  return useMutation({
+    mutationFn: async ({ tenantId, body }: { tenantId: string; body: Schemas["CreditIn"] }) =>
+      unwrap(await api.POST("/api/v1/admin/tenants/{tenant_id}/credit", { params: { path: { tenant_id: tenantId } }, body })),
   });
 }
 

@@ -8,36 +8,8 @@ import { PageHeader } from "@/components/ui/PageHeader";
 import { Table } from "@/components/ui/Table";
 import { formatDate, formatMoney } from "@/lib/format";
 import {
-  useAllTenants, useCreateModel, useCreateRate, useDeadLetters, useHealth, useModels, usePatchTenant, useProviders,
-  usePutProvider, useRates, useRetryDeadLetter, type DeadLetter,
+  useCreateModel, useCreateRate, useHealth, useModels, useProviders, usePutProvider, useRates,
 } from "@/features/admin/api/admin";
-
-export function AdminTenantsPage() {
-  const tenants = useAllTenants();
-  const patch = usePatchTenant();
-  return (
-    <>
-      <PageHeader title="All tenants" subtitle="Every workspace on the platform." />
-      <Card>
-        {tenants.error ? <QueryError error={tenants.error} /> : null}
-        {patch.error ? <Alert tone="error">{patch.error.message}</Alert> : null}
-        {tenants.data ? (
-          <Table caption="Tenants" rows={tenants.data} rowKey={(t) => t.id} columns={[
-            { key: "name", header: "Name", render: (t) => t.name },
-            { key: "tier", header: "Tier", render: (t) => t.tier },
-            { key: "conc", header: "Max concurrency", numeric: true, render: (t) => String(t.max_concurrency) },
-            { key: "status", header: "Status", render: (t) => <StatusBadge status={t.status} /> },
-            { key: "act", header: <span className="sr-only">Actions</span>, render: (t) => (
-              <Button variant={t.status === "active" ? "danger" : "ghost"} onClick={() => patch.mutate({ id: t.id, body: { status: t.status === "active" ? "suspended" : "active" } })}>
-                {t.status === "active" ? "Suspend" : "Resume"}
-              </Button>
-            ) },
-          ]} />
-        ) : null}
-      </Card>
-    </>
-  );
-}
 
 export function SystemRatesPage() {
   const rates = useRates();
@@ -157,29 +129,6 @@ export function ProvidersPage() {
         <TextField label="Provider name" value={extra} onChange={(e) => setExtra(e.target.value.trim())} hint="Any OpenAI-compatible endpoint." />
       </Card>
       {extra ? <ProviderForm key={extra} name={extra} baseUrl={null} hasKey={false} /> : null}
-    </>
-  );
-}
-
-export function DeadLettersPage() {
-  const q = useDeadLetters();
-  const retry = useRetryDeadLetter();
-  const rows: DeadLetter[] = Array.isArray(q.data) ? q.data : (q.data?.items ?? []);
-  return (
-    <>
-      <PageHeader title="Dead letters" subtitle="Messages that could not be processed, with the reason." />
-      <Card>
-        {q.error ? <QueryError error={q.error} /> : null}
-        {retry.error ? <Alert tone="error">{retry.error.message}</Alert> : null}
-        {q.data ? (
-          <Table caption="Dead letters" rows={rows} rowKey={(d) => d.id} empty="Nothing was dead-lettered." columns={[
-            { key: "at", header: "When", render: (d) => formatDate(d.created_at) },
-            { key: "queue", header: "Source", render: (d) => d.queue ?? d.source ?? "—" },
-            { key: "reason", header: "Reason", render: (d) => d.reason },
-            { key: "act", header: <span className="sr-only">Actions</span>, render: (d) => <Button onClick={() => retry.mutate(d.id)}>Retry</Button> },
-          ]} />
-        ) : null}
-      </Card>
     </>
   );
 }

@@ -23,23 +23,44 @@ export type ClientFrame =
   | { type: "resume"; execution_id: string; after_seq: number }
   | { type: "ping" };
 
-/** Error codes in words a user understands. */
-export function describeChatError(code: string, fallback?: string): string {
-  const words: Record<string, string> = {
-    rate_limited: "You are sending messages too quickly. Wait a moment, then try again.",
-    too_many_requests: "You are sending messages too quickly. Wait a moment, then try again.",
-    concurrency_limit: "Your workspace is already running as many replies as it may. Try again when one finishes.",
-    out_of_credit: "Your workspace is out of credit. Ask your admin to add credit or a payment method.",
-    insufficient_credit: "Your workspace is out of credit. Ask your admin to add credit or a payment method.",
-    payment_required: "Your workspace is out of credit. Ask your admin to add credit or a payment method.",
-    provider_error: "The AI provider is not answering right now. Try again in a minute.",
-    provider_unavailable: "The AI provider is not answering right now. Try again in a minute.",
-    provider_down: "The AI provider is not answering right now. Try again in a minute.",
-    tenant_suspended: "This workspace is suspended. Contact your administrator.",
-    busy: "The agent is still answering your previous message.",
-    session_busy: "The agent is still answering your previous message.",
-    agent_inactive: "This agent is switched off. Pick another agent.",
-    timeout: "The reply took too long and was stopped. Try again.",
-  };
-  return words[code] ?? fallback ?? "Something went wrong with this reply. Try again.";
+const BUSY = "Your workspace is already running as many replies as it may. Wait a moment, then try again.";
+const CREDIT = "Your workspace is out of prepaid credit. Ask your workspace admin to top it up.";
+const PROVIDER_DOWN = "The AI provider is not answering right now. Try again in a minute.";
+const RETRY = "This reply could not be finished. Try sending it again.";
+
+/** Error codes (web/executions/service.py, ledger/budget.py, actors/) in words a user understands. */
+const WORDS: Record<string, string> = {
+  // Refused before anything ran (error frames answering a message).
+  rate_limited: BUSY,
+  insufficient_credit: CREDIT,
+  tenant_cap_reached: "Your workspace has reached its monthly spending limit. Ask your workspace admin to raise it.",
+  user_cap_reached: "You have reached your personal monthly spending limit. Ask your workspace admin to raise it.",
+  session_busy: "The agent is still answering your previous message. Wait for it to finish, or stop it first.",
+  tenant_inactive: "This workspace is suspended. Contact your administrator.",
+  not_found: "This agent or conversation no longer exists. Pick another agent.",
+  // The reply failed (execution.failed).
+  provider_unavailable: PROVIDER_DOWN,
+  provider_error: PROVIDER_DOWN,
+  provider_stream_broken: "The connection to the AI provider broke mid-reply. Try again.",
+  provider_rate_limited: "The AI provider is overloaded right now. Try again in a minute.",
+  provider_rejected: "The AI provider refused this request. Check the agent's model and settings.",
+  unknown_provider: "This agent uses a provider the platform does not know. Ask your admin to fix the agent.",
+  unsupported: "This agent's settings are not supported by its provider. Ask your admin to fix the agent.",
+  invalid_output: "The reply did not match the agent's output format. Try again.",
+  agent_unavailable: "This agent no longer exists. Pick another agent.",
+  too_many_attempts: RETRY,
+  actor_lost: RETRY,
+  not_started: RETRY,
+  failed: RETRY,
+  internal_error: "Something went wrong on our side. Try again.",
+};
+
+/** Error codes that refuse a message before it runs: the message was not sent. */
+export const REFUSALS = new Set([
+  "rate_limited", "insufficient_credit", "tenant_cap_reached", "user_cap_reached", "session_busy", "tenant_inactive",
+  "not_found", "internal_error",
+]);
+
+export function describeChatError(code: string): string {
+  return WORDS[code] ?? "Something went wrong with this reply. Try again.";
 }

@@ -2,14 +2,9 @@
 // resumes each running reply from the last seq it has, so no text is lost or doubled.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { AuthSocket, type SocketStatus } from "@/lib/ws";
-import { describeChatError, type ServerFrame } from "@/features/chat/api/frames";
+import { describeChatError, REFUSALS, type ServerFrame } from "@/features/chat/api/frames";
+import { markRefused, markStarted, type LocalMessage } from "@/features/chat/api/sent";
 import { applyFrame, emptyStream, resumeFrames, type StreamState } from "@/features/chat/api/stream";
-
-export interface LocalMessage {
-  clientId: string;
-  content: string;
-  executionId?: string;
-}
 
 export function useChat(sessionId: string) {
   const [stream, setStream] = useState<StreamState>(emptyStream);
@@ -17,6 +12,7 @@ export function useChat(sessionId: string) {
   const [status, setStatus] = useState<SocketStatus>("connecting");
   const [error, setError] = useState<string | null>(null);
   const streamRef = useRef(stream);
+  const sentRef = useRef(sent);
   const socketRef = useRef<AuthSocket<ServerFrame> | null>(null);
 
   useEffect(() => {
@@ -30,17 +26,16 @@ export function useChat(sessionId: string) {
       },
       onFrame: (frame) => {
         if (frame.type === "error") {
-          setError(describeChatError(frame.code, frame.message));
+          const words = describeChatError(frame.code);
+          if (!REFUSALS.has(frame.code)) return setError(words);
+          const marked = markRefused(sentRef.current, words);
+          if (marked) setSent((sentRef.current = marked));
+          else setError(words);
           return;
         }
         if (frame.type === "execution.started") {
-          setSent((list) => {
-            if (list.some((m) => m.executionId === frame.execution_id)) return list;
-            const i = list.findIndex((m) => !m.executionId);
-            return i < 0 ? list : list.map((m, j) => (j === i ? { ...m, executionId: frame.execution_id } : m));
-          });
+          setSent((sentRef.current = markStarted(sentRef.current, frame.execution_id)));
         }
-        if (frame.type === "execution.failed") setError(describeChatError(frame.error.code, frame.error.message));
         const out = applyFrame(streamRef.current, frame);
         streamRef.current = out.state;
         setStream(out.state);
@@ -63,7 +58,7 @@ export function useChat(sessionId: string) {
       return false;
     }
     setError(null);
-    setSent((list) => [...list, { clientId, content }]);
+    setSent((sentRef.current = [...sentRef.current, { clientId, content }]));
     return true;
   }, []);
 

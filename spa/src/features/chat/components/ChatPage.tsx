@@ -27,6 +27,7 @@ export function ChatPage() {
 
   return (
     <div className="chat">
+      <h1 className="sr-only">Chat</h1>
       <div className="chat-side">
         <Card title="New conversation">
           {agents.error ? <QueryError error={agents.error} /> : null}

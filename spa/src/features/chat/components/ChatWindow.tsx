@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 
 import { Alert } from "@/components/ui/Alert";
 import { Button } from "@/components/ui/Button";
 import { formatNumber } from "@/lib/format";
+import { describeChatError } from "@/features/chat/api/frames";
 import { useMessages } from "@/features/chat/api/queries";
 import { useChat } from "@/features/chat/api/useChat";
 import type { Reply } from "@/features/chat/api/stream";
@@ -12,7 +13,7 @@ const STATUS_WORDS = {
   open: "Live",
   reconnecting: "Connection lost — reconnecting…",
   closed: "Disconnected",
-  unavailable: "Live chat is not available on this server yet.",
+  refused: "This conversation cannot be opened (it may have been deleted).",
 } as const;
 
 function ReplyBubble({ reply }: { reply: Reply }) {
@@ -22,7 +23,7 @@ function ReplyBubble({ reply }: { reply: Reply }) {
       {reply.status === "running" ? <span className="caret" aria-hidden="true" /> : null}
       <div className="msg-meta">
         {reply.status === "cancelled" ? <span>Stopped</span> : null}
-        {reply.status === "failed" ? <span>Failed</span> : null}
+        {reply.status === "failed" ? <span className="msg-error" role="alert">{describeChatError(reply.error?.code ?? "failed")}</span> : null}
         {reply.restarts > 0 ? <span>Restarted {reply.restarts}×</span> : null}
         {reply.usage ? (
           <span className="usage" title="Tokens used by this reply">
@@ -76,7 +77,8 @@ export function ChatWindow({ sessionId, title }: { sessionId: string; title: str
           const reply = repliesFor(m.executionId);
           return (
             <div key={m.clientId} className="stack" style={{ display: "contents" }}>
-              <article className="msg msg-user"><p style={{ margin: 0, whiteSpace: "pre-wrap" }}>{m.content}</p></article>
+              <article className="msg msg-user" data-refused={m.refused ? true : undefined}><p style={{ margin: 0, whiteSpace: "pre-wrap" }}>{m.content}</p></article>
+              {m.refused ? <Alert tone="warning" title="Not sent">{m.refused}</Alert> : null}
               {reply ? <ReplyBubble reply={reply} /> : null}
             </div>
           );

@@ -3,7 +3,7 @@ import { applyUsage, emptyLive, sparkValues, type UsageFrame } from "@/features/
 
 const frame = (over: Partial<UsageFrame> = {}): UsageFrame => ({
   type: "usage", tenant_id: "t1", execution_id: "e1", model: "demo-1", resource_type: "output_tokens",
-  quantity: 10, tenant_cost: "0.000100", partner_commission: "0.000020", at: "2025-01-01T00:00:00Z", ...over,
+  quantity: "10", tenant_cost: "0.000100", partner_commission: "0.000020", at: "2025-01-01T00:00:00Z", ...over,
 });
 
 describe("live usage", () => {

@@ -2,13 +2,14 @@
 // totals and a per-bucket series for the sparkline. Money is summed exactly (decimal strings).
 import { addDecimals } from "@/lib/format";
 
+/** A `usage` frame of /api/v1/usage/ws (web/usage/schemas.py UsageFrame; decimals as strings). */
 export interface UsageFrame {
   type: "usage";
   tenant_id: string;
-  execution_id: string;
-  model: string;
+  execution_id: string | null;
+  model: string | null;
   resource_type: string;
-  quantity: number;
+  quantity: string;
   tenant_cost: string;
   partner_commission?: string;
   platform_cost?: string;

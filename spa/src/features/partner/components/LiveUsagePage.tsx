@@ -9,6 +9,14 @@ import { AuthSocket, type SocketStatus } from "@/lib/ws";
 import { applyUsage, emptyLive, sparkValues, type LiveState, type UsageFrame } from "@/features/partner/api/live";
 import { usePartnerTenants } from "@/features/partner/api/partner";
 
+const STATUS_WORDS: Record<SocketStatus, string> = {
+  connecting: "Connecting…",
+  open: "Live",
+  reconnecting: "Reconnecting…",
+  closed: "Disconnected",
+  refused: "Refused",
+};
+
 export function LiveUsagePage() {
   const [live, setLive] = useState<LiveState>(emptyLive);
   const [status, setStatus] = useState<SocketStatus>("connecting");
@@ -17,6 +25,7 @@ export function LiveUsagePage() {
   useEffect(() => {
     const socket = new AuthSocket<UsageFrame | { type: string }>({
       path: "/api/v1/usage/ws",
+      readyType: "ready",
       onStatus: setStatus,
       onFrame: (f) => {
         if (f.type !== "usage") return;
@@ -34,7 +43,7 @@ export function LiveUsagePage() {
   return (
     <>
       <PageHeader title="Live usage" subtitle="Entries appear here as the ledger writes them." />
-      {status === "unavailable" ? <Alert tone="info" title="Not available yet">The live usage stream is not enabled on this server yet.</Alert> : null}
+      {status === "refused" ? <Alert tone="error" title="Live usage refused">This account may not watch live usage.</Alert> : null}
       {status === "reconnecting" ? <Alert tone="warning">Connection lost — reconnecting…</Alert> : null}
       <div className="grid">
         <Card title="Billed since you opened this page">
@@ -43,7 +52,7 @@ export function LiveUsagePage() {
         </Card>
         <Card title="Last 3 minutes">
           <Sparkline values={sparkValues(live, now)} label="Billed amount per 5 seconds" width={280} height={60} />
-          <p className="status-line" role="status">{status === "open" ? "Live" : status}</p>
+          <p className="status-line" role="status" data-socket={status}>{STATUS_WORDS[status]}</p>
         </Card>
       </div>
       <Card title="By tenant">

@@ -1,0 +1,5 @@
+// The partner admin's screens: one lazily loaded chunk (see app/router.tsx).
+export { EarningsPage } from "@/features/partner/components/EarningsPage";
+export { LiveUsagePage } from "@/features/partner/components/LiveUsagePage";
+export { PartnerRatesPage } from "@/features/partner/components/RatesPage";
+export { TenantsPage } from "@/features/partner/components/TenantsPage";

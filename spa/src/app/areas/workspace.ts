@@ -1,0 +1,9 @@
+// The tenant admin's screens: one lazily loaded chunk (see app/router.tsx).
+export { AgentEditor } from "@/features/agents/components/AgentEditor";
+export { AgentsPage } from "@/features/agents/components/AgentsPage";
+export { ApiKeysPage } from "@/features/tenant/components/ApiKeysPage";
+export { BudgetPage } from "@/features/tenant/components/BudgetPage";
+export { ExecutionsPage } from "@/features/tenant/components/ExecutionsPage";
+export { UsagePage } from "@/features/tenant/components/UsagePage";
+export { UsersPage } from "@/features/tenant/components/UsersPage";
+export { WebhooksPage } from "@/features/tenant/components/WebhooksPage";
