@@ -67,7 +67,7 @@ def _synthesize(schema: dict[str, Any], root: dict[str, Any] | None = None) -> A
         props = schema.get("properties", {})
         return {name: _synthesize(sub, root) for name, sub in props.items()}
     defaults = {"string": "tok", "integer": 1, "number": 1.0, "boolean": True, "array": []}
-    return defaults.get(kind)
+    return defaults.get(str(kind))
 
 
 def _schema_of(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
@@ -90,7 +90,7 @@ def _schema_of(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]
 def plan_for(body: dict[str, Any], header: str = "") -> Plan:
     """Read markers from the last user message (and the header) into a `Plan`."""
     messages = body.get("messages") or []
-    last_user = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+    last_user: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
     text = _content(last_user) + " " + header
     markers = {m.group(1): m.group(2) for m in _MARKER.finditer(text)}
     plan = Plan(tokens=[], prompt_tokens=sum(len(_content(m).split()) + 4 for m in messages))

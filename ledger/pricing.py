@@ -198,8 +198,10 @@ class RateBook:
         for p in partner:
             self._partner.setdefault((p.partner_id, p.model, p.resource_type), []).append(p)
         # Newest first, so overlapping versions (should never exist) resolve to the latest.
-        for versions in (*self._system.values(), *self._partner.values()):
-            versions.sort(key=lambda v: as_utc(v.valid_from), reverse=True)
+        for system_versions in self._system.values():
+            system_versions.sort(key=lambda v: as_utc(v.valid_from), reverse=True)
+        for partner_versions in self._partner.values():
+            partner_versions.sort(key=lambda v: as_utc(v.valid_from), reverse=True)
 
     def resolve(self, model: str, resource_type: str, partner_id: UUID | None, at: datetime) -> AppliedRate:
         """The rate of `model`/`resource_type` for a tenant of `partner_id` at `at`.

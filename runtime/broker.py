@@ -105,8 +105,11 @@ class Topology:
         )
 
 
-def _work_queue(name: str, dlx: str, delivery_limit: int, routing_key: str = "", **extra: Any) -> RabbitQueue:
-    return RabbitQueue(
+def _work_queue(
+    name: str, dlx: str, delivery_limit: int, routing_key: str = "", extra: dict[str, Any] | None = None
+) -> RabbitQueue:
+    # The arguments dict is untyped for FastStream's QuorumQueueArgs TypedDict; keys are RabbitMQ's.
+    return RabbitQueue(  # type: ignore[call-overload]
         name,
         QueueType.QUORUM,
         durable=True,
@@ -119,7 +122,7 @@ def _work_queue(name: str, dlx: str, delivery_limit: int, routing_key: str = "",
             # at-least-once dead-lettering needs reject-publish overflow; nothing is dropped.
             "x-dead-letter-strategy": "at-least-once",
             "x-overflow": "reject-publish",
-            **extra,
+            **(extra or {}),
         },
     )
 
@@ -139,7 +142,7 @@ def topology(prefix: str | None = None, *, delivery_limit: int = 5) -> Topology:
         streams=RabbitExchange(f"{prefix}hirebuddha.streams", ExchangeType.TOPIC, durable=True),
         control=RabbitExchange(f"{prefix}hirebuddha.control", ExchangeType.DIRECT, durable=True),
         usage=_work_queue(
-            f"{prefix}hirebuddha.usage", dlx, delivery_limit, **{"x-single-active-consumer": True}
+            f"{prefix}hirebuddha.usage", dlx, delivery_limit, extra={"x-single-active-consumer": True}
         ),
         dlx=RabbitExchange(dlx, ExchangeType.TOPIC, durable=True),
         dead_letters=RabbitQueue(

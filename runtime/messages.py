@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, overload
 from uuid import UUID, uuid4
 
 import msgspec
@@ -317,7 +317,11 @@ def _decoder(kind: Any) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(kind)
 
 
-def decode(data: bytes | str, kind: type[T] | Any) -> T:
+@overload
+def decode(data: bytes | str, kind: type[T]) -> T: ...
+@overload
+def decode(data: bytes | str, kind: Any) -> Any: ...
+def decode(data: bytes | str, kind: Any) -> Any:
     """Decode JSON into `kind`, a Struct or a union such as `StreamEvent`.
 
     Raises `msgspec.ValidationError` (or `msgspec.DecodeError`) on a malformed message,

@@ -8,6 +8,8 @@ token costs one frame and no round trip.
 
 from __future__ import annotations
 
+from typing import Any
+
 import aio_pika
 from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 
@@ -113,7 +115,7 @@ async def dead_letter(
     rather than losing the message.
     """
     raw = message.raw_message
-    headers = {
+    headers: dict[str, Any] = {
         **(raw.headers or {}),
         **(extra_headers or {}),
         REASON_HEADER: reason[:1000],

@@ -72,10 +72,10 @@ class OpenAIProvider:
         if max_tokens is not None:
             options["max_tokens"] = max_tokens
         try:
-            response = await self.client.chat.completions.create(
+            response = await self.client.chat.completions.create(  # type: ignore[call-overload]
                 model=model,
                 messages=list(messages),
-                stream=True,  # type: ignore[arg-type]
+                stream=True,
                 stream_options={"include_usage": True},
                 **options,
             )

@@ -95,9 +95,9 @@ async def structured(
     patched = instructor.from_openai(client, mode=instructor.Mode.TOOLS)
     try:
         result, completion = await patched.create_with_completion(
-            messages=list(messages),
+            messages=list(messages),  # type: ignore[arg-type]
             response_model=response_model,
-            model=model,  # type: ignore[arg-type]
+            model=model,
             max_retries=max_retries,
             **options,
         )

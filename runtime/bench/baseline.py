@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import uvicorn
@@ -76,7 +76,8 @@ def create_app(llm_url: str, model: str = "fake") -> Litestar:
             event = await socket.receive()
             if event["type"] == "websocket.disconnect":
                 return
-            frame: dict[str, Any] = _decode(event.get("text") or event.get("bytes") or b"{}")
+            raw = cast(str | bytes, event.get("text") or event.get("bytes") or b"{}")
+            frame: dict[str, Any] = _decode(raw)
             if frame.get("type") == "message":
                 task = asyncio.create_task(_answer(socket, llm, model, str(frame.get("content", ""))))
                 tasks.add(task)

@@ -137,7 +137,8 @@ async def _versions(stack: Stack) -> dict[str, Any]:
         await conn.close()
     connection = await aio_pika.connect(stack.amqp_url)
     try:
-        out["rabbitmq"] = connection.transport.connection.server_properties.get("version")
+        transport = connection.transport
+        out["rabbitmq"] = transport.connection.server_properties.get("version") if transport else None
     finally:
         await connection.close()
     return out

@@ -155,7 +155,7 @@ async def _reject(bus: Bus, message: RabbitMessage, exc: JobRejected) -> None:
         else:
             await bus.broker.publish(
                 msgspec.json.encode(result),
-                routing_key=raw.reply_to,
+                routing_key=str(raw.reply_to),
                 persist=True,
                 mandatory=False,
                 content_type="application/json",

@@ -6,6 +6,7 @@ import secrets
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
 
 from runtime import crypto, db
 from web.auth.guards import requires_tenant_admin
@@ -40,6 +41,8 @@ class WebhookSecretController(Controller):
                 crypto.encrypt(_new()),
             )
             row = await db.fetchrow("SELECT webhook_secret FROM tenants WHERE id = $1", tenant_id)
+        if row is None:  # the caller's own tenant: only if it vanished mid-request
+            raise NotFoundException("Tenant not found.")
         return WebhookSecretOut(crypto.decrypt(row["webhook_secret"]))
 
     @post("/rotate", status_code=200)
