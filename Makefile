@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up test lint services chromium clean
+.PHONY: install up test soak lint services chromium clean
 
 SPA_SRC := $(shell find spa/src spa/public -type f 2>/dev/null) spa/index.html spa/package.json spa/vite.config.ts spa/tsconfig.json
 
@@ -63,7 +63,11 @@ lint: install
 
 test: install services lint chromium
 	cd spa && npm run lint && npm run typecheck && npm run test
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not soak"
+
+# The long fault runs (documented in the README): real processes killed again and again.
+soak: install services
+	$(BIN)/pytest -q -m soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -6,9 +6,13 @@ or a snapshot request reaches that actor and only it, in whichever process it ru
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
+from collections.abc import Awaitable, Callable
 
 import aio_pika
+import aiormq
 import msgspec
 
 from runtime.broker import Topology, actor_address
@@ -17,6 +21,9 @@ from runtime.registry import ActorRegistry
 from runtime.supervision import ActorDeadError
 
 log = logging.getLogger("hirebuddha.actors")
+
+BIND_TIMEOUT_S = 10.0
+"""How long a bind waits for the inbox's channel to be restored after a broker reconnect."""
 
 
 class ControlInbox:
@@ -34,18 +41,44 @@ class ControlInbox:
         """Declare the exclusive queue and start consuming."""
         self._channel = await self._connection.channel()
         self._exchange = await self._channel.get_exchange(self._topo.control.name)
-        self._queue = await self._channel.declare_queue("", exclusive=True, auto_delete=True)
+        # Our own name (traceable in the management UI). The robust channel re-declares the
+        # queue and re-binds every bound address after a broker restart.
+        name = f"{self._topo.control.name}.inbox.{uuid.uuid4().hex}"
+        self._queue = await self._channel.declare_queue(name, exclusive=True, auto_delete=True)
         await self._queue.consume(self._on_message, no_ack=True)
 
     async def bind(self, address: str) -> None:
-        """Route `address` here (before the actor may become visible as running)."""
+        """Route `address` here (before the actor may become visible as running).
+
+        Raises (TimeoutError, AMQP errors) when the broker is not back within BIND_TIMEOUT_S.
+        """
         assert self._queue is not None and self._exchange is not None
-        await self._queue.bind(self._exchange, routing_key=address)
+        queue, exchange = self._queue, self._exchange
+        await self._when_ready(lambda: queue.bind(exchange, routing_key=address))
 
     async def unbind(self, address: str) -> None:
         """Stop routing `address` here (the actor has stopped)."""
         assert self._queue is not None and self._exchange is not None
-        await self._queue.unbind(self._exchange, routing_key=address)
+        queue, exchange = self._queue, self._exchange
+        await self._when_ready(lambda: queue.unbind(exchange, routing_key=address))
+
+    async def _when_ready(self, operation: Callable[[], Awaitable[object]]) -> None:
+        # After a reconnect the execution lanes' consumers may be restored (and deliver)
+        # before this channel is: an RPC on it then hit the old, closed channel and the
+        # execution was never started (tests/test_faults_broker.py). So wait until this
+        # channel is restored, and retry once if it closed under us; bounded either way.
+        assert self._channel is not None
+        async with asyncio.timeout(BIND_TIMEOUT_S):
+            for attempt in (1, 2):
+                if isinstance(self._channel, aio_pika.abc.AbstractRobustChannel):
+                    await self._channel.ready()
+                try:
+                    await operation()
+                    return
+                except aiormq.exceptions.ChannelInvalidStateError:
+                    if attempt == 2:
+                        raise
+                    await asyncio.sleep(0.1)
 
     async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         try:

@@ -166,12 +166,11 @@ class ExecutionRun:
             self.finished.set()
 
     async def _execute(self) -> None:
-        if self.session_id is not None:
-            await self._wait_turn()
-        claim = await store.claim(self.id, self.tenant_id)
-        if claim is None:
+        begun = await self._begin()
+        if begun is None:
             log.info("execution %s already ended; nothing to do", self.id)
             return
+        claim = begun.claim
         self.attempt = claim.attempt
         if claim.attempt > self.ctx.limits.max_attempts:
             raise ExecutionFailedError(
@@ -188,16 +187,16 @@ class ExecutionRun:
             )
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
-            await self._answer(claim)
+            await self._answer(begun)
         finally:
             heartbeat.cancel()
 
-    async def _answer(self, claim: store.Claim) -> None:
-        agent = await store.load_agent(claim.agent_id, self.tenant_id)
+    async def _answer(self, begun: store.Begun) -> None:
+        claim, agent = begun.claim, begun.agent
         if agent is None:
             raise ExecutionFailedError("agent_unavailable", "The agent no longer exists.")
-        if claim.session_id is not None:
-            turns = await store.history(self.id, claim.session_id, self.tenant_id)
+        if begun.turns is not None:
+            turns = begun.turns
         else:
             turns = [{"role": "user", "content": claim.input or self.request.input}]
         messages = prompt(agent.role, turns)
@@ -211,10 +210,16 @@ class ExecutionRun:
         else:
             await self._stream(messages, agent.llm_config, options)
 
-    async def _wait_turn(self) -> None:
+    async def _begin(self) -> store.Begun | None:
+        """Wait for the session's turn, then claim and load (one transaction when it is our turn)."""
         # Polling, not a notification: the predecessor may run in another process, and
-        # a 50 ms poll on an indexed query costs nothing next to an LLM reply.
-        while self.cancel_reason is None and await store.earlier_active(self.id, self.tenant_id):  # noqa: ASYNC110
+        # a 50 ms poll on an indexed query costs nothing next to an LLM reply. A cancel
+        # stops the wait: the claimed attempt then ends `cancelled` at once.
+        while True:
+            wait_turn = self.session_id is not None and self.cancel_reason is None
+            begun = await store.begin(self.id, self.tenant_id, wait_turn=wait_turn)
+            if not isinstance(begun, str):
+                return begun
             await asyncio.sleep(self.ctx.limits.turn_poll_s)
 
     async def _heartbeat(self) -> None:

@@ -135,6 +135,41 @@ async def history(
     return [{"role": r["role"], "content": r["content"]} for r in rows]
 
 
+@dataclass(frozen=True)
+class Begun:
+    """A claimed execution with what its first LLM call needs (`begin`)."""
+
+    claim: Claim
+    agent: AgentConfig | None
+    turns: list[dict[str, str]] | None
+    """The session's history (`history`), None for an execution without a session."""
+
+
+NOT_YET = "not-yet"
+"""`begin`'s answer while an earlier execution of the session is still active."""
+
+
+async def begin(execution_id: uuid.UUID, tenant_id: uuid.UUID, *, wait_turn: bool) -> Begun | str | None:
+    """Check the session's turn, claim, load the agent and the history: ONE transaction.
+
+    The same statements as `earlier_active`, `claim`, `load_agent` and `history`, on one
+    connection between one BEGIN and one COMMIT instead of four transactions: they all sit
+    between the start message and the first token. NOT_YET (nothing written) while an
+    earlier execution of the session is active; None when the execution already ended.
+    """
+    async with db.scope(tenant_id):
+        if wait_turn and await earlier_active(execution_id, tenant_id):
+            return NOT_YET
+        claimed = await claim(execution_id, tenant_id)
+        if claimed is None:
+            return None
+        agent = await load_agent(claimed.agent_id, tenant_id)
+        turns = None
+        if claimed.session_id is not None and agent is not None:
+            turns = await history(execution_id, claimed.session_id, tenant_id)
+    return Begun(claimed, agent, turns)
+
+
 async def heartbeat(execution_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int) -> bool:
     """Show the sweeper this attempt is alive; False when it no longer owns the execution."""
     async with db.scope(tenant_id):

@@ -19,6 +19,7 @@ import logging
 import signal
 
 import aio_pika
+import aiormq
 import msgspec
 
 from actors.agent import AgentActor
@@ -31,7 +32,13 @@ from actors.webhooks import on_webhook
 from runtime import db
 from runtime.broker import build_broker, declare_topology, topology
 from runtime.messages import ExecutionRequested, decode
-from runtime.publishing import REASON_HEADER, SOURCE_HEADER, StreamPublisher
+from runtime.publishing import (
+    PUBLIC_REASON_HEADER,
+    REASON_HEADER,
+    SOURCE_EXCHANGE_HEADER,
+    SOURCE_HEADER,
+    StreamPublisher,
+)
 from runtime.registry import ActorRegistry
 from runtime.settings import get_settings
 
@@ -63,6 +70,10 @@ class Worker:
         self.registry = ActorRegistry()
         self.stopping = asyncio.Event()
         self.running: dict[str, AgentActor] = {}
+        # The delivery each running actor acks when it ends. A broker restart kills the
+        # channel of the original one; RabbitMQ then redelivers the message and that new
+        # delivery takes its place here (`_adopt`), so the message is acked exactly once.
+        self.deliveries: dict[str, aio_pika.abc.AbstractIncomingMessage] = {}
         self.handed_back: set[str] = set()
         self.idle = asyncio.Event()
 
@@ -140,42 +151,99 @@ class Worker:
             await self._dead_letter(message, f"malformed ExecutionRequested: {exc}")
             return
         actor = AgentActor(request, self.ctx)
-        if actor.address in self.registry:
-            await message.ack()  # a duplicate publish: the live actor already runs it
+        if actor.actor_id in self.running:  # `running`, not the registry: bind comes first
+            await self._adopt(actor.actor_id, message)
             return
         if self.stopping.is_set():
-            await message.nack(requeue=True)  # shutting down: another process takes it
+            await _settle(message, requeue=True)  # shutting down: another process takes it
             return
         log.info("execution.take %s (delivery %s)", request.execution_id, message.redelivered)
         self.running[actor.actor_id] = actor
+        self.deliveries[actor.actor_id] = message
+        started = False
         try:
             # Bound before the actor can mark the row running, so a cancel sent by anyone
             # who sees `running` always finds the actor.
-            await self.inbox.bind(actor.address)
+            try:
+                await self.inbox.bind(actor.address)
+            except Exception:
+                # The broker is not back (or the inbox channel not restored) in time: hand the
+                # message back rather than ack an execution nobody ran (it stayed `pending`).
+                log.warning("execution %s: control inbox unavailable; handing it back", actor.actor_id)
+                await asyncio.sleep(1)  # not a hot redelivery loop while the broker recovers
+                return
             actor.start(self.registry)
+            started = True
             await actor.wait_finished()
             await actor.stop()
         finally:
             with contextlib.suppress(Exception):
                 await self.inbox.unbind(actor.address)
-            if actor.actor_id in self.handed_back:
-                await message.nack(requeue=True)
-            else:
-                await message.ack()
+            delivery = self.deliveries.pop(actor.actor_id, message)
+            await _settle(delivery, requeue=not started or actor.actor_id in self.handed_back)
             self.running.pop(actor.actor_id, None)
             if not self.running and self.stopping.is_set():
                 self.idle.set()
 
+    async def _adopt(self, actor_id: str, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        """A second delivery of an execution this process runs right now."""
+        current = self.deliveries.get(actor_id)
+        if current is not None and _channel_alive(current):
+            await _settle(message)  # a duplicate publish: the live actor already runs it
+            return
+        # The first delivery's channel died (broker restart): that ack can never be sent.
+        # This redelivery is acked when the live actor ends, so the message is neither lost
+        # nor acked before the execution is stored.
+        log.info("execution %s: redelivered while running here; the live actor keeps it", actor_id)
+        self.deliveries[actor_id] = message
+
     async def _dead_letter(self, message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
         log.error("dead-lettering a message: %s", reason)
+        # Keep what identifies the message (headers, correlation and message ids, content type)
+        # and where it came from, as runtime.publishing.dead_letter does: without them the
+        # admin cannot trace a dead letter to its sender, and a redrive went to the DLX itself
+        # (tests/test_fuzz_amqp.py).
         await self.broker.publish(
             message.body,
             exchange=self.topo.dlx,
             routing_key=message.routing_key or "",
-            headers={REASON_HEADER: reason[:1000], SOURCE_HEADER: message.routing_key or ""},
+            headers={
+                **(message.headers or {}),
+                REASON_HEADER: reason[:1000],
+                PUBLIC_REASON_HEADER: reason[:1000],
+                SOURCE_HEADER: message.routing_key or "",
+                SOURCE_EXCHANGE_HEADER: message.exchange or "",
+            },
             persist=True,
+            content_type=message.content_type,
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
         )
         await message.ack()
+
+
+def _channel_alive(message: aio_pika.abc.AbstractIncomingMessage) -> bool:
+    try:
+        return not message.channel.is_closed  # raises once the channel has closed
+    except aiormq.exceptions.AMQPError:
+        return False
+
+
+async def _settle(message: aio_pika.abc.AbstractIncomingMessage, *, requeue: bool | None = None) -> None:
+    """Ack (`requeue=None`) or nack; a delivery whose channel died is left to RabbitMQ.
+
+    After a broker restart the channel a message came on is gone: its ack or nack cannot be
+    sent, and RabbitMQ redelivers the message, whose new delivery finds the execution ended
+    (acked at once) or adopted by the live actor (`Worker._adopt`). Raising here only
+    crashed the consumer callback.
+    """
+    try:
+        if requeue is None:
+            await message.ack()
+        else:
+            await message.nack(requeue=requeue)
+    except (aiormq.exceptions.AMQPError, ConnectionError) as exc:
+        log.warning("delivery %s not settled (%r); RabbitMQ redelivers it", message.delivery_tag, exc)
 
 
 async def serve(args: argparse.Namespace) -> None:

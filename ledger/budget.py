@@ -23,6 +23,8 @@ Rules:
 - Atomicity: admission locks the tenant row (FOR NO KEY UPDATE) and reads spend and holds
   in one statement, so N concurrent admissions see each other's holds: never more than
   the limit is admitted, whatever N.
+  The bound is estimated before that lock (`estimate`), so the lock covers only the
+  lock, the spend read and the insert.
 """
 
 from __future__ import annotations
@@ -144,33 +146,62 @@ async def _bound(call: Call, prompt: dict) -> Decimal:
     return await quote(call.tenant_id, model, estimate_tokens(chars, messages), max_output)
 
 
-async def reserve(call: Call) -> Decimal | None:
-    """Admit `call` or raise BudgetExceeded; returns the amount held (None: no limit applies).
+@dataclass(frozen=True)
+class Estimate:
+    """A call's bound, computed before admission takes its lock (`estimate`)."""
 
-    Runs inside the caller's transaction (the admission's `db.scope(tenant_id)`), so the
-    hold commits or rolls back with the execution row.
+    bound: Decimal
+    model: str
+
+
+async def estimate(call: Call) -> Estimate | None:
+    """The call's bound, or None when no limit applies to the tenant (nothing to hold).
+
+    Reads only, without locks: admissions serialize per tenant, so the prompt size and
+    rates (five statements) are read here, before the lock, and `hold` keeps the locked
+    part to three. A limit set between the two is only missed the way an admission just
+    before it would be; `hold` checks against the limits it reads locked.
     """
-    limits = await brepo.lock_limits(call.tenant_id, call.user_id)
+    limits = await brepo.lock_limits(call.tenant_id, call.user_id, lock=False)
     if limits is None or not limits.any:
         return None
     prompt = await brepo.agent_prompt(call.agent_id, call.tenant_id)
     if prompt is None:
         return None  # admission answers "agent not found" itself
-    bound = await _bound(call, prompt)
+    model = str(prompt["llm_config"].get("model") or "demo")
+    return Estimate(await _bound(call, prompt), model)
+
+
+async def hold(call: Call, est: Estimate | None) -> Decimal | None:
+    """Lock the tenant row, check `est` against every limit and hold it; or BudgetExceeded."""
+    if est is None:
+        return None
+    limits = await brepo.lock_limits(call.tenant_id, call.user_id)
+    if limits is None or not limits.any:
+        return None
     spend = await brepo.spend(
         call.tenant_id, call.user_id, month_start(), per_user=limits.user_cap is not None
     )
-    if (refusal := check(limits, spend, bound)) is not None:
+    if (refusal := check(limits, spend, est.bound)) is not None:
         raise refusal
     await brepo.insert_reservation(
         tenant_id=call.tenant_id,
         user_id=call.user_id,
         execution_id=call.execution_id,
         agent_id=call.agent_id,
-        model=str(prompt["llm_config"].get("model") or "demo"),
-        amount=bound,
+        model=est.model,
+        amount=est.bound,
     )
-    return bound
+    return est.bound
+
+
+async def reserve(call: Call) -> Decimal | None:
+    """Admit `call` or raise BudgetExceeded; returns the amount held (None: no limit applies).
+
+    Runs inside the caller's transaction (the admission's `db.scope(tenant_id)`), so the
+    hold commits or rolls back with the execution row.
+    """
+    return await hold(call, await estimate(call))
 
 
 def _tokens(usage: object) -> tuple[int, int]:

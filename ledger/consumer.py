@@ -15,12 +15,14 @@ standby that RabbitMQ activates when this one's connection dies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 from collections.abc import Sequence
 
 import aio_pika
+import aiormq
 import asyncpg
 import msgspec
 from faststream.rabbit import Channel, RabbitBroker
@@ -49,6 +51,10 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.InsufficientResourcesError,
     service.ChainConflict,
 )
+
+
+BROKER_LOST: tuple[type[BaseException], ...] = (aiormq.exceptions.AMQPError, ConnectionError)
+"""A channel or connection to RabbitMQ closed under an operation (a broker restart)."""
 
 
 class _Consumed:
@@ -93,7 +99,10 @@ class LedgerConsumer:
         """
         await declare_topology(self.broker, self.topo)
         channel = await self.broker.config.channel_manager.get_channel(self._channel)
-        queue = await channel.get_queue(self.topo.usage.name, ensure=False)
+        # ensure=True (a passive declare), not ensure=False: only a queue the robust channel
+        # declared is restored after a broker restart, with its consumer. With ensure=False
+        # the ledger stopped consuming for good after a reconnect (tests/test_faults_broker.py).
+        queue = await channel.get_queue(self.topo.usage.name)
         tag = await queue.consume(self._inbox.put)
         log.info(
             "ledger.consume: %s (batch %d / %d ms)", queue.name, self.batch_size, int(self.batch_s * 1000)
@@ -104,11 +113,19 @@ class LedgerConsumer:
             while not stop.is_set():
                 batch = await self._collect(stop)
                 if batch:
-                    await self.process(batch, stop)
+                    try:
+                        await self.process(batch, stop)
+                    except BROKER_LOST as exc:
+                        # The broker went away under this batch (an ack or a dead letter
+                        # failed). Its unacked messages come back once the robust channel is
+                        # restored, and recording them again is a no-op (unique event id):
+                        # carry on instead of ending the process (tests/test_faults_broker.py).
+                        log.warning("ledger: broker lost during a batch (%r); it will be redelivered", exc)
         finally:
             if self._getter is not None:
                 self._getter.cancel()
-            await queue.cancel(tag)
+            with contextlib.suppress(*BROKER_LOST):  # the channel may be gone already
+                await queue.cancel(tag)
 
     async def _get(self, within: float) -> Delivery | None:
         """The next message within `within` seconds, or None.

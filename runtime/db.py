@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
@@ -42,11 +43,19 @@ OWNER_DB = Engine(config={"dsn": get_settings().db.url}, extensions=())
 """Engine of the owner role; migrations only."""
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Release without asyncpg's default reset query (advisory unlock, CLOSE ALL, UNLISTEN,
+    RESET ALL): one more round trip after every transaction, for session state this app never
+    creates. Tenant scope is `set_config(..., true)` and locks are `pg_advisory_xact_lock`,
+    both gone at commit; asyncpg still rolls back a transaction left open before calling this.
+    """
+
+
 async def open_pool(max_size: int | None = None) -> None:
     """Start the app engine's pool (idempotent)."""
     if APP_DB.pool is None:
         size = max_size or get_settings().db.pool_max
-        await APP_DB.start_connection_pool(min_size=1, max_size=size)
+        await APP_DB.start_connection_pool(min_size=1, max_size=size, reset=_keep_session)
 
 
 async def close_pool() -> None:
@@ -71,8 +80,11 @@ async def scope(
     `system=True` is for work that is cross-tenant by nature (login by email, refresh token
     lookup, the admin console, seeding) and is only entered by code that has checked why.
     """
-    async with APP_DB.transaction():
-        await rescope(tenant_id, partner_id=partner_id, system=system)
+    async with APP_DB.transaction() as txn:
+        # Nested in a transaction already in this very scope: no second set_config round trip
+        # (helpers that open their own scope can then share one transaction, actors.store.begin).
+        if _scoped.get() != (txn, _key(tenant_id, partner_id, system)):
+            await rescope(tenant_id, partner_id=partner_id, system=system)
         yield
 
 
@@ -90,6 +102,15 @@ async def rescope(
         _as_text(partner_id),
         "on" if system else "",
     )
+    _scoped.set((APP_DB.current_transaction.get(), _key(tenant_id, partner_id, system)))
+
+
+_scoped: ContextVar[tuple[Any, tuple[str, str, bool]] | None] = ContextVar("hb_db_scoped", default=None)
+"""(transaction, scope) that `rescope` last set in this context."""
+
+
+def _key(tenant_id: Any, partner_id: Any, system: bool) -> tuple[str, str, bool]:
+    return _as_text(tenant_id), _as_text(partner_id), system
 
 
 def _connection() -> asyncpg.Connection:

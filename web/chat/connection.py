@@ -129,7 +129,14 @@ class ChatConnection:
 
     async def serve(self) -> None:
         """Subscribe to the session, say `ready`, then handle frames until the end."""
-        await self.relay.subscribe(self.session_id, self)
+        try:
+            await self.relay.subscribe(self.session_id, self)
+        except Exception:  # the broker is down or its channel broken: say so, never go silent
+            log.exception("could not subscribe a chat socket to session %s", self.session_id)
+            unavailable = p.Error("unavailable", "Streaming is unavailable; retry shortly.")
+            await self.socket.send_text(p.encode(unavailable))
+            await self.close(p.CLOSE_TRY_AGAIN, "broker unavailable")
+            return
         writer = asyncio.create_task(self._writer())
         try:
             self.send(p.Ready(self.session_id))

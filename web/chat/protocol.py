@@ -42,6 +42,7 @@ CLOSE_NOT_FOUND = 4404
 """The session does not exist or is not the caller's."""
 CLOSE_IDLE = 4408
 CLOSE_TOO_SLOW = 4008
+CLOSE_TRY_AGAIN = 1013  # RFC 6455 "Try Again Later": a backing service is down
 """The client did not read fast enough: its send buffer overflowed."""
 
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]

@@ -11,6 +11,7 @@ A socket never blocks the relay: `deliver` only enqueues (see `ChatConnection.de
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from typing import Protocol
@@ -24,6 +25,9 @@ from web.chat.protocol import ServerFrame, frame_of
 from web.executions.bus import Bus
 
 log = logging.getLogger("hirebuddha.web")
+
+BIND_TIMEOUT_S = 5.0
+"""How long a socket waits for its session's binding before it is told the service is unavailable."""
 
 
 class Sink(Protocol):
@@ -53,7 +57,12 @@ class Relay:
         self._connection = await aio_pika.connect_robust(self._url)
         channel = await self._connection.channel()
         self._exchange = await channel.get_exchange(self._topo.streams.name)
-        self._queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
+        # Our own name, not a server-named one: after a broker restart the robust channel
+        # re-declares the queue by name, and RabbitMQ refuses client declarations of the
+        # reserved "amq.gen-..." names, which left the relay's channel closed for good
+        # (tests/test_faults_broker.py).
+        name = f"{self._topo.streams.name}.relay.{uuid.uuid4().hex}"
+        self._queue = await channel.declare_queue(name, exclusive=True, auto_delete=True)
         await self._queue.consume(self._on_message, no_ack=True)
 
     async def close(self) -> None:
@@ -67,7 +76,11 @@ class Relay:
         async with self._lock:
             sinks = self._sinks.setdefault(session_id, set())
             if not sinks:
-                await self._queue.bind(self._exchange, routing_key=session_key(session_id))
+                # Bounded: with the broker down a bind waits for the reconnection without end,
+                # holding this lock and leaving the socket with no answer (TimeoutError here
+                # becomes an `unavailable` error frame; tests/test_faults_broker.py).
+                async with asyncio.timeout(BIND_TIMEOUT_S):
+                    await self._queue.bind(self._exchange, routing_key=session_key(session_id))
             sinks.add(sink)
 
     async def unsubscribe(self, session_id: uuid.UUID, sink: Sink) -> None:
@@ -80,7 +93,11 @@ class Relay:
             sinks.discard(sink)
             if not sinks:
                 del self._sinks[session_id]
-                await self._queue.unbind(self._exchange, routing_key=session_key(session_id))
+                # Best effort while the broker is down: a stale binding only feeds events to
+                # no sink, and the exclusive queue goes away with the connection anyway.
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(BIND_TIMEOUT_S):
+                        await self._queue.unbind(self._exchange, routing_key=session_key(session_id))
 
     async def snapshot(
         self, bus: Bus, execution_id: uuid.UUID, after_seq: int, wait_s: float

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -32,6 +33,9 @@ from web.executions import service
 from web.executions.service import Rejected, Submitted
 
 log = logging.getLogger("hirebuddha.web")
+
+PUBLISH_TIMEOUT_S = 5.0
+"""How long admission waits for the broker to confirm an execution before answering 503."""
 
 
 @dataclass
@@ -124,7 +128,10 @@ async def dispatch(
         webhook_url=webhook_url,
     )
     try:
-        await publish_execution(bus.broker, bus.topo, request, sent.tier)
+        # Bounded: while the broker is down the robust channel waits for a reconnection
+        # without end, which held a chat message unanswered (tests/test_faults_broker.py).
+        async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+            await publish_execution(bus.broker, bus.topo, request, sent.tier)
     except Exception as exc:
         log.exception("could not queue execution %s", sent.execution_id)
         await service.mark_unqueued(me.tenant_id, sent.execution_id)

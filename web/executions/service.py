@@ -31,28 +31,36 @@ class Rejected(Exception):
         self.code, self.message, self.status = code, message, status
 
 
-async def admit_credit(
+async def admit_credit(call: Any, estimate: Any) -> None:
+    """Pre-flight budget check: hold the call's upper bound or refuse with 402.
+
+    Runs inside the admission transaction, under the tenant lock, after the concurrency
+    check: the hold (a budget reservation keyed by the execution id) commits or rolls back
+    with the execution row. `estimate` (`ledger.budget.estimate`) was read before the lock.
+    Refusal codes: insufficient_credit, tenant_cap_reached, user_cap_reached (ledger.budget
+    documents the rules).
+    """
+    # Imported here so this module's imports stay as they are (shared with the chat socket).
+    from ledger import budget
+
+    try:
+        await budget.hold(call, estimate)
+    except budget.BudgetExceeded as exc:
+        raise Rejected(exc.code, exc.message, 402) from exc
+
+
+async def estimate_credit(
     me: Principal,
     agent_id: uuid.UUID,
     execution_id: uuid.UUID,
     content: str,
     session_id: uuid.UUID | None,
-) -> None:
-    """Pre-flight budget check: hold the call's upper bound or refuse with 402.
-
-    Runs inside the admission transaction, scoped to the tenant, after the concurrency
-    check: the hold (a budget reservation keyed by `execution_id`) commits or rolls back
-    with the execution row. Refusal codes: insufficient_credit, tenant_cap_reached,
-    user_cap_reached (ledger.budget documents the rules).
-    """
-    # Imported here so this module's imports stay as they are (shared with the chat socket).
+) -> tuple[Any, Any]:
+    """(the budget call, its estimate): read before the tenant lock (see `submit`)."""
     from ledger import budget
 
     call = budget.Call(me.tenant_id, me.id, agent_id, execution_id, content, session_id)
-    try:
-        await budget.reserve(call)
-    except budget.BudgetExceeded as exc:
-        raise Rejected(exc.code, exc.message, 402) from exc
+    return call, await budget.estimate(call)
 
 
 @dataclass
@@ -79,65 +87,82 @@ async def _lock_tenant(tenant_id: uuid.UUID) -> None:
     await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", str(tenant_id))
 
 
-async def _check_tenant(
-    tenant_id: uuid.UUID, exclude: list[uuid.UUID], wait: bool = False
-) -> tuple[str, bool]:
+# Everything admission decides on, read in ONE statement under the tenant lock: the tenant,
+# its executions in flight and waiting, the session's active executions, and the earlier
+# execution of a retried `client_id` or `correlation_id`. One round trip instead of five
+# while every other send of the tenant waits for the lock.
+_STATE = """
+SELECT t.status, t.max_concurrency, t.tier, c.n, c.queued, s.active AS session_active,
+       d.id AS dup_message_id, d.execution_id AS dup_execution_id,
+       k.id AS corr_execution_id, k.status AS corr_status
+FROM (SELECT $1::uuid AS tenant_id) me
+LEFT JOIN tenants t ON t.id = me.tenant_id
+CROSS JOIN LATERAL (
+  SELECT count(*) FILTER (WHERE status IN ('pending', 'running')) AS n,
+         count(*) FILTER (WHERE status = 'queued') AS queued
+  FROM executions WHERE tenant_id = me.tenant_id AND status IN ('pending', 'running', 'queued')) c
+CROSS JOIN LATERAL (
+  SELECT array_agg(id ORDER BY created_at) AS active FROM executions
+  WHERE session_id = $2::uuid AND tenant_id = me.tenant_id AND status IN ('pending', 'running')) s
+LEFT JOIN LATERAL (
+  SELECT id, execution_id FROM messages
+  WHERE session_id = $2::uuid AND tenant_id = me.tenant_id AND client_id = $3::text LIMIT 1) d ON true
+LEFT JOIN LATERAL (
+  SELECT id, status FROM executions
+  WHERE tenant_id = me.tenant_id AND correlation_id = $4::text LIMIT 1) k ON true
+"""
+
+
+def _check_tenant(state: Any, exclude: int, wait: bool = False) -> tuple[str, bool]:
     """(tier, full): refuse a suspended tenant; at the concurrency limit refuse, or with
-    `wait` report `full` so the caller queues the execution behind the tenant's others."""
-    tenant = await db.fetchrow("SELECT status, max_concurrency, tier FROM tenants WHERE id = $1", tenant_id)
-    if tenant is None or tenant["status"] != "active":
+    `wait` report `full` so the caller queues the execution behind the tenant's others.
+    `exclude`: executions of the count about to be interrupted."""
+    if state["status"] != "active":
         raise Rejected("tenant_inactive", "This workspace is suspended.", 403)
-    active = await db.fetchrow(
-        "SELECT count(*) FILTER (WHERE status IN ('pending', 'running')) AS n, "
-        "count(*) FILTER (WHERE status = 'queued') AS queued FROM executions WHERE tenant_id = $1 "
-        "AND status IN ('pending', 'running', 'queued') AND NOT (id = ANY($2::uuid[]))",
-        tenant_id,
-        exclude,
-    )
+    active = state["n"] - exclude
     # A tenant's waiting jobs go first: a new one queues behind them (FIFO per tenant).
-    full = active["n"] >= tenant["max_concurrency"] or active["queued"] > 0
+    full = active >= state["max_concurrency"] or state["queued"] > 0
     if wait:
-        return tenant["tier"], full
-    if active["n"] >= tenant["max_concurrency"]:
+        return state["tier"], full
+    if active >= state["max_concurrency"]:
         raise Rejected(
             "rate_limited",
-            f"Too many executions at once (limit {tenant['max_concurrency']}); retry shortly.",
+            f"Too many executions at once (limit {state['max_concurrency']}); retry shortly.",
             429,
         )
-    return tenant["tier"], False
+    return state["tier"], False
 
 
-async def _by_correlation(tenant_id: uuid.UUID, correlation_id: str) -> Submitted | None:
-    row = await db.fetchrow(
-        "SELECT id, status FROM executions WHERE tenant_id = $1 AND correlation_id = $2",
-        tenant_id,
-        correlation_id,
-    )
-    return None if row is None else Submitted(row["id"], None, duplicate=True, status=row["status"])
-
-
-async def _session_policy(session_id: uuid.UUID, tenant_id: uuid.UUID, policy: str) -> list[uuid.UUID]:
-    rows = await db.fetch(
-        "SELECT id FROM executions WHERE session_id = $1 AND tenant_id = $2 "
-        "AND status IN ('pending', 'running') ORDER BY created_at",
-        session_id,
-        tenant_id,
-    )
-    if rows and policy == "reject":
+def _session_policy(active: list[uuid.UUID], policy: str) -> list[uuid.UUID]:
+    """The session's pending/running executions (oldest first) to interrupt, or session_busy."""
+    if active and policy == "reject":
         raise Rejected("session_busy", "The previous message is still being answered.", 409)
-    return [r["id"] for r in rows] if policy == "interrupt" else []
+    return list(active) if policy == "interrupt" else []
 
 
-async def _duplicate(session_id: uuid.UUID, tenant_id: uuid.UUID, client_id: str) -> Submitted | None:
-    row = await db.fetchrow(
-        "SELECT id, execution_id FROM messages WHERE session_id = $1 AND tenant_id = $2 AND client_id = $3",
-        session_id,
-        tenant_id,
-        client_id,
-    )
-    if row is None or row["execution_id"] is None:
-        return None
-    return Submitted(row["execution_id"], row["id"], duplicate=True)
+def _earlier(state: Any) -> Submitted | None:
+    """The execution of the same `client_id` (chat) or `correlation_id` (jobs), if any."""
+    if state["dup_execution_id"] is not None:
+        return Submitted(state["dup_execution_id"], state["dup_message_id"], duplicate=True)
+    if state["corr_execution_id"] is not None:
+        return Submitted(state["corr_execution_id"], None, duplicate=True, status=state["corr_status"])
+    return None
+
+
+# The execution row and the user message of a chat in one statement (one round trip under
+# the lock). clock_timestamp(), not now(): under the lock it orders executions as admitted,
+# which is the order `enqueue` answers them in.
+_INSERT_EXECUTION = (
+    "INSERT INTO executions (id, tenant_id, agent_id, session_id, user_id, source, "
+    "status, input_data, attempt, created_at, updated_at, correlation_id, reply_to, "
+    "webhook_url) VALUES ($1, $2, $3, $4, $5, $6, $8, $7::jsonb, 0, clock_timestamp(), "
+    "clock_timestamp(), $9, $10, $11) RETURNING id"
+)
+_INSERT_WITH_MESSAGE = (
+    f"WITH e AS ({_INSERT_EXECUTION}) "  # noqa: S608 (constant SQL)
+    "INSERT INTO messages (id, tenant_id, session_id, execution_id, role, content, client_id, "
+    "created_at) SELECT $12, $2, $4, e.id, 'user', $13, $14, clock_timestamp() FROM e"
+)
 
 
 async def submit(
@@ -158,36 +183,41 @@ async def submit(
     `correlation_id` makes a job idempotent per tenant (the earlier execution is returned
     as a duplicate). `wait_for_slot` (queue jobs): over the concurrency limit the execution
     is written `queued` instead of refused.
+
+    The tenant lock serializes every send of the tenant, so what needs no lock (the agent,
+    the budget estimate) is read before it, and under it run only: the lock, one read
+    (`_STATE`), the budget hold (only when a limit applies), one insert and the commit.
     """
+    execution_id = uuid.uuid4()
     async with db.scope(me.tenant_id):
-        await _lock_tenant(me.tenant_id)
-        if session_id is not None and client_id is not None:
-            if (earlier := await _duplicate(session_id, me.tenant_id, client_id)) is not None:
-                return earlier
-        if correlation_id is not None:
-            if (earlier := await _by_correlation(me.tenant_id, correlation_id)) is not None:
-                return earlier
         agent = await db.fetchrow(
             "SELECT double_texting FROM agents WHERE id = $1 AND tenant_id = $2 AND is_active",
             agent_id,
             me.tenant_id,
         )
+        call, estimate = (None, None)
+        if agent is not None:
+            call, estimate = await estimate_credit(me, agent_id, execution_id, content, session_id)
+        await _lock_tenant(me.tenant_id)
+        state = await db.fetchrow(
+            _STATE,
+            me.tenant_id,
+            session_id,
+            client_id if session_id is not None else None,
+            correlation_id,
+        )
+        assert state is not None
+        if (earlier := _earlier(state)) is not None:
+            return earlier
         if agent is None:
             raise Rejected("not_found", "Agent not found or inactive.", 404)
         policy = agent["double_texting"] or "enqueue"
-        interrupted = await _session_policy(session_id, me.tenant_id, policy) if session_id else []
-        tier, full = await _check_tenant(me.tenant_id, interrupted, wait_for_slot)
+        interrupted = _session_policy(state["session_active"] or [], policy) if session_id else []
+        tier, full = _check_tenant(state, len(interrupted), wait_for_slot)
         status = "queued" if full else "pending"
-        execution_id = uuid.uuid4()
-        await admit_credit(me, agent_id, execution_id, content, session_id)
+        await admit_credit(call, estimate)
         key = "content" if session_id else "input"
-        # clock_timestamp(), not now(): under the lock it orders executions as admitted,
-        # which is the order `enqueue` answers them in.
-        await db.execute(
-            "INSERT INTO executions (id, tenant_id, agent_id, session_id, user_id, source, "
-            "status, input_data, attempt, created_at, updated_at, correlation_id, reply_to, "
-            "webhook_url) VALUES ($1, $2, $3, $4, $5, $6, $8, $7::jsonb, 0, clock_timestamp(), "
-            "clock_timestamp(), $9, $10, $11)",
+        values = [
             execution_id,
             me.tenant_id,
             agent_id,
@@ -199,20 +229,13 @@ async def submit(
             correlation_id,
             reply_to,
             webhook_url,
-        )
+        ]
         message_id = None
-        if session_id is not None:
+        if session_id is None:
+            await db.execute(_INSERT_EXECUTION, *values)
+        else:
             message_id = uuid.uuid4()
-            await db.execute(
-                "INSERT INTO messages (id, tenant_id, session_id, execution_id, role, content, "
-                "client_id, created_at) VALUES ($1, $2, $3, $4, 'user', $5, $6, clock_timestamp())",
-                message_id,
-                me.tenant_id,
-                session_id,
-                execution_id,
-                content,
-                client_id,
-            )
+            await db.execute(_INSERT_WITH_MESSAGE, *values, message_id, content, client_id)
     return Submitted(execution_id, message_id, interrupted=interrupted, tier=tier, queued=full, status=status)
 
 
