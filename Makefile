@@ -60,6 +60,7 @@ up: install services
 
 lint: install
 	$(BIN)/ruff check runtime actors web ledger tests piccolo_migrations
+	$(BIN)/mypy runtime actors web ledger
 
 test: install services lint chromium
 	cd spa && npm run lint && npm run typecheck && npm run test

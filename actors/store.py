@@ -322,6 +322,8 @@ async def webhook_secret(tenant_id: uuid.UUID, new_secret: str) -> str:
             new_secret,
         )
         row = await db.fetchrow("SELECT webhook_secret FROM tenants WHERE id = $1", tenant_id)
+    if row is None:
+        raise LookupError(f"tenant {tenant_id} vanished while its webhook was being signed")
     return row["webhook_secret"]
 
 
@@ -341,4 +343,5 @@ async def record_webhook_attempt(
             status_code,
             error,
         )
+    assert row is not None  # INSERT ... SELECT over an aggregate always yields one row
     return row["attempt"]

@@ -164,7 +164,7 @@ class ChatConnection:
             if event["type"] == "websocket.disconnect":
                 self.closed = True
                 return
-            data = event.get("text") or event.get("bytes") or ""
+            data: str | bytes = event.get("text") or event.get("bytes") or ""  # type: ignore[assignment]
             await self._handle(data)
 
     async def _handle(self, data: str | bytes) -> None:
