@@ -379,3 +379,34 @@ async def test_verify_passes_then_names_the_tampered_entry(
         await _tamper(victim.id, "-0.000001")  # leave the shared database verifiable
     code, out = await run_verify()
     assert code == 0, out
+
+
+async def test_a_hot_standby_takes_over_when_the_active_consumer_dies(
+    broker: RabbitBroker, topo: Topology
+) -> None:
+    """Two ledger processes on the single-active-consumer queue: SIGKILL the active one mid-run
+    and the standby, already connected, finishes the backlog with no new process started:
+    entries == events, sums and credit exact, `ledger verify` passes."""
+    tenant, model, commission = await priced_tenant(credit="1000")
+    active = await start_ledger("--batch-size", "5", "--batch-ms", "5")
+    standby = await start_ledger("--batch-size", "5", "--batch-ms", "5")
+    try:
+        events = [usage(tenant, model, random.randint(1, 5000)) for _ in range(600)]
+        for event in events:
+            await publish_usage(broker, topo, event)
+        await wait_until(lambda: count_entries(tenant), lambda c: c >= 20, "the first entries")
+        os.kill(active.proc.pid, signal.SIGKILL)
+        active.proc.wait()
+        assert await count_entries(tenant) < len(events), "killed too late to prove anything"
+        await wait_entries(tenant, len(events), timeout=60)
+        entries = await entries_of(tenant)
+        assert len(entries) == len(events), "no entry lost, none doubled"
+        total = sum((e.tenant_cost for e in entries), D(0))
+        assert total == expected_cost(events, commission), "sums to the last digit"
+        assert await credit_of(tenant) == D("1000") - total, "credit debited exactly once"
+        assert standby.proc.poll() is None, "the standby kept running"
+    finally:
+        active.stop()
+        standby.stop()
+    code, out = await run_verify()
+    assert code == 0, out
