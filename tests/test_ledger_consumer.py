@@ -27,6 +27,7 @@ from helpers.ledger import (
     make_rate,
     make_tenant,
     model_name,
+    start_ledger_process,
     usage,
     wait_until,
 )
@@ -66,19 +67,8 @@ async def broker(topo: Topology) -> AsyncIterator[RabbitBroker]:
 
 
 async def start_ledger(*args: str) -> Process:
-    """A real `hirebuddha ledger` process, returned once it consumes."""
-    proc = Process("ledger", *args, env=ENV)
-
-    async def output() -> str:
-        return proc.output()
-
-    def ready(text: str) -> bool:
-        if proc.proc.poll() is not None:
-            raise AssertionError(f"ledger exited early:\n{text[-3000:]}")
-        return "ledger consumer ready" in text
-
-    await wait_until(output, ready, "the ledger consumer to start")
-    return proc
+    """A real `hirebuddha ledger` process on this module's prefix, returned once it consumes."""
+    return await start_ledger_process(*args, env=ENV)
 
 
 @pytest.fixture
