@@ -59,6 +59,22 @@ async def authenticate(socket: WebSocket) -> Principal | None:
         return None
 
 
+async def accept_authenticated(socket: WebSocket) -> Principal | None:
+    """Accept, check Origin (4403, CSWSH) and authenticate (4401); None once closed.
+
+    Shared by every socket of the API (chat, live usage), so none can skip a step.
+    """
+    settings: Settings = socket.app.state.settings
+    await socket.accept()
+    if not origin_allowed(socket, settings):
+        await socket.close(code=p.CLOSE_FORBIDDEN, reason="origin not allowed")
+        return None
+    me = await authenticate(socket)
+    if me is None:
+        await socket.close(code=p.CLOSE_UNAUTHORIZED, reason="unauthorized")
+    return me
+
+
 async def find_session(me: Principal, session_id: uuid.UUID) -> uuid.UUID | None:
     """The agent of the session when the caller may chat in it, else None."""
     async with db.scope(me.tenant_id):
@@ -79,14 +95,8 @@ async def find_session(me: Principal, session_id: uuid.UUID) -> uuid.UUID | None
 )
 async def chat_socket(socket: WebSocket, session_id: uuid.UUID) -> None:
     """Live chat with the session's agent: send messages, watch replies stream."""
-    settings: Settings = socket.app.state.settings
-    await socket.accept()
-    if not origin_allowed(socket, settings):
-        await socket.close(code=p.CLOSE_FORBIDDEN, reason="origin not allowed")
-        return
-    me = await authenticate(socket)
+    me = await accept_authenticated(socket)
     if me is None:
-        await socket.close(code=p.CLOSE_UNAUTHORIZED, reason="unauthorized")
         return
     if me.role not in MEMBER_ROLES:
         await socket.close(code=p.CLOSE_FORBIDDEN, reason="chat is for members of a workspace")

@@ -18,9 +18,8 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from ledger.live import LiveUsage
-from runtime.settings import Settings
 from web.chat import protocol as p
-from web.chat.controller import authenticate, origin_allowed
+from web.chat.controller import accept_authenticated
 from web.usage.live import UsageRelay, Viewer
 
 log = logging.getLogger("hirebuddha.web")
@@ -87,14 +86,8 @@ class UsageSocket:
 @websocket("/usage/ws", opt={"exclude_from_auth": True, "first_frame_auth": True}, tags=["usage"])
 async def usage_socket(socket: WebSocket) -> None:
     """Live usage of what the caller may see, one frame per ledger entry."""
-    settings: Settings = socket.app.state.settings
-    await socket.accept()
-    if not origin_allowed(socket, settings):
-        await socket.close(code=p.CLOSE_FORBIDDEN, reason="origin not allowed")
-        return
-    me = await authenticate(socket)
+    me = await accept_authenticated(socket)
     if me is None:
-        await socket.close(code=p.CLOSE_UNAUTHORIZED, reason="unauthorized")
         return
     viewer = Viewer.of(me)
     if viewer is None:
