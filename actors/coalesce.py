@@ -28,6 +28,7 @@ class Coalescer:
         self._lock = asyncio.Lock()
         self.chunks: list[str] = []
         """Text of every emitted delta; `chunks[i]` is seq `i + 1`."""
+        self._error: Exception | None = None
 
     @property
     def seq(self) -> int:
@@ -43,6 +44,7 @@ class Coalescer:
         """Take one piece of text; the first is emitted now, the rest within the window."""
         if not piece:
             return
+        self._raise_timer_error()
         self._parts.append(piece)
         if not self.chunks and not self._lock.locked():
             await self.flush()
@@ -52,7 +54,18 @@ class Coalescer:
     async def _flush_later(self) -> None:
         await asyncio.sleep(self._window)
         self._timer = None
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception as exc:
+            # Nobody awaits this task: the next `add` or `close` raises the error, so a delta
+            # that could not be published (broker gone) fails the attempt instead of leaving
+            # a silent gap in the stream ("Task exception was never retrieved").
+            self._error = exc
+
+    def _raise_timer_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
     async def flush(self) -> None:
         """Emit whatever is pending as one delta."""
@@ -69,6 +82,7 @@ class Coalescer:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._raise_timer_error()
         await self.flush()
 
     def discard(self) -> None:

@@ -58,9 +58,28 @@ class ControlInbox:
 
     async def unbind(self, address: str) -> None:
         """Stop routing `address` here (the actor has stopped)."""
-        assert self._queue is not None and self._exchange is not None
-        queue, exchange = self._queue, self._exchange
-        await self._when_ready(lambda: queue.unbind(exchange, routing_key=address))
+        assert self._queue is not None and self._exchange is not None and self._channel is not None
+        if self._channel.is_closed:
+            # The connection died: the exclusive queue went with its bindings. Only make sure
+            # the robust queue does not bind `address` again when it is restored (after the
+            # reconnect a new actor for the same execution may own it). No broker round trip:
+            # waiting for the reconnect here held the execution's slot for seconds.
+            self._forget(address)
+            return
+        try:
+            async with asyncio.timeout(BIND_TIMEOUT_S):
+                await self._queue.unbind(self._exchange, routing_key=address)
+        except aiormq.exceptions.ChannelInvalidStateError:
+            self._forget(address)  # it closed under us: same as above
+
+    def _forget(self, address: str) -> None:
+        # aio-pika's RobustQueue keeps the bindings it restores after a reconnect in
+        # `_bindings`, keyed by (exchange, routing key); `unbind` only drops one once the
+        # broker confirmed it.
+        bindings = getattr(self._queue, "_bindings", None)
+        if isinstance(bindings, dict):
+            for key in [key for key in bindings if key[1] == address]:
+                bindings.pop(key, None)
 
     async def _when_ready(self, operation: Callable[[], Awaitable[object]]) -> None:
         # After a reconnect the execution lanes' consumers may be restored (and deliver)

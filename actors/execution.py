@@ -27,7 +27,7 @@ from actors.providers import (
     structured,
 )
 from ledger import budget
-from runtime.broker import Topology
+from runtime.broker import BROKER_LOST, Topology
 from runtime.messages import (
     DeltaEvent,
     ErrorInfo,
@@ -47,6 +47,8 @@ from runtime.publishing import StreamPublisher, publish_usage
 from runtime.supervision import SupervisionStrategy
 
 log = logging.getLogger("hirebuddha.actors")
+
+BROKER_UNAVAILABLE = "The message broker became unavailable while the reply streamed; please retry."
 
 USAGE_NAMESPACE = uuid.UUID("6f1d3c2e-4b9a-5e47-8c1d-2a7b9e0f3c55")
 
@@ -155,6 +157,11 @@ class ExecutionRun:
                 await self._fail("timeout", "The execution took too long.")
             except ExecutionFailedError as exc:
                 await self._fail(exc.code, exc.message)
+            except BROKER_LOST as exc:
+                # A delta or usage event could not be published (RabbitMQ went away): end the
+                # execution with a reason the client can act on, rather than leave it running.
+                log.warning("execution %s: broker lost while publishing: %r", self.id, exc)
+                await self._fail("broker_unavailable", BROKER_UNAVAILABLE)
             except Exception:
                 log.exception("execution %s failed unexpectedly", self.id)
                 await self._fail("internal_error", "The execution failed unexpectedly.")

@@ -19,7 +19,6 @@ import logging
 import signal
 
 import aio_pika
-import aiormq
 import msgspec
 
 from actors.agent import AgentActor
@@ -30,7 +29,7 @@ from actors.llm import Providers
 from actors.sweeper import sweep_forever
 from actors.webhooks import on_webhook
 from runtime import db
-from runtime.broker import build_broker, declare_topology, topology
+from runtime.broker import BROKER_LOST, build_broker, declare_topology, topology
 from runtime.messages import ExecutionRequested, decode
 from runtime.publishing import (
     PUBLIC_REASON_HEADER,
@@ -176,11 +175,30 @@ class Worker:
             started = True
             await actor.wait_finished()
             await actor.stop()
+        except asyncio.CancelledError:
+            # aiormq cancels a consumer's task when its channel closes (a broker restart), and
+            # this delivery's ack can never be sent: RabbitMQ redelivers the message when the
+            # broker is back. Left running, the actor kept its address registered here, so the
+            # redelivery crashed on "already running" (or was acked as a duplicate) and the
+            # execution stayed `running`. Stop it instead: its attempt is abandoned, and the
+            # redelivery, here or in another process, claims the next attempt (store.claim)
+            # and takes over; the client sees `execution.restarted`. Cleanup must finish, so
+            # the cancellation is absorbed (nothing awaits this task's result).
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            if started and not actor.run.finished.is_set():
+                log.warning("execution %s: its delivery's channel closed; handing it over", actor.actor_id)
+                self.handed_back.add(actor.actor_id)
+            if started:
+                await actor.stop(drain=False, timeout=5)
         finally:
             with contextlib.suppress(Exception):
                 await self.inbox.unbind(actor.address)
             delivery = self.deliveries.pop(actor.actor_id, message)
-            await _settle(delivery, requeue=not started or actor.actor_id in self.handed_back)
+            handed_back = actor.actor_id in self.handed_back
+            self.handed_back.discard(actor.actor_id)
+            await _settle(delivery, requeue=not started or handed_back)
             self.running.pop(actor.actor_id, None)
             if not self.running and self.stopping.is_set():
                 self.idle.set()
@@ -191,10 +209,10 @@ class Worker:
         if current is not None and _channel_alive(current):
             await _settle(message)  # a duplicate publish: the live actor already runs it
             return
-        # The first delivery's channel died (broker restart): that ack can never be sent.
-        # This redelivery is acked when the live actor ends, so the message is neither lost
-        # nor acked before the execution is stored.
-        log.info("execution %s: redelivered while running here; the live actor keeps it", actor_id)
+        # The first delivery's channel died (broker restart) and its handler is still
+        # stopping the actor: it settles this redelivery instead (ack if the execution
+        # ended, else nack so that it comes back and takes over), never both, never neither.
+        log.info("execution %s: redelivered while its previous delivery winds down", actor_id)
         self.deliveries[actor_id] = message
 
     async def _dead_letter(self, message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
@@ -225,7 +243,7 @@ class Worker:
 def _channel_alive(message: aio_pika.abc.AbstractIncomingMessage) -> bool:
     try:
         return not message.channel.is_closed  # raises once the channel has closed
-    except aiormq.exceptions.AMQPError:
+    except BROKER_LOST:
         return False
 
 
@@ -242,7 +260,7 @@ async def _settle(message: aio_pika.abc.AbstractIncomingMessage, *, requeue: boo
             await message.ack()
         else:
             await message.nack(requeue=requeue)
-    except (aiormq.exceptions.AMQPError, ConnectionError) as exc:
+    except BROKER_LOST as exc:
         log.warning("delivery %s not settled (%r); RabbitMQ redelivers it", message.delivery_tag, exc)
 
 

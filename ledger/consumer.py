@@ -22,14 +22,13 @@ import signal
 from collections.abc import Sequence
 
 import aio_pika
-import aiormq
 import asyncpg
 import msgspec
 from faststream.rabbit import Channel, RabbitBroker
 
 from ledger import service
 from ledger.live import LivePublisher
-from runtime.broker import Topology, declare_topology
+from runtime.broker import BROKER_LOST, Topology, declare_topology
 from runtime.messages import UsageRecorded, decode
 from runtime.publishing import dead_letter
 
@@ -53,8 +52,11 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
-BROKER_LOST: tuple[type[BaseException], ...] = (aiormq.exceptions.AMQPError, ConnectionError)
-"""A channel or connection to RabbitMQ closed under an operation (a broker restart)."""
+def _channel_open(message: Delivery) -> bool:
+    try:
+        return not message.channel.is_closed  # raises once the channel has closed
+    except BROKER_LOST:
+        return False
 
 
 class _Consumed:
@@ -165,6 +167,10 @@ class LedgerConsumer:
     async def process(self, batch: Sequence[Delivery], stop: asyncio.Event) -> None:
         """Decode, record, then ack or dead-letter every message of the batch."""
         pairs: list[tuple[Delivery, UsageRecorded]] = []
+        # Deliveries taken in before a broker restart may still wait in `_inbox`: their channel
+        # is gone, so they cannot be acked, and RabbitMQ redelivers them on the new one. Skip
+        # them, or the first failed ack would leave the live deliveries of the batch unacked.
+        batch = [message for message in batch if _channel_open(message)]
         for message in batch:
             try:
                 pairs.append((message, decode(message.body, UsageRecorded)))

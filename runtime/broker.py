@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import aiormq
 from faststream.rabbit import (
     Channel,
     ExchangeType,
@@ -19,6 +20,15 @@ from faststream.rabbit import (
 )
 
 from runtime.settings import Settings, get_settings
+
+BROKER_LOST: tuple[type[BaseException], ...] = (
+    aiormq.exceptions.AMQPError,
+    # Not an AMQPError: what an ack, a bind or a publish raises on a channel that the broker's
+    # death closed, including a robust channel not yet restored after the reconnect.
+    aiormq.exceptions.ChannelInvalidStateError,
+    ConnectionError,
+)
+"""A channel or the connection to RabbitMQ closed under an operation (e.g. a broker restart)."""
 
 
 def session_key(session_id: Any) -> str:
