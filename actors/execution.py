@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 from faststream.rabbit import RabbitBroker
 
 from actors import jobs, store
+from actors.breaker import Breakers
 from actors.coalesce import Coalescer
 from actors.llm import Providers, Resolved, prompt
 from actors.providers import (
@@ -72,7 +73,10 @@ class Limits:
     max_attempts: int = 3
     """Deliveries of one execution (process crashes) before it is failed."""
     provider_retries: int = 2
-    """Extra provider calls after a transient error, within one attempt."""
+    """Extra provider calls after a transient error, within one attempt (per provider)."""
+    provider_timeout_s: float = 60.0
+    """Longest silence of a provider stream (before its first item or between two) before
+    the call is abandoned as `provider_timeout`: bounds a hung provider."""
     turn_poll_s: float = 0.05
 
 
@@ -85,6 +89,8 @@ class ActorContext:
     streams: StreamPublisher
     providers: Providers
     limits: Limits
+    breakers: Breakers = field(default_factory=Breakers)
+    """Circuit breakers per provider endpoint, shared by the process's executions."""
 
 
 def _total(usages: list[Usage]) -> Usage:
@@ -101,6 +107,10 @@ class ExecutionFailedError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message
+
+
+class _CancelledBeforeCall(Exception):
+    """The execution was cancelled before its next provider call was made."""
 
 
 class ExecutionRun:
@@ -242,40 +252,112 @@ class ExecutionRun:
     async def _stream(
         self, messages: list[ChatMessage], llm_config: dict[str, Any], options: dict[str, Any]
     ) -> None:
-        backoff = SupervisionStrategy()
-        for call in range(1, self.ctx.limits.provider_retries + 2):
-            if call > 1:  # a fresh provider: the previous one may be closed
-                self._resolved = await self.ctx.providers.resolve(llm_config)
-            assert self._resolved is not None
-            if self.cancel_reason is not None:
-                break
+        """Stream the reply from the agent's provider or, failing that, from its fallback.
+
+        The fallback (`llm_config.fallback`, `{provider, model}`) answers only when the
+        primary failed transiently (after its retries, or at once when its circuit is open)
+        before sending any text: once text went out, a second provider would repeat it.
+        """
+        configs = [llm_config]
+        if isinstance(llm_config.get("fallback"), dict):
+            configs.append(llm_config["fallback"])
+        failed: TransientProviderError | None = None
+        for config in configs:
             try:
-                usage = await self._stream_once(messages, options)
+                usage = await self._call_provider(messages, config, options)
+            except _CancelledBeforeCall:
+                await self._cancelled(messages)
+                return
             except TransientProviderError as exc:
-                if self.coalescer.text:  # the broken call produced tokens: they were spent
-                    await self._record(self._counted(messages))
-                if call > self.ctx.limits.provider_retries or self.cancel_reason is not None:
-                    raise ExecutionFailedError(exc.code, exc.message) from exc
-                log.warning("execution %s call %d: %s; retrying", self.id, call, exc.code)
-                await self._restart_run(exc.code)
-                await asyncio.sleep(backoff.backoff(call))
+                if failed is not None:  # the fallback failed too: say what both did
+                    exc = TransientProviderError(exc.code, f"{failed.message} Fallback: {exc.message}")
+                failed = exc
+                if self.coalescer.text or self.cancel_reason is not None:
+                    break
+                if config is not configs[-1]:
+                    log.warning("execution %s: %s; trying the fallback provider", self.id, exc.code)
                 continue
             except ProviderError as exc:
                 raise ExecutionFailedError(exc.code, exc.message) from exc
-            if self.cancel_reason is None:
-                await self._record(usage or self._counted(messages))
-                await self._complete()
-                return
+            # `self._resolved` is the provider that answered: the usage event names it.
             await self._record(usage or self._counted(messages))
-            break
-        await self._cancelled(messages)
+            if self.cancel_reason is None:
+                await self._complete()
+            else:
+                await self._cancelled(messages)
+            return
+        assert failed is not None
+        raise ExecutionFailedError(failed.code, failed.message) from failed
+
+    async def _call_provider(
+        self, messages: list[ChatMessage], config: dict[str, Any], options: dict[str, Any]
+    ) -> Usage | None:
+        """One provider's reply, with bounded retries; returns its usage (None: not reported).
+
+        A transient failure (5xx, 429, connection error, `provider_timeout`, broken or
+        malformed stream) before any text is retried `provider_retries` times after an
+        exponential backoff with full jitter (`SupervisionStrategy.backoff`), then raised
+        with a message naming the provider, the attempts and the last cause. A failure after
+        text went out fails the execution at once (`ExecutionFailedError`): a retry would
+        stream the reply again. Every call passes the provider's circuit breaker; an open
+        circuit raises `provider_unavailable` without a request and without retrying.
+        """
+        backoff = SupervisionStrategy()
+        attempts = self.ctx.limits.provider_retries + 1
+        for call in range(1, attempts + 1):
+            if self.cancel_reason is not None:
+                raise _CancelledBeforeCall
+            # A fresh provider per call: the previous one may be closed.
+            self._resolved = await self.ctx.providers.resolve(config)
+            name = self._resolved.provider.name
+            breaker = self.ctx.breakers.get(self._resolved.key, name)
+            breaker.before_call()
+            try:
+                usage = await self._stream_once(messages, options)
+            except TransientProviderError as exc:
+                breaker.failure()
+                if self.coalescer.text:  # the broken call produced tokens: they were spent
+                    await self._record(self._counted(messages))
+                    raise ExecutionFailedError(
+                        exc.code, f"Provider {name!r} failed mid-reply ({exc.code}): {exc.message}"
+                    ) from exc
+                if call == attempts or self.cancel_reason is not None:
+                    raise TransientProviderError(
+                        exc.code,
+                        f"Provider {name!r} failed {call} time(s) ({exc.code}): {exc.message}",
+                        exc.status,
+                    ) from exc
+                log.warning("execution %s: %s call %d: %s; retrying", self.id, name, call, exc.code)
+                await self._restart_run(exc.code)
+                await asyncio.sleep(backoff.backoff(call))
+                continue
+            except BaseException:
+                breaker.release()  # permanent error or cancellation: says nothing of health
+                raise
+            breaker.success()
+            return usage
+        raise AssertionError("unreachable: the last call returns or raises")
 
     async def _stream_once(self, messages: list[ChatMessage], options: dict[str, Any]) -> Usage | None:
         assert self._resolved is not None
         self._provider = self._resolved.provider
         self.calls += 1
         usage: Usage | None = None
-        async for item in self._provider.stream(messages, self._resolved.model, **options):
+        stream = self._provider.stream(messages, self._resolved.model, **options)
+        limit = self.ctx.limits.provider_timeout_s
+        while True:
+            # Each item (the first one included) must come within `limit`: a hung provider
+            # (no bytes, connection open) ends as a transient `provider_timeout`. Cancelling
+            # the pending read closes the provider's HTTP stream (its `finally`).
+            try:
+                async with asyncio.timeout(limit):
+                    item = await anext(stream)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise TransientProviderError(
+                    "provider_timeout", f"no data from the provider for {limit:g} s"
+                ) from None
             if isinstance(item, Usage):
                 usage = item
             else:

@@ -72,8 +72,14 @@ async def _events(
         await asyncio.sleep(pace.ttft_ms / 1000)
         if plan.hang:
             await asyncio.Event().wait()  # until the client disconnects
+        if plan.bad_sse:
+            yield b"data: {this is not json\n\n"
         gap = 1 / pace.tokens_per_second if pace.tokens_per_second > 0 else 0
         for index in range(len(plan.tokens)):
+            if index == plan.cut_after:
+                # Raising mid-body makes the server drop the connection: the client reads
+                # a truncated chunked body, like a provider dying mid-stream.
+                raise ConnectionAbortedError("fake-llm: scripted cut mid-stream")
             if index and gap:
                 await asyncio.sleep(gap)
             yield _sse(shapes.chunk(shapes.token_delta(plan, index), usage_field=include_usage))
@@ -92,6 +98,7 @@ def create_app(pace: Pace | None = None, stats: FakeLLMStats | None = None) -> L
     """The Litestar app; `app.state.stats` holds the counters."""
     pace = pace or Pace()
     stats = stats or FakeLLMStats()
+    seen: dict[str, int] = {}  # requests per last user message, for `[[flaky:N]]`
 
     @post("/v1/chat/completions", status_code=200)
     async def chat_completions(request: Request) -> Response[Any] | Stream:
@@ -99,6 +106,10 @@ def create_app(pace: Pace | None = None, stats: FakeLLMStats | None = None) -> L
         body = await request.json()
         plan = plan_for(body, request.headers.get("x-fake-llm", ""))
         shapes = Shapes(str(body.get("model", "fake")))
+        if plan.flaky:
+            seen[plan.key] = seen.get(plan.key, 0) + 1
+            if seen[plan.key] <= plan.flaky:
+                return Response(shapes.error(500), status_code=500)
         if plan.fail_status is not None:
             return Response(shapes.error(plan.fail_status), status_code=plan.fail_status)
         if not body.get("stream"):

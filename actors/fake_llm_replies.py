@@ -4,6 +4,10 @@ Markers go in the last user message or in the `x-fake-llm` request header:
 - `[[reply:N]]` reply with N tokens `tok1 tok2 ... tokN ` (default `DEFAULT_TOKENS`);
 - `[[fail:S]]` answer HTTP status S with an OpenAI error body;
 - `[[hang]]` send the first chunk, then nothing until the client goes away;
+- `[[flaky:N]]` answer HTTP 500 to the first N requests whose last user message is this
+  one (counted per server), then reply normally: a provider that recovers;
+- `[[bad-sse]]` send the first chunk, then an event whose data is not JSON;
+- `[[cut:N]]` send N tokens, then drop the connection (no final chunk, no `[DONE]`);
 - `[[no-usage]]` report no usage, even when `stream_options.include_usage` asks for it;
 - `[[json:{...}]]` reply with that JSON (as content, or as tool-call arguments when the
   request carries `tools`, which is how instructor's TOOLS mode asks).
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_TOKENS = 16
-_MARKER = re.compile(r"\[\[(reply|fail|hang|no-usage|json)(?::(.*?))?\]\](?!\])", re.DOTALL)
+_MARKER = re.compile(r"\[\[(reply|fail|hang|no-usage|json|flaky|bad-sse|cut)(?::(.*?))?\]\](?!\])", re.DOTALL)
 _JSON = re.compile(r"\[\[json:(.*)\]\]", re.DOTALL)  # greedy: the JSON may contain "]]"
 
 
@@ -36,6 +40,12 @@ class Plan:
     tool_name: str | None = None
     """Set when the reply is a tool call (the text of `tokens` is its arguments)."""
     prompt_tokens: int = 0
+    flaky: int = 0
+    """Fail the first `flaky` requests carrying the same last user message (`key`)."""
+    key: str = ""
+    bad_sse: bool = False
+    cut_after: int | None = None
+    """Drop the connection after this many tokens."""
 
     @property
     def text(self) -> str:
@@ -96,6 +106,9 @@ def plan_for(body: dict[str, Any], header: str = "") -> Plan:
     plan = Plan(tokens=[], prompt_tokens=sum(len(_content(m).split()) + 4 for m in messages))
     plan.fail_status = int(markers["fail"]) if markers.get("fail") else None
     plan.hang, plan.usage = "hang" in markers, "no-usage" not in markers
+    plan.flaky, plan.key = int(markers.get("flaky") or 0), _content(last_user)
+    plan.bad_sse = "bad-sse" in markers
+    plan.cut_after = int(markers["cut"]) if markers.get("cut") else None
     tool_name, schema = _schema_of(body)
     if (found := _JSON.search(text)) is not None:
         reply: str | None = found.group(1)

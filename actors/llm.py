@@ -31,6 +31,8 @@ class Resolved:
     provider: Provider
     client: openai.AsyncOpenAI | None
     model: str
+    key: str = "demo"
+    """The endpoint's circuit-breaker key: provider name plus base URL (never the API key)."""
 
 
 class Providers:
@@ -65,7 +67,8 @@ class Providers:
             base_url, api_key = await self._endpoint()
             if base_url or api_key:
                 client = self._client(base_url, api_key)
-                return Resolved(OpenAIProvider(name="openai", client=client), client, model)
+                provider = OpenAIProvider(name="openai", client=client)
+                return Resolved(provider, client, model, key=f"openai@{base_url or 'default'}")
         return Resolved(DemoProvider(), None, model)
 
     async def close(self) -> None:

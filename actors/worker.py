@@ -22,6 +22,7 @@ import aio_pika
 import msgspec
 
 from actors.agent import AgentActor
+from actors.breaker import Breakers
 from actors.control import ControlInbox
 from actors.execution import ActorContext, Limits
 from actors.jobs import promote_forever
@@ -55,6 +56,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pending-after", type=float, default=3600.0, help="sweeper: pending rows")
     parser.add_argument("--sweep-interval", type=float, default=15.0)
     parser.add_argument("--max-attempts", type=int, default=3)
+    parser.add_argument(
+        "--provider-timeout", type=float, default=60.0, help="seconds of provider silence before a call fails"
+    )
+    parser.add_argument("--provider-retries", type=int, default=2, help="extra calls after a transient error")
+    parser.add_argument(
+        "--breaker-threshold", type=int, default=5, help="consecutive failures that open a provider's circuit"
+    )
+    parser.add_argument("--breaker-cooldown", type=float, default=30.0, help="seconds a circuit stays open")
     parser.add_argument("--webhook-capacity", type=int, default=16, help="deliveries at once")
     return parser.parse_args(argv)
 
@@ -85,7 +94,8 @@ class Worker:
         streams = StreamPublisher(broker, self.topo)
         await streams.start()
         self.providers = Providers(self.settings)
-        self.ctx = ActorContext(broker, self.topo, streams, self.providers, self._limits())
+        breakers = Breakers(self.args.breaker_threshold, self.args.breaker_cooldown)
+        self.ctx = ActorContext(broker, self.topo, streams, self.providers, self._limits(), breakers)
         self.broker = broker
         connection = await aio_pika.connect_robust(self.settings.broker.url)
         self.inbox = ControlInbox(connection, self.topo, self.registry)
@@ -127,6 +137,8 @@ class Worker:
             execution_timeout_s=self.args.execution_timeout,
             heartbeat_s=self.args.heartbeat,
             max_attempts=self.args.max_attempts,
+            provider_retries=self.args.provider_retries,
+            provider_timeout_s=self.args.provider_timeout,
         )
 
     async def _drain(self) -> None:

@@ -100,8 +100,11 @@ class OpenAIProvider:
                 return  # we closed the connection ourselves (cancel): not a failure
             if isinstance(exc, openai.OpenAIError):
                 raise map_error(exc) from exc
-            # A transport error mid-stream (connection reset): the next attempt may work.
-            raise TransientProviderError("provider_stream_broken", repr(exc)) from exc
+            # A transport error mid-stream (connection reset) or a malformed event (data
+            # that is not JSON): the next attempt may work.
+            raise TransientProviderError(
+                "provider_stream_broken", f"the stream broke or was malformed: {exc!r}"
+            ) from exc
         finally:
             self._streams.discard(response)
             await response.close()

@@ -15,6 +15,14 @@ DoubleTexting = Literal["reject", "enqueue", "interrupt"]
 ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[\w.:/\-]+$")]
 
 
+class LlmFallback(msgspec.Struct, forbid_unknown_fields=True):
+    """A second provider/model that answers when the primary fails transiently (5xx, 429,
+    timeout, broken stream, circuit open) before the reply's first token."""
+
+    provider: Provider
+    model: ModelName
+
+
 class LlmConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """Which model answers and how."""
 
@@ -22,6 +30,7 @@ class LlmConfig(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     provider: Provider | None = None
     temperature: Annotated[float, msgspec.Meta(ge=0, le=2)] | None = None
     max_tokens: Annotated[int, msgspec.Meta(ge=1, le=32_768)] | None = None
+    fallback: LlmFallback | None = None
 
 
 class AgentCreate(msgspec.Struct, forbid_unknown_fields=True):

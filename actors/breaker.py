@@ -1,0 +1,95 @@
+"""Per-provider circuit breakers: stop calling a provider that keeps failing.
+
+State machine (one breaker per provider endpoint):
+
+- closed: calls go through; every transient failure (5xx, 429, timeout, broken stream)
+  counts, a success resets the count. `threshold` consecutive failures open it.
+- open: for `cooldown_s` seconds every call fails fast with `provider_unavailable`, without
+  an HTTP request, so a dead provider is not hammered by every execution and its retries.
+- half-open: after the cooldown, exactly one trial call goes through (others still fail
+  fast); its success closes the breaker, its failure opens it for another cooldown.
+
+The state lives in memory, per actors process: each process learns on its own that a
+provider is down (at most `threshold` failed calls per process). That is enough to stop the
+hammering; sharing the state across processes would need a store and is not worth it here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from actors.providers import TransientProviderError
+
+
+class CircuitBreaker:
+    """The breaker of one provider (see the module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        threshold: int = 5,
+        cooldown_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name, self.threshold, self.cooldown_s, self._clock = name, threshold, cooldown_s, clock
+        self.failures = 0
+        """Consecutive transient failures."""
+        self.opened_at: float | None = None
+        """When the breaker last opened (None while closed)."""
+        self._trial = False
+        """A half-open trial call is in flight."""
+
+    @property
+    def state(self) -> str:
+        """`closed`, `open` or `half-open`."""
+        if self.opened_at is None:
+            return "closed"
+        if self._clock() - self.opened_at < self.cooldown_s:
+            return "open"
+        return "half-open"
+
+    def before_call(self) -> None:
+        """Let a call through, or raise `TransientProviderError("provider_unavailable")`."""
+        state = self.state
+        if state == "closed":
+            return
+        if state == "half-open" and not self._trial:
+            self._trial = True  # this call is the one trial; the others keep failing fast
+            return
+        assert self.opened_at is not None
+        wait = max(0.0, self.cooldown_s - (self._clock() - self.opened_at))
+        raise TransientProviderError(
+            "provider_unavailable",
+            f"Provider {self.name!r} is unavailable after {self.failures} consecutive failures "
+            f"(circuit open; next try in {wait:.0f} s).",
+        )
+
+    def success(self) -> None:
+        """The call worked: close the breaker."""
+        self.failures, self.opened_at, self._trial = 0, None, False
+
+    def failure(self) -> None:
+        """The call failed transiently: count it; open at the threshold (or on a failed trial)."""
+        self.failures += 1
+        if self._trial or self.failures >= self.threshold:
+            self.opened_at, self._trial = self._clock(), False
+
+    def release(self) -> None:
+        """The call ended neither way (cancelled, permanent error): free the trial slot."""
+        self._trial = False
+
+
+class Breakers:
+    """The breakers of one process, created on first use, one per provider key."""
+
+    def __init__(self, threshold: int = 5, cooldown_s: float = 30.0) -> None:
+        self.threshold, self.cooldown_s = threshold, cooldown_s
+        self._breakers: dict[str, CircuitBreaker] = {}
+
+    def get(self, key: str, name: str) -> CircuitBreaker:
+        """The breaker of endpoint `key` (e.g. `openai@https://api.openai.com/v1`); `name` (the
+        provider's name, no URL) is what its error messages show to clients."""
+        if key not in self._breakers:
+            self._breakers[key] = CircuitBreaker(name, self.threshold, self.cooldown_s)
+        return self._breakers[key]
