@@ -12,6 +12,7 @@ request's tenant into the next one (ARCHITECTURE "Pitfalls").
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -19,9 +20,32 @@ from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from runtime.settings import get_settings
+
+
+class Transaction(PostgresTransaction):
+    """Piccolo's transaction, but one whose end always forgets it.
+
+    Piccolo's `__aexit__` rolls back (or commits), releases the connection, then resets
+    `current_transaction`. When PostgreSQL dies, the rollback raises first: the connection
+    was never released and the task kept the dead transaction as its current one, so every
+    later `scope()` in that task "nested" into it and failed with "connection has been
+    released back to the pool" forever. The ledger consumer (one long task) never recovered
+    from a database restart (tests/test_faults_db.py).
+    """
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        try:
+            return await super().__aexit__(exception_type, exception, traceback)
+        except BaseException:
+            if self._parent is None and self.engine.current_transaction.get() is self:
+                self.engine.current_transaction.reset(self.context)
+                if self.engine.pool is not None:
+                    with contextlib.suppress(Exception):  # a closed connection is replaced
+                        await self.engine.pool.release(self.connection)
+            raise
 
 
 class Engine(PostgresEngine):
@@ -34,6 +58,10 @@ class Engine(PostgresEngine):
 
     async def check_version(self) -> None:
         return None
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        """A `Transaction` (see there) instead of Piccolo's."""
+        return Transaction(engine=self, allow_nested=allow_nested)
 
 
 APP_DB = Engine(config={"dsn": get_settings().db.app_url}, extensions=())
