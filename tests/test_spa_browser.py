@@ -44,9 +44,11 @@ from runtime.publishing import publish_usage
 from runtime.settings import load_settings
 from runtime.tables import DeadLetter
 
-pytestmark = pytest.mark.skipif(
-    not (DIST / "index.html").exists(), reason="spa/dist is not built: run `make install` (npm run build)"
-)
+
+@pytest.fixture(scope="module", autouse=True)
+def built_console() -> None:
+    """The console must be built (`make install` does it); fail loudly rather than skip."""
+    assert (DIST / "index.html").exists(), "spa/dist is not built: run `make install` (npm run build)"
 
 
 @pytest.fixture(scope="module")
