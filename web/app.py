@@ -26,7 +26,7 @@ from web.chat.relay import Relay
 from web.errors import EXCEPTION_HANDLERS
 from web.executions.bus import open_bus
 from web.executions.controller import ExecutionController
-from web.health import REQUESTS, BrokerProbe, live, metrics, ready
+from web.health import REQUESTS, live, metrics, ready
 from web.jobs import intake
 from web.jobs.asyncapi import asyncapi_document
 from web.jobs.webhook_secret import WebhookSecretController
@@ -73,7 +73,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.open_pool()
-        app.state.broker_probe = BrokerProbe(settings.broker.url)
         try:
             async with open_bus(settings) as bus:
                 # One relay per process: stream events from the actors to this process's sockets.
@@ -91,7 +90,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     sink.cancel()
                     await relay.close()
         finally:
-            await app.state.broker_probe.close()
             await db.close_pool()
 
     origins = [f"http://{settings.http.host}:{settings.http.port}", *settings.http.allowed_origins]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import collections
 
-import aio_pika
 from litestar import Request, Response, get
 from litestar.datastructures import State
 
@@ -13,29 +12,6 @@ from runtime import db
 
 PUBLIC = {"exclude_from_auth": True}
 REQUESTS: collections.Counter[str] = collections.Counter()
-
-
-class BrokerProbe:
-    """A robust AMQP connection kept open by the web process; readiness asks it."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.connection: aio_pika.abc.AbstractRobustConnection | None = None
-
-    async def ok(self) -> bool:
-        """True when RabbitMQ answers; (re)connects with a short timeout when needed."""
-        if self.connection is None or self.connection.is_closed:
-            try:
-                self.connection = await asyncio.wait_for(aio_pika.connect_robust(self.url), 2)
-            except (OSError, TimeoutError, aio_pika.exceptions.AMQPError):
-                self.connection = None
-                return False
-        return not self.connection.is_closed
-
-    async def close(self) -> None:
-        """Close the probe's connection."""
-        if self.connection is not None:
-            await self.connection.close()
 
 
 async def _db_ok() -> bool:
@@ -56,7 +32,8 @@ async def live() -> dict[str, str]:
 @get("/health/ready", opt=PUBLIC, tags=["health"])
 async def ready(state: State) -> Response[dict[str, object]]:
     """PostgreSQL and RabbitMQ answer; 503 otherwise."""
-    checks = {"database": await _db_ok(), "broker": await state.broker_probe.ok()}
+    # The bus is the process's own broker connection: ready means the one we publish on works.
+    checks = {"database": await _db_ok(), "broker": await state.bus.broker.ping(timeout=2)}
     status = 200 if all(checks.values()) else 503
     return Response(
         {"status": "ok" if status == 200 else "unavailable", "checks": checks}, status_code=status

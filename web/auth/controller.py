@@ -25,6 +25,7 @@ from web.auth.schemas import (
     TenantOut,
     UserOut,
 )
+from web.deps import client_ip
 
 COOKIE = "hb_refresh"
 PUBLIC = {"exclude_from_auth": True}
@@ -43,14 +44,10 @@ def _refresh_cookie(request: Request, value: str, max_age: int) -> Cookie:
     )
 
 
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 async def _throttle(request: Request, action: str, email: str) -> None:
     auth = request.app.state.settings.auth
     limits = {
-        f"{action}:ip:{_ip(request)}": auth.login_ip_limit,
+        f"{action}:ip:{(client_ip(request) or 'unknown')}": auth.login_ip_limit,
         f"{action}:email:{email.lower()}": auth.login_limit,
     }
     await enforce(limits, auth.login_window_s)
@@ -67,7 +64,7 @@ class AuthController(Controller):
         """Create a workspace (tenant) whose first user is its tenant_admin, and log in."""
         await _throttle(request, "register", data.email)
         user, tenant = await service.register(
-            data.email, data.password, data.full_name, data.workspace_name, _ip(request)
+            data.email, data.password, data.full_name, data.workspace_name, client_ip(request)
         )
         access, expires_in, refresh = await service.start_session(user)
         body = RegisterOut(
@@ -85,7 +82,7 @@ class AuthController(Controller):
     async def login(self, request: Request, data: LoginIn) -> Response[LoginOut]:
         """Exchange email and password for an access token and a refresh token."""
         await _throttle(request, "login", data.email)
-        user = await service.authenticate(data.email, data.password, _ip(request))
+        user = await service.authenticate(data.email, data.password, client_ip(request))
         access, expires_in, refresh = await service.start_session(user)
         body = LoginOut(access, "bearer", expires_in, msgspec.convert(user, UserOut), refresh)
         ttl = request.app.state.settings.auth.refresh_ttl_s
