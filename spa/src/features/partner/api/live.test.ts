@@ -28,4 +28,9 @@ describe("live usage", () => {
     expect(v.at(-1)).toBeCloseTo(0.0001);
     expect(v.at(-2)).toBeCloseTo(0.0001);
   });
+
+  it("shows an entry newer than the page's coarse clock", () => {
+    const s = applyUsage(emptyLive, frame(), 60_000);
+    expect(sparkValues(s, 55_000).at(-1)).toBeCloseTo(0.0001);
+  });
 });

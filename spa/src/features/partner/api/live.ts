@@ -69,7 +69,10 @@ export function applyUsage(state: LiveState, f: UsageFrame, now = Date.now()): L
 
 /** Sparkline values: the last BUCKETS buckets including empty ones, oldest first. */
 export function sparkValues(state: LiveState, now = Date.now()): number[] {
-  const end = Math.floor(now / BUCKET_MS) * BUCKET_MS;
+  // `now` comes from a coarse clock (the page ticks every 5 s): an entry newer than it must
+  // still show, so the window ends at the newest bucket when that is later.
+  const newest = state.buckets.at(-1)?.start ?? 0;
+  const end = Math.max(Math.floor(now / BUCKET_MS) * BUCKET_MS, newest);
   const byStart = new Map(state.buckets.map((b) => [b.start, Number(b.cost)]));
   return Array.from({ length: BUCKETS }, (_, i) => byStart.get(end - (BUCKETS - 1 - i) * BUCKET_MS) ?? 0);
 }
