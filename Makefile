@@ -59,8 +59,8 @@ up: install services
 	$(BIN)/hirebuddha up
 
 lint: install
-	$(BIN)/ruff check runtime actors web ledger tests piccolo_migrations
-	$(BIN)/mypy runtime actors web ledger
+	$(BIN)/ruff check runtime actors web ledger tools tests piccolo_migrations
+	$(BIN)/mypy runtime actors web ledger tools
 
 test: install services lint chromium
 	cd spa && npm run lint && npm run typecheck && npm run test

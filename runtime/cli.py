@@ -79,15 +79,15 @@ def _exit_zero(signum: int, frame: object) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    return _call("runtime.supervisor:up")(args)
+    return _call("runtime.launcher:up")(args)
 
 
 # Process and tool commands implemented outside runtime/: "module:function" taking argv.
 DELEGATED = {
     "actors": ("actors.worker:main", "an actors process hosting agent actors"),
-    "fake-llm": ("actors.fake_llm:main", "an OpenAI-compatible streaming server for tests"),
+    "fake-llm": ("tools.fake_llm:main", "an OpenAI-compatible streaming server for tests"),
     "ledger": ("ledger.cli:main", "the ledger consumer; `ledger verify` checks chains and totals"),
-    "bench": ("runtime.bench:main", "the benchmark"),
+    "bench": ("tools.bench:main", "the benchmark"),
 }
 
 

@@ -1,5 +1,5 @@
 """Provider faults end to end: real web and actors processes, RabbitMQ, PostgreSQL, and the
-fake LLM over real HTTP scripted to fail (`actors.fake_llm_replies` markers).
+fake LLM over real HTTP scripted to fail (`tools.fake_llm_replies` markers).
 
 What is asserted: a transient failure before any text is retried a bounded number of times
 (counted at the fake's `GET /_stats`) and then ends `failed` with a message naming the

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from actors.fake_llm import FakeLLMStats, Pace, bind, create_app, server
+from tools.fake_llm import FakeLLMStats, Pace, bind, create_app, server
 
 
 @dataclass

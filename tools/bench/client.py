@@ -16,7 +16,7 @@ import httpx
 import msgspec
 import websockets
 
-from runtime.bench.stack import ADMIN_PASSWORD
+from tools.bench.stack import ADMIN_PASSWORD
 
 API = "/api/v1"
 MODEL = "bench-fake"

@@ -8,7 +8,7 @@ import time
 
 import aio_pika
 
-from runtime.bench.stats import summary
+from tools.bench.stats import summary
 
 
 async def broker_round_trip(amqp_url: str, count: int = 200) -> dict[str, float]:

@@ -6,9 +6,9 @@ import asyncio
 import gc
 import time
 
-from runtime.bench.chat import Target, close_sockets, open_sockets
-from runtime.bench.progress import Progress
-from runtime.bench.stats import rss_bytes
+from tools.bench.chat import Target, close_sockets, open_sockets
+from tools.bench.progress import Progress
+from tools.bench.stats import rss_bytes
 
 
 async def _settled_rss(pid: int, seconds: float = 1.0) -> int:

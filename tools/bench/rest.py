@@ -12,9 +12,9 @@ import time
 from collections import Counter
 from urllib.parse import urlsplit
 
-from runtime.bench.client import RawHttp, get_request
-from runtime.bench.progress import Progress
-from runtime.bench.stats import CpuMeter, summary
+from tools.bench.client import RawHttp, get_request
+from tools.bench.progress import Progress
+from tools.bench.stats import CpuMeter, summary
 
 PATH = "/api/v1/agents"
 

@@ -16,15 +16,15 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from runtime.bench import report
-from runtime.bench.chat import Pace, Target, run_streams, run_ttft
-from runtime.bench.client import MODEL, Tenant, setup_tenant
-from runtime.bench.floors import broker_round_trip
-from runtime.bench.ledger import run_ledger, wait_drained
-from runtime.bench.progress import Progress
-from runtime.bench.rest import run_rest
-from runtime.bench.sockets import run_sockets
-from runtime.bench.stack import Stack, StartError
+from tools.bench import report
+from tools.bench.chat import Pace, Target, run_streams, run_ttft
+from tools.bench.client import MODEL, Tenant, setup_tenant
+from tools.bench.floors import broker_round_trip
+from tools.bench.ledger import run_ledger, wait_drained
+from tools.bench.progress import Progress
+from tools.bench.rest import run_rest
+from tools.bench.sockets import run_sockets
+from tools.bench.stack import Stack, StartError
 
 SCENARIOS = ("ttft", "streams", "sockets", "rest", "ledger")
 SCENARIO_LIMIT_S = 600

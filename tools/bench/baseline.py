@@ -3,7 +3,7 @@
 Same frames as the real chat socket (CONTRACT.md): an `auth` first frame (accepted without a
 lookup: authentication is outside the measured path), then `ready`; each `message` gets
 `execution.started`, one `delta` per streamed token and `execution.completed` with usage.
-It runs in its own process (`python -m runtime.bench.baseline`), like the web process, so
+It runs in its own process (`python -m tools.bench.baseline`), like the web process, so
 its CPU is measured the same way.
 """
 
@@ -87,8 +87,8 @@ def create_app(llm_url: str, model: str = "fake") -> Litestar:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m runtime.bench.baseline --port N --llm URL`."""
-    parser = argparse.ArgumentParser(prog="runtime.bench.baseline", description=__doc__)
+    """`python -m tools.bench.baseline --port N --llm URL`."""
+    parser = argparse.ArgumentParser(prog="tools.bench.baseline", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--llm", required=True, help="base URL of the fake LLM (ending in /v1)")

@@ -11,9 +11,9 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from runtime.bench.client import Chat, ChatSocket
-from runtime.bench.progress import Progress
-from runtime.bench.stats import CpuMeter, summary
+from tools.bench.client import Chat, ChatSocket
+from tools.bench.progress import Progress
+from tools.bench.stats import CpuMeter, summary
 
 WARMUP_CHATS = 3
 

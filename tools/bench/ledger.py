@@ -15,8 +15,8 @@ import uuid
 import aio_pika
 import asyncpg
 
-from runtime.bench.progress import Progress
-from runtime.bench.stats import summary
+from tools.bench.progress import Progress
+from tools.bench.stats import summary
 
 PUBLISHERS = 128
 """Publishes in flight at once (each waits for its publisher confirm)."""

@@ -205,7 +205,7 @@ class Stack:
             str(port),
             "--llm",
             self.urls["fake-llm"],
-            module="runtime.bench.baseline",
+            module="tools.bench.baseline",
         )
         base = f"http://127.0.0.1:{port}"
         await self.wait_http(proc, f"{base}/health")

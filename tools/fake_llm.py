@@ -3,7 +3,7 @@
 `POST /v1/chat/completions` (streamed or not, `stream_options.include_usage`),
 `GET /v1/models`, and `GET /_stats` (requests, completed streams, streams whose client
 went away first). Replies are deterministic and scripted by markers: see
-`actors.fake_llm_replies`. Streams are paced: `ttft_ms` before the first token, then
+`tools.fake_llm_replies`. Streams are paced: `ttft_ms` before the first token, then
 `tokens_per_second` (0 means as fast as possible).
 """
 
@@ -21,7 +21,7 @@ import uvicorn
 from litestar import Litestar, Request, get, post
 from litestar.response import Response, Stream
 
-from actors.fake_llm_replies import Plan, Shapes, plan_for
+from tools.fake_llm_replies import Plan, Shapes, plan_for
 
 
 @dataclass
@@ -139,7 +139,7 @@ def create_app(pace: Pace | None = None, stats: FakeLLMStats | None = None) -> L
 
 
 def app() -> Litestar:
-    """Factory for `uvicorn --factory actors.fake_llm:app` (unpaced)."""
+    """Factory for `uvicorn --factory tools.fake_llm:app` (unpaced)."""
     return create_app()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from runtime.bench.stats import ratio
+from tools.bench.stats import ratio
 
 
 def _row(
