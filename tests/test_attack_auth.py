@@ -19,14 +19,14 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from conftest import start_web
-from helpers.api import PASSWORD, Actor, agent, app_admin, email, login, partner, register, resold_tenant
+from helpers.api import PASSWORD, ApiUser, agent, app_admin, email, login, partner, register, resold_tenant
 
 pytestmark = pytest.mark.usefixtures("server")
 
 SECRET_WORDS = "zebra-quartz-{}"
 
 
-async def _resold_tenant_with_content(client: httpx.AsyncClient) -> tuple[Actor, Actor, dict]:
+async def _resold_tenant_with_content(client: httpx.AsyncClient) -> tuple[ApiUser, ApiUser, dict]:
     """A partner, and its tenant's admin holding an agent, a session with a message and an
     execution, each carrying a unique word that must never reach the partner."""
     root = await app_admin(client)

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from litestar.handlers import HTTPRouteHandler, WebsocketRouteHandler
 
-from helpers.api import Actor, app_admin, member, partner, register
+from helpers.api import ApiUser, app_admin, member, partner, register
 
 ALL = frozenset({"app_admin", "partner_admin", "tenant_admin", "user"})
 MEMBERS = frozenset({"tenant_admin", "user"})
@@ -95,7 +95,7 @@ async def people(server):
         "partner_admin": await partner(admin),
         "tenant_admin": tenant_admin,
         "user": await member(tenant_admin),
-        "service": Actor(client, key, "", tenant_admin.tenant_id, "service", ""),
+        "service": ApiUser(client, key, "", tenant_admin.tenant_id, "service", ""),
     }
     await client.aclose()
 

@@ -14,7 +14,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from helpers.api import Actor, member, register
+from helpers.api import ApiUser, member, register
 from helpers.chat_fixtures import admin_fixture, fake_agent, open_session, platform_fixture  # noqa: F401
 from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
 from helpers.platform import Platform, chat, fake_reply
@@ -32,7 +32,7 @@ async def closed_with(ws, timeout: float = 10) -> int:
     return closed.value.rcvd.code if closed.value.rcvd else -1
 
 
-def expired_token(who: Actor) -> str:
+def expired_token(who: ApiUser) -> str:
     now = int(time.time())
     payload = {
         "sub": who.user_id,
@@ -48,7 +48,7 @@ def expired_token(who: Actor) -> str:
     return jwt.encode(payload, os.environ["HB_SECRET_KEY"], algorithm="HS256")
 
 
-async def test_bad_or_expired_or_missing_auth_closes_4401(platform: Platform, admin: Actor) -> None:
+async def test_bad_or_expired_or_missing_auth_closes_4401(platform: Platform, admin: ApiUser) -> None:
     session = await open_session(admin, (await fake_agent(admin))["id"])
     for first in (
         {"type": "auth", "token": "not-a-token"},
@@ -63,13 +63,13 @@ async def test_bad_or_expired_or_missing_auth_closes_4401(platform: Platform, ad
         assert await closed_with(ws) == 4401
 
 
-async def test_bearer_header_authenticates_the_handshake(platform: Platform, admin: Actor) -> None:
+async def test_bearer_header_authenticates_the_handshake(platform: Platform, admin: ApiUser) -> None:
     session = await open_session(admin, (await fake_agent(admin))["id"])
     async with websockets.connect(url(platform, session), additional_headers=admin.headers) as ws:
         assert json.loads(await ws.recv()) == {"type": "ready", "session_id": session}
 
 
-async def test_foreign_origin_closes_4403(platform: Platform, admin: Actor) -> None:
+async def test_foreign_origin_closes_4403(platform: Platform, admin: ApiUser) -> None:
     session = await open_session(admin, (await fake_agent(admin))["id"])
     async with websockets.connect(url(platform, session), origin="https://evil.example") as ws:
         assert await closed_with(ws) == 4403
@@ -78,7 +78,7 @@ async def test_foreign_origin_closes_4403(platform: Platform, admin: Actor) -> N
         pass
 
 
-async def test_another_tenants_or_users_session_is_not_found(platform: Platform, admin: Actor) -> None:
+async def test_another_tenants_or_users_session_is_not_found(platform: Platform, admin: ApiUser) -> None:
     session = await open_session(admin, (await fake_agent(admin))["id"])
     stranger = await register(admin.client)
     colleague = await member(admin)
@@ -93,7 +93,7 @@ async def test_another_tenants_or_users_session_is_not_found(platform: Platform,
 
 
 async def test_bad_frames_get_error_frames_and_the_socket_keeps_working(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     bot = await fake_agent(admin)
     session = await open_session(admin, bot["id"])
@@ -126,7 +126,7 @@ async def test_bad_frames_get_error_frames_and_the_socket_keeps_working(
     assert final["type"] == "execution.completed" and final["text"] == fake_reply(5)
 
 
-async def test_a_repeated_client_id_does_not_run_twice(platform: Platform, admin: Actor) -> None:
+async def test_a_repeated_client_id_does_not_run_twice(platform: Platform, admin: ApiUser) -> None:
     session = await open_session(admin, (await fake_agent(admin))["id"])
     async with chat(platform, session, admin.token) as ws:
         first = await ws.message("once [[reply:4]]", client_id="same-key")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from helpers.api import Actor, agent
+from helpers.api import ApiUser, agent
 from helpers.chat_fixtures import admin_fixture, fake_agent, open_session, platform_fixture  # noqa: F401
 from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
 from helpers.platform import Platform, chat, delta_text, fake_reply
@@ -21,7 +21,7 @@ SCHEMA = {
 
 
 async def test_enqueue_answers_a_second_message_after_the_first_in_order(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     session = await open_session(admin, (await fake_agent(admin))["id"])
     async with chat(platform, session, admin.token) as ws:
@@ -39,7 +39,7 @@ async def test_enqueue_answers_a_second_message_after_the_first_in_order(
     assert delta_text(ws.of(second))[1] == fake_reply(5)
 
 
-async def test_reject_refuses_a_message_while_one_runs(platform: Platform, admin: Actor) -> None:
+async def test_reject_refuses_a_message_while_one_runs(platform: Platform, admin: ApiUser) -> None:
     session = await open_session(admin, (await fake_agent(admin, double_texting="reject"))["id"])
     async with chat(platform, session, admin.token) as ws:
         running = await ws.message("[[reply:3000]]")
@@ -53,7 +53,7 @@ async def test_reject_refuses_a_message_while_one_runs(platform: Platform, admin
 
 
 async def test_interrupt_cancels_the_running_reply_and_starts_the_new_one(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     session = await open_session(admin, (await fake_agent(admin, double_texting="interrupt"))["id"])
     async with chat(platform, session, admin.token) as ws:
@@ -66,7 +66,7 @@ async def test_interrupt_cancels_the_running_reply_and_starts_the_new_one(
 
 
 async def test_structured_output_returns_json_valid_against_the_schema(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     session = await open_session(admin, (await fake_agent(admin, output_schema=SCHEMA))["id"])
     wanted = {"name": "Ada", "score": 7, "tags": ["python"]}
@@ -83,7 +83,7 @@ async def test_structured_output_returns_json_valid_against_the_schema(
     assert row["usage"]["output_tokens"] > 0
 
 
-async def test_structured_output_unscripted_is_still_valid(platform: Platform, admin: Actor) -> None:
+async def test_structured_output_unscripted_is_still_valid(platform: Platform, admin: ApiUser) -> None:
     session = await open_session(admin, (await fake_agent(admin, output_schema=SCHEMA))["id"])
     async with chat(platform, session, admin.token) as ws:
         execution = await ws.message("anything")
@@ -93,7 +93,7 @@ async def test_structured_output_unscripted_is_still_valid(platform: Platform, a
     assert isinstance(output["name"], str) and isinstance(output["score"], int)
 
 
-async def test_the_demo_provider_answers_without_any_llm(platform: Platform, admin: Actor) -> None:
+async def test_the_demo_provider_answers_without_any_llm(platform: Platform, admin: ApiUser) -> None:
     bot = await agent(admin)  # provider "demo"
     session = await open_session(admin, bot["id"])
     async with chat(platform, session, admin.token) as ws:

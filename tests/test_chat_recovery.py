@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from helpers.api import Actor
+from helpers.api import ApiUser
 from helpers.chat_fixtures import admin_fixture, fake_agent, open_session  # noqa: F401
 from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
 from helpers.platform import Platform, UsageTap, chat, delta_text, fake_reply, running_platform
@@ -30,7 +30,7 @@ async def usage_fixture(platform: Platform) -> AsyncIterator[UsageTap]:
 
 
 async def test_sigkill_mid_stream_restarts_on_another_process_and_bills_once(
-    platform: Platform, admin: Actor, usage: UsageTap
+    platform: Platform, admin: ApiUser, usage: UsageTap
 ) -> None:
     session = await open_session(admin, (await fake_agent(admin))["id"])
     victim = platform.actors[-1]
@@ -56,7 +56,7 @@ async def test_sigkill_mid_stream_restarts_on_another_process_and_bills_once(
 
 
 async def test_graceful_stop_hands_in_flight_work_to_another_process(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     session = await open_session(admin, (await fake_agent(admin))["id"])
     leaving = await platform.start_actors(*FAST, "--shutdown-timeout", "0.2")
@@ -73,7 +73,7 @@ async def test_graceful_stop_hands_in_flight_work_to_another_process(
     assert leaving.proc.wait(10) == 0
 
 
-async def test_sweeper_fails_an_execution_whose_actor_is_gone(platform: Platform, admin: Actor) -> None:
+async def test_sweeper_fails_an_execution_whose_actor_is_gone(platform: Platform, admin: ApiUser) -> None:
     bot = await fake_agent(admin)
     session = await open_session(admin, bot["id"])
     orphan = uuid.uuid4()

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from helpers.api import Actor
+from helpers.api import ApiUser
 from helpers.chat_fixtures import admin_fixture, fake_agent, open_session, set_max_concurrency  # noqa: F401
 from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
 from helpers.platform import (
@@ -35,7 +35,7 @@ async def usage(platform: Platform) -> AsyncIterator[UsageTap]:
 
 
 async def test_reply_streams_in_order_with_usage_and_lands_in_history(
-    platform: Platform, admin: Actor, usage: UsageTap
+    platform: Platform, admin: ApiUser, usage: UsageTap
 ) -> None:
     bot = await fake_agent(admin)
     session = await open_session(admin, bot["id"])
@@ -63,7 +63,7 @@ async def test_reply_streams_in_order_with_usage_and_lands_in_history(
     assert row["usage"]["output_tokens"] == 40
 
 
-async def test_second_turn_sees_the_first_as_history(platform: Platform, admin: Actor) -> None:
+async def test_second_turn_sees_the_first_as_history(platform: Platform, admin: ApiUser) -> None:
     bot = await fake_agent(admin)
     session = await open_session(admin, bot["id"])
     async with chat(platform, session, admin.token) as ws:
@@ -77,7 +77,7 @@ async def test_second_turn_sees_the_first_as_history(platform: Platform, admin: 
 
 
 async def test_fifty_concurrent_sessions_over_two_actors_processes_never_cross(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     await set_max_concurrency(admin.tenant_id, 100)
     bot = await fake_agent(admin)
@@ -99,7 +99,7 @@ async def test_fifty_concurrent_sessions_over_two_actors_processes_never_cross(
     assert all(served), f"both actors processes should have taken work: {served}"
 
 
-async def test_concurrency_limit_answers_rate_limited(platform: Platform, admin: Actor) -> None:
+async def test_concurrency_limit_answers_rate_limited(platform: Platform, admin: ApiUser) -> None:
     await set_max_concurrency(admin.tenant_id, 1)
     bot = await fake_agent(admin)
     session_a, session_b = await open_session(admin, bot["id"]), await open_session(admin, bot["id"])
@@ -114,7 +114,7 @@ async def test_concurrency_limit_answers_rate_limited(platform: Platform, admin:
 
 
 async def test_cancel_mid_stream_closes_the_provider_and_records_partial_usage(
-    platform: Platform, admin: Actor, fake_llm: FakeLLM, usage: UsageTap
+    platform: Platform, admin: ApiUser, fake_llm: FakeLLM, usage: UsageTap
 ) -> None:
     bot = await fake_agent(admin)
     session = await open_session(admin, bot["id"])
@@ -143,7 +143,7 @@ async def test_cancel_mid_stream_closes_the_provider_and_records_partial_usage(
 
 
 async def test_cancel_of_a_finished_execution_answers_its_final_state(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     bot = await fake_agent(admin)
     session = await open_session(admin, bot["id"])
@@ -157,7 +157,7 @@ async def test_cancel_of_a_finished_execution_answers_its_final_state(
 
 
 async def test_resume_after_a_dropped_socket_gives_the_rest_exactly_once(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     bot = await fake_agent(admin)
     session = await open_session(admin, bot["id"])
@@ -177,7 +177,7 @@ async def test_resume_after_a_dropped_socket_gives_the_rest_exactly_once(
 
 
 async def test_resume_of_a_finished_execution_replays_the_stored_rest(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     bot = await fake_agent(admin)
     session = await open_session(admin, bot["id"])

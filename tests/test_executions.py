@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from helpers.api import Actor, member, register
+from helpers.api import ApiUser, member, register
 from helpers.chat_fixtures import (  # noqa: F401
     admin_fixture,
     fake_agent,
@@ -16,7 +16,7 @@ from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
 from helpers.platform import Platform, fake_reply
 
 
-async def wait_status(who: Actor, execution_id: str, *statuses: str, timeout: float = 20) -> dict:
+async def wait_status(who: ApiUser, execution_id: str, *statuses: str, timeout: float = 20) -> dict:
     """Poll GET /executions/{id} until its status is one of `statuses` (no event to wait on)."""
     async with asyncio.timeout(timeout):
         while True:
@@ -26,7 +26,7 @@ async def wait_status(who: Actor, execution_id: str, *statuses: str, timeout: fl
             await asyncio.sleep(0.05)
 
 
-async def start(who: Actor, agent_id: str, text: str) -> str:
+async def start(who: ApiUser, agent_id: str, text: str) -> str:
     r = await who.post("/api/v1/executions", json={"agent_id": agent_id, "input": text})
     assert r.status_code == 202, r.text
     assert r.json()["status"] == "pending"
@@ -34,7 +34,7 @@ async def start(who: Actor, agent_id: str, text: str) -> str:
 
 
 async def test_rest_execution_runs_in_the_background_and_stores_its_result(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     bot = await fake_agent(admin)
     execution = await start(admin, bot["id"], "screen this CV [[reply:12]]")
@@ -49,7 +49,7 @@ async def test_rest_execution_runs_in_the_background_and_stores_its_result(
 
 
 async def test_rest_cancel_stops_a_running_execution_and_answers_a_finished_one(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     bot = await fake_agent(admin)
     long = await start(admin, bot["id"], "[[reply:5000]]")
@@ -64,7 +64,7 @@ async def test_rest_cancel_stops_a_running_execution_and_answers_a_finished_one(
     assert r.status_code == 200 and r.json() == {"id": short, "status": "completed"}
 
 
-async def test_provider_failure_ends_failed_with_a_message(platform: Platform, admin: Actor) -> None:
+async def test_provider_failure_ends_failed_with_a_message(platform: Platform, admin: ApiUser) -> None:
     bot = await fake_agent(admin)
     execution = await start(admin, bot["id"], "[[fail:400]]")
     row = await wait_status(admin, execution, "failed", "completed")
@@ -72,7 +72,7 @@ async def test_provider_failure_ends_failed_with_a_message(platform: Platform, a
     assert row["result_data"]["error_code"] == "provider_rejected"
 
 
-async def test_rest_admission_and_visibility(platform: Platform, admin: Actor) -> None:
+async def test_rest_admission_and_visibility(platform: Platform, admin: ApiUser) -> None:
     bot = await fake_agent(admin)
     r = await admin.post("/api/v1/executions", json={"agent_id": str(uuid.uuid4()), "input": "x"})
     assert r.status_code == 404

@@ -23,7 +23,7 @@ import pytest
 import websockets
 
 from conftest import Process, start_web
-from helpers.api import Actor, register
+from helpers.api import ApiUser, register
 from helpers.chat_fixtures import fake_agent, open_session
 from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
 from helpers.faults import PrivatePostgres
@@ -143,7 +143,7 @@ async def test_database_restart_fails_fast_with_503_and_recovers_without_half_wr
     env = on_private_db
     platform = env.platform
     async with httpx.AsyncClient(base_url=platform.base_url, timeout=30) as client:
-        admin: Actor = await register(client)
+        admin: ApiUser = await register(client)
         bot = await fake_agent(admin)
         session = await open_session(admin, bot["id"])
         model = await _priced_tenant(env, admin.tenant_id)

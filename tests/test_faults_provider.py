@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from helpers.api import Actor, agent
+from helpers.api import ApiUser, agent
 from helpers.chat_fixtures import admin_fixture, fake_agent, open_session  # noqa: F401
 from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
 from helpers.platform import Platform, UsageTap, chat, fake_reply, running_platform
@@ -49,7 +49,7 @@ async def requests_made(fake_llm: FakeLLM) -> int:
         return (await client.get(f"{root}/_stats")).json()["requests"]
 
 
-async def run_one(platform: Platform, admin: Actor, content: str, llm_config: dict | None = None) -> dict:
+async def run_one(platform: Platform, admin: ApiUser, content: str, llm_config: dict | None = None) -> dict:
     """Send `content` to a new agent's new session (the fake LLM's unless `llm_config`);
     return the final frame."""
     bot = await (agent(admin, llm_config=llm_config) if llm_config else fake_agent(admin))
@@ -63,7 +63,7 @@ async def run_one(platform: Platform, admin: Actor, content: str, llm_config: di
 
 
 async def test_a_500_then_success_completes_after_one_retry(
-    platform: Platform, admin: Actor, fake_llm: FakeLLM
+    platform: Platform, admin: ApiUser, fake_llm: FakeLLM
 ) -> None:
     before = await requests_made(fake_llm)
     final = await run_one(platform, admin, "hi [[flaky:1]] [[reply:5]]")
@@ -73,7 +73,7 @@ async def test_a_500_then_success_completes_after_one_retry(
 
 
 async def test_always_500_fails_after_bounded_attempts_with_a_useful_message(
-    platform: Platform, admin: Actor, fake_llm: FakeLLM
+    platform: Platform, admin: ApiUser, fake_llm: FakeLLM
 ) -> None:
     before = await requests_made(fake_llm)
     final = await run_one(platform, admin, "hi [[fail:500]]")
@@ -86,7 +86,7 @@ async def test_always_500_fails_after_bounded_attempts_with_a_useful_message(
 
 
 async def test_a_hang_fails_within_the_timeout_and_closes_the_streams(
-    platform: Platform, admin: Actor, fake_llm: FakeLLM
+    platform: Platform, admin: ApiUser, fake_llm: FakeLLM
 ) -> None:
     before = await requests_made(fake_llm)
     dropped = fake_llm.stats.disconnected_streams
@@ -105,7 +105,7 @@ async def test_a_hang_fails_within_the_timeout_and_closes_the_streams(
 
 
 async def test_malformed_sse_is_retried_then_fails_cleanly(
-    platform: Platform, admin: Actor, fake_llm: FakeLLM
+    platform: Platform, admin: ApiUser, fake_llm: FakeLLM
 ) -> None:
     before = await requests_made(fake_llm)
     final = await run_one(platform, admin, "hi [[bad-sse]]")
@@ -116,7 +116,7 @@ async def test_malformed_sse_is_retried_then_fails_cleanly(
 
 
 async def test_a_cut_before_any_text_is_retried_then_fails(
-    platform: Platform, admin: Actor, fake_llm: FakeLLM
+    platform: Platform, admin: ApiUser, fake_llm: FakeLLM
 ) -> None:
     before = await requests_made(fake_llm)
     final = await run_one(platform, admin, "hi [[cut:0]]")
@@ -126,7 +126,7 @@ async def test_a_cut_before_any_text_is_retried_then_fails(
 
 
 async def test_a_cut_mid_reply_fails_at_once_and_bills_the_partial_call(
-    platform: Platform, admin: Actor, fake_llm: FakeLLM, usage: UsageTap
+    platform: Platform, admin: ApiUser, fake_llm: FakeLLM, usage: UsageTap
 ) -> None:
     bot = await fake_agent(admin)
     session = await open_session(admin, bot["id"])
@@ -145,7 +145,7 @@ async def test_a_cut_mid_reply_fails_at_once_and_bills_the_partial_call(
 
 
 async def test_fallback_answers_when_the_primary_is_down(
-    platform: Platform, admin: Actor, fake_llm: FakeLLM, usage: UsageTap
+    platform: Platform, admin: ApiUser, fake_llm: FakeLLM, usage: UsageTap
 ) -> None:
     bot = await agent(admin, llm_config=WITH_FALLBACK)
     assert bot["llm_config"]["fallback"] == {"provider": "demo", "model": "demo-1"}
@@ -161,7 +161,7 @@ async def test_fallback_answers_when_the_primary_is_down(
     assert [(e.provider, e.model) for e in events] == [("demo", "demo-1")]
 
 
-async def test_a_fallback_with_unknown_fields_is_rejected(admin: Actor) -> None:
+async def test_a_fallback_with_unknown_fields_is_rejected(admin: ApiUser) -> None:
     r = await admin.post(
         "/api/v1/agents",
         json={
@@ -174,7 +174,7 @@ async def test_a_fallback_with_unknown_fields_is_rejected(admin: Actor) -> None:
 
 
 async def test_breaker_opens_fails_fast_then_half_opens(
-    platform: Platform, admin: Actor, fake_llm: FakeLLM
+    platform: Platform, admin: ApiUser, fake_llm: FakeLLM
 ) -> None:
     # A platform of its own: breaker state is per actors process.
     cooldown = 4.0

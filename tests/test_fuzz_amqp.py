@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers.api import Actor
+from helpers.api import ApiUser
 from helpers.chat_fixtures import admin_fixture, fake_agent, open_session, platform_fixture  # noqa: F401
 from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
 from helpers.ledger import make_tenant, priced_model, start_ledger_process, usage, wait_until
@@ -107,7 +107,7 @@ def generated_jobs(agent_id: str, key: str, count: int) -> list[dict[str, Any]]:
 
 
 async def test_generated_jobs_each_get_an_answer_and_bad_ones_a_dead_letter_with_reason(
-    platform: Platform, admin: Actor, amqp: aio_pika.abc.AbstractChannel
+    platform: Platform, admin: ApiUser, amqp: aio_pika.abc.AbstractChannel
 ) -> None:
     """80 generated jobs (valid, malformed, wrong types, wrong or missing keys, odd content
     types and encodings): every one gets a result on reply_to; each `rejected` result names an
@@ -175,7 +175,7 @@ MALFORMED = {
 
 
 async def test_malformed_messages_on_the_executions_and_usage_queues_are_dead_lettered(
-    platform: Platform, ledger: None, admin: Actor, amqp: aio_pika.abc.AbstractChannel
+    platform: Platform, ledger: None, admin: ApiUser, amqp: aio_pika.abc.AbstractChannel
 ) -> None:
     """Garbage, empty, wrong-shaped, wrongly-typed and 2 MB bodies, put straight onto the
     executions queue (actors) and the usage queue (ledger), plus a well-formed usage event of

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
-from helpers.api import Actor
+from helpers.api import ApiUser
 from helpers.chat_fixtures import admin_fixture, fake_agent, open_session, platform_fixture  # noqa: F401
 from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
 from helpers.platform import Platform, chat, fake_reply
@@ -45,7 +45,7 @@ def rss(platform: Platform) -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) * 1024
 
 
-async def still_serving(platform: Platform, admin: Actor, session: str) -> None:
+async def still_serving(platform: Platform, admin: ApiUser, session: str) -> None:
     """A fresh socket gets a correct, complete streamed reply."""
     async with chat(platform, session, admin.token) as ws:
         final = await ws.reply(await ws.message("[[reply:4]]"))
@@ -76,7 +76,7 @@ FRAMES = st.one_of(
 
 
 async def test_fuzzed_frames_each_get_an_answer_and_the_socket_stays_open(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     """200 hypothesis-generated frames (text, JSON of any shape, binary) on one socket: after
     each, a ping gets its pong, every frame the server sends is valid JSON of a known type,
@@ -110,7 +110,7 @@ async def test_fuzzed_frames_each_get_an_answer_and_the_socket_stays_open(
     await still_serving(platform, admin, session)
 
 
-async def test_huge_and_binary_frames_are_refused_without_harm(platform: Platform, admin: Actor) -> None:
+async def test_huge_and_binary_frames_are_refused_without_harm(platform: Platform, admin: ApiUser) -> None:
     """A 200 KB text frame gets a `frame_too_large` error on an open socket; a binary JSON ping
     is answered; frames over the 1 MiB transport limit (text or binary) close that socket with
     1009; other sockets keep working."""
@@ -132,7 +132,7 @@ async def test_huge_and_binary_frames_are_refused_without_harm(platform: Platfor
 
 
 async def test_a_flood_faster_than_the_server_answers_is_cut_off_and_memory_stays_bounded(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     """One socket sends 30,000 pings and 2,000 near-limit (60 KB) garbage frames without reading
     (~120 MB): meanwhile another socket completes a reply; afterwards either every frame got its
@@ -183,7 +183,7 @@ async def test_a_flood_faster_than_the_server_answers_is_cut_off_and_memory_stay
 
 
 async def test_a_thousand_sockets_opening_and_closing_leave_the_server_healthy(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     """1,000 sockets, 50 at a time, each either authenticating and closing after `ready`,
     closing at once, sending garbage first, or dropping the TCP connection mid-handshake:

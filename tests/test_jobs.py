@@ -14,7 +14,7 @@ import aio_pika
 import httpx
 import pytest
 
-from helpers.api import Actor, app_admin, register
+from helpers.api import ApiUser, app_admin, register
 from helpers.chat_fixtures import admin_fixture, fake_agent, platform_fixture  # noqa: F401
 from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
 from helpers.platform import AMQP_URL, WAIT, Platform, UsageTap, fake_reply
@@ -31,7 +31,7 @@ def readme_example() -> dict[str, Any]:
     return namespace
 
 
-async def api_key(admin: Actor) -> str:
+async def api_key(admin: ApiUser) -> str:
     r = await admin.post("/api/v1/tenant/api-keys", json={"name": "back office"})
     assert r.status_code == 201, r.text
     return r.json()["key"]
@@ -103,7 +103,7 @@ async def execution_row(tenant_id: str, execution_id: str) -> Any:
 
 
 async def test_readme_example_gets_the_providers_reply_on_reply_to_and_results_exchange(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     bot = await fake_agent(admin)
     key = await api_key(admin)
@@ -138,7 +138,7 @@ async def test_readme_example_gets_the_providers_reply_on_reply_to_and_results_e
 
 
 async def test_same_correlation_id_runs_once_and_answers_twice(
-    platform: Platform, admin: Actor, jobs: JobClient
+    platform: Platform, admin: ApiUser, jobs: JobClient
 ) -> None:
     bot = await fake_agent(admin)
     key = await api_key(admin)
@@ -158,7 +158,7 @@ async def test_same_correlation_id_runs_once_and_answers_twice(
 
 
 async def test_bad_jobs_are_rejected_dead_lettered_and_the_consumer_keeps_going(
-    platform: Platform, admin: Actor, jobs: JobClient
+    platform: Platform, admin: ApiUser, jobs: JobClient
 ) -> None:
     bot = await fake_agent(admin)
     key = await api_key(admin)

@@ -10,7 +10,7 @@ from collections import Counter
 import aio_pika
 from test_jobs import api_key
 
-from helpers.api import Actor
+from helpers.api import ApiUser
 from helpers.chat_fixtures import (  # noqa: F401
     admin_fixture,
     fake_agent,
@@ -31,7 +31,7 @@ async def set_tier(tenant_id: str, tier: str) -> None:
 
 
 async def test_a_free_tenants_burst_does_not_hold_back_a_pro_tenants_jobs(
-    platform: Platform, admin: Actor
+    platform: Platform, admin: ApiUser
 ) -> None:
     """1,000 free jobs, then 20 pro jobs, published at once (each job ~100 ms of LLM time).
 

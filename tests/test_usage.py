@@ -15,7 +15,7 @@ import websockets
 from faststream.rabbit import RabbitBroker
 from websockets.exceptions import ConnectionClosed
 
-from helpers.api import Actor, agent, app_admin, login, member, partner, register, resold_tenant
+from helpers.api import ApiUser, agent, app_admin, login, member, partner, register, resold_tenant
 from helpers.ledger import priced_model, start_ledger_process, usage, wait_until
 from helpers.rabbit import make_broker
 from ledger import budget, service
@@ -124,7 +124,7 @@ async def test_rest_admission_holds_the_cap_and_refuses_with_402_naming_it(
 
 
 async def test_usage_totals_by_model_agent_and_day_without_platform_cost(people: dict) -> None:
-    admin: Actor = people["direct"]
+    admin: ApiUser = people["direct"]
     m1, m2 = await priced_model(), await priced_model()
     a1 = await agent(admin, name="Alpha", llm_config={"model": m1})
     await record(admin.tenant_id, m1, a1["id"], n=3)
@@ -151,7 +151,7 @@ async def test_usage_totals_by_model_agent_and_day_without_platform_cost(people:
     assert (await people["p"].get("/api/v1/usage")).status_code == 403
 
 
-async def page_through(actor: Actor, **params) -> list[dict]:
+async def page_through(actor: ApiUser, **params) -> list[dict]:
     out, cursor = [], None
     while True:
         query = {**params, "limit": 2, **({"cursor": cursor} if cursor else {})}
@@ -231,7 +231,7 @@ async def live_ledger(database: str) -> AsyncIterator[RabbitBroker]:
 class Watcher:
     """An authenticated usage socket collecting its frames."""
 
-    def __init__(self, server: str, actor: Actor) -> None:
+    def __init__(self, server: str, actor: ApiUser) -> None:
         self.url = server.replace("http://", "ws://") + "/api/v1/usage/ws"
         self.actor, self.frames = actor, []
 

@@ -10,7 +10,7 @@ import pytest
 from litestar import Litestar, Request, Response, post
 from test_jobs import api_key
 
-from helpers.api import Actor
+from helpers.api import ApiUser
 from helpers.chat_fixtures import admin_fixture, fake_agent, platform_fixture  # noqa: F401
 from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
 from helpers.platform import Platform, fake_reply
@@ -48,7 +48,7 @@ async def receiver_fixture() -> AsyncIterator[tuple[Receiver, str]]:
 
 
 async def test_webhook_is_signed_retried_and_its_attempts_are_on_the_execution(
-    platform: Platform, admin: Actor, receiver: tuple[Receiver, str]
+    platform: Platform, admin: ApiUser, receiver: tuple[Receiver, str]
 ) -> None:
     hook, url = receiver
     bot = await fake_agent(admin)
@@ -72,7 +72,7 @@ async def test_webhook_is_signed_retried_and_its_attempts_are_on_the_execution(
     assert [(w["attempt"], w["status_code"]) for w in row["webhooks"]] == [(1, 500), (2, 500), (3, 200)]
 
 
-async def test_webhook_secret_rotates_for_the_tenant_admin(platform: Platform, admin: Actor) -> None:
+async def test_webhook_secret_rotates_for_the_tenant_admin(platform: Platform, admin: ApiUser) -> None:
     first = (await admin.get("/api/v1/tenant/webhook-secret")).json()["secret"]
     assert first == (await admin.get("/api/v1/tenant/webhook-secret")).json()["secret"]
     rotated = (await admin.post("/api/v1/tenant/webhook-secret/rotate")).json()["secret"]

@@ -11,7 +11,7 @@ PASSWORD = "correct horse battery staple"
 
 
 @dataclass
-class Actor:
+class ApiUser:
     """Someone logged in: their token, ids and a client that sends the token."""
 
     client: httpx.AsyncClient
@@ -48,13 +48,13 @@ def email(tag: str = "user") -> str:
     return f"{tag}-{uuid.uuid4().hex[:10]}@example.org"
 
 
-async def login(client: httpx.AsyncClient, address: str, password: str = PASSWORD) -> Actor:
+async def login(client: httpx.AsyncClient, address: str, password: str = PASSWORD) -> ApiUser:
     """Log in and return the actor; fails loudly when login does not answer 200."""
     r = await client.post("/api/v1/auth/login", json={"email": address, "password": password})
     assert r.status_code == 200, f"login of {address} failed: {r.status_code} {r.text}"
     body = r.json()
     user = body["user"]
-    return Actor(
+    return ApiUser(
         client,
         body["access_token"],
         user["id"],
@@ -65,7 +65,7 @@ async def login(client: httpx.AsyncClient, address: str, password: str = PASSWOR
     )
 
 
-async def register(client: httpx.AsyncClient, workspace: str | None = None) -> Actor:
+async def register(client: httpx.AsyncClient, workspace: str | None = None) -> ApiUser:
     """A new tenant and its tenant admin."""
     address = email("admin")
     payload = {"email": address, "password": PASSWORD, "full_name": "Ada Admin"}
@@ -74,7 +74,7 @@ async def register(client: httpx.AsyncClient, workspace: str | None = None) -> A
     r = await client.post("/api/v1/auth/register", json=payload)
     assert r.status_code == 201, f"register failed: {r.status_code} {r.text}"
     body = r.json()
-    return Actor(
+    return ApiUser(
         client,
         body["access_token"],
         body["user"]["id"],
@@ -86,7 +86,7 @@ async def register(client: httpx.AsyncClient, workspace: str | None = None) -> A
     )
 
 
-async def app_admin(client: httpx.AsyncClient) -> Actor:
+async def app_admin(client: httpx.AsyncClient) -> ApiUser:
     """A fresh app admin, created the way `hirebuddha create-admin` does, then logged in."""
     from web.seed import create_admin
 
@@ -95,7 +95,7 @@ async def app_admin(client: httpx.AsyncClient) -> Actor:
     return await login(client, address)
 
 
-async def member(admin: Actor, role: str = "user") -> Actor:
+async def member(admin: ApiUser, role: str = "user") -> ApiUser:
     """A new member of the admin's tenant."""
     address = email(role)
     r = await admin.post(
@@ -106,7 +106,7 @@ async def member(admin: Actor, role: str = "user") -> Actor:
     return await login(admin.client, address)
 
 
-async def partner(admin: Actor, commission_pct: str = "20", basis: str = "margin") -> Actor:
+async def partner(admin: ApiUser, commission_pct: str = "20", basis: str = "margin") -> ApiUser:
     """A new partner with its partner admin, created by an app admin, then logged in."""
     address = email("partner")
     r = await admin.post(
@@ -125,7 +125,7 @@ async def partner(admin: Actor, commission_pct: str = "20", basis: str = "margin
     return actor
 
 
-async def agent(admin: Actor, **overrides) -> dict:
+async def agent(admin: ApiUser, **overrides) -> dict:
     """A new agent of the admin's tenant."""
     body = {
         "name": "Recruiter",
@@ -138,7 +138,7 @@ async def agent(admin: Actor, **overrides) -> dict:
     return r.json()
 
 
-async def resold_tenant(partner_admin: Actor, name: str = "Resold Co") -> tuple[dict, str]:
+async def resold_tenant(partner_admin: ApiUser, name: str = "Resold Co") -> tuple[dict, str]:
     """A tenant created by a partner admin; returns its body and its admin's email."""
     address = email("resold")
     r = await partner_admin.post(

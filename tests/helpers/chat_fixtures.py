@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from helpers.api import Actor, agent, register
+from helpers.api import ApiUser, agent, register
 from helpers.fake_llm import FakeLLM
 from helpers.platform import Platform, running_platform
 from runtime import db
@@ -22,18 +22,18 @@ async def platform_fixture(database: str, fake_llm: FakeLLM) -> AsyncIterator[Pl
 
 
 @pytest.fixture(name="admin")
-async def admin_fixture(platform: Platform) -> AsyncIterator[Actor]:
+async def admin_fixture(platform: Platform) -> AsyncIterator[ApiUser]:
     """A new tenant's admin, talking to the platform's web process."""
     async with httpx.AsyncClient(base_url=platform.base_url, timeout=30) as client:
         yield await register(client)
 
 
-async def fake_agent(admin: Actor, **overrides) -> dict:
+async def fake_agent(admin: ApiUser, **overrides) -> dict:
     """An agent answered by the fake LLM."""
     return await agent(admin, llm_config={"model": "fake", "provider": "openai"}, **overrides)
 
 
-async def open_session(who: Actor, agent_id: str) -> str:
+async def open_session(who: ApiUser, agent_id: str) -> str:
     """A new chat session of `who` with the agent."""
     r = await who.post("/api/v1/sessions", json={"agent_id": agent_id})
     assert r.status_code == 201, r.text
