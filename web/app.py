@@ -23,6 +23,7 @@ from web.auth.controller import AuthController, me
 from web.auth.middleware import BearerAuthMiddleware
 from web.chat.controller import chat_socket
 from web.chat.relay import Relay
+from web.deps import API_DEPENDENCIES
 from web.errors import EXCEPTION_HANDLERS
 from web.executions.bus import open_bus
 from web.executions.controller import ExecutionController
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await db.close_pool()
 
     origins = [f"http://{settings.http.host}:{settings.http.port}", *settings.http.allowed_origins]
-    api = Router(path="/api/v1", route_handlers=API_HANDLERS)
+    api = Router(path="/api/v1", route_handlers=API_HANDLERS, dependencies=API_DEPENDENCIES)
     return Litestar(
         route_handlers=[api, live, ready, metrics, asyncapi_document, spa],
         lifespan=[lifespan, usage_lifespan],

@@ -22,6 +22,7 @@ from web.admin.schemas import (
     RateCreate,
     RateOut,
 )
+from web.auth import repository as identities
 from web.auth import service as auth
 from web.auth.guards import requires_app_admin
 from web.auth.schemas import TenantOut
@@ -84,7 +85,7 @@ class AdminController(Controller):
     async def list_tenants(self) -> list[TenantOut]:
         """Every tenant."""
         async with db.scope(system=True):
-            rows = await Tenant.select(*auth.TENANT_COLUMNS).order_by(Tenant.created_at)
+            rows = await Tenant.select(*identities.TENANT_COLUMNS).order_by(Tenant.created_at)
         return msgspec.convert(rows, list[TenantOut])
 
     @patch("/tenants/{tenant_id:uuid}")
@@ -103,7 +104,7 @@ class AdminController(Controller):
             if data.status is not msgspec.UNSET:
                 await tenants.set_status(tenant_id, data.status, me.id)
                 await db.rescope(system=True)
-            row = await Tenant.select(*auth.TENANT_COLUMNS).where(Tenant.id == tenant_id).first()
+            row = await Tenant.select(*identities.TENANT_COLUMNS).where(Tenant.id == tenant_id).first()
         return msgspec.convert(row, TenantOut)
 
     @get("/rates")

@@ -6,6 +6,7 @@ import datetime as dt
 import hmac
 
 from runtime import db
+from web.auth import repository as repo
 from web.auth.identity import Principal
 from web.auth.tokens import sha256_hex
 
@@ -22,15 +23,11 @@ async def authenticate_api_key(key: str) -> Principal | None:
         return None
     # The key is all we know of the caller, so the lookup is cross-tenant by nature.
     async with db.scope(system=True):
-        row = await db.fetchrow(
-            "SELECT k.id, k.tenant_id, k.key_hash, k.revoked_at, k.last_used_at, t.status "
-            "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.prefix = $1",
-            prefix,
-        )
+        row = await repo.api_key_by_prefix(prefix)
         matches = hmac.compare_digest(row["key_hash"] if row else _DUMMY, sha256_hex(key))
         if row is None or not matches or row["revoked_at"] is not None or row["status"] != "active":
             return None
         now = dt.datetime.now(dt.UTC)
         if row["last_used_at"] is None or now - row["last_used_at"] > _TOUCH_EVERY:
-            await db.execute("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", row["id"], now)
+            await repo.touch_api_key(row["id"], now)
     return Principal(row["id"], row["tenant_id"], SERVICE_ROLE, None)

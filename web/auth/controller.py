@@ -103,24 +103,22 @@ class AuthController(Controller):
 
     @post("/logout", guards=[requires_authenticated], status_code=204)
     async def logout(
-        self, request: Request, data: Annotated[RefreshIn | None, Body()] = None
+        self, request: Request, me: Principal, data: Annotated[RefreshIn | None, Body()] = None
     ) -> Response[None]:
         """Revoke the session's refresh tokens and clear the cookie."""
-        principal: Principal = request.user
         token = (data.refresh_token if data else None) or request.cookies.get(COOKIE)
-        await service.logout(principal.id, principal.tenant_id, token)
+        await service.logout(me.id, me.tenant_id, token)
         return Response(None, status_code=204, cookies=[_refresh_cookie(request, "", 0)])
 
 
 @get("/me", guards=[requires_authenticated], tags=["auth"])
-async def me(request: Request) -> MeOut:
+async def me(me: Principal) -> MeOut:
     """Who am I: user, tenant, role and partner (for partner admins)."""
-    principal: Principal = request.user
-    user, tenant, partner = await service.me(principal.id, principal.tenant_id)
+    user, tenant, partner = await service.me(me.id, me.tenant_id)
     return MeOut(
         user=msgspec.convert(user, UserOut),
         tenant=msgspec.convert(tenant, TenantOut),
-        role=principal.role,
+        role=me.role,
         partner=_partner_out(partner),
     )
 

@@ -7,6 +7,7 @@ import uuid
 import msgspec
 
 from runtime import db
+from web.auth import repository
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -29,14 +30,7 @@ async def load_principal(user_id: uuid.UUID, tenant_id: uuid.UUID) -> Principal 
     takes effect on the very next request, whatever access tokens are still in flight.
     """
     async with db.scope(tenant_id):
-        row = await db.fetchrow(
-            "SELECT u.role, u.partner_id, u.is_active, t.status AS tenant_status, "
-            "p.status AS partner_status "
-            "FROM users u JOIN tenants t ON t.id = u.tenant_id "
-            "LEFT JOIN partners p ON p.id = COALESCE(u.partner_id, t.partner_id) "
-            "WHERE u.id = $1",
-            user_id,
-        )
+        row = await repository.principal_row(user_id)
     if row is None:
         return None
     if not row["is_active"] or row["tenant_status"] != "active":

@@ -1,4 +1,8 @@
-"""Identity rules: registration, login, refresh rotation with reuse detection, revocation."""
+"""Identity rules: registration, login, refresh rotation with reuse detection, revocation.
+
+No caller to inject here (these flows are how a caller comes to be), so this service is a
+module of functions; its SQL is in `web.auth.repository`.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 
 from runtime import db
 from runtime.settings import get_settings
-from runtime.tables import Partner, RefreshToken, Tenant, User
+from runtime.tables import User
 from web import audit
+from web.auth import repository as repo
 from web.auth.passwords import hash_password, needs_rehash, verify_password
+from web.auth.repository import one
 from web.auth.tokens import issue_access_token, new_refresh_token, sha256_hex
 
 PUBLIC_MAIL_DOMAINS = frozenset(
@@ -20,23 +26,6 @@ PUBLIC_MAIL_DOMAINS = frozenset(
     "proton.me protonmail.com aol.com gmx.com gmx.de web.de mail.com yandex.com".split()
 )
 
-USER_COLUMNS = (
-    User.id,
-    User.email,
-    User.full_name,
-    User.role,
-    User.tenant.as_alias("tenant_id"),
-    User.is_active,
-    User.partner.as_alias("partner_id"),
-)
-TENANT_COLUMNS = (
-    Tenant.id,
-    Tenant.name,
-    Tenant.status,
-    Tenant.partner.as_alias("partner_id"),
-    Tenant.tier,
-    Tenant.max_concurrency,
-)
 BAD_CREDENTIALS = "Invalid email or password."
 
 
@@ -46,13 +35,6 @@ def workspace_name_for(email: str, given: str | None) -> str:
         return given.strip()
     domain = email.rpartition("@")[2].lower()
     return domain if domain and domain not in PUBLIC_MAIL_DOMAINS else "My Workspace"
-
-
-def one(row: dict[str, Any] | None) -> dict[str, Any]:
-    """A row that must exist (we just wrote it, or the caller was authenticated by it)."""
-    if row is None:
-        raise LookupError("expected row is missing")
-    return row
 
 
 def now() -> dt.datetime:
@@ -78,8 +60,7 @@ async def create_user(
         role=role,
         partner=partner_id,
     )
-    await User.insert(user)
-    return one(await User.select(*USER_COLUMNS).where(User.id == user.id).first())
+    return await repo.insert_user(user)
 
 
 async def register(
@@ -88,7 +69,7 @@ async def register(
     """A new tenant whose first user is its tenant_admin."""
     tenant_id = uuid.uuid4()
     async with db.scope(tenant_id):
-        await Tenant.insert(Tenant(id=tenant_id, name=workspace_name_for(email, workspace)))
+        await repo.insert_tenant(tenant_id, workspace_name_for(email, workspace))
         user = await create_user(
             tenant_id=tenant_id,
             email=email,
@@ -97,7 +78,7 @@ async def register(
             role="tenant_admin",
         )
         await audit.record("auth.register", tenant_id=tenant_id, actor_id=user["id"], ip=ip)
-        tenant = one(await Tenant.select(*TENANT_COLUMNS).where(Tenant.id == tenant_id).first())
+        tenant = one(await repo.tenant_by_id(tenant_id))
     return user, tenant
 
 
@@ -105,11 +86,7 @@ async def authenticate(email: str, password: str, ip: str | None) -> dict[str, A
     """The user for these credentials; same answer and cost for unknown email or bad password."""
     # Login is cross-tenant by nature: the email is all we know.
     async with db.scope(system=True):
-        row = await db.fetchrow(
-            "SELECT u.id, u.hashed_password, u.is_active, u.tenant_id, t.status AS tenant_status "
-            "FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.email = $1",
-            email.lower(),
-        )
+        row = await repo.login_row(email)
     hashed = row["hashed_password"] if row else None
     if not await verify_password(hashed, password) or row is None:
         raise NotAuthorizedException(BAD_CREDENTIALS)
@@ -117,11 +94,9 @@ async def authenticate(email: str, password: str, ip: str | None) -> dict[str, A
         raise PermissionDeniedException("This account is disabled or its workspace is suspended.")
     async with db.scope(row["tenant_id"]):
         if needs_rehash(row["hashed_password"]):
-            await User.update(
-                {User.hashed_password: await hash_password(password), User.updated_at: now()}
-            ).where(User.id == row["id"])
+            await repo.set_password_hash(row["id"], await hash_password(password), now())
         await audit.record("auth.login", tenant_id=row["tenant_id"], actor_id=row["id"], ip=ip)
-        return one(await User.select(*USER_COLUMNS).where(User.id == row["id"]).first())
+        return one(await repo.user_by_id(row["id"]))
 
 
 async def start_session(user: dict[str, Any], family_id: uuid.UUID | None = None) -> tuple[str, int, str]:
@@ -129,14 +104,12 @@ async def start_session(user: dict[str, Any], family_id: uuid.UUID | None = None
     access, expires_in = issue_access_token(user["id"], user["tenant_id"], user["role"], user["partner_id"])
     refresh = new_refresh_token()
     async with db.scope(user["tenant_id"]):
-        await RefreshToken.insert(
-            RefreshToken(
-                user=user["id"],
-                tenant=user["tenant_id"],
-                token=sha256_hex(refresh),
-                family_id=family_id or uuid.uuid4(),
-                expires_at=now() + dt.timedelta(seconds=get_settings().auth.refresh_ttl_s),
-            )
+        await repo.insert_refresh_token(
+            user["id"],
+            user["tenant_id"],
+            sha256_hex(refresh),
+            family_id or uuid.uuid4(),
+            now() + dt.timedelta(seconds=get_settings().auth.refresh_ttl_s),
         )
     return access, expires_in, refresh
 
@@ -146,20 +119,11 @@ async def rotate(refresh: str) -> tuple[dict[str, Any], str, int, str]:
     digest = sha256_hex(refresh)
     # Refresh happens before we know the tenant: the token's digest is the only key.
     async with db.scope(system=True):
-        # One atomic UPDATE so two concurrent uses cannot both succeed.
-        row = await db.fetchrow(
-            "UPDATE refresh_tokens SET rotated_at = now() WHERE token = $1 AND rotated_at IS NULL "
-            "AND NOT revoked AND expires_at > now() RETURNING user_id, family_id",
-            digest,
-        )
+        row = await repo.use_refresh_token(digest)
         if row is None:
-            known = await db.fetchrow(
-                "SELECT family_id, user_id, tenant_id, expires_at > now() AS live "
-                "FROM refresh_tokens WHERE token = $1",
-                digest,
-            )
+            known = await repo.refresh_token_row(digest)
             if known is not None and known["live"]:
-                await revoke_family(known["family_id"])
+                await repo.revoke_family(known["family_id"])
                 await audit.record(
                     "auth.refresh_reuse",
                     tenant_id=known["tenant_id"],
@@ -177,49 +141,21 @@ async def rotate(refresh: str) -> tuple[dict[str, Any], str, int, str]:
 
 
 async def _active_user(user_id: uuid.UUID) -> dict[str, Any] | None:
-    row = await db.fetchrow(
-        "SELECT u.is_active AND t.status = 'active' AS ok FROM users u "
-        "JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1",
-        user_id,
-    )
-    if row is None or not row["ok"]:
-        return None
-    return await User.select(*USER_COLUMNS).where(User.id == user_id).first()
-
-
-async def revoke_family(family_id: uuid.UUID) -> None:
-    """Revoke every token of one login (inside a system scope)."""
-    await RefreshToken.update({RefreshToken.revoked: True}).where(RefreshToken.family_id == family_id)
+    return await repo.user_by_id(user_id) if await repo.is_active(user_id) else None
 
 
 async def logout(user_id: uuid.UUID, tenant_id: uuid.UUID, refresh: str | None) -> None:
     """Revoke the presented token's family, or every refresh token of the user."""
     async with db.scope(tenant_id):
-        query = RefreshToken.update({RefreshToken.revoked: True}).where(RefreshToken.user == user_id)
-        if refresh:
-            family = (
-                await RefreshToken.select(RefreshToken.family_id)
-                .where((RefreshToken.token == sha256_hex(refresh)) & (RefreshToken.user == user_id))
-                .first()
-            )
-            if family:
-                query = query.where(RefreshToken.family_id == family["family_id"])
-        await query
+        family = await repo.family_of(sha256_hex(refresh), user_id) if refresh else None
+        await repo.revoke_user_tokens([user_id], family)
         await audit.record("auth.logout", tenant_id=tenant_id, actor_id=user_id)
-
-
-async def revoke_user_tokens(user_ids: list[uuid.UUID]) -> None:
-    """Revoke all refresh tokens of these users (in the caller's scope)."""
-    if user_ids:
-        await RefreshToken.update({RefreshToken.revoked: True}).where(RefreshToken.user.is_in(user_ids))
 
 
 async def me(user_id: uuid.UUID, tenant_id: uuid.UUID) -> tuple[dict, dict, dict | None]:
     """The caller's user, tenant and (for partner admins) partner."""
     async with db.scope(tenant_id):
-        user = one(await User.select(*USER_COLUMNS).where(User.id == user_id).first())
-        tenant = one(await Tenant.select(*TENANT_COLUMNS).where(Tenant.id == tenant_id).first())
-        partner = None
-        if user["partner_id"]:
-            partner = await Partner.select().where(Partner.id == user["partner_id"]).first()
+        user = one(await repo.user_by_id(user_id))
+        tenant = one(await repo.tenant_by_id(tenant_id))
+        partner = await repo.partner_by_id(user["partner_id"]) if user["partner_id"] else None
     return user, tenant, partner

@@ -1,78 +1,23 @@
 """`GET /api/v1/sessions/{session_id}/ws`: the chat WebSocket (CONTRACT.md).
 
-Handshake checks, in order: Origin (browsers; foreign -> 4403), authentication (bearer
-header, or an `auth` first frame within 5 s; bad -> 4401), role (members of a tenant;
-else 4403), session (the caller's tenant, and the caller's own unless tenant admin;
-else an error frame and 4404). Then `ready`, and `ChatConnection` serves the frames.
+Handshake checks, in order: Origin and authentication (`web.auth.sockets`), role (members
+of a tenant; else 4403), session (the caller's tenant, and the caller's own unless tenant
+admin; else an error frame and 4404). Then `ready`, and `ChatConnection` serves the frames.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from urllib.parse import urlsplit
 
 from litestar import WebSocket, websocket
-from litestar.exceptions import NotAuthorizedException, WebSocketDisconnect
 
 from runtime import db
-from runtime.settings import Settings
 from web.auth.identity import Principal
-from web.auth.middleware import authenticate_token, bearer_token
+from web.auth.sockets import accept_authenticated
 from web.chat import protocol as p
 from web.chat.connection import ChatConnection
 
 MEMBER_ROLES = ("tenant_admin", "user")
-
-
-def origin_allowed(socket: WebSocket, settings: Settings) -> bool:
-    """No Origin (not a browser), the same host, or a configured origin."""
-    origin = socket.headers.get("origin")
-    if not origin:
-        return True
-    if urlsplit(origin).netloc == socket.headers.get("host", ""):
-        return True
-    own = f"http://{settings.http.host}:{settings.http.port}"
-    return origin in (own, *settings.http.allowed_origins)
-
-
-async def _token(socket: WebSocket) -> str | None:
-    if (token := bearer_token(socket)) is not None:
-        return token
-    try:
-        async with asyncio.timeout(p.AUTH_TIMEOUT_S):
-            data = await socket.receive_data("text")
-        frame = p.parse(data)
-    except (TimeoutError, WebSocketDisconnect, p.FrameError):
-        return None
-    return frame.token if isinstance(frame, p.AuthFrame) else None
-
-
-async def authenticate(socket: WebSocket) -> Principal | None:
-    """The caller, from the handshake header or the first frame; None when unauthenticated."""
-    token = await _token(socket)
-    if token is None:
-        return None
-    try:
-        return (await authenticate_token(token)).user
-    except NotAuthorizedException:
-        return None
-
-
-async def accept_authenticated(socket: WebSocket) -> Principal | None:
-    """Accept, check Origin (4403, CSWSH) and authenticate (4401); None once closed.
-
-    Shared by every socket of the API (chat, live usage), so none can skip a step.
-    """
-    settings: Settings = socket.app.state.settings
-    await socket.accept()
-    if not origin_allowed(socket, settings):
-        await socket.close(code=p.CLOSE_FORBIDDEN, reason="origin not allowed")
-        return None
-    me = await authenticate(socket)
-    if me is None:
-        await socket.close(code=p.CLOSE_UNAUTHORIZED, reason="unauthorized")
-    return me
 
 
 async def find_session(me: Principal, session_id: uuid.UUID) -> uuid.UUID | None:

@@ -8,6 +8,7 @@ from typing import Any
 from runtime import db
 from runtime.tables import RefreshToken, Tenant
 from web import audit
+from web.auth import repository as identities
 from web.auth import service as auth
 from web.deps import utcnow
 
@@ -36,7 +37,9 @@ async def create_tenant(
     await audit.record(
         "tenant.create", tenant_id=tenant_id, actor_id=actor_id, target_type="tenant", target_id=tenant_id
     )
-    row = auth.one(await Tenant.select(*auth.TENANT_COLUMNS).where(Tenant.id == tenant_id).first())
+    row = identities.one(
+        await Tenant.select(*identities.TENANT_COLUMNS).where(Tenant.id == tenant_id).first()
+    )
     return {**row, "admin_user_id": user["id"]}
 
 

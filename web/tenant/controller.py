@@ -11,6 +11,7 @@ from litestar.exceptions import ClientException
 from runtime import db
 from runtime.tables import ApiKey, Tenant, User
 from web import audit
+from web.auth import repository as identities
 from web.auth import service as auth
 from web.auth.guards import requires_tenant_admin
 from web.auth.identity import Principal
@@ -48,7 +49,7 @@ class TenantController(Controller):
         """The caller's workspace."""
         me = principal(request)
         async with db.scope(me.tenant_id):
-            row = await Tenant.select(*auth.TENANT_COLUMNS).where(Tenant.id == me.tenant_id).first()
+            row = await Tenant.select(*identities.TENANT_COLUMNS).where(Tenant.id == me.tenant_id).first()
         return msgspec.convert(found(row, "Tenant"), TenantOut)
 
     @patch("/")
@@ -61,7 +62,7 @@ class TenantController(Controller):
                     Tenant.id == me.tenant_id
                 )
                 await audit.record("tenant.update", tenant_id=me.tenant_id, actor_id=me.id)
-            row = await Tenant.select(*auth.TENANT_COLUMNS).where(Tenant.id == me.tenant_id).first()
+            row = await Tenant.select(*identities.TENANT_COLUMNS).where(Tenant.id == me.tenant_id).first()
         return msgspec.convert(found(row, "Tenant"), TenantOut)
 
     @get("/users")
@@ -70,7 +71,7 @@ class TenantController(Controller):
         me = principal(request)
         async with db.scope(me.tenant_id):
             rows = (
-                await User.select(*auth.USER_COLUMNS)
+                await User.select(*identities.USER_COLUMNS)
                 .where(User.tenant == me.tenant_id)
                 .order_by(User.created_at)
             )
@@ -168,7 +169,7 @@ async def _update_user(me: Principal, user_id: uuid.UUID, data: UserPatch) -> di
             changes = {getattr(User, k): v for k, v in fields.items()}
             await User.update({**changes, User.updated_at: utcnow()}).where(where)
         if data.is_active is False or data.role is not msgspec.UNSET:
-            await auth.revoke_user_tokens([user_id])
+            await identities.revoke_user_tokens([user_id])
         await audit.record(
             "tenant.user_update",
             tenant_id=me.tenant_id,
@@ -177,4 +178,4 @@ async def _update_user(me: Principal, user_id: uuid.UUID, data: UserPatch) -> di
             target_id=user_id,
             fields=sorted(fields),
         )
-        return auth.one(await User.select(*auth.USER_COLUMNS).where(where).first())
+        return identities.one(await User.select(*identities.USER_COLUMNS).where(where).first())

@@ -18,8 +18,8 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from ledger.live import LiveUsage
+from web.auth.sockets import accept_authenticated
 from web.chat import protocol as p
-from web.chat.controller import accept_authenticated
 from web.usage.live import UsageRelay, Viewer
 
 log = logging.getLogger("hirebuddha.web")
