@@ -17,6 +17,7 @@ from litestar.types import ControllerRouterHandler, Message, Scope
 from runtime import db, deadletters
 from runtime.settings import Settings, get_settings
 from web.admin.controller import AdminController
+from web.admin.credit import CreditController
 from web.admin.deadletters import DeadLetterController
 from web.agents.controller import AgentController
 from web.auth.controller import AuthController, me
@@ -30,13 +31,11 @@ from web.executions.controller import ExecutionController
 from web.health import REQUESTS, live, metrics, ready
 from web.jobs import intake
 from web.jobs.asyncapi import asyncapi_document
-from web.jobs.webhook_secret import WebhookSecretController
 from web.logs import access_log, configure_logging, request_id_middleware
 from web.partner.controller import PartnerController
 from web.sessions.controller import SessionController
 from web.spa import spa
-from web.tenant.controller import TenantController
-from web.usage.budget import BudgetController, CreditController
+from web.tenant.controller import BudgetController, TenantController, WebhookSecretController
 from web.usage.controller import ledger_entries, usage
 from web.usage.live import usage_lifespan
 from web.usage.ws import usage_socket

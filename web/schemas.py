@@ -1,4 +1,4 @@
-"""Field types shared by the REST DTOs: bounded, NUL-free text and emails."""
+"""Field types shared by the REST DTOs: bounded, NUL-free text, emails and money."""
 
 from __future__ import annotations
 
@@ -28,3 +28,14 @@ def check_decimal(value: Decimal, field: str, low: Decimal, high: Decimal) -> No
 
 
 MAX_MONEY = Decimal("999999999999")
+Money = Annotated[Decimal, msgspec.Meta(description='Decimal string, e.g. "0.001500"')]
+PLACES = Decimal("0.000001")
+
+
+def check_money(value: Decimal | None, field: str, low: Decimal = Decimal(0)) -> None:
+    """400 unless `value` is None or a NUMERIC(18,6) amount within [low, MAX_MONEY]."""
+    if value is None:
+        return
+    check_decimal(value, field, low, MAX_MONEY)
+    if value != value.quantize(PLACES):
+        raise ValueError(f"{field} has more than 6 decimal places")

@@ -8,15 +8,14 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
-from litestar.exceptions import NotFoundException
+from litestar import Controller, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
 
-from runtime import db, deadletters
 from runtime.crypto import redact
-from runtime.tables import DeadLetter
-from web import audit
+from web.admin.deps import provide_admin_service
+from web.admin.service import AdminService
 from web.auth.guards import requires_app_admin
-from web.deps import principal
 
 PREVIEW = 2000
 
@@ -68,32 +67,18 @@ class DeadLetterController(Controller):
 
     path = "/admin/dead-letters"
     guards = [requires_app_admin]
+    dependencies = {"admin_service": Provide(provide_admin_service)}
     tags = ["admin"]
 
     @get("/")
-    async def list_dead_letters(self, limit: int = 100) -> list[DeadLetterOut]:
+    async def list_dead_letters(self, admin_service: AdminService, limit: int = 100) -> list[DeadLetterOut]:
         """The newest dead letters (at most `limit`, up to 500)."""
-        async with db.scope(system=True):
-            rows = (
-                await DeadLetter.select()
-                .order_by(DeadLetter.created_at, ascending=False)
-                .limit(max(1, min(limit, 500)))
-            )
-        return [_out(r) for r in rows]
+        return [_out(r) for r in await admin_service.dead_letters(limit)]
 
     @post("/{dead_letter_id:uuid}/retry", status_code=202)
-    async def retry_dead_letter(self, request: Request, dead_letter_id: uuid.UUID) -> DeadLetterOut:
+    async def retry_dead_letter(
+        self, admin_service: AdminService, state: State, dead_letter_id: uuid.UUID
+    ) -> DeadLetterOut:
         """Publish it again to where it first went (fix the cause first)."""
-        channel = await request.app.state.bus.broker.config.channel_manager.get_channel()
-        row = await deadletters.redrive(channel, dead_letter_id)
-        if row is None:
-            raise NotFoundException("Dead letter not found.")
-        async with db.scope(system=True):
-            await audit.record(
-                "dead_letter.retry",
-                tenant_id=None,
-                actor_id=principal(request).id,
-                target_type="dead_letter",
-                target_id=dead_letter_id,
-            )
-        return _out(row)
+        channel = await state.bus.broker.config.channel_manager.get_channel()
+        return _out(await admin_service.redrive(channel, dead_letter_id))

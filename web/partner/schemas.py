@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
 
-from web.schemas import MAX_MONEY, Email, Name, Password, check_decimal
-
-Money = Annotated[Decimal, msgspec.Meta(description='Decimal string, e.g. "0.001500"')]
+from web.schemas import MAX_MONEY, Email, Money, Name, Password, check_decimal
 
 
 class TenantCreate(msgspec.Struct, forbid_unknown_fields=True):

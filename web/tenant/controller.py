@@ -1,40 +1,31 @@
-"""`/tenant`, `/tenant/users`, `/tenant/api-keys`: a tenant admin runs its own workspace."""
+"""`/tenant/*`: a tenant admin runs its own workspace (users, API keys, webhook secret, budget)."""
 
 from __future__ import annotations
 
 import uuid
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post
-from litestar.exceptions import ClientException
+from litestar import Controller, delete, get, patch, post, put
+from litestar.di import Provide
 
-from runtime import db
-from runtime.tables import ApiKey, Tenant, User
-from web import audit
-from web.auth import repository as identities
-from web.auth import service as auth
 from web.auth.guards import requires_tenant_admin
-from web.auth.identity import Principal
 from web.auth.schemas import TenantOut, UserOut
-from web.auth.tokens import new_api_key, sha256_hex
-from web.deps import client_ip, found, principal, utcnow
+from web.tenant.budget import BudgetService
+from web.tenant.deps import provide_budget_service, provide_tenant_service
 from web.tenant.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyOut,
+    BudgetIn,
+    BudgetOut,
     TenantPatch,
+    UserBudgetIn,
+    UserCap,
     UserCreate,
     UserPatch,
+    WebhookSecretOut,
 )
-
-KEY_COLUMNS = (
-    ApiKey.id,
-    ApiKey.name,
-    ApiKey.prefix,
-    ApiKey.created_at,
-    ApiKey.last_used_at,
-    ApiKey.revoked_at,
-)
+from web.tenant.service import TenantService
 
 
 class TenantController(Controller):
@@ -42,140 +33,99 @@ class TenantController(Controller):
 
     path = "/tenant"
     guards = [requires_tenant_admin]
+    dependencies = {"tenant_service": Provide(provide_tenant_service)}
     tags = ["tenant"]
 
     @get("/")
-    async def get_tenant(self, request: Request) -> TenantOut:
+    async def get_tenant(self, tenant_service: TenantService) -> TenantOut:
         """The caller's workspace."""
-        me = principal(request)
-        async with db.scope(me.tenant_id):
-            row = await Tenant.select(*identities.TENANT_COLUMNS).where(Tenant.id == me.tenant_id).first()
-        return msgspec.convert(found(row, "Tenant"), TenantOut)
+        return msgspec.convert(await tenant_service.workspace(), TenantOut)
 
     @patch("/")
-    async def patch_tenant(self, request: Request, data: TenantPatch) -> TenantOut:
+    async def patch_tenant(self, tenant_service: TenantService, data: TenantPatch) -> TenantOut:
         """Rename the workspace."""
-        me = principal(request)
-        async with db.scope(me.tenant_id):
-            if data.name is not msgspec.UNSET:
-                await Tenant.update({Tenant.name: data.name, Tenant.updated_at: utcnow()}).where(
-                    Tenant.id == me.tenant_id
-                )
-                await audit.record("tenant.update", tenant_id=me.tenant_id, actor_id=me.id)
-            row = await Tenant.select(*identities.TENANT_COLUMNS).where(Tenant.id == me.tenant_id).first()
-        return msgspec.convert(found(row, "Tenant"), TenantOut)
+        return msgspec.convert(await tenant_service.rename(data.name), TenantOut)
 
     @get("/users")
-    async def list_users(self, request: Request) -> list[UserOut]:
+    async def list_users(self, tenant_service: TenantService) -> list[UserOut]:
         """Everyone in the workspace."""
-        me = principal(request)
-        async with db.scope(me.tenant_id):
-            rows = (
-                await User.select(*identities.USER_COLUMNS)
-                .where(User.tenant == me.tenant_id)
-                .order_by(User.created_at)
-            )
-        return msgspec.convert(rows, list[UserOut])
+        return msgspec.convert(await tenant_service.users(), list[UserOut])
 
     @post("/users", status_code=201)
-    async def create_user(self, request: Request, data: UserCreate) -> UserOut:
+    async def create_user(self, tenant_service: TenantService, data: UserCreate) -> UserOut:
         """Add a user (tenant_admin or user) with an initial password."""
-        me = principal(request)
-        async with db.scope(me.tenant_id):
-            user = await auth.create_user(
-                tenant_id=me.tenant_id,
-                email=data.email,
-                password=data.password,
-                full_name=data.full_name,
-                role=data.role,
-            )
-            await audit.record(
-                "tenant.user_create",
-                tenant_id=me.tenant_id,
-                actor_id=me.id,
-                target_type="user",
-                target_id=user["id"],
-                ip=client_ip(request),
-            )
-        return msgspec.convert(user, UserOut)
+        return msgspec.convert(await tenant_service.add_user(data), UserOut)
 
     @patch("/users/{user_id:uuid}")
-    async def patch_user(self, request: Request, user_id: uuid.UUID, data: UserPatch) -> UserOut:
+    async def patch_user(self, tenant_service: TenantService, user_id: uuid.UUID, data: UserPatch) -> UserOut:
         """Change name, role or active flag; deactivating revokes the user's sessions."""
-        return msgspec.convert(await _update_user(principal(request), user_id, data), UserOut)
+        return msgspec.convert(await tenant_service.update_user(user_id, data), UserOut)
 
     @delete("/users/{user_id:uuid}", status_code=204)
-    async def deactivate_user(self, request: Request, user_id: uuid.UUID) -> None:
+    async def deactivate_user(self, tenant_service: TenantService, user_id: uuid.UUID) -> None:
         """Deactivate a user (history is kept); their sessions end at once."""
-        await _update_user(principal(request), user_id, UserPatch(is_active=False))
+        await tenant_service.update_user(user_id, UserPatch(is_active=False))
 
     @get("/api-keys")
-    async def list_api_keys(self, request: Request) -> list[ApiKeyOut]:
+    async def list_api_keys(self, tenant_service: TenantService) -> list[ApiKeyOut]:
         """The workspace's API keys, without the keys themselves."""
-        me = principal(request)
-        async with db.scope(me.tenant_id):
-            rows = (
-                await ApiKey.select(*KEY_COLUMNS)
-                .where(ApiKey.tenant == me.tenant_id)
-                .order_by(ApiKey.created_at)
-            )
-        return msgspec.convert(rows, list[ApiKeyOut])
+        return msgspec.convert(await tenant_service.api_keys(), list[ApiKeyOut])
 
     @post("/api-keys", status_code=201)
-    async def create_api_key(self, request: Request, data: ApiKeyCreate) -> ApiKeyCreated:
+    async def create_api_key(self, tenant_service: TenantService, data: ApiKeyCreate) -> ApiKeyCreated:
         """A new key for external systems; the key is in this answer only, stored hashed."""
-        me = principal(request)
-        key, prefix = new_api_key()
-        row = ApiKey(
-            tenant=me.tenant_id, name=data.name, prefix=prefix, key_hash=sha256_hex(key), created_by=me.id
-        )
-        async with db.scope(me.tenant_id):
-            await ApiKey.insert(row)
-            await audit.record(
-                "tenant.api_key_create",
-                tenant_id=me.tenant_id,
-                actor_id=me.id,
-                target_type="api_key",
-                target_id=row.id,
-                prefix=prefix,
-            )
-        return ApiKeyCreated(id=row.id, name=data.name, prefix=prefix, key=key, created_at=row.created_at)
+        row, key = await tenant_service.create_api_key(data.name)
+        return ApiKeyCreated(id=row.id, name=row.name, prefix=row.prefix, key=key, created_at=row.created_at)
 
     @delete("/api-keys/{key_id:uuid}", status_code=204)
-    async def revoke_api_key(self, request: Request, key_id: uuid.UUID) -> None:
+    async def revoke_api_key(self, tenant_service: TenantService, key_id: uuid.UUID) -> None:
         """Revoke a key; it stops working at once."""
-        me = principal(request)
-        async with db.scope(me.tenant_id):
-            where = (ApiKey.id == key_id) & (ApiKey.tenant == me.tenant_id)
-            found(await ApiKey.select(ApiKey.id).where(where).first(), "API key")
-            await ApiKey.update({ApiKey.revoked_at: utcnow()}).where(where & ApiKey.revoked_at.is_null())
-            await audit.record(
-                "tenant.api_key_revoke",
-                tenant_id=me.tenant_id,
-                actor_id=me.id,
-                target_type="api_key",
-                target_id=key_id,
-            )
+        await tenant_service.revoke_api_key(key_id)
 
 
-async def _update_user(me: Principal, user_id: uuid.UUID, data: UserPatch) -> dict:
-    if user_id == me.id and (data.is_active is False or data.role == "user"):
-        raise ClientException("You cannot deactivate or demote yourself.", status_code=409)
-    fields = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-    async with db.scope(me.tenant_id):
-        where = (User.id == user_id) & (User.tenant == me.tenant_id)
-        found(await User.select(User.id).where(where).first(), "User")
-        if fields:
-            changes = {getattr(User, k): v for k, v in fields.items()}
-            await User.update({**changes, User.updated_at: utcnow()}).where(where)
-        if data.is_active is False or data.role is not msgspec.UNSET:
-            await identities.revoke_user_tokens([user_id])
-        await audit.record(
-            "tenant.user_update",
-            tenant_id=me.tenant_id,
-            actor_id=me.id,
-            target_type="user",
-            target_id=user_id,
-            fields=sorted(fields),
+class WebhookSecretController(Controller):
+    """Read and rotate the tenant's webhook signing secret."""
+
+    path = "/tenant/webhook-secret"
+    guards = [requires_tenant_admin]
+    dependencies = {"tenant_service": Provide(provide_tenant_service)}
+    tags = ["tenant"]
+
+    @get("/")
+    async def get_webhook_secret(self, tenant_service: TenantService) -> WebhookSecretOut:
+        """The secret (created now if the tenant has none)."""
+        return WebhookSecretOut(await tenant_service.webhook_secret())
+
+    @post("/rotate", status_code=200)
+    async def rotate_webhook_secret(self, tenant_service: TenantService) -> WebhookSecretOut:
+        """Replace the secret; deliveries from now on are signed with the new one."""
+        return WebhookSecretOut(await tenant_service.rotate_webhook_secret())
+
+
+class BudgetController(Controller):
+    """A tenant admin's monthly spend caps (tenant and per user)."""
+
+    path = "/tenant"
+    guards = [requires_tenant_admin]
+    dependencies = {"budget_service": Provide(provide_budget_service)}
+    tags = ["usage"]  # listed with usage in the API docs, as before it moved here
+
+    @get("/budget")
+    async def get_budget(self, budget_service: BudgetService) -> BudgetOut:
+        """Caps, this month's spend and holds, prepaid credit."""
+        return msgspec.convert(await budget_service.overview(), BudgetOut)
+
+    @put("/budget")
+    async def put_budget(self, budget_service: BudgetService, data: BudgetIn) -> BudgetOut:
+        """Replace the tenant's monthly cap (null: none); set the listed users' caps."""
+        return msgspec.convert(
+            await budget_service.set_caps(data.monthly_cap, data.user_caps or []), BudgetOut
         )
-        return identities.one(await User.select(*identities.USER_COLUMNS).where(where).first())
+
+    @put("/users/{user_id:uuid}/budget")
+    async def put_user_budget(
+        self, budget_service: BudgetService, user_id: uuid.UUID, data: UserBudgetIn
+    ) -> UserCap:
+        """Set or clear (null) one user's monthly cap."""
+        await budget_service.set_user_cap(user_id, data.monthly_cap)
+        return UserCap(user_id=user_id, monthly_cap=data.monthly_cap)

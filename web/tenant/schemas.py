@@ -1,4 +1,4 @@
-"""Tenant admin DTOs."""
+"""Tenant admin DTOs: workspace, users, API keys, webhook secret, budget and credit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from web.schemas import Email, Name, Password
+from web.schemas import PLACES, Email, Money, Name, Password, check_money
 
 TenantRole = Literal["tenant_admin", "user"]
 
@@ -49,3 +49,58 @@ class ApiKeyCreated(msgspec.Struct):
     prefix: str
     key: Annotated[str, msgspec.Meta(description="The key itself; shown only in this answer.")]
     created_at: dt.datetime
+
+
+class WebhookSecretOut(msgspec.Struct):
+    """Verify `Hirebuddha-Signature: t=<ts>,v1=<hex>` as HMAC-SHA256(secret, "<ts>." + body)."""
+
+    secret: str
+
+
+class UserCap(msgspec.Struct):
+    user_id: uuid.UUID
+    monthly_cap: Money | None
+
+
+class BudgetOut(msgspec.Struct):
+    monthly_cap: Money | None
+    user_caps: list[UserCap]
+    month_start: dt.datetime
+    spent: Money
+    """tenant_cost of this month's ledger entries."""
+    held: Money
+    """Reserved for calls in flight."""
+    credit_balance: Money | None
+    prepaid: bool
+
+
+class BudgetIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Replace the tenant cap (null: none) and, when given, set these users' caps."""
+
+    monthly_cap: Money | None = None
+    user_caps: list[UserCap] | None = None
+
+    def __post_init__(self) -> None:
+        check_money(self.monthly_cap, "monthly_cap")
+        for cap in self.user_caps or ():
+            check_money(cap.monthly_cap, "user_caps.monthly_cap")
+
+
+class UserBudgetIn(msgspec.Struct, forbid_unknown_fields=True):
+    monthly_cap: Money | None = None
+
+    def __post_init__(self) -> None:
+        check_money(self.monthly_cap, "monthly_cap")
+
+
+class CreditIn(msgspec.Struct, forbid_unknown_fields=True):
+    amount: Money
+    note: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+    def __post_init__(self) -> None:
+        check_money(self.amount, "amount", PLACES)
+
+
+class CreditOut(msgspec.Struct):
+    tenant_id: uuid.UUID
+    credit_balance: Money
