@@ -11,26 +11,12 @@ import uuid
 
 from litestar import WebSocket, websocket
 
-from runtime import db
-from web.auth.identity import Principal
 from web.auth.sockets import accept_authenticated
 from web.chat import protocol as p
 from web.chat.connection import ChatConnection
+from web.sessions.service import SessionService
 
 MEMBER_ROLES = ("tenant_admin", "user")
-
-
-async def find_session(me: Principal, session_id: uuid.UUID) -> uuid.UUID | None:
-    """The agent of the session when the caller may chat in it, else None."""
-    async with db.scope(me.tenant_id):
-        row = await db.fetchrow(
-            "SELECT agent_id FROM sessions WHERE id = $1 AND tenant_id = $2 "
-            "AND ($3::uuid IS NULL OR user_id = $3::uuid)",
-            session_id,
-            me.tenant_id,
-            None if me.role == "tenant_admin" else me.id,
-        )
-    return None if row is None else row["agent_id"]
 
 
 @websocket(
@@ -46,7 +32,7 @@ async def chat_socket(socket: WebSocket, session_id: uuid.UUID) -> None:
     if me.role not in MEMBER_ROLES:
         await socket.close(code=p.CLOSE_FORBIDDEN, reason="chat is for members of a workspace")
         return
-    agent_id = await find_session(me, session_id)
+    agent_id = await SessionService(me).agent_of(session_id)
     if agent_id is None:
         await socket.send_text(p.encode(p.Error("not_found", "Session not found.")))
         await socket.close(code=p.CLOSE_NOT_FOUND, reason="session not found")

@@ -1,0 +1,29 @@
+"""Session and message DTOs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import msgspec
+
+
+class SessionCreate(msgspec.Struct, forbid_unknown_fields=True):
+    agent_id: uuid.UUID
+    title: str | None = None
+
+
+class SessionOut(msgspec.Struct):
+    id: uuid.UUID
+    agent_id: uuid.UUID
+    user_id: uuid.UUID | None
+    title: str | None
+    created_at: dt.datetime
+
+
+class MessageOut(msgspec.Struct):
+    id: uuid.UUID
+    role: str
+    content: str
+    execution_id: uuid.UUID | None
+    created_at: dt.datetime
