@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 
 from web.auth.guards import requires_execution_caller
-from web.deps import principal
+from web.auth.identity import Principal
 from web.executions import bus as execution_bus
 from web.executions import service
 from web.executions.schemas import ExecutionAccepted, ExecutionCreate, ExecutionOut
@@ -29,9 +29,10 @@ class ExecutionController(Controller):
     tags = ["executions"]
 
     @post("/", status_code=202)
-    async def create_execution(self, request: Request, data: ExecutionCreate) -> ExecutionAccepted:
+    async def create_execution(
+        self, request: Request, me: Principal, data: ExecutionCreate
+    ) -> ExecutionAccepted:
         """Queue a run of an agent of the tenant; poll GET /executions/{id} for the result."""
-        me = principal(request)
         try:
             sent = await execution_bus.dispatch(
                 request.app.state.bus,
@@ -46,26 +47,26 @@ class ExecutionController(Controller):
         return ExecutionAccepted(sent.execution_id, "pending")
 
     @get("/")
-    async def list_executions(self, request: Request) -> list[ExecutionOut]:
+    async def list_executions(self, me: Principal) -> list[ExecutionOut]:
         """The caller's executions (a tenant admin's: the tenant's), newest first."""
-        rows = await service.listing(principal(request))
+        rows = await service.listing(me)
         return msgspec.convert(rows, list[ExecutionOut])
 
     @get("/{execution_id:uuid}")
-    async def get_execution(self, request: Request, execution_id: uuid.UUID) -> ExecutionOut:
+    async def get_execution(self, me: Principal, execution_id: uuid.UUID) -> ExecutionOut:
         """One execution with its status and, once ended, result, usage and timestamps."""
-        row = await service.get(principal(request), execution_id)
+        row = await service.get(me, execution_id)
         if row is None:
             raise NotFoundException("Execution not found.")
         return msgspec.convert(row, ExecutionOut)
 
     @post("/{execution_id:uuid}/cancel", status_code=202)
     async def cancel_execution(
-        self, request: Request, execution_id: uuid.UUID
+        self, request: Request, me: Principal, execution_id: uuid.UUID
     ) -> Response[ExecutionAccepted]:
         """Cancel: 200 with the final status if it already ended, else 202 while it stops."""
         try:
-            row = await execution_bus.cancel(request.app.state.bus, principal(request), execution_id)
+            row = await execution_bus.cancel(request.app.state.bus, me, execution_id)
         except Rejected as exc:
             raise _refuse(exc) from exc
         status = "cancelling" if row["status"] == "running" else row["status"]
