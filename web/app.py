@@ -32,6 +32,7 @@ from web.jobs.asyncapi import asyncapi_document
 from web.jobs.webhook_secret import WebhookSecretController
 from web.logs import access_log, configure_logging, request_id_middleware
 from web.partner.controller import PartnerController
+from web.security.headers import security_headers
 from web.sessions.controller import SessionController
 from web.spa import spa
 from web.tenant.controller import TenantController
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema", "^/health", "^/metrics"]),
         ],
-        before_send=[access_log, _count_status],
+        before_send=[access_log, _count_status, security_headers(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.http.max_body_bytes,
         cors_config=CORSConfig(allow_origins=origins, allow_credentials=True),
