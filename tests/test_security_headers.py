@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from playwright.async_api import Browser, expect
+from test_spa_browser import sign_in
 
 from conftest import start_web
-from helpers.api import PASSWORD, app_admin
+from helpers.api import app_admin
 from helpers.api import register as api_register
 from helpers.browser import DIST, Tab, chromium, tab
 from helpers.chat_fixtures import fake_agent, platform_fixture  # noqa: F401  (fixture)
@@ -23,7 +24,7 @@ from web.security.headers import CONSOLE_CSP
 CSP_PROBE = """
 window.__csp = [];
 document.addEventListener('securitypolicyviolation', (e) =>
-  window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || location.pathname}`));
+  window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} on ${location.pathname}`));
 """
 
 
@@ -65,19 +66,14 @@ async def browser() -> AsyncIterator[Browser]:
 
 async def csp_tab_sign_in(t: Tab, address: str) -> None:
     await t.page.add_init_script(CSP_PROBE)
-    await t.go("/login")
-    await t.page.get_by_label("Email").fill(address)
-    await t.page.get_by_label("Password").fill(PASSWORD)
-    await t.page.get_by_role("button", name="Sign in").click()
-    await t.page.wait_for_url(lambda url: "/login" not in url)
-    await expect(t.page.locator("main h1")).to_be_visible()
+    await sign_in(t, address)
 
 
 async def violations(t: Tab) -> list[str]:
     return await t.page.evaluate("() => window.__csp")
 
 
-async def test_the_console_runs_under_its_policy_with_no_violation(browser: Browser, platform: Platform) -> None:
+async def test_the_console_runs_under_its_policy_with_no_violation(browser: Browser, platform: Platform):
     async with httpx.AsyncClient(base_url=platform.base_url, timeout=30) as client:
         admin = await api_register(client)
         await fake_agent(admin, name="Under policy")
