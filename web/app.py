@@ -33,6 +33,7 @@ from web.jobs.webhook_secret import WebhookSecretController
 from web.logs import access_log, configure_logging, request_id_middleware
 from web.partner.controller import PartnerController
 from web.security.headers import security_headers
+from web.security.revocation import revocation_lifespan
 from web.sessions.controller import SessionController
 from web.spa import spa
 from web.tenant.controller import TenantController
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     api = Router(path="/api/v1", route_handlers=API_HANDLERS)
     return Litestar(
         route_handlers=[api, live, ready, metrics, asyncapi_document, spa],
-        lifespan=[lifespan, usage_lifespan],
+        lifespan=[lifespan, usage_lifespan, revocation_lifespan],
         middleware=[
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema", "^/health", "^/metrics"]),

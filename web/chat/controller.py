@@ -21,6 +21,7 @@ from web.auth.identity import Principal
 from web.auth.middleware import authenticate_token, bearer_token
 from web.chat import protocol as p
 from web.chat.connection import ChatConnection
+from web.security import revocation
 
 MEMBER_ROLES = ("tenant_admin", "user")
 
@@ -72,6 +73,8 @@ async def accept_authenticated(socket: WebSocket) -> Principal | None:
     me = await authenticate(socket)
     if me is None:
         await socket.close(code=p.CLOSE_UNAUTHORIZED, reason="unauthorized")
+    else:
+        revocation.track(socket, me)  # closed at once if the caller's access is revoked
     return me
 
 
