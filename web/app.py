@@ -19,6 +19,7 @@ from runtime.settings import Settings, get_settings
 from web.admin.controller import AdminController
 from web.admin.deadletters import DeadLetterController
 from web.agents.controller import AgentController
+from web.audit.controller import PlatformAuditController, TenantAuditController
 from web.auth.controller import AuthController, me
 from web.auth.middleware import BearerAuthMiddleware
 from web.chat.controller import chat_socket
@@ -59,6 +60,8 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     BudgetController,
     CreditController,
     usage_socket,
+    PlatformAuditController,
+    TenantAuditController,
 ]
 
 

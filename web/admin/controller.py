@@ -100,6 +100,14 @@ class AdminController(Controller):
                     if (v := getattr(data, k)) is not msgspec.UNSET
                 }
                 await Tenant.update({**changes, Tenant.updated_at: utcnow()}).where(Tenant.id == tenant_id)
+                await audit.record(
+                    "tenant.update",
+                    tenant_id=tenant_id,
+                    actor_id=me.id,
+                    target_type="tenant",
+                    target_id=tenant_id,
+                    fields=sorted(k._meta.name for k in changes),
+                )
             if data.status is not msgspec.UNSET:
                 await tenants.set_status(tenant_id, data.status, me.id)
                 await db.rescope(system=True)
@@ -148,11 +156,19 @@ class AdminController(Controller):
         return msgspec.convert(rows, list[ModelOut])
 
     @post("/models", status_code=201)
-    async def create_model(self, data: ModelCreate) -> ModelOut:
+    async def create_model(self, request: Request, data: ModelCreate) -> ModelOut:
         """Offer a model."""
         model = AIModel(**msgspec.structs.asdict(data))
         async with db.scope(system=True):
             await AIModel.insert(model)
+            await audit.record(
+                "model.create",
+                tenant_id=None,
+                actor_id=principal(request).id,
+                target_type="ai_model",
+                target_id=model.id,
+                model_key=data.model_key,
+            )
             row = await AIModel.select().where(AIModel.id == model.id).first()
         return msgspec.convert(row, ModelOut)
 

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 
 from runtime import crypto, db
+from web import audit
 from web.auth.guards import requires_tenant_admin
 from web.deps import principal
 
@@ -52,5 +53,12 @@ class WebhookSecretController(Controller):
         async with db.scope(tenant_id):
             await db.execute(
                 "UPDATE tenants SET webhook_secret = $2 WHERE id = $1", tenant_id, crypto.encrypt(secret)
+            )
+            await audit.record(
+                "tenant.webhook_secret_rotate",
+                tenant_id=tenant_id,
+                actor_id=principal(request).id,
+                target_type="tenant",
+                target_id=tenant_id,
             )
         return WebhookSecretOut(secret)
