@@ -16,7 +16,9 @@ def test_the_committed_lock_matches_pyprojects_dependencies():
 
 def test_every_pin_carries_a_hash():
     text = lock.LOCK.read_text()
-    pins = re.findall(r"^([A-Za-z0-9_.\-]+)==\S+ \\\n((?:\s+--hash=sha256:[0-9a-f]{64}\s*\\?\n?)+)", text, re.M)
+    pins = re.findall(
+        r"^([A-Za-z0-9_.\-]+)==\S+ \\\n((?:\s+--hash=sha256:[0-9a-f]{64}\s*\\?\n?)+)", text, re.M
+    )
     names = re.findall(r"^([A-Za-z0-9_.\-]+)==", text, re.M)
     assert len(names) > 20 and len(pins) == len(names)
     for required in ("litestar", "asyncpg", "pytest", "playwright"):
@@ -25,11 +27,15 @@ def test_every_pin_carries_a_hash():
 
 def test_a_changed_dependency_list_fails_the_check(tmp_path):
     shutil.copy(lock.ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    changed = (tmp_path / "pyproject.toml").read_text().replace('"pyjwt>=2.8,<3",', '"pyjwt>=2.8,<3",\n    "rich",')
+    changed = (
+        (tmp_path / "pyproject.toml").read_text().replace('"pyjwt>=2.8,<3",', '"pyjwt>=2.8,<3",\n    "rich",')
+    )
     (tmp_path / "pyproject.toml").write_text(changed)
     assert lock.fingerprint(tmp_path / "pyproject.toml") != lock.recorded()
     (tmp_path / "tools").mkdir()
     shutil.copy(lock.ROOT / "tools" / "lock.py", tmp_path / "tools" / "lock.py")
     shutil.copy(lock.LOCK, tmp_path / "requirements.lock")
-    out = subprocess.run([sys.executable, "tools/lock.py", "check"], cwd=tmp_path, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "tools/lock.py", "check"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert out.returncode == 1 and "make lock" in out.stderr
