@@ -4,6 +4,7 @@ one, and `hirebuddha ledger verify` passes against the copy with the same entrie
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -31,11 +32,16 @@ async def test_a_dump_restores_into_a_fresh_database_that_passes_ledger_verify(d
     result = await service.record_batch([usage(tenant, model, 1000 + i, 10) for i in range(5)])
     assert not result.rejected
     dump = tmp_path / "hirebuddha.dump"
-    subprocess.run(["pg_dump", "-Fc", "-f", str(dump), f"{SERVER}/{DB_NAME}"], check=True)
+    await asyncio.to_thread(
+        subprocess.run, ["pg_dump", "-Fc", "-f", str(dump), f"{SERVER}/{DB_NAME}"], check=True
+    )
     copy = f"hb_restore_{uuid.uuid4().hex[:8]}"
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", copy], check=True)
+    await asyncio.to_thread(
+        subprocess.run, ["createdb", "-h", "127.0.0.1", "-U", "postgres", copy], check=True
+    )
     try:
-        subprocess.run(
+        await asyncio.to_thread(
+            subprocess.run,
             ["pg_restore", "--exit-on-error", "-d", f"{SERVER}/{copy}", str(dump)],
             check=True,
             capture_output=True,
@@ -43,7 +49,8 @@ async def test_a_dump_restores_into_a_fresh_database_that_passes_ledger_verify(d
         assert await _count(f"{SERVER}/{copy}") == await _count(f"{SERVER}/{DB_NAME}") >= 10
         env = {**os.environ, "HB_DATABASE_URL": f"{SERVER}/{copy}"}
         env.pop("HB_APP_DATABASE_URL", None)
-        verify = subprocess.run(
+        verify = await asyncio.to_thread(
+            subprocess.run,
             [sys.executable, "-m", "runtime.cli", "ledger", "verify"],
             cwd=ROOT,
             env=env,
@@ -61,7 +68,8 @@ async def test_a_dump_restores_into_a_fresh_database_that_passes_ledger_verify(d
             )
         finally:
             await conn.close()
-        tampered = subprocess.run(
+        tampered = await asyncio.to_thread(
+            subprocess.run,
             [sys.executable, "-m", "runtime.cli", "ledger", "verify"],
             cwd=ROOT,
             env=env,
@@ -70,4 +78,6 @@ async def test_a_dump_restores_into_a_fresh_database_that_passes_ledger_verify(d
         )
         assert tampered.returncode == 1
     finally:
-        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", copy], check=False)
+        await asyncio.to_thread(
+            subprocess.run, ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", copy], check=False
+        )
