@@ -10,7 +10,7 @@ import uuid
 import asyncpg
 import pytest
 
-from helpers.api import ApiUser, app_admin, member, register
+from helpers.api import ApiUser, app_admin, member, partner, register
 from runtime import db
 
 MODEL = {"model_key": "", "provider": "openai", "model_name": "Audited model"}
@@ -114,3 +114,24 @@ async def test_even_the_owner_cannot_rewrite_the_trail(database):
             await conn.execute("DELETE FROM audit_log")
     finally:
         await conn.close()
+
+
+async def test_a_partners_price_change_is_recorded_for_the_app_admin(client):
+    root = await app_admin(client)
+    p = await partner(root)
+    model = f"audit-rate-{uuid.uuid4().hex[:6]}"
+    rate = await root.post(
+        "/api/v1/admin/rates",
+        json={
+            "model": model,
+            "resource_type": "input_tokens",
+            "unit": "1k_tokens",
+            "cost_rate": "0.1",
+            "billing_rate": "0.2",
+        },
+    )
+    assert rate.status_code == 201, rate.text
+    r = await p.put("/api/v1/partner/rates", json=[{"system_rate_id": rate.json()["id"], "rate": "0.3"}])
+    assert r.status_code == 200, r.text
+    rows = await actions(root, "/api/v1/admin/audit", actor=p.user_id, action="partner.rates_update")
+    assert len(rows) == 1 and rows[0]["details"]["system_rate_ids"] == [rate.json()["id"]]

@@ -14,6 +14,7 @@ from litestar.params import Parameter
 
 from runtime import db
 from runtime.tables import PartnerRate, SystemRate, Tenant
+from web import audit
 from web.auth.guards import requires_partner_admin
 from web.auth.identity import Principal
 from web.deps import found, principal, utcnow
@@ -116,7 +117,7 @@ class PartnerController(Controller):
     @put("/rates")
     async def put_rates(self, request: Request, data: list[PartnerRateIn]) -> list[PartnerRateOut]:
         """Set prices; each change closes the old version and starts a new one (never edited)."""
-        _, partner_id = _partner(request)
+        me, partner_id = _partner(request)
         at = utcnow()
         async with db.scope(partner_id=partner_id):
             for item in data:
@@ -138,6 +139,17 @@ class PartnerController(Controller):
                         partner=partner_id, system_rate=item.system_rate_id, rate=item.rate, valid_from=at
                     )
                 )
+            # The audit row belongs to the partner's house tenant (audit_log is tenant-scoped).
+            await db.rescope(me.tenant_id)
+            await audit.record(
+                "partner.rates_update",
+                tenant_id=me.tenant_id,
+                actor_id=me.id,
+                target_type="partner",
+                target_id=partner_id,
+                system_rate_ids=[str(item.system_rate_id) for item in data],
+            )
+            await db.rescope(partner_id=partner_id)
             rows = await db.fetch(RATES, partner_id)
         return msgspec.convert([dict(r) for r in rows], list[PartnerRateOut])
 
