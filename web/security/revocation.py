@@ -100,6 +100,7 @@ class AccessWatch:
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
         self._task: asyncio.Task | None = None
+        self._closing: set[asyncio.Task] = set()  # strong references until each close is done
         self.listening = asyncio.Event()
 
     def start(self) -> None:
@@ -117,7 +118,9 @@ class AccessWatch:
         except (ValueError, TypeError):
             log.error("ignoring a malformed %s notification: %r", CHANNEL, payload[:200])
             return
-        asyncio.get_running_loop().create_task(close_matching(revoked))
+        task = asyncio.get_running_loop().create_task(close_matching(revoked))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def _run(self) -> None:
         while True:
