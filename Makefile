@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up test soak lint services chromium clean lock
+.PHONY: install up test soak lint lint-deploy services chromium clean lock
 
 SPA_SRC := $(shell find spa/src spa/public -type f 2>/dev/null) spa/index.html spa/package.json spa/vite.config.ts spa/tsconfig.json
 
@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml $(LOCK)
 # Regenerate the lock after changing dependencies in pyproject.toml (README "Dependencies").
 lock:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@test -x $(BIN)/uv || $(BIN)/pip install -q uv
+	@test -x $(BIN)/uv || $(BIN)/pip install -q 'uv>=0.5,<1'
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --no-header --quiet -o $(LOCK)
 	$(BIN)/python -m tools.lock stamp
@@ -75,6 +75,13 @@ up: install services
 lint: install
 	$(BIN)/ruff check runtime actors web ledger tools tests piccolo_migrations
 	$(BIN)/mypy runtime actors web ledger tools
+	$(MAKE) --no-print-directory lint-deploy
+
+# The container and cluster files (docs/operations.md "How they were validated").
+lint-deploy: install
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/yamllint -s -d "{extends: relaxed, rules: {line-length: {max: 160}}}" deploy
+	$(BIN)/kubernetes-validate --strict $(filter-out deploy/k8s/rabbitmq.yaml,$(wildcard deploy/k8s/*.yaml))
 
 test: install services lint chromium
 	cd spa && npm run lint && npm run typecheck && npm run test
