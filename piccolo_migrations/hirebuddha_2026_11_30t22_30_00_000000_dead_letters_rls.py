@@ -5,6 +5,8 @@ system scope (`runtime.deadletters`, `web/admin/deadletters.py`); a dead letter 
 tenant (a job whose API key was unknown) is visible in the system scope only.
 """
 
+from collections.abc import Awaitable, Callable
+
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 ID = "2026-11-30T22:30:00:000000"
@@ -19,14 +21,24 @@ def statements() -> list[str]:
     return tenant_table("dead_letters")
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="hirebuddha", description=DESCRIPTION)
+def raw_migration(
+    migration_id: str, description: str, statements: Callable[[], list[str]]
+) -> Callable[[], Awaitable[MigrationManager]]:
+    """The `forwards` of a migration that runs raw statements as the owner (reused by later ones)."""
 
-    async def run() -> None:
-        from runtime.db import OWNER_DB
+    async def forwards() -> MigrationManager:
+        manager = MigrationManager(migration_id=migration_id, app_name="hirebuddha", description=description)
 
-        for sql in statements():
-            await OWNER_DB.run_ddl(sql, in_pool=False)
+        async def run() -> None:
+            from runtime.db import OWNER_DB
 
-    manager.add_raw(run)
-    return manager
+            for sql in statements():
+                await OWNER_DB.run_ddl(sql, in_pool=False)
+
+        manager.add_raw(run)
+        return manager
+
+    return forwards
+
+
+forwards = raw_migration(ID, DESCRIPTION, statements)

@@ -7,7 +7,7 @@ closes the matching open sockets at once, whichever path made the change (app ad
 partner admin, tenant admin, a script).
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo_migrations.hirebuddha_2026_11_30t22_30_00_000000_dead_letters_rls import raw_migration
 
 ID = "2026-11-30T23:00:00:000000"
 VERSION = "1.38.0"
@@ -44,14 +44,4 @@ def statements() -> list[str]:
     ]
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="hirebuddha", description=DESCRIPTION)
-
-    async def run() -> None:
-        from runtime.db import OWNER_DB
-
-        for sql in statements():
-            await OWNER_DB.run_ddl(sql, in_pool=False)
-
-    manager.add_raw(run)
-    return manager
+forwards = raw_migration(ID, DESCRIPTION, statements)

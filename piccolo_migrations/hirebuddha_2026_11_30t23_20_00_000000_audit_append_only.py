@@ -3,7 +3,7 @@ TRUNCATE, and `hirebuddha migrate` grants the app role only SELECT and INSERT on
 (runtime/migrate.py APPEND_ONLY). Indexes serve the keyset-paged listings, newest first.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo_migrations.hirebuddha_2026_11_30t22_30_00_000000_dead_letters_rls import raw_migration
 
 ID = "2026-11-30T23:20:00:000000"
 VERSION = "1.38.0"
@@ -30,14 +30,4 @@ def statements() -> list[str]:
     ]
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="hirebuddha", description=DESCRIPTION)
-
-    async def run() -> None:
-        from runtime.db import OWNER_DB
-
-        for sql in statements():
-            await OWNER_DB.run_ddl(sql, in_pool=False)
-
-    manager.add_raw(run)
-    return manager
+forwards = raw_migration(ID, DESCRIPTION, statements)
