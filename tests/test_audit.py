@@ -111,7 +111,9 @@ async def test_even_the_owner_cannot_rewrite_the_trail(database):
     conn = await asyncpg.connect(get_settings().db.url)
     try:
         # A row of its own first: a row trigger does not fire for a DELETE of zero rows.
-        await conn.execute("INSERT INTO audit_log (id, action, details) VALUES (gen_random_uuid(), 'test.row', '{}')")
+        await conn.execute(
+            "INSERT INTO audit_log (id, action, details) VALUES (gen_random_uuid(), 'test.row', '{}')"
+        )
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
             await conn.execute("DELETE FROM audit_log")
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
