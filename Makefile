@@ -5,18 +5,32 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install up test soak lint services chromium clean
+.PHONY: install up test soak lint lint-deploy services chromium clean lock
 
 SPA_SRC := $(shell find spa/src spa/public -type f 2>/dev/null) spa/index.html spa/package.json spa/vite.config.ts spa/tsconfig.json
 
 install: $(STAMP) spa/dist/index.html
 
-$(STAMP): pyproject.toml
+# Python packages come from requirements.lock (pinned, with hashes), never from whatever is
+# newest on the day; the project itself is installed on top without resolving anything.
+LOCK := requirements.lock
+
+$(STAMP): pyproject.toml $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "python3 (3.11+) is required"; exit 1; }
+	@$(PYTHON) -m tools.lock check
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/pip install -q --no-deps -e .
 	@touch $(STAMP)
+
+# Regenerate the lock after changing dependencies in pyproject.toml (README "Dependencies").
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/pip install -q 'uv>=0.5,<1'
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --no-header --quiet -o $(LOCK)
+	$(BIN)/python -m tools.lock stamp
 
 # Start PostgreSQL and RabbitMQ when they do not answer (../shared/SERVICES.md); install them
 # from Debian's packages first on a machine that has neither.
@@ -61,6 +75,13 @@ up: install services
 lint: install
 	$(BIN)/ruff check runtime actors web ledger tools tests piccolo_migrations
 	$(BIN)/mypy runtime actors web ledger tools
+	$(MAKE) --no-print-directory lint-deploy
+
+# The container and cluster files (docs/operations.md "How they were validated").
+lint-deploy: install
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/yamllint -s -d "{extends: relaxed, rules: {line-length: {max: 160}}}" deploy
+	$(BIN)/kubernetes-validate --strict $(filter-out deploy/k8s/rabbitmq.yaml,$(wildcard deploy/k8s/*.yaml))
 
 test: install services lint chromium
 	cd spa && npm run lint && npm run typecheck && npm run test

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 import httpx
 import msgspec
 
+from runtime.urlguard import UnsafeUrl, guarded_transport
+
 HEADER = "Hirebuddha-Signature"
 
 
@@ -62,18 +64,41 @@ async def deliver(
     base_delay_s: float = 1.0,
     timeout_s: float = 10.0,
 ) -> bool:
-    """POST until a 2xx or `attempts` are spent; delay doubles after each failure."""
-    async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client:
+    """POST until a 2xx or `attempts` are spent; delay doubles after each failure.
+
+    Every connection passes the URL guard (runtime.urlguard) at connect time; an address it
+    refuses ends the delivery at once: retrying would only knock again at the same door.
+    """
+    transport = guarded_transport()
+    async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, transport=transport) as client:
         for number in range(1, attempts + 1):
             headers = {"content-type": "application/json", HEADER: sign(secret, body)}
+            refused = None
             try:
                 response = await client.post(url, content=body, headers=headers)
                 attempt = Attempt(number, response.status_code, None)
+            except UnsafeUrl as exc:  # a URL that was never valid (submit time missed it)
+                refused = exc
+                attempt = Attempt(number, None, f"{exc.code}: {exc}"[:500])
             except httpx.HTTPError as exc:
-                attempt = Attempt(number, None, f"{type(exc).__name__}: {exc}"[:500])
+                refused = _guard_refusal(exc)
+                message = f"{refused.code}: {refused}" if refused else f"{type(exc).__name__}: {exc}"
+                attempt = Attempt(number, None, message[:500])
             await on_attempt(attempt)
             if attempt.ok:
                 return True
+            if refused is not None:
+                return False
             if number < attempts:
                 await asyncio.sleep(base_delay_s * 2 ** (number - 1))
     return False
+
+
+def _guard_refusal(exc: BaseException) -> UnsafeUrl | None:
+    """The guard's refusal behind a transport error, if that is what it was."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, UnsafeUrl):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

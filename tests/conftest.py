@@ -66,6 +66,8 @@ os.environ.update(
     HB_FERNET_KEY=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     HB_LOGIN_LIMIT="100000",
     HB_LOGIN_IP_LIMIT="100000",
+    # The suite's webhook receivers listen on loopback, which the URL guard refuses by default.
+    HB_URL_ALLOWLIST="127.0.0.0/8,::1,localhost",
     PICCOLO_CONF="runtime.piccolo_conf",
 )
 

@@ -20,6 +20,7 @@ from web.admin.controller import AdminController
 from web.admin.credit import CreditController
 from web.admin.deadletters import DeadLetterController
 from web.agents.controller import AgentController
+from web.audit.controller import PlatformAuditController, TenantAuditController
 from web.auth.controller import AuthController, me
 from web.auth.middleware import BearerAuthMiddleware
 from web.chat.controller import chat_socket
@@ -33,6 +34,8 @@ from web.jobs import intake
 from web.jobs.asyncapi import asyncapi_document
 from web.logs import access_log, configure_logging, request_id_middleware
 from web.partner.controller import PartnerController
+from web.security.headers import security_headers
+from web.security.revocation import revocation_lifespan
 from web.sessions.controller import SessionController
 from web.spa import spa
 from web.tenant.controller import BudgetController, TenantController, WebhookSecretController
@@ -57,6 +60,8 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     BudgetController,
     CreditController,
     usage_socket,
+    PlatformAuditController,
+    TenantAuditController,
 ]
 
 
@@ -96,12 +101,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     api = Router(path="/api/v1", route_handlers=API_HANDLERS, dependencies=API_DEPENDENCIES)
     return Litestar(
         route_handlers=[api, live, ready, metrics, asyncapi_document, spa],
-        lifespan=[lifespan, usage_lifespan],
+        lifespan=[lifespan, usage_lifespan, revocation_lifespan],
         middleware=[
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema", "^/health", "^/metrics"]),
         ],
-        before_send=[access_log, _count_status],
+        before_send=[access_log, _count_status, security_headers(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.http.max_body_bytes,
         cors_config=CORSConfig(allow_origins=origins, allow_credentials=True),

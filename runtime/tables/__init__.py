@@ -75,6 +75,7 @@ TENANT_TABLES = [
     "payment_methods",
     "webhook_deliveries",
     "budget_reservations",
+    "dead_letters",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

@@ -11,7 +11,8 @@ from runtime.tables.identity import Tenant
 class DeadLetter(Table, tablename="dead_letters", db=APP_DB):
     """A message no consumer could process, kept with its reason until an admin re-drives it.
 
-    Platform-level (no RLS): only the app admin's console reads it, in the system scope.
+    Holds a tenant's payloads, so it is under RLS like every tenant table; the sink, the app
+    admin's listing and the re-drive work in the system scope (`runtime.deadletters`).
     """
 
     id = pk()

@@ -126,7 +126,8 @@ CONTRAST_JS = (ROOT / "spa" / "tests" / "contrast.js").read_text()
 
 async def assert_contrast(t: Tab) -> int:
     """Both checks: axe-core's color-contrast rule and the glass-aware one above."""
-    await t.page.add_script_tag(path=str(AXE))
+    # Evaluated, not a <script> tag: the console's CSP (script-src 'self') refuses inline tags.
+    await t.page.evaluate(AXE.read_text())
     axe = await t.page.evaluate(
         "async () => (await axe.run(document, {runOnly: ['color-contrast']})).violations"
         ".flatMap(v => v.nodes.map(n => n.failureSummary + ' @ ' + n.target.join(' ')))"

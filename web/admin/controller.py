@@ -78,11 +78,19 @@ class AdminController(Controller):
         return msgspec.convert(rows, list[ModelOut])
 
     @post("/models", status_code=201)
-    async def create_model(self, data: ModelCreate) -> ModelOut:
+    async def create_model(self, request: Request, data: ModelCreate) -> ModelOut:
         """Offer a model."""
         model = AIModel(**msgspec.structs.asdict(data))
         async with db.scope(system=True):
             await AIModel.insert(model)
+            await audit.record(
+                "model.create",
+                tenant_id=None,
+                actor_id=principal(request).id,
+                target_type="ai_model",
+                target_id=model.id,
+                model_key=data.model_key,
+            )
             row = await AIModel.select().where(AIModel.id == model.id).first()
         return msgspec.convert(row, ModelOut)
 

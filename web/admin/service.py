@@ -81,6 +81,14 @@ class AdminService:
                 k: v for k in ("tier", "max_concurrency") if (v := getattr(data, k)) is not msgspec.UNSET
             }
             await tenants.update(tenant_id, limits, utcnow())
+            if limits:
+                await self._audit(
+                    "tenant.update",
+                    tenant_id,
+                    target_type="tenant",
+                    target_id=tenant_id,
+                    fields=sorted(limits),
+                )
             if data.status is not msgspec.UNSET:
                 await lifecycle.set_status(tenant_id, data.status, self.me.id)
                 await db.rescope(system=True)

@@ -17,6 +17,7 @@ from runtime.settings import Settings
 from web.auth.identity import Principal
 from web.auth.middleware import authenticate_token, bearer_token
 from web.chat import protocol as p
+from web.security import revocation
 
 
 def origin_allowed(socket: WebSocket, settings: Settings) -> bool:
@@ -66,4 +67,6 @@ async def accept_authenticated(socket: WebSocket) -> Principal | None:
     me = await authenticate(socket)
     if me is None:
         await socket.close(code=p.CLOSE_UNAUTHORIZED, reason="unauthorized")
+    else:
+        revocation.track(socket, me)  # closed at once if the caller's access is revoked
     return me

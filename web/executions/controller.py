@@ -14,6 +14,7 @@ from web.executions import bus as execution_bus
 from web.executions import service
 from web.executions.schemas import ExecutionAccepted, ExecutionCreate, ExecutionOut
 from web.executions.service import Rejected
+from web.security.urls import require_safe_url
 
 
 def _refuse(exc: Rejected) -> HTTPException:
@@ -33,6 +34,7 @@ class ExecutionController(Controller):
         self, request: Request, me: Principal, data: ExecutionCreate
     ) -> ExecutionAccepted:
         """Queue a run of an agent of the tenant; poll GET /executions/{id} for the result."""
+        await require_safe_url(data.webhook_url, "webhook_url")
         try:
             sent = await execution_bus.dispatch(
                 request.app.state.bus,

@@ -13,6 +13,7 @@ from typing import Any
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 
 from runtime import db
+from web import audit
 from web.auth.identity import Principal
 from web.deps import found, utcnow
 from web.partner import repository as repo
@@ -67,6 +68,17 @@ class PartnerService:
                 if not await repo.system_rate_in_force(item.system_rate_id):
                     raise NotFoundException(f"System rate {item.system_rate_id} not found or retired.")
                 await repo.replace_rate(self.partner_id, item.system_rate_id, item.rate, at)
+            # The audit row belongs to the partner's house tenant (audit_log is tenant-scoped).
+            await db.rescope(self.me.tenant_id)
+            await audit.record(
+                "partner.rates_update",
+                tenant_id=self.me.tenant_id,
+                actor_id=self.me.id,
+                target_type="partner",
+                target_id=self.partner_id,
+                system_rate_ids=[str(item.system_rate_id) for item in items],
+            )
+            await db.rescope(partner_id=self.partner_id)
             return await repo.rates(self.partner_id)
 
     async def earnings(

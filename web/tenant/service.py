@@ -130,4 +130,11 @@ class TenantService:
         secret = new_webhook_secret()
         async with db.scope(self.tenant_id):
             await repo.set_webhook_secret(self.tenant_id, crypto.encrypt(secret))
+            await audit.record(
+                "tenant.webhook_secret_rotate",
+                tenant_id=self.tenant_id,
+                actor_id=self.me.id,
+                target_type="tenant",
+                target_id=self.tenant_id,
+            )
         return secret

@@ -19,6 +19,7 @@ const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
       { to: "/console/executions", label: "Live executions" },
       { to: "/console/budget", label: "Budget" },
       { to: "/console/webhooks", label: "Webhooks" },
+      { to: "/console/audit", label: "Audit log" },
     ],
   },
   {
@@ -42,6 +43,7 @@ const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
       { to: "/admin/providers", label: "Providers" },
       { to: "/admin/dead-letters", label: "Dead letters" },
       { to: "/admin/health", label: "Health" },
+      { to: "/admin/audit", label: "Audit log" },
     ],
   },
 ];

@@ -21,14 +21,14 @@ const ChatPage = from(() => import("@/app/areas/chat"))("ChatPage");
 
 const Admin = {
   Partners: admin("PartnersPage"), Tenants: admin("AdminTenantsPage"), Rates: admin("SystemRatesPage"), Models: admin("ModelsPage"),
-  Providers: admin("ProvidersPage"), DeadLetters: admin("DeadLettersPage"), Health: admin("HealthPage"),
+  Providers: admin("ProvidersPage"), DeadLetters: admin("DeadLettersPage"), Health: admin("HealthPage"), Audit: admin("AdminAuditPage"),
 };
 const Partner = {
   Tenants: partner("TenantsPage"), Rates: partner("PartnerRatesPage"), Earnings: partner("EarningsPage"), Live: partner("LiveUsagePage"),
 };
 const Workspace = {
   Agents: workspace("AgentsPage"), AgentEditor: workspace("AgentEditor"), Users: workspace("UsersPage"), ApiKeys: workspace("ApiKeysPage"),
-  Usage: workspace("UsagePage"), Executions: workspace("ExecutionsPage"), Budget: workspace("BudgetPage"), Webhooks: workspace("WebhooksPage"),
+  Usage: workspace("UsagePage"), Executions: workspace("ExecutionsPage"), Budget: workspace("BudgetPage"), Webhooks: workspace("WebhooksPage"), Audit: workspace("TenantAuditPage"),
 };
 
 const as = (roles: Role[], el: ReactNode) => <RequireRole roles={roles}>{el}</RequireRole>;
@@ -55,6 +55,7 @@ export const router = createBrowserRouter([
       { path: "console/executions", element: as(ADMIN, <Workspace.Executions />) },
       { path: "console/budget", element: as(ADMIN, <Workspace.Budget />) },
       { path: "console/webhooks", element: as(ADMIN, <Workspace.Webhooks />) },
+      { path: "console/audit", element: as(ADMIN, <Workspace.Audit />) },
       { path: "partner", element: <Navigate to="/partner/tenants" replace /> },
       { path: "partner/tenants", element: as(PARTNER, <Partner.Tenants />) },
       { path: "partner/rates", element: as(PARTNER, <Partner.Rates />) },
@@ -68,6 +69,7 @@ export const router = createBrowserRouter([
       { path: "admin/providers", element: as(ROOT, <Admin.Providers />) },
       { path: "admin/dead-letters", element: as(ROOT, <Admin.DeadLetters />) },
       { path: "admin/health", element: as(ROOT, <Admin.Health />) },
+      { path: "admin/audit", element: as(ROOT, <Admin.Audit />) },
       { path: "*", element: <p className="muted">This page does not exist. <a href="/">Go home</a></p> },
     ],
   },

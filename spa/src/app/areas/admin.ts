@@ -1,4 +1,5 @@
 // The app admin's screens: one lazily loaded chunk (see app/router.tsx).
+export { AdminAuditPage } from "@/features/audit/components/AuditPage";
 export { AdminTenantsPage } from "@/features/admin/components/AdminTenantsPage";
 export { DeadLettersPage } from "@/features/admin/components/DeadLettersPage";
 export { PartnersPage } from "@/features/admin/components/PartnersPage";

@@ -644,6 +644,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListPlatformAudit */
+        get: operations["ApiV1AdminAuditListPlatformAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListTenantAudit */
+        get: operations["ApiV1TenantAuditListTenantAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health/live": {
         parameters: {
             query?: never;
@@ -777,6 +811,28 @@ export interface components {
             last_used_at?: string | null;
             revoked_at?: string | null;
         };
+        /** AuditEntryOut */
+        AuditEntryOut: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            created_at: string;
+            tenant_id: string | null;
+            actor_user_id: string | null;
+            actor_email: string | null;
+            action: string;
+            target_type: string | null;
+            target_id: string | null;
+            ip: string | null;
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /** AuditPage */
+        AuditPage: {
+            items: components["schemas"]["AuditEntryOut"][];
+            next_cursor: string | null;
+        };
         /** BudgetIn */
         BudgetIn: {
             /** @description Decimal string, e.g. "0.001500" */
@@ -905,6 +961,13 @@ export interface components {
             provider?: "demo" | "openai" | null;
             temperature?: number | null;
             max_tokens?: number | null;
+            fallback?: components["schemas"]["LlmFallback"] | null;
+        };
+        /** LlmFallback */
+        LlmFallback: {
+            /** @enum {string} */
+            provider: "demo" | "openai";
+            model: string;
         };
         /** LoginIn */
         LoginIn: {
@@ -2891,6 +2954,97 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CreditOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminAuditListPlatformAudit: {
+        parameters: {
+            query?: {
+                actor?: string | null;
+                /** @description An action, or a prefix ending in '.' */
+                action?: string | null;
+                /** @description Oldest time included (ISO 8601). */
+                from?: string | null;
+                /** @description Newest time, excluded (ISO 8601). */
+                to?: string | null;
+                tenant_id?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantAuditListTenantAudit: {
+        parameters: {
+            query?: {
+                actor?: string | null;
+                /** @description An action, or a prefix ending in '.' */
+                action?: string | null;
+                /** @description Oldest time included (ISO 8601). */
+                from?: string | null;
+                /** @description Newest time, excluded (ISO 8601). */
+                to?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
                 };
             };
             /** @description Bad request syntax or unsupported method */

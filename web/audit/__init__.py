@@ -1,4 +1,10 @@
-"""The audit trail: one row per security-relevant action, written in the caller's transaction."""
+"""The audit trail: one row per admin or security-relevant action, written in the caller's
+transaction (so an action and its row commit together), append-only like the ledger.
+
+`record` is what every admin route calls; `controller.py` serves the trail to app admins
+(`GET /admin/audit`, every tenant and the platform) and tenant admins (`GET /tenant/audit`,
+their own tenant), through `service.py` (filters, cursor) and `repository.py` (SQL).
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Browser hardening of the web process: security headers on every HTTP response."""
