@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from test_jobs import JobClient
+from test_webhooks_http import Receiver, receiver_fixture  # noqa: F401  (fixture)
 
 from helpers.api import ApiUser
 from helpers.chat_fixtures import admin_fixture, fake_agent, open_session  # noqa: F401
 from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
-from helpers.platform import Platform, UsageTap, chat, delta_text, fake_reply, running_platform
+from helpers.platform import WAIT, Platform, UsageTap, chat, delta_text, fake_reply, running_platform
 from runtime import db
 
 FAST = ("--heartbeat", "0.3", "--stale-after", "5", "--sweep-interval", "0.2")
@@ -94,3 +97,40 @@ async def test_sweeper_fails_an_execution_whose_actor_is_gone(platform: Platform
     assert failed["error"]["code"] == "actor_lost"
     row = (await admin.get(f"/api/v1/executions/{orphan}")).json()
     assert row["status"] == "failed" and row["completed_at"]
+
+
+async def test_a_job_failed_by_the_sweeper_sends_its_result_and_webhook(
+    platform: Platform, admin: ApiUser, receiver: tuple[Receiver, str]
+) -> None:
+    hook, url = receiver
+    bot = await fake_agent(admin)
+    prefix = platform.env["HB_AMQP_PREFIX"]
+    orphan, correlation_id = uuid.uuid4(), uuid.uuid4().hex
+    async with JobClient(prefix) as jobs:
+        tenant_results = await jobs.channel.declare_queue(exclusive=True)
+        await tenant_results.bind(f"{prefix}hirebuddha.results", routing_key=f"tenant.{admin.tenant_id}")
+        broadcasts: asyncio.Queue[bytes] = asyncio.Queue()
+        await tenant_results.consume(lambda message: broadcasts.put(message.body), no_ack=True)
+        # A job left running by a process that died, its message long gone (dead-lettered).
+        async with db.scope(uuid.UUID(admin.tenant_id)):
+            await db.execute(
+                "INSERT INTO executions (id, tenant_id, agent_id, source, status, attempt, input_data, "
+                "correlation_id, reply_to, webhook_url, started_at, created_at, updated_at) "
+                "VALUES ($1, $2, $3, 'queue', 'running', 1, '{\"input\": \"hi\"}', $4, $5, $6, "
+                "now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour')",
+                orphan,
+                uuid.UUID(admin.tenant_id),
+                uuid.UUID(bot["id"]),
+                correlation_id,
+                jobs.reply_queue.name,
+                url,
+            )
+        (result,) = await jobs.result(correlation_id)
+        async with asyncio.timeout(WAIT):
+            while (broadcast := json.loads(await broadcasts.get()))["execution_id"] != str(orphan):
+                pass
+    assert result["execution_id"] == str(orphan) and result["status"] == "failed", result
+    assert result["error"]["code"] == "actor_lost"
+    assert broadcast == result, "the results exchange carries the same result"
+    await asyncio.wait_for(hook.delivered.wait(), WAIT * 2)
+    assert json.loads(hook.calls[-1][0])["execution_id"] == str(orphan)

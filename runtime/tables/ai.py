@@ -29,7 +29,7 @@ class Agent(Table, tablename="agents", db=APP_DB):
     role = Text()
     llm_config = JSONB()
     output_schema = JSONB(null=True, default=None)
-    double_texting = Varchar(length=12, default="enqueue")  # reject | enqueue | interrupt
+    double_texting = Varchar(length=12, default="enqueue")  # runtime.executions.DoubleTexting
     is_active = Boolean(default=True)
     created_at = created_at()
     updated_at = updated_at()
@@ -66,7 +66,7 @@ class ChatSession(Table, tablename="sessions", db=APP_DB):
 
 
 class Execution(Table, tablename="executions", db=APP_DB):
-    """One run of an agent: pending -> running -> completed | failed | cancelled."""
+    """One run of an agent: its statuses and transitions are `runtime.executions`."""
 
     id = pk()
     tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
