@@ -16,6 +16,7 @@ from piccolo.columns import (
 from piccolo.table import Table
 
 from runtime.db import APP_DB
+from runtime.executions import ExecutionStatus
 from runtime.tables.base import created_at, pk, updated_at
 from runtime.tables.identity import Tenant, User
 
@@ -92,7 +93,7 @@ class Execution(Table, tablename="executions", db=APP_DB):
     correlation_id = Varchar(length=255, null=True, default=None)
     reply_to = Varchar(length=255, null=True, default=None)
     webhook_url = Text(null=True, default=None)
-    status = Varchar(length=12, default="pending", index=True)
+    status = Varchar(length=12, default=ExecutionStatus.PENDING.value, index=True)
     input_data = JSONB(null=True, default=None)
     result_data = JSONB(null=True, default=None)
     usage = JSONB(null=True, default=None)
