@@ -17,7 +17,7 @@ three live in migration `hirebuddha_2026_11_30t22_30_00_000000_lifecycle`.
 
 Who calls what: web admits (`admit`), fails what it could not queue (`fail_unqueued`) and
 cancels what no actor took yet (`cancel_waiting`); actors claim (`begin`), prove they are
-alive (`heartbeat`), end (`finish`, `fail_unclaimed`) and promote (`promote`); the
+alive (`heartbeat`), end (`finish`) and promote (`promote`); the
 sweeper fails orphans (`fail_orphans`). Each tenant query runs in `db.scope(tenant_id)`
 *and* filters by tenant in SQL: row-level security is the second wall, not the only one.
 """
@@ -327,8 +327,7 @@ agent AS (
   WHERE a.tenant_id = $2 AND a.is_active),
 turns AS (
   SELECT m.role, m.content, e.merged_into IS NOT NULL AS merged,
-         row_number() OVER (ORDER BY e.created_at DESC, e.id DESC, (m.role = 'user'),
-                                     m.created_at DESC) AS n
+         e.created_at AS e_at, e.id AS e_id, m.role = 'user' AS asked, m.created_at AS m_at
   FROM messages m
   JOIN me ON m.session_id = me.session_id
   JOIN executions e ON e.id = m.execution_id AND e.tenant_id = $2
@@ -336,11 +335,12 @@ turns AS (
     AND (e.created_at, e.id) <= (me.created_at, me.id)
     AND NOT (e.id = me.id AND m.role <> 'user')
     AND NOT (e.merged_into IS NOT NULL AND m.role <> 'user')
-  ORDER BY n LIMIT $4)
+  ORDER BY e.created_at DESC, e.id DESC, (m.role = 'user'), m.created_at DESC LIMIT $4)
 SELECT (SELECT busy FROM turn) AS busy, c.attempt, c.agent_id, c.session_id, c.input_data,
        a.role, a.llm_config, a.output_schema, a.role IS NOT NULL AS has_agent,
        (SELECT json_agg(json_build_object('role', t.role, 'content', t.content,
-                                          'merged', t.merged) ORDER BY t.n) FROM turns t) AS turns
+                                          'merged', t.merged)
+                         ORDER BY t.e_at DESC, t.e_id DESC, t.asked, t.m_at DESC) FROM turns t) AS turns
 FROM (SELECT 1) one LEFT JOIN claimed c ON true LEFT JOIN agent a ON true
 """
 
@@ -457,11 +457,6 @@ async def finish(
     return True
 
 
-async def fail_unclaimed(execution_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int, error: str) -> bool:
-    """running -> failed: an execution this attempt claimed but will not run (too many attempts)."""
-    return await finish(execution_id, tenant_id, None, attempt, Outcome(S.FAILED, "", None, None, error))
-
-
 async def ended(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> Any:
     """The execution's row (ENDED_COLUMNS) once it has ended, else None."""
     async with db.scope(tenant_id):
@@ -528,16 +523,11 @@ def job_result(row: Any) -> JobResult:
     )
 
 
-def sends_result(row: Any) -> bool:
-    """Whether an ended execution answers a job: queue jobs and anything with a reply_to."""
-    return row["source"] == "queue" or bool(row["reply_to"])
-
-
 async def announce_end(broker: RabbitBroker, topo: Topology, row: Any) -> None:
     """Send an ended execution's result (reply_to and the results exchange) and queue its
     webhook: the same for every ending, whoever ended it (actor, REST cancel, sweeper).
     At-least-once: consumers dedupe by execution_id."""
-    if sends_result(row):
+    if row["source"] == "queue" or row["reply_to"]:  # a job, or anyone who asked
         await publish_result(broker, topo, row["tenant_id"], job_result(row), row["reply_to"])
     if row["webhook_url"]:
         request = WebhookRequested(execution_id=row["id"], tenant_id=row["tenant_id"], url=row["webhook_url"])
