@@ -173,14 +173,14 @@ def statements() -> list[str]:
     ]
 
 
+async def _apply() -> None:
+    from runtime.db import OWNER_DB
+
+    for sql in statements():
+        await OWNER_DB.run_ddl(sql, in_pool=False)
+
+
 async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="hirebuddha", description=DESCRIPTION)
-
-    async def run() -> None:
-        from runtime.db import OWNER_DB
-
-        for sql in statements():
-            await OWNER_DB.run_ddl(sql, in_pool=False)
-
-    manager.add_raw(run)
+    manager.add_raw(_apply)
     return manager
