@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 
+import aio_pika
 import pytest
 from test_jobs import JobClient
 from test_webhooks_http import Receiver, receiver_fixture  # noqa: F401  (fixture)
@@ -121,7 +122,11 @@ async def test_a_job_failed_by_the_sweeper_sends_its_result_and_webhook(
         tenant_results = await jobs.channel.declare_queue(exclusive=True)
         await tenant_results.bind(f"{prefix}hirebuddha.results", routing_key=f"tenant.{admin.tenant_id}")
         broadcasts: asyncio.Queue[bytes] = asyncio.Queue()
-        await tenant_results.consume(lambda message: broadcasts.put(message.body), no_ack=True)
+
+        async def on_broadcast(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            await broadcasts.put(message.body)
+
+        await tenant_results.consume(on_broadcast, no_ack=True)
         orphan = await orphan_row(
             admin,
             bot,
