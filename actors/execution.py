@@ -29,6 +29,7 @@ from actors.providers import (
 )
 from ledger import budget
 from runtime.broker import BROKER_LOST, Topology
+from runtime.executions import ExecutionStatus
 from runtime.messages import (
     DeltaEvent,
     ErrorInfo,
@@ -438,9 +439,9 @@ class ExecutionRun:
     def _result(self, **extra: Any) -> StoredResult:
         return StoredResult.of_chunks(list(self.coalescer.chunks), **extra)
 
-    async def _store(self, status: str, result: StoredResult, error: str | None = None) -> bool:
+    async def _store(self, status: ExecutionStatus, result: StoredResult, error: str | None = None) -> bool:
         usage = msgspec.to_builtins(_total(self.usages)) if self.usages else None
-        text = result.text if status in ("completed", "cancelled") else ""
+        text = result.text if status in (ExecutionStatus.COMPLETED, ExecutionStatus.CANCELLED) else ""
         outcome = store.Outcome(status, text, msgspec.to_builtins(result), usage, error)
         stored = await store.finish(self.id, self.tenant_id, self.session_id, self.attempt, outcome)
         if not stored:
@@ -452,7 +453,7 @@ class ExecutionRun:
 
     async def _complete(self, output: Any = None) -> None:
         result = self._result(output=output)
-        if await self._store("completed", result):
+        if await self._store(ExecutionStatus.COMPLETED, result):
             await self._publish(
                 ExecutionCompleted(
                     execution_id=self.id,
@@ -464,7 +465,7 @@ class ExecutionRun:
             )
 
     async def _cancelled(self, messages: list[ChatMessage]) -> None:
-        if await self._store("cancelled", self._result()):
+        if await self._store(ExecutionStatus.CANCELLED, self._result()):
             await self._publish(
                 ExecutionCancelled(
                     execution_id=self.id, session_id=self.session_id, last_seq=self.coalescer.seq
@@ -476,7 +477,7 @@ class ExecutionRun:
             return  # never claimed: nothing of ours to end
         self.coalescer.discard()
         try:
-            if await self._store("failed", self._result(error_code=code), message):
+            if await self._store(ExecutionStatus.FAILED, self._result(error_code=code), message):
                 await self._publish(
                     ExecutionFailed(
                         execution_id=self.id,

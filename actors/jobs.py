@@ -3,6 +3,8 @@
 Runs in the execution's task (`ExecutionRun.execute`) after the result is stored and
 before the start message is acked, so a crash in between repeats these steps on the
 redelivery (results and webhooks are at-least-once; consumers dedupe by execution_id).
+The sweeper reports the executions it fails the same way (`actors.sweeper`); a queued job
+cancelled over REST is reported by the web process (`web.executions.bus.cancel`).
 `promote_forever` is the safety net for a promotion lost to a crash.
 """
 
@@ -11,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from actors import store
-from runtime.messages import ExecutionRequested, WebhookRequested, job_result
-from runtime.publishing import publish_execution, publish_result, publish_webhook
+from runtime import executions
+from runtime.messages import ExecutionRequested
+from runtime.publishing import publish_execution
 
 if TYPE_CHECKING:
     from actors.execution import ActorContext
@@ -26,19 +28,20 @@ log = logging.getLogger("hirebuddha.actors")
 async def report(ctx: ActorContext, execution_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
     """Publish the result of a queue job (or of any execution with a `reply_to`) and ask
     for its webhook; then start the tenant's queued executions that now have a slot."""
-    row = await store.ended(execution_id, tenant_id)
+    row = await executions.ended(execution_id, tenant_id)
+    await report_row(ctx, row, tenant_id)
+
+
+async def report_row(ctx: ActorContext, row: Any, tenant_id: uuid.UUID) -> None:
+    """`report` for an ended row already in hand (None: not ended, only promote)."""
     if row is not None:
-        if row["source"] == "queue" or row["reply_to"]:
-            await publish_result(ctx.broker, ctx.topo, tenant_id, job_result(row), row["reply_to"])
-        if row["webhook_url"]:
-            request = WebhookRequested(execution_id=execution_id, tenant_id=tenant_id, url=row["webhook_url"])
-            await publish_webhook(ctx.broker, ctx.topo, request)
+        await executions.announce_end(ctx.broker, ctx.topo, row)
     await promote(ctx, tenant_id)
 
 
 async def promote(ctx: ActorContext, tenant_id: uuid.UUID) -> int:
     """Publish the tenant's queued executions that fit its concurrency limit now."""
-    promoted = await store.promote(tenant_id)
+    promoted = await executions.promote(tenant_id)
     for job in promoted:
         request = ExecutionRequested(
             execution_id=job.execution_id,
@@ -58,7 +61,7 @@ async def promote_forever(ctx: ActorContext, interval_s: float) -> None:
     """Every `interval_s`, promote for every tenant with queued executions."""
     while True:
         try:
-            for tenant_id in await store.tenants_waiting():
+            for tenant_id in await executions.tenants_waiting():
                 await promote(ctx, tenant_id)
         except Exception:
             log.exception("promotion round failed")

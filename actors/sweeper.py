@@ -2,61 +2,53 @@
 
 A running attempt refreshes `updated_at` every heartbeat; a row not refreshed for
 `stale_after_s` lost its actor (its process died and no redelivery took it over). Every
-actors process sweeps; the UPDATE ... RETURNING claims each row once, so sweepers never
-report the same execution twice.
+actors process sweeps; `executions.fail_orphans` hands each row to one sweeper, which ends
+it like any other ending: the session hears `execution.failed`, a job gets its result and
+webhook, and the tenant's queued jobs get the freed slot (`actors.jobs.report_row`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
-from runtime import db
+from actors import jobs
+from runtime import executions
 from runtime.messages import ErrorInfo, ExecutionFailed
-from runtime.publishing import StreamPublisher
+
+if TYPE_CHECKING:
+    from actors.execution import ActorContext
 
 log = logging.getLogger("hirebuddha.actors")
 
-LOST = "The worker running this execution stopped responding."
-NEVER_STARTED = "No worker took this execution in time."
 
-
-async def sweep_once(streams: StreamPublisher, stale_after_s: float, pending_after_s: float) -> int:
-    """Fail orphaned executions and tell their sessions; returns how many were failed."""
-    async with db.scope(system=True):  # cross-tenant by nature: it looks at every tenant
-        rows = await db.fetch(
-            "UPDATE executions SET status = 'failed', completed_at = now(), updated_at = now(), "
-            "error_message = CASE status WHEN 'running' THEN $3 ELSE $4 END, "
-            "result_data = jsonb_build_object('error_code', "
-            "CASE status WHEN 'running' THEN 'actor_lost' ELSE 'not_started' END) "
-            "WHERE (status = 'running' AND updated_at < now() - make_interval(secs => $1)) "
-            "OR (status = 'pending' AND updated_at < now() - make_interval(secs => $2)) "
-            "RETURNING id, session_id, error_message",
-            float(stale_after_s),
-            float(pending_after_s),
-            LOST,
-            NEVER_STARTED,
-        )
+async def sweep_once(ctx: ActorContext, stale_after_s: float, pending_after_s: float) -> int:
+    """Fail orphaned executions and report their end; returns how many were failed."""
+    rows = await executions.fail_orphans(stale_after_s, pending_after_s)
     for row in rows:
-        code = "actor_lost" if row["error_message"] == LOST else "not_started"
-        log.warning("sweeper failed execution %s (%s)", row["id"], code)
-        await streams.publish(
+        log.warning("sweeper failed execution %s (%s)", row["id"], row["error_code"])
+        await ctx.streams.publish(
             ExecutionFailed(
                 execution_id=row["id"],
                 session_id=row["session_id"],
-                error=ErrorInfo(code=code, message=row["error_message"]),
+                error=ErrorInfo(code=row["error_code"], message=row["error_message"]),
             )
         )
+        try:
+            await jobs.report_row(ctx, row, row["tenant_id"])
+        except Exception:  # the next ending of the tenant (or promote_forever) promotes
+            log.exception("sweeper: could not report the end of %s", row["id"])
     return len(rows)
 
 
 async def sweep_forever(
-    streams: StreamPublisher, interval_s: float, stale_after_s: float, pending_after_s: float
+    ctx: ActorContext, interval_s: float, stale_after_s: float, pending_after_s: float
 ) -> None:
     """Sweep every `interval_s` until cancelled; an error is logged and the next round runs."""
     while True:
         try:
-            await sweep_once(streams, stale_after_s, pending_after_s)
+            await sweep_once(ctx, stale_after_s, pending_after_s)
         except Exception:
             log.exception("sweep failed")
         await asyncio.sleep(interval_s)

@@ -17,7 +17,8 @@ import msgspec
 
 from actors import store
 from runtime import crypto
-from runtime.messages import WebhookRequested, decode, encode, job_result
+from runtime.executions import job_result
+from runtime.messages import WebhookRequested, decode, encode
 from runtime.webhooks import Attempt, deliver
 
 log = logging.getLogger("hirebuddha.actors")

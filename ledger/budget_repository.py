@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from runtime import db
+from runtime.executions import ENDED
 
-TERMINAL = ("completed", "failed", "cancelled")
+TERMINAL = ENDED
 
 
 @dataclass(frozen=True)

@@ -269,30 +269,6 @@ class JobResult(msgspec.Struct, kw_only=True):
     error: ErrorInfo | None = None
 
 
-def job_result(row: Any) -> JobResult:
-    """The `JobResult` of an ended execution row (id, status, result_data, usage,
-    error_message, correlation_id)."""
-    data = row["result_data"] or {}
-    data = json.loads(data) if isinstance(data, str) else data
-    usage = row["usage"]
-    usage = json.loads(usage) if isinstance(usage, str) else usage
-    if row["status"] == "completed":
-        output = data.get("output") if data.get("output") is not None else data.get("text", "")
-        error = None
-    else:
-        output = None
-        code = "cancelled" if row["status"] == "cancelled" else data.get("error_code") or "failed"
-        error = ErrorInfo(code=code, message=row["error_message"] or f"The execution was {row['status']}.")
-    return JobResult(
-        correlation_id=row["correlation_id"],
-        execution_id=row["id"],
-        status="completed" if row["status"] == "completed" else "failed",
-        output=output,
-        usage=msgspec.convert(usage, Usage) if usage else None,
-        error=error,
-    )
-
-
 class WebhookRequested(Wire, tag="webhook.requested", kw_only=True):
     """Deliver the signed result of an ended execution to its `webhook_url`."""
 

@@ -1,4 +1,4 @@
-"""Double-texting policies (reject, enqueue, interrupt) and structured output, end to end."""
+"""Double-texting policies (reject, enqueue, interrupt, merge) and structured output, end to end."""
 
 from __future__ import annotations
 
@@ -63,6 +63,32 @@ async def test_interrupt_cancels_the_running_reply_and_starts_the_new_one(
         assert (await ws.reply(running))["type"] == "execution.cancelled"
         final = await ws.reply(newer)
     assert final["type"] == "execution.completed" and final["text"] == fake_reply(6)
+
+
+async def test_merge_answers_both_messages_as_one_turn_without_the_partial_reply(
+    platform: Platform, admin: ApiUser
+) -> None:
+    session = await open_session(admin, (await fake_agent(admin, double_texting="merge"))["id"])
+    first, second = "first [[reply:3000]]", "second [[echo]]"
+    async with chat(platform, session, admin.token) as ws:
+        running = await ws.message(first)
+        await ws.until("delta", execution_id=running)
+        merged = await ws.message(second)
+        assert (await ws.reply(running))["type"] == "execution.cancelled"
+        final = await ws.reply(merged)
+        assert final["type"] == "execution.completed", final
+        # What the model saw: ONE user turn with both messages, the partial reply not in it.
+        assert json.loads(final["text"]) == [["user", f"{first}\n\n{second}"]]
+        # A later message sees the merged turn and its answer, still without the partial.
+        later = await ws.message("third [[echo]]")
+        seen = json.loads((await ws.reply(later))["text"])
+    both = ["user", f"{first}\n\n{second}"]
+    assert seen == [both, ["assistant", final["text"]], ["user", "third [[echo]]"]]
+    cancelled = (await admin.get(f"/api/v1/executions/{running}")).json()
+    partial = cancelled["result_data"]["text"]
+    assert cancelled["status"] == "cancelled" and partial, "the partial reply is kept in the session"
+    assert cancelled["usage"]["output_tokens"] > 0, "the partial reply is billed"
+    assert all(partial not in content for _, content in seen)
 
 
 async def test_structured_output_returns_json_valid_against_the_schema(

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 
+import aio_pika
 import pytest
+from test_jobs import JobClient
+from test_webhooks_http import Receiver, receiver_fixture  # noqa: F401  (fixture)
 
 from helpers.api import ApiUser
 from helpers.chat_fixtures import admin_fixture, fake_agent, open_session  # noqa: F401
 from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
-from helpers.platform import Platform, UsageTap, chat, delta_text, fake_reply, running_platform
+from helpers.platform import WAIT, Platform, UsageTap, chat, delta_text, fake_reply, running_platform
 from runtime import db
 
 FAST = ("--heartbeat", "0.3", "--stale-after", "5", "--sweep-interval", "0.2")
@@ -27,6 +31,28 @@ async def platform_fixture(database: str, fake_llm: FakeLLM) -> AsyncIterator[Pl
 async def usage_fixture(platform: Platform) -> AsyncIterator[UsageTap]:
     async with UsageTap(platform.env["HB_AMQP_PREFIX"]) as tap:
         yield tap
+
+
+async def orphan_row(admin: ApiUser, bot: dict, *, session: str | None = None, **job: str) -> uuid.UUID:
+    """A row left running by a process that died an hour ago, its message long gone
+    (dead-lettered): only the sweeper can end it. `job`: source, correlation_id, ..."""
+    orphan = uuid.uuid4()
+    columns = {"source": "chat", **job}
+    names = ", ".join(columns)
+    values = ", ".join(f"${n}" for n in range(5, 5 + len(columns)))
+    async with db.scope(uuid.UUID(admin.tenant_id)):
+        await db.execute(
+            f"INSERT INTO executions (id, tenant_id, agent_id, session_id, {names}, status, attempt, "  # noqa: S608
+            f"input_data, started_at, created_at, updated_at) VALUES ($1, $2, $3, $4, {values}, "
+            "'running', 1, '{\"input\": \"hi\"}', now() - interval '1 hour', now() - interval '1 hour', "
+            "now() - interval '1 hour')",
+            orphan,
+            uuid.UUID(admin.tenant_id),
+            uuid.UUID(bot["id"]),
+            uuid.UUID(session) if session else None,
+            *columns.values(),
+        )
+    return orphan
 
 
 async def test_sigkill_mid_stream_restarts_on_another_process_and_bills_once(
@@ -76,21 +102,45 @@ async def test_graceful_stop_hands_in_flight_work_to_another_process(
 async def test_sweeper_fails_an_execution_whose_actor_is_gone(platform: Platform, admin: ApiUser) -> None:
     bot = await fake_agent(admin)
     session = await open_session(admin, bot["id"])
-    orphan = uuid.uuid4()
     async with chat(platform, session, admin.token) as ws:
-        # A row left running by a process that died, its message long gone (dead-lettered).
-        async with db.scope(uuid.UUID(admin.tenant_id)):
-            await db.execute(
-                "INSERT INTO executions (id, tenant_id, agent_id, session_id, source, status, attempt, "
-                "started_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'chat', 'running', 1, "
-                "now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour')",
-                orphan,
-                uuid.UUID(admin.tenant_id),
-                uuid.UUID(bot["id"]),
-                uuid.UUID(session),
-            )
+        orphan = await orphan_row(admin, bot, session=session)
         await ws.send({"type": "resume", "execution_id": str(orphan), "after_seq": 0})
         failed = await ws.until("execution.failed", execution_id=str(orphan))
     assert failed["error"]["code"] == "actor_lost"
     row = (await admin.get(f"/api/v1/executions/{orphan}")).json()
     assert row["status"] == "failed" and row["completed_at"]
+
+
+async def test_a_job_failed_by_the_sweeper_sends_its_result_and_webhook(
+    platform: Platform, admin: ApiUser, receiver: tuple[Receiver, str]
+) -> None:
+    hook, url = receiver
+    bot = await fake_agent(admin)
+    prefix = platform.env["HB_AMQP_PREFIX"]
+    correlation_id = uuid.uuid4().hex
+    async with JobClient(prefix) as jobs:
+        tenant_results = await jobs.channel.declare_queue(exclusive=True)
+        await tenant_results.bind(f"{prefix}hirebuddha.results", routing_key=f"tenant.{admin.tenant_id}")
+        broadcasts: asyncio.Queue[bytes] = asyncio.Queue()
+
+        async def on_broadcast(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            await broadcasts.put(message.body)
+
+        await tenant_results.consume(on_broadcast, no_ack=True)
+        orphan = await orphan_row(
+            admin,
+            bot,
+            source="queue",
+            correlation_id=correlation_id,
+            reply_to=jobs.reply_queue.name,
+            webhook_url=url,
+        )
+        (result,) = await jobs.result(correlation_id)
+        async with asyncio.timeout(WAIT):
+            while (broadcast := json.loads(await broadcasts.get()))["execution_id"] != str(orphan):
+                pass
+    assert result["execution_id"] == str(orphan) and result["status"] == "failed", result
+    assert result["error"]["code"] == "actor_lost"
+    assert broadcast == result, "the results exchange carries the same result"
+    await asyncio.wait_for(hook.delivered.wait(), WAIT * 2)
+    assert json.loads(hook.calls[-1][0])["execution_id"] == str(orphan)

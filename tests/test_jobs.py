@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from helpers.api import ApiUser, app_admin, register
-from helpers.chat_fixtures import admin_fixture, fake_agent, platform_fixture  # noqa: F401
+from helpers.chat_fixtures import admin_fixture, fake_agent, platform_fixture, set_max_concurrency  # noqa: F401
 from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
 from helpers.platform import AMQP_URL, WAIT, Platform, UsageTap, fake_reply
 from runtime import db
@@ -215,3 +215,38 @@ async def test_asyncapi_document_is_public_and_describes_the_jobs_interface(plat
     assert {"correlation_id", "execution_id", "status", "output", "usage", "error"} <= set(
         schemas["JobResult"]["properties"]
     )
+
+
+async def job_execution(tenant_id: str, correlation_id: str, statuses: tuple[str, ...]) -> uuid.UUID:
+    """The id of the tenant's job `correlation_id` once its status is one of `statuses`."""
+    async with asyncio.timeout(WAIT):
+        while True:  # noqa: ASYNC110 (intake writes the row; there is no event to wait on)
+            async with db.scope(uuid.UUID(tenant_id)):
+                row = await db.fetchrow(
+                    "SELECT id, status FROM executions WHERE correlation_id = $1", correlation_id
+                )
+            if row is not None and row["status"] in statuses:
+                return row["id"]
+            await asyncio.sleep(0.05)
+
+
+async def test_a_job_cancelled_over_rest_while_queued_still_gets_its_result(
+    platform: Platform, admin: ApiUser, jobs: JobClient
+) -> None:
+    tenant = await register(admin.client)  # its own concurrency limit, nobody else's jobs
+    await set_max_concurrency(tenant.tenant_id, 1)
+    bot = await fake_agent(tenant)
+    key = await api_key(tenant)
+    busy = await jobs.publish({"agent_id": bot["id"], "input": "[[hang]]"}, key)
+    busy_id = await job_execution(tenant.tenant_id, busy, ("running",))
+    waiting = await jobs.publish({"agent_id": bot["id"], "input": "[[reply:2]]"}, key)
+    waiting_id = await job_execution(tenant.tenant_id, waiting, ("queued",))
+    r = await tenant.post(f"/api/v1/executions/{waiting_id}/cancel")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+    (result,) = await jobs.result(waiting)
+    assert result["execution_id"] == str(waiting_id) and result["status"] == "failed", result
+    assert result["error"]["code"] == "cancelled"
+    r = await tenant.post(f"/api/v1/executions/{busy_id}/cancel")
+    assert r.status_code == 202, r.text
+    (ended,) = await jobs.result(busy)
+    assert ended["error"]["code"] == "cancelled", ended

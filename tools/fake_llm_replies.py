@@ -9,6 +9,8 @@ Markers go in the last user message or in the `x-fake-llm` request header:
 - `[[bad-sse]]` send the first chunk, then an event whose data is not JSON;
 - `[[cut:N]]` send N tokens, then drop the connection (no final chunk, no `[DONE]`);
 - `[[no-usage]]` report no usage, even when `stream_options.include_usage` asks for it;
+- `[[echo]]` reply with the conversation it received, as JSON `[[role, content], ...]`
+  without the system prompt (tests assert what the model saw);
 - `[[json:{...}]]` reply with that JSON (as content, or as tool-call arguments when the
   request carries `tools`, which is how instructor's TOOLS mode asks).
 Without `[[json:...]]`, a request with tools or a JSON schema response format gets a
@@ -25,7 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_TOKENS = 16
-_MARKER = re.compile(r"\[\[(reply|fail|hang|no-usage|json|flaky|bad-sse|cut)(?::(.*?))?\]\](?!\])", re.DOTALL)
+_MARKER = re.compile(
+    r"\[\[(reply|fail|hang|no-usage|json|flaky|bad-sse|cut|echo)(?::(.*?))?\]\](?!\])", re.DOTALL
+)
 _JSON = re.compile(r"\[\[json:(.*)\]\]", re.DOTALL)  # greedy: the JSON may contain "]]"
 
 
@@ -112,6 +116,8 @@ def plan_for(body: dict[str, Any], header: str = "") -> Plan:
     tool_name, schema = _schema_of(body)
     if (found := _JSON.search(text)) is not None:
         reply: str | None = found.group(1)
+    elif "echo" in markers:
+        reply = json.dumps([[m.get("role"), _content(m)] for m in messages if m.get("role") != "system"])
     elif schema is not None:
         reply = json.dumps(_synthesize(schema))
     else:

@@ -16,6 +16,7 @@ from piccolo.columns import (
 from piccolo.table import Table
 
 from runtime.db import APP_DB
+from runtime.executions import ExecutionStatus
 from runtime.tables.base import created_at, pk, updated_at
 from runtime.tables.identity import Tenant, User
 
@@ -29,7 +30,7 @@ class Agent(Table, tablename="agents", db=APP_DB):
     role = Text()
     llm_config = JSONB()
     output_schema = JSONB(null=True, default=None)
-    double_texting = Varchar(length=12, default="enqueue")  # reject | enqueue | interrupt
+    double_texting = Varchar(length=12, default="enqueue")  # runtime.executions.DoubleTexting
     is_active = Boolean(default=True)
     created_at = created_at()
     updated_at = updated_at()
@@ -66,7 +67,7 @@ class ChatSession(Table, tablename="sessions", db=APP_DB):
 
 
 class Execution(Table, tablename="executions", db=APP_DB):
-    """One run of an agent: pending -> running -> completed | failed | cancelled."""
+    """One run of an agent: its statuses and transitions are `runtime.executions`."""
 
     id = pk()
     tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
@@ -92,7 +93,7 @@ class Execution(Table, tablename="executions", db=APP_DB):
     correlation_id = Varchar(length=255, null=True, default=None)
     reply_to = Varchar(length=255, null=True, default=None)
     webhook_url = Text(null=True, default=None)
-    status = Varchar(length=12, default="pending", index=True)
+    status = Varchar(length=12, default=ExecutionStatus.PENDING.value, index=True)
     input_data = JSONB(null=True, default=None)
     result_data = JSONB(null=True, default=None)
     usage = JSONB(null=True, default=None)

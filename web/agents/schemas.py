@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from runtime.executions import DoubleTexting
 from web.schemas import LongText, Name
 
 Provider = Literal["demo", "openai"]
-DoubleTexting = Literal["reject", "enqueue", "interrupt"]
 ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[\w.:/\-]+$")]
 
 
@@ -38,7 +38,7 @@ class AgentCreate(msgspec.Struct, forbid_unknown_fields=True):
     role: LongText
     llm_config: LlmConfig
     output_schema: dict[str, Any] | None = None
-    double_texting: DoubleTexting = "enqueue"
+    double_texting: DoubleTexting = DoubleTexting.ENQUEUE
     is_active: bool = True
 
 

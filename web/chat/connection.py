@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from litestar import WebSocket
 
+from runtime.executions import ACTIVE, Submission
 from runtime.messages import (
     DeltaEvent,
     ExecutionCancelled,
@@ -196,11 +197,13 @@ class ChatConnection:
         sent = await execution_bus.dispatch(
             self.bus,
             self.me,
-            self.agent_id,
-            frame.content,
-            source="chat",
-            session_id=self.session_id,
-            client_id=frame.client_id,
+            Submission(
+                self.agent_id,
+                frame.content,
+                source="chat",
+                session_id=self.session_id,
+                client_id=frame.client_id,
+            ),
         )
         self.forward(
             ExecutionStarted(
@@ -215,7 +218,7 @@ class ChatConnection:
         if row is None or row["session_id"] != self.session_id:
             raise Rejected("not_found", "No such execution in this session.", 404)
         row = await execution_bus.cancel(self.bus, self.me, execution_id)
-        if row["status"] not in ("pending", "running"):
+        if row["status"] not in ACTIVE:
             final = resume.final_event(row)  # already ended: answer with its final state
             if final is not None:
                 self.forward(final)

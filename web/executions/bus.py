@@ -17,6 +17,7 @@ from typing import Any
 from faststream.rabbit import RabbitBroker
 
 from runtime.broker import Topology, actor_address, build_broker, declare_topology, topology
+from runtime.executions import ExecutionStatus, Submission, announce_end
 from runtime.messages import (
     CancelExecution,
     ExecutionCancelled,
@@ -80,37 +81,13 @@ async def open_bus(settings: Settings) -> AsyncIterator[Bus]:
         await broker.stop()
 
 
-async def dispatch(
-    bus: Bus,
-    me: Principal,
-    agent_id: uuid.UUID,
-    content: str,
-    *,
-    source: str,
-    session_id: uuid.UUID | None = None,
-    client_id: str | None = None,
-    correlation_id: str | None = None,
-    reply_to: str | None = None,
-    webhook_url: str | None = None,
-    wait_for_slot: bool = False,
-) -> Submitted:
+async def dispatch(bus: Bus, me: Principal, sub: Submission) -> Submitted:
     """Admit, write and queue one execution; interrupt the session's earlier ones first.
 
-    A `queued` execution (`wait_for_slot`, tenant at its limit) is not published here: an
-    actor publishes it when a slot of the tenant frees (`web.jobs` "Fairness").
+    A `queued` execution (`sub.wait_for_slot`, tenant at its limit) is not published here:
+    an actor publishes it when a slot of the tenant frees (`web.jobs` "Fairness").
     """
-    sent = await service.submit(
-        me,
-        agent_id,
-        content,
-        source=source,
-        session_id=session_id,
-        client_id=client_id,
-        correlation_id=correlation_id,
-        reply_to=reply_to,
-        webhook_url=webhook_url,
-        wait_for_slot=wait_for_slot,
-    )
+    sent = await service.submit(me, sub)
     if sent.duplicate or sent.queued:
         return sent
     for earlier in sent.interrupted:
@@ -118,14 +95,14 @@ async def dispatch(
     request = ExecutionRequested(
         execution_id=sent.execution_id,
         tenant_id=me.tenant_id,
-        session_id=session_id,
-        agent_id=agent_id,
-        input=content,
+        session_id=sub.session_id,
+        agent_id=sub.agent_id,
+        input=sub.content,
         message_id=sent.message_id,
-        correlation_id=correlation_id,
-        reply_to=reply_to,
-        source=source,
-        webhook_url=webhook_url,
+        correlation_id=sub.correlation_id,
+        reply_to=sub.reply_to,
+        source=sub.source,
+        webhook_url=sub.webhook_url,
     )
     try:
         # Bounded: while the broker is down the robust channel waits for a reconnection
@@ -136,26 +113,30 @@ async def dispatch(
         log.exception("could not queue execution %s", sent.execution_id)
         await service.mark_unqueued(me.tenant_id, sent.execution_id)
         raise Rejected("unavailable", "The work queue is unavailable; retry shortly.", 503) from exc
-    if session_id is not None:  # the session's other sockets learn of it too
+    if sub.session_id is not None:  # the session's other sockets learn of it too
         await bus.event(
             ExecutionStarted(
-                execution_id=sent.execution_id, session_id=session_id, message_id=sent.message_id
+                execution_id=sent.execution_id, session_id=sub.session_id, message_id=sent.message_id
             )
         )
     return sent
 
 
 async def cancel(bus: Bus, me: Principal, execution_id: uuid.UUID, reason: str = "user") -> dict[str, Any]:
-    """Cancel an execution: a pending one here and now, a running one through its actor.
+    """Cancel an execution: a pending or queued one here and now, a running one through its actor.
 
     Returns the execution's row as it is after this step (a running one still says
-    `running`: its actor reports `execution.cancelled` when the stream is closed).
+    `running`: its actor reports `execution.cancelled` when the stream is closed). A queued
+    one never reaches an actor, so its result (reply_to, results exchange, webhook) is sent
+    from here; a pending one's actor still consumes its request and sends it.
     """
-    row, cancelled_now = await service.cancel_pending(me, execution_id)
+    row, cancelled = await service.cancel_waiting(me, execution_id)
     if row is None:
         raise Rejected("not_found", "Execution not found.", 404)
-    if cancelled_now:
+    if cancelled is not None:
         await bus.event(ExecutionCancelled(execution_id=execution_id, session_id=row["session_id"]))
-    elif row["status"] == "running":
+        if cancelled.was == ExecutionStatus.QUEUED:
+            await announce_end(bus.broker, bus.topo, cancelled.row)
+    elif row["status"] == ExecutionStatus.RUNNING:
         await publish_control(bus.broker, bus.topo, CancelExecution(execution_id=execution_id, reason=reason))
     return row

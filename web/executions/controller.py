@@ -8,6 +8,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException
 
+from runtime.executions import ExecutionStatus, Submission
 from web.auth.guards import requires_execution_caller
 from web.auth.identity import Principal
 from web.executions import bus as execution_bus
@@ -39,14 +40,11 @@ class ExecutionController(Controller):
             sent = await execution_bus.dispatch(
                 request.app.state.bus,
                 me,
-                data.agent_id,
-                data.input,
-                source="rest",
-                webhook_url=data.webhook_url,
+                Submission(data.agent_id, data.input, source="rest", webhook_url=data.webhook_url),
             )
         except Rejected as exc:
             raise _refuse(exc) from exc
-        return ExecutionAccepted(sent.execution_id, "pending")
+        return ExecutionAccepted(sent.execution_id, ExecutionStatus.PENDING)
 
     @get("/")
     async def list_executions(self, me: Principal) -> list[ExecutionOut]:
@@ -71,6 +69,6 @@ class ExecutionController(Controller):
             row = await execution_bus.cancel(request.app.state.bus, me, execution_id)
         except Rejected as exc:
             raise _refuse(exc) from exc
-        status = "cancelling" if row["status"] == "running" else row["status"]
+        status = "cancelling" if row["status"] == ExecutionStatus.RUNNING else row["status"]
         code = 202 if status == "cancelling" else 200
         return Response(ExecutionAccepted(execution_id, status), status_code=code)

@@ -18,7 +18,8 @@ from faststream.rabbit import RabbitBroker, RabbitMessage
 from runtime import db
 from runtime.broker import Topology
 from runtime.deadletters import TENANT_HEADER
-from runtime.messages import ErrorInfo, JobResult, JobSubmit, decode, job_result
+from runtime.executions import ENDED, Submission, job_result
+from runtime.messages import ErrorInfo, JobResult, JobSubmit, decode
 from runtime.publishing import dead_letter, publish_result
 from web.auth.api_keys import authenticate_api_key
 from web.executions import bus as execution_bus
@@ -109,12 +110,14 @@ async def _start(bus: Bus, raw: object) -> None:
         sent = await execution_bus.dispatch(
             bus,
             me,
-            job.agent_id,
-            job.input,
-            source="queue",
-            correlation_id=correlation_id,
-            reply_to=reply_to,
-            wait_for_slot=True,
+            Submission(
+                job.agent_id,
+                job.input,
+                source="queue",
+                correlation_id=correlation_id,
+                reply_to=reply_to,
+                wait_for_slot=True,
+            ),
         )
     except Rejected as exc:
         if exc.status >= 500:
@@ -122,7 +125,7 @@ async def _start(bus: Bus, raw: object) -> None:
         code = "unknown_agent" if exc.code == "not_found" else exc.code
         raise JobRejected(code, exc.message, me.tenant_id) from exc
     log.info("jobs.submit %s execution %s (%s)", correlation_id, sent.execution_id, sent.status)
-    if sent.duplicate and sent.status in ("completed", "failed", "cancelled"):
+    if sent.duplicate and sent.status in ENDED:
         await _resend(bus, me.tenant_id, sent.execution_id, reply_to)
 
 

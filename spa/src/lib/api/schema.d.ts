@@ -747,11 +747,7 @@ export interface components {
             output_schema?: {
                 [key: string]: unknown;
             } | null;
-            /**
-             * @default enqueue
-             * @enum {string}
-             */
-            double_texting: "reject" | "enqueue" | "interrupt";
+            double_texting?: components["schemas"]["DoubleTexting"];
             /** @default true */
             is_active: boolean;
         };
@@ -782,7 +778,7 @@ export interface components {
             output_schema?: {
                 [key: string]: unknown;
             } | null;
-            double_texting?: "reject" | "enqueue" | "interrupt";
+            double_texting?: components["schemas"]["DoubleTexting"];
             is_active?: boolean;
         };
         /** ApiKeyCreate */
@@ -887,6 +883,20 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * DoubleTexting
+         * @description `agents.double_texting`: what a message does while the session's previous one runs.
+         *
+         *         - `reject`: refused with error code `session_busy`;
+         *         - `enqueue` (default): accepted, answered after the previous ones, in order;
+         *         - `interrupt`: the previous executions are cancelled, then this one starts;
+         *         - `merge`: the previous executions are cancelled and this one answers their messages
+         *           and its own as ONE user turn; their partial replies stay in the session (and are
+         *           billed) but are left out of the history the model sees (`merged_into`).
+         * @default enqueue
+         * @enum {string}
+         */
+        DoubleTexting: "reject" | "enqueue" | "interrupt" | "merge";
         /** EarningsOut */
         EarningsOut: {
             total_commission: string;

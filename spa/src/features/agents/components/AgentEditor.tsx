@@ -11,6 +11,7 @@ const POLICIES = {
   enqueue: "Queue it: answer after the current reply",
   reject: "Reject it: tell the user to wait",
   interrupt: "Interrupt: stop the current reply and answer the new message",
+  merge: "Merge: stop the current reply and answer both messages together",
 };
 
 function parseSchema(text: string): { value: Record<string, unknown> | null; error: string | null } {

@@ -1,0 +1,534 @@
+"""The life of an execution, in one place: its statuses, the tenant-slot rule, every transition.
+
+    queued -> pending -> running -> completed | failed | cancelled
+
+- `queued`: a job admitted while its tenant was at `max_concurrency`; no request is on the
+  broker yet. `promote` moves it to `pending` (and the caller publishes it) when a slot frees.
+- `pending`: holds a tenant slot; its `ExecutionRequested` is on its tier's queue.
+- `running`: an actor claimed it (`begin`); the attempt that owns it is `attempt`, and
+  every write of an attempt says `AND attempt = $n AND status = 'running'`, so an attempt
+  that lost the execution (sweeper, a newer attempt) can no longer change it.
+- `completed` / `failed` / `cancelled`: ended; the result is sent (`announce_end`).
+
+The slot rule (a tenant has at most `max_concurrency` executions pending or running, and
+its queued jobs wait in arrival order) is the SQL function `hb_tenant_slots`, taken under
+the tenant's advisory lock by admission (`hb_admit`) and promotion (`hb_promote`); the
+three live in migration `hirebuddha_2026_11_30t22_30_00_000000_lifecycle`.
+
+Who calls what: web admits (`admit`), fails what it could not queue (`fail_unqueued`) and
+cancels what no actor took yet (`cancel_waiting`); actors claim (`begin`), prove they are
+alive (`heartbeat`), end (`finish`) and promote (`promote`); the
+sweeper fails orphans (`fail_orphans`). Each tenant query runs in `db.scope(tenant_id)`
+*and* filters by tenant in SQL: row-level security is the second wall, not the only one.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+from faststream.rabbit import RabbitBroker
+
+from runtime import db
+from runtime.broker import Topology
+from runtime.messages import ErrorInfo, JobResult, Usage, WebhookRequested
+from runtime.publishing import publish_result, publish_webhook
+
+
+class ExecutionStatus(StrEnum):
+    """`executions.status`."""
+
+    QUEUED = "queued"
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+S = ExecutionStatus
+
+ACTIVE = (S.PENDING, S.RUNNING)
+"""Statuses that hold one of the tenant's slots (and make a session busy)."""
+WAITING = (S.QUEUED, S.PENDING)
+"""Statuses no actor has taken yet: cancelled right away, without an actor."""
+ENDED = (S.COMPLETED, S.FAILED, S.CANCELLED)
+"""Final statuses: the result is stored and sent."""
+
+
+class DoubleTexting(StrEnum):
+    """`agents.double_texting`: what a message does while the session's previous one runs.
+
+    - `reject`: refused with error code `session_busy`;
+    - `enqueue` (default): accepted, answered after the previous ones, in order;
+    - `interrupt`: the previous executions are cancelled, then this one starts;
+    - `merge`: the previous executions are cancelled and this one answers their messages
+      and its own as ONE user turn; their partial replies stay in the session (and are
+      billed) but are left out of the history the model sees (`merged_into`).
+    """
+
+    REJECT = "reject"
+    ENQUEUE = "enqueue"
+    INTERRUPT = "interrupt"
+    MERGE = "merge"
+
+
+def _json(value: Any) -> Any:
+    """asyncpg hands jsonb back as text unless a codec is set; accept both."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+# --- admission (web) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One send, as every entry point (chat socket, REST, AMQP jobs) hands it to admission."""
+
+    agent_id: uuid.UUID
+    content: str
+    source: str
+    """chat | rest | queue"""
+    session_id: uuid.UUID | None = None
+    client_id: str | None = None
+    """Makes a chat send idempotent per session."""
+    correlation_id: str | None = None
+    """Makes a job idempotent per tenant."""
+    reply_to: str | None = None
+    webhook_url: str | None = None
+    wait_for_slot: bool = False
+    """Over the concurrency limit, write `queued` instead of refusing (queue jobs)."""
+
+
+class Verdict(StrEnum):
+    """What `hb_admit` decided."""
+
+    ADMITTED = "admitted"
+    DUPLICATE = "duplicate"
+    AGENT_NOT_FOUND = "agent_not_found"
+    SESSION_BUSY = "session_busy"
+    TENANT_INACTIVE = "tenant_inactive"
+    RATE_LIMITED = "rate_limited"
+
+
+@dataclass(frozen=True)
+class Admission:
+    """`admit`'s answer: for ADMITTED, the new execution; for DUPLICATE, the earlier one."""
+
+    verdict: Verdict
+    execution_id: uuid.UUID | None
+    message_id: uuid.UUID | None
+    status: ExecutionStatus | None
+    tier: str
+    interrupted: list[uuid.UUID] = field(default_factory=list)
+    """The session's executions to cancel (`interrupt` and `merge`), oldest first."""
+    slot_limit: int | None = None
+
+
+async def admit(
+    tenant_id: uuid.UUID, user_id: uuid.UUID, sub: Submission, execution_id: uuid.UUID
+) -> Admission:
+    """Lock the tenant's slots, decide and write the execution (and its user message): ONE
+    round trip (`hb_admit`). Run inside the caller's `db.scope(tenant_id)`: the advisory
+    lock is held until its commit, so anything else admission holds (the budget) is
+    decided under it too, and a refusal raised after this rolls the insert back.
+    """
+    key = "content" if sub.session_id else "input"
+    row = await db.fetchrow(
+        "SELECT * FROM hb_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14)",
+        tenant_id,
+        user_id,
+        sub.agent_id,
+        sub.session_id,
+        sub.client_id if sub.session_id is not None else None,
+        sub.correlation_id,
+        execution_id,
+        uuid.uuid4() if sub.session_id is not None else None,
+        sub.source,
+        json.dumps({key: sub.content}),
+        sub.content,
+        sub.reply_to,
+        sub.webhook_url,
+        sub.wait_for_slot,
+    )
+    assert row is not None  # hb_admit answers exactly one row
+    return Admission(
+        verdict=Verdict(row["outcome"]),
+        execution_id=row["out_execution"],
+        message_id=row["out_message"],
+        status=ExecutionStatus(row["out_status"]) if row["out_status"] else None,
+        tier=row["out_tier"] or "free",
+        interrupted=list(row["out_interrupted"] or []),
+        slot_limit=row["out_limit"],
+    )
+
+
+async def fail_unqueued(tenant_id: uuid.UUID, execution_id: uuid.UUID) -> None:
+    """pending -> failed: its request could not be queued (broker down)."""
+    async with db.scope(tenant_id):
+        await db.execute(
+            "UPDATE executions SET status = 'failed', completed_at = now(), updated_at = now(), "
+            "error_message = 'Could not be queued; please retry.' "
+            "WHERE id = $1 AND tenant_id = $2 AND status = 'pending'",
+            execution_id,
+            tenant_id,
+        )
+
+
+ENDED_COLUMNS = (
+    "id, tenant_id, status, result_data, usage, error_message, correlation_id, reply_to, webhook_url, source"
+)
+
+
+_ENDED_OF_E = ", ".join(f"e.{column}" for column in ENDED_COLUMNS.split(", "))
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """An execution `cancel_waiting` cancelled, with the status it had."""
+
+    was: ExecutionStatus
+    row: Any
+    """ENDED_COLUMNS of the cancelled execution (for `announce_end`)."""
+
+
+async def cancel_waiting(
+    tenant_id: uuid.UUID, execution_id: uuid.UUID, user_id: uuid.UUID | None
+) -> Cancelled | None:
+    """queued | pending -> cancelled, if no actor took it yet; None otherwise.
+
+    `user_id` (None: any of the tenant's) limits it to the caller's own executions. A
+    running execution is left to its actor (the caller sends it `CancelExecution`).
+    """
+    async with db.scope(tenant_id):
+        row = await db.fetchrow(
+            "UPDATE executions e SET status = 'cancelled', completed_at = now(), "  # noqa: S608 (constant SQL)
+            "updated_at = now() FROM (SELECT id, status FROM executions "
+            "WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2::uuid) AND tenant_id = $3 "
+            "AND status IN ('queued', 'pending') FOR UPDATE) was WHERE e.id = was.id "
+            f"RETURNING was.status AS was, {_ENDED_OF_E}",
+            execution_id,
+            user_id,
+            tenant_id,
+        )
+    return None if row is None else Cancelled(ExecutionStatus(row["was"]), row)
+
+
+# --- promotion (actors) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Promoted:
+    """A queued execution now `pending`, to be published on its tier's lane."""
+
+    execution_id: uuid.UUID
+    agent_id: uuid.UUID
+    input: str
+    correlation_id: str | None
+    reply_to: str | None
+    webhook_url: str | None
+    source: str
+    tier: str
+
+
+async def promote(tenant_id: uuid.UUID) -> list[Promoted]:
+    """queued -> pending: the tenant's oldest queued executions, as many as it has free slots
+    (`hb_promote`, under the same lock as admission, so a slot is never handed out twice)."""
+    async with db.scope(tenant_id):
+        rows = await db.fetch("SELECT * FROM hb_promote($1)", tenant_id)
+    return [
+        Promoted(
+            r["o_id"],
+            r["o_agent_id"],
+            str((_json(r["o_input_data"]) or {}).get("input", "")),
+            r["o_correlation_id"],
+            r["o_reply_to"],
+            r["o_webhook_url"],
+            r["o_source"],
+            r["o_tier"],
+        )
+        for r in rows
+    ]
+
+
+async def tenants_waiting() -> list[uuid.UUID]:
+    """Tenants with queued executions (the periodic promotion's safety net)."""
+    async with db.scope(system=True):  # cross-tenant by nature: it looks at every tenant
+        rows = await db.fetch("SELECT DISTINCT tenant_id FROM executions WHERE status = 'queued'")
+    return [r["tenant_id"] for r in rows]
+
+
+# --- an attempt (actors) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An execution this actor now runs."""
+
+    attempt: int
+    agent_id: uuid.UUID | None
+    session_id: uuid.UUID | None
+    input: str
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """What the actor needs of an agent."""
+
+    role: str
+    llm_config: dict[str, Any]
+    output_schema: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Begun:
+    """A claimed execution with what its first LLM call needs (`begin`)."""
+
+    claim: Claim
+    agent: AgentConfig | None
+    turns: list[dict[str, str]] | None
+    """The session's turns up to this execution's user message, newest first; None for an
+    execution without a session (or whose agent is gone)."""
+
+
+NOT_YET = "not-yet"
+"""`begin`'s answer while an earlier execution of the session is still active."""
+
+HISTORY_LIMIT = 200
+"""Messages of history `begin` reads (the prompt keeps what fits its token budget)."""
+
+# The session's turn, the claim, the agent and the history: ONE statement, all between the
+# start message and the first token. `turn` (only when asked): an earlier execution of the
+# session is still active, so nothing is claimed. History is ordered by execution, not by
+# message time: with `enqueue`, a later user message is written while the previous reply
+# still streams, yet belongs after that reply. A merged execution (`merged_into`) gives
+# only its user message: its (partial) reply is not shown to the model.
+_BEGIN = """
+WITH me AS (
+  SELECT id, session_id, created_at FROM executions WHERE id = $1 AND tenant_id = $2),
+turn AS (
+  SELECT $3::boolean AND EXISTS (
+    SELECT 1 FROM executions p JOIN me ON p.session_id = me.session_id
+    WHERE p.tenant_id = $2 AND p.status IN ('pending', 'running')
+      AND (p.created_at, p.id) < (me.created_at, me.id)) AS busy),
+claimed AS (
+  UPDATE executions e SET status = 'running', attempt = e.attempt + 1,
+    started_at = COALESCE(e.started_at, now()), updated_at = now()
+  FROM turn
+  WHERE e.id = $1 AND e.tenant_id = $2 AND e.status IN ('pending', 'running') AND NOT turn.busy
+  RETURNING e.attempt, e.agent_id, e.session_id, e.input_data),
+agent AS (
+  SELECT a.role, a.llm_config, a.output_schema FROM agents a JOIN claimed c ON a.id = c.agent_id
+  WHERE a.tenant_id = $2 AND a.is_active),
+turns AS (
+  SELECT m.role, m.content, e.merged_into IS NOT NULL AS merged,
+         e.created_at AS e_at, e.id AS e_id, m.role = 'user' AS asked, m.created_at AS m_at
+  FROM messages m
+  JOIN me ON m.session_id = me.session_id
+  JOIN executions e ON e.id = m.execution_id AND e.tenant_id = $2
+  WHERE m.tenant_id = $2 AND EXISTS (SELECT 1 FROM agent)
+    AND (e.created_at, e.id) <= (me.created_at, me.id)
+    AND NOT (e.id = me.id AND m.role <> 'user')
+    AND NOT (e.merged_into IS NOT NULL AND m.role <> 'user')
+  ORDER BY e.created_at DESC, e.id DESC, (m.role = 'user'), m.created_at DESC LIMIT $4)
+SELECT (SELECT busy FROM turn) AS busy, c.attempt, c.agent_id, c.session_id, c.input_data,
+       a.role, a.llm_config, a.output_schema, a.role IS NOT NULL AS has_agent,
+       (SELECT json_agg(json_build_object('role', t.role, 'content', t.content,
+                                          'merged', t.merged)
+                         ORDER BY t.e_at DESC, t.e_id DESC, t.asked, t.m_at DESC) FROM turns t) AS turns
+FROM (SELECT 1) one LEFT JOIN claimed c ON true LEFT JOIN agent a ON true
+"""
+
+
+def merge_turns(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """History rows (newest first) as turns: a merged execution's user message joins the
+    next user message into one turn (blank line between), as if sent together."""
+    turns: list[dict[str, str]] = []
+    carried: list[str] = []
+    for row in reversed(rows):  # oldest first
+        content = row["content"]
+        if row["role"] == "user" and carried:
+            content = "\n\n".join([*carried, content])
+            carried = []
+        if row["role"] == "user" and row.get("merged"):
+            carried.append(content)
+            continue
+        turns.append({"role": row["role"], "content": content})
+    if carried:  # the merging execution's message is not in view (cut by the limit)
+        turns.append({"role": "user", "content": "\n\n".join(carried)})
+    turns.reverse()
+    return turns
+
+
+async def begin(execution_id: uuid.UUID, tenant_id: uuid.UUID, *, wait_turn: bool) -> Begun | str | None:
+    """pending | running -> running (the next attempt), with the agent and the history.
+
+    NOT_YET (nothing written) while `wait_turn` and an earlier execution of the session is
+    active (the `enqueue` order); None when the execution already ended. A `running` row
+    here means an earlier attempt died (its message was redelivered): this one takes over.
+    """
+    async with db.scope(tenant_id):
+        row = await db.fetchrow(_BEGIN, execution_id, tenant_id, wait_turn, HISTORY_LIMIT)
+    assert row is not None  # the final SELECT always yields one row
+    if row["busy"]:
+        return NOT_YET
+    if row["attempt"] is None:
+        return None
+    data = _json(row["input_data"]) or {}
+    text = data.get("content") or data.get("input") or ""
+    claim = Claim(row["attempt"], row["agent_id"], row["session_id"], str(text))
+    agent = None
+    if row["has_agent"]:
+        agent = AgentConfig(row["role"], _json(row["llm_config"]) or {}, _json(row["output_schema"]))
+    turns = None
+    if claim.session_id is not None and agent is not None:
+        turns = merge_turns(_json(row["turns"]) or [])
+    return Begun(claim, agent, turns)
+
+
+async def heartbeat(execution_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int) -> bool:
+    """Show the sweeper this attempt is alive; False when it no longer owns the execution."""
+    async with db.scope(tenant_id):
+        done = await db.execute(
+            "UPDATE executions SET updated_at = now() "
+            "WHERE id = $1 AND tenant_id = $2 AND status = 'running' AND attempt = $3",
+            execution_id,
+            tenant_id,
+            attempt,
+        )
+    return done.endswith(" 1")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an attempt ended, as stored."""
+
+    status: ExecutionStatus | str  # one of ENDED
+    text: str
+    result_data: Any
+    usage: dict[str, Any] | None
+    error: str | None = None
+
+
+async def finish(
+    execution_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    attempt: int,
+    outcome: Outcome,
+) -> bool:
+    """running -> completed | failed | cancelled, with the assistant message: one transaction.
+
+    False when this attempt no longer owns the execution (nothing is written).
+    """
+    status = ExecutionStatus(outcome.status)
+    assert status in ENDED
+    async with db.scope(tenant_id):
+        row = await db.fetchrow(
+            "UPDATE executions SET status = $4, completed_at = now(), updated_at = now(), "
+            "result_data = $5::jsonb, usage = $6::jsonb, error_message = $7 "
+            "WHERE id = $1 AND tenant_id = $2 AND status = 'running' AND attempt = $3 "
+            "RETURNING id",
+            execution_id,
+            tenant_id,
+            attempt,
+            status.value,
+            json.dumps(outcome.result_data),
+            json.dumps(outcome.usage),
+            outcome.error,
+        )
+        if row is None:
+            return False
+        if session_id is not None and outcome.text:
+            await db.execute(
+                "INSERT INTO messages (id, tenant_id, session_id, execution_id, role, content) "
+                "VALUES ($1, $2, $3, $4, 'assistant', $5)",
+                uuid.uuid4(),
+                tenant_id,
+                session_id,
+                execution_id,
+                outcome.text,
+            )
+    return True
+
+
+async def ended(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> Any:
+    """The execution's row (ENDED_COLUMNS) once it has ended, else None."""
+    async with db.scope(tenant_id):
+        return await db.fetchrow(
+            f"SELECT {ENDED_COLUMNS} FROM executions "  # noqa: S608 (constant SQL)
+            "WHERE id = $1 AND tenant_id = $2 AND status IN ('completed', 'failed', 'cancelled')",
+            execution_id,
+            tenant_id,
+        )
+
+
+# --- the sweeper (actors) --------------------------------------------------------------
+
+ACTOR_LOST = "The worker running this execution stopped responding."
+NEVER_STARTED = "No worker took this execution in time."
+
+
+async def fail_orphans(stale_after_s: float, pending_after_s: float) -> Sequence[Any]:
+    """running | pending -> failed: rows whose actor is gone (no heartbeat for
+    `stale_after_s`) or that no actor took (for `pending_after_s`). Every tenant at once;
+    UPDATE ... RETURNING hands each row to one sweeper. Rows: ENDED_COLUMNS + session_id
+    and `error_code` (actor_lost | not_started)."""
+    async with db.scope(system=True):  # cross-tenant by nature: it looks at every tenant
+        return await db.fetch(
+            "UPDATE executions SET status = 'failed', completed_at = now(), updated_at = now(), "  # noqa: S608 (constant SQL)
+            "error_message = CASE status WHEN 'running' THEN $3 ELSE $4 END, "
+            "result_data = jsonb_build_object('error_code', "
+            "CASE status WHEN 'running' THEN 'actor_lost' ELSE 'not_started' END) "
+            "WHERE (status = 'running' AND updated_at < now() - make_interval(secs => $1)) "
+            "OR (status = 'pending' AND updated_at < now() - make_interval(secs => $2)) "
+            f"RETURNING {ENDED_COLUMNS}, session_id, result_data->>'error_code' AS error_code",
+            float(stale_after_s),
+            float(pending_after_s),
+            ACTOR_LOST,
+            NEVER_STARTED,
+        )
+
+
+# --- every ending announces itself -----------------------------------------------------
+
+
+def job_result(row: Any) -> JobResult:
+    """The `JobResult` of an ended execution row (id, status, result_data, usage,
+    error_message, correlation_id): `completed`, or `failed` with the reason (a
+    cancelled execution's code is `cancelled`)."""
+    data = _json(row["result_data"]) or {}
+    usage = _json(row["usage"])
+    if row["status"] == S.COMPLETED:
+        output = data.get("output") if data.get("output") is not None else data.get("text", "")
+        return JobResult(
+            correlation_id=row["correlation_id"],
+            execution_id=row["id"],
+            status="completed",
+            output=output,
+            usage=msgspec.convert(usage, Usage) if usage else None,
+        )
+    code = S.CANCELLED.value if row["status"] == S.CANCELLED else data.get("error_code") or "failed"
+    return JobResult(
+        correlation_id=row["correlation_id"],
+        execution_id=row["id"],
+        status="failed",
+        usage=msgspec.convert(usage, Usage) if usage else None,
+        error=ErrorInfo(code=code, message=row["error_message"] or f"The execution was {row['status']}."),
+    )
+
+
+async def announce_end(broker: RabbitBroker, topo: Topology, row: Any) -> None:
+    """Send an ended execution's result (reply_to and the results exchange) and queue its
+    webhook: the same for every ending, whoever ended it (actor, REST cancel, sweeper).
+    At-least-once: consumers dedupe by execution_id."""
+    if row["source"] == "queue" or row["reply_to"]:  # a job, or anyone who asked
+        await publish_result(broker, topo, row["tenant_id"], job_result(row), row["reply_to"])
+    if row["webhook_url"]:
+        request = WebhookRequested(execution_id=row["id"], tenant_id=row["tenant_id"], url=row["webhook_url"])
+        await publish_webhook(broker, topo, request)
