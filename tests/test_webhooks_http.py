@@ -11,8 +11,7 @@ from litestar import Litestar, Request, Response, post
 from test_jobs import api_key
 
 from helpers.api import ApiUser
-from helpers.chat_fixtures import admin_fixture, fake_agent, platform_fixture  # noqa: F401
-from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.chat_fixtures import fake_agent
 from helpers.platform import Platform, fake_reply
 from runtime.webhooks import HEADER, verify
 from tools.fake_llm import bind, server
