@@ -29,6 +29,7 @@ from actors.providers import (
 )
 from ledger import budget
 from runtime.broker import BROKER_LOST, Topology
+from runtime.errors import CodedError
 from runtime.messages import (
     DeltaEvent,
     ErrorInfo,
@@ -101,12 +102,11 @@ def _total(usages: list[Usage]) -> Usage:
     )
 
 
-class ExecutionFailedError(Exception):
+class ExecutionFailedError(CodedError):
     """The attempt ends `failed` with a code the client sees."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+        super().__init__(code, message)
 
 
 class _CancelledBeforeCall(Exception):

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from runtime.errors import CodedError
 from runtime.messages import (
     DeltaEvent,
     ExecutionCancelled,
@@ -79,12 +80,11 @@ Frame = MessageFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame
 KNOWN = {"message", "cancel", "resume", "ping", "auth"}
 
 
-class FrameError(Exception):
+class FrameError(CodedError):
     """A client frame we refuse; `code` goes into the error frame."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+        super().__init__(code, message)
 
 
 def parse(data: str | bytes) -> Frame:

@@ -20,15 +20,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime import db
+from runtime.errors import CodedError
 from web.auth.identity import Principal
 
 
-class Rejected(Exception):
+class Rejected(CodedError):
     """A send or cancel that is refused: a machine code, a message and the HTTP status."""
 
+    status: int
+
     def __init__(self, code: str, message: str, status: int) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+        super().__init__(code, message, status)
 
 
 async def admit_credit(call: Any, estimate: Any) -> None:

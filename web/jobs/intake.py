@@ -18,6 +18,7 @@ from faststream.rabbit import RabbitBroker, RabbitMessage
 from runtime import db
 from runtime.broker import Topology
 from runtime.deadletters import TENANT_HEADER
+from runtime.errors import CodedError
 from runtime.messages import ErrorInfo, JobResult, JobSubmit, decode, job_result
 from runtime.publishing import dead_letter, publish_result
 from web.auth.api_keys import authenticate_api_key
@@ -33,12 +34,12 @@ API_KEY_HEADER = "x-api-key"
 JSON_TYPES = ("application/json", "")
 
 
-class JobRejected(Exception):
+class JobRejected(CodedError):
     """A job that cannot run: a code for the result, a reason for the dead letter."""
 
     def __init__(self, code: str, message: str, tenant_id: uuid.UUID | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.tenant_id = code, message, tenant_id
+        super().__init__(code, message)
+        self.tenant_id = tenant_id
 
 
 async def _raw_body(message: RabbitMessage) -> bytes:
