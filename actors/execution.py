@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -28,6 +28,7 @@ from actors.providers import (
     structured,
 )
 from ledger import budget
+from runtime import logs
 from runtime.broker import BROKER_LOST, Topology
 from runtime.errors import CodedError
 from runtime.messages import (
@@ -67,15 +68,16 @@ def usage_event_id(execution_id: uuid.UUID, attempt: int, call: int) -> uuid.UUI
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-process policy of the actors (flags of `hirebuddha actors`)."""
+    """Per-process policy of the actors, from `runtime.settings.ActorsSettings` (defaults and
+    meaning live there)."""
 
-    execution_timeout_s: float = 600.0
-    heartbeat_s: float = 5.0
-    max_attempts: int = 3
+    execution_timeout_s: float
+    heartbeat_s: float
+    max_attempts: int
     """Deliveries of one execution (process crashes) before it is failed."""
-    provider_retries: int = 2
+    provider_retries: int
     """Extra provider calls after a transient error, within one attempt (per provider)."""
-    provider_timeout_s: float = 60.0
+    provider_timeout_s: float
     """Longest silence of a provider stream (before its first item or between two) before
     the call is abandoned as `provider_timeout`: bounds a hung provider."""
     turn_poll_s: float = 0.05
@@ -90,7 +92,7 @@ class ActorContext:
     streams: StreamPublisher
     providers: Providers
     limits: Limits
-    breakers: Breakers = field(default_factory=Breakers)
+    breakers: Breakers
     """Circuit breakers per provider endpoint, shared by the process's executions."""
 
 
@@ -159,6 +161,7 @@ class ExecutionRun:
         After the end (not after a hand-back) the job result, webhook and the tenant's
         queued executions follow (`actors.jobs.report`).
         """
+        logs.execution_id.set(str(self.id))  # this task's log lines name the execution
         try:
             try:
                 async with asyncio.timeout(self.ctx.limits.execution_timeout_s):

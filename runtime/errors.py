@@ -49,6 +49,7 @@ class ErrorCode(StrEnum):
     AGENT_UNAVAILABLE = "agent_unavailable"
     TOO_MANY_ATTEMPTS = "too_many_attempts"  # actors processes died under it too often
     TIMEOUT = "timeout"
+    BROKER_UNAVAILABLE = "broker_unavailable"  # RabbitMQ went away while the reply streamed
     ACTOR_LOST = "actor_lost"  # the sweeper failed a run whose actors process vanished
     NOT_STARTED = "not_started"  # the sweeper failed a run no actor ever claimed
     FAILED = "failed"  # a stored failure without a more precise code
