@@ -19,6 +19,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+# web -> ledger.budget is a named exception of the dependency rule (docs/architecture.md):
+# admission holds budget under the tenant lock, by the ledger's own rules.
+from ledger import budget
 from runtime import db
 from runtime.errors import CodedError
 from web.auth.identity import Principal
@@ -33,7 +36,7 @@ class Rejected(CodedError):
         super().__init__(code, message, status)
 
 
-async def admit_credit(call: Any, estimate: Any) -> None:
+async def admit_credit(call: budget.Call, estimate: budget.Estimate | None) -> None:
     """Pre-flight budget check: hold the call's upper bound or refuse with 402.
 
     Runs inside the admission transaction, under the tenant lock, after the concurrency
@@ -42,9 +45,6 @@ async def admit_credit(call: Any, estimate: Any) -> None:
     Refusal codes: insufficient_credit, tenant_cap_reached, user_cap_reached (ledger.budget
     documents the rules).
     """
-    # Imported here so this module's imports stay as they are (shared with the chat socket).
-    from ledger import budget
-
     try:
         await budget.hold(call, estimate)
     except budget.BudgetExceeded as exc:
@@ -57,10 +57,8 @@ async def estimate_credit(
     execution_id: uuid.UUID,
     content: str,
     session_id: uuid.UUID | None,
-) -> tuple[Any, Any]:
+) -> tuple[budget.Call, budget.Estimate | None]:
     """(the budget call, its estimate): read before the tenant lock (see `submit`)."""
-    from ledger import budget
-
     call = budget.Call(me.tenant_id, me.id, agent_id, execution_id, content, session_id)
     return call, await budget.estimate(call)
 
@@ -217,6 +215,7 @@ async def submit(
         interrupted = _session_policy(state["session_active"] or [], policy) if session_id else []
         tier, full = _check_tenant(state, len(interrupted), wait_for_slot)
         status = "queued" if full else "pending"
+        assert call is not None  # estimated above, since the agent exists
         await admit_credit(call, estimate)
         key = "content" if session_id else "input"
         values = [

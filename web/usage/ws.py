@@ -17,7 +17,7 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from ledger.live import LiveUsage
+from runtime.messages import LiveUsage
 from web.chat import protocol as p
 from web.chat.controller import accept_authenticated
 from web.usage.live import UsageRelay, Viewer
