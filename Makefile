@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
-# Start PostgreSQL and RabbitMQ when they do not answer (../shared/SERVICES.md); install them
+# Start PostgreSQL and RabbitMQ when they do not answer (docs/architecture.md "Processes"); install them
 # from Debian's packages first on a machine that has neither.
 # The console: npm ci when the lock changes, a Vite build when a source changes.
 spa/node_modules/.installed: spa/package-lock.json

@@ -55,7 +55,7 @@ class BrokerSettings(msgspec.Struct, frozen=True):
     """`HB_AMQP_URL`."""
     prefix: str
     """Prefix of every exchange and queue this deployment declares, so test runs never
-    share names. `HB_AMQP_PREFIX`, empty by default (names exactly as in CONTRACT.md)."""
+    share names. `HB_AMQP_PREFIX`, empty by default (names exactly as in docs/contract.md)."""
 
 
 class HttpSettings(msgspec.Struct, frozen=True):

@@ -1,5 +1,5 @@
 """External jobs over RabbitMQ: results to reply_to and the results exchange, idempotency,
-nothing dropped silently (CONTRACT.md "AMQP: external jobs")."""
+nothing dropped silently (docs/contract.md "AMQP")."""
 
 from __future__ import annotations
 

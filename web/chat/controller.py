@@ -1,4 +1,4 @@
-"""`GET /api/v1/sessions/{session_id}/ws`: the chat WebSocket (CONTRACT.md).
+"""`GET /api/v1/sessions/{session_id}/ws`: the chat WebSocket (docs/contract.md).
 
 Handshake checks, in order: Origin (browsers; foreign -> 4403), authentication (bearer
 header, or an `auth` first frame within 5 s; bad -> 4401), role (members of a tenant;

@@ -1,4 +1,4 @@
-"""The chat WebSocket's frames, limits and close codes (CONTRACT.md "WebSocket: chat").
+"""The chat WebSocket's frames, limits and close codes (docs/contract.md "WebSocket: chat").
 
 Client frames are validated one by one: a bad frame gets an `error` frame (codes below)
 and the socket stays open. Server frames are built from the actors' stream events, one

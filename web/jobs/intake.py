@@ -1,4 +1,4 @@
-"""`jobs.submit`: the web process's consumer of external jobs (CONTRACT.md "AMQP").
+"""`jobs.submit`: the web process's consumer of external jobs (docs/contract.md "AMQP").
 
 Each message ends one of three ways, never silently: an execution is started (or found,
 for a repeated correlation id), or it is rejected (a `rejected` result when there is a

@@ -1,4 +1,4 @@
-"""`GET /api/v1/usage/ws`: live usage for dashboards (CONTRACT.md "WebSocket: live usage").
+"""`GET /api/v1/usage/ws`: live usage for dashboards (docs/contract.md "WebSocket: live usage").
 
 Same handshake as the chat socket (Origin, then bearer header or `auth` first frame within
 5 s; bad -> 4401). Partner admins see their tenants (with commission), tenant admins their
