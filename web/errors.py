@@ -41,7 +41,7 @@ _RETRY_AFTER = {429: "1", 503: "2"}
 
 
 def problem(
-    status: int, code: ErrorCode, detail: str, errors: Any = None, headers: dict | None = None
+    status: int, code: str, detail: str, errors: Any = None, headers: dict | None = None
 ) -> Response:
     """A problem+json response."""
     body: dict[str, Any] = {

@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   "agent_unavailable",
   "too_many_attempts",
   "timeout",
+  "provider_timeout",
   "broker_unavailable",
   "actor_lost",
   "not_started",

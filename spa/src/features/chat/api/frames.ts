@@ -43,6 +43,7 @@ const WORDS: Partial<Record<ErrorCode, string>> = {
   // The reply failed (execution.failed).
   provider_unavailable: PROVIDER_DOWN,
   provider_error: PROVIDER_DOWN,
+  provider_timeout: PROVIDER_DOWN,
   provider_stream_broken: "The connection to the AI provider broke mid-reply. Try again.",
   provider_rate_limited: "The AI provider is overloaded right now. Try again in a minute.",
   provider_rejected: "The AI provider refused this request. Check the agent's model and settings.",
@@ -53,6 +54,7 @@ const WORDS: Partial<Record<ErrorCode, string>> = {
   too_many_attempts: RETRY,
   actor_lost: RETRY,
   not_started: RETRY,
+  broker_unavailable: RETRY,
   failed: RETRY,
   internal_error: "Something went wrong on our side. Try again.",
 };
