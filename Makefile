@@ -32,7 +32,7 @@ lock:
 	  --python-platform x86_64-manylinux_2_28 --no-header --quiet -o $(LOCK)
 	$(BIN)/python -m tools.lock stamp
 
-# Start PostgreSQL and RabbitMQ when they do not answer (../shared/SERVICES.md); install them
+# Start PostgreSQL and RabbitMQ when they do not answer (docs/architecture.md "Processes"); install them
 # from Debian's packages first on a machine that has neither.
 # The console: npm ci when the lock changes, a Vite build when a source changes.
 spa/node_modules/.installed: spa/package-lock.json

@@ -28,8 +28,8 @@ class CircuitBreaker:
     def __init__(
         self,
         name: str,
-        threshold: int = 5,
-        cooldown_s: float = 30.0,
+        threshold: int,
+        cooldown_s: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name, self.threshold, self.cooldown_s, self._clock = name, threshold, cooldown_s, clock
@@ -83,7 +83,8 @@ class CircuitBreaker:
 class Breakers:
     """The breakers of one process, created on first use, one per provider key."""
 
-    def __init__(self, threshold: int = 5, cooldown_s: float = 30.0) -> None:
+    def __init__(self, threshold: int, cooldown_s: float) -> None:
+        """`ActorsSettings.breaker_threshold` and `.breaker_cooldown` (defaults live there)."""
         self.threshold, self.cooldown_s = threshold, cooldown_s
         self._breakers: dict[str, CircuitBreaker] = {}
 

@@ -1,6 +1,6 @@
 """Delta coalescing: the first piece of text goes out at once, later ones in ~15 ms batches.
 
-One broker message per token costs far more than one per batch (ARCHITECTURE, step 4) and
+One broker message per token costs far more than one per batch (docs/architecture.md "Pitfalls") and
 the first token decides perceived latency, so only the pieces after it wait for the window.
 Every flushed batch gets the next `seq` (1, 2, 3 ... without gaps) and stays in `chunks`,
 which is the live actor's buffer for a reconnecting client's `resume`.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -28,7 +28,9 @@ from actors.providers import (
     structured,
 )
 from ledger import budget
+from runtime import logs
 from runtime.broker import BROKER_LOST, Topology
+from runtime.errors import CodedError
 from runtime.executions import ExecutionStatus
 from runtime.messages import (
     DeltaEvent,
@@ -67,15 +69,16 @@ def usage_event_id(execution_id: uuid.UUID, attempt: int, call: int) -> uuid.UUI
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-process policy of the actors (flags of `hirebuddha actors`)."""
+    """Per-process policy of the actors, from `runtime.settings.ActorsSettings` (defaults and
+    meaning live there)."""
 
-    execution_timeout_s: float = 600.0
-    heartbeat_s: float = 5.0
-    max_attempts: int = 3
+    execution_timeout_s: float
+    heartbeat_s: float
+    max_attempts: int
     """Deliveries of one execution (process crashes) before it is failed."""
-    provider_retries: int = 2
+    provider_retries: int
     """Extra provider calls after a transient error, within one attempt (per provider)."""
-    provider_timeout_s: float = 60.0
+    provider_timeout_s: float
     """Longest silence of a provider stream (before its first item or between two) before
     the call is abandoned as `provider_timeout`: bounds a hung provider."""
     turn_poll_s: float = 0.05
@@ -90,7 +93,7 @@ class ActorContext:
     streams: StreamPublisher
     providers: Providers
     limits: Limits
-    breakers: Breakers = field(default_factory=Breakers)
+    breakers: Breakers
     """Circuit breakers per provider endpoint, shared by the process's executions."""
 
 
@@ -102,12 +105,11 @@ def _total(usages: list[Usage]) -> Usage:
     )
 
 
-class ExecutionFailedError(Exception):
+class ExecutionFailedError(CodedError):
     """The attempt ends `failed` with a code the client sees."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+        super().__init__(code, message)
 
 
 class _CancelledBeforeCall(Exception):
@@ -160,6 +162,7 @@ class ExecutionRun:
         After the end (not after a hand-back) the job result, webhook and the tenant's
         queued executions follow (`actors.jobs.report`).
         """
+        logs.execution_id.set(str(self.id))  # this task's log lines name the execution
         try:
             try:
                 async with asyncio.timeout(self.ctx.limits.execution_timeout_s):

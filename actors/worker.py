@@ -31,6 +31,7 @@ from actors.sweeper import sweep_forever
 from actors.webhooks import on_webhook
 from runtime import db
 from runtime.broker import BROKER_LOST, build_broker, declare_topology, topology
+from runtime.logs import configure_logging
 from runtime.messages import ExecutionRequested, decode
 from runtime.publishing import (
     PUBLIC_REASON_HEADER,
@@ -40,31 +41,15 @@ from runtime.publishing import (
     StreamPublisher,
 )
 from runtime.registry import ActorRegistry
-from runtime.settings import get_settings
+from runtime.settings import add_flags, get_settings
 
 log = logging.getLogger("hirebuddha.actors")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Flags of `hirebuddha actors`."""
+    """Flags of `hirebuddha actors`: one per field of `ActorsSettings`, defaults from it."""
     parser = argparse.ArgumentParser(prog="hirebuddha actors", description=__doc__)
-    parser.add_argument("--capacity", type=int, default=32, help="executions at once (prefetch)")
-    parser.add_argument("--shutdown-timeout", type=float, default=20.0)
-    parser.add_argument("--execution-timeout", type=float, default=600.0)
-    parser.add_argument("--heartbeat", type=float, default=5.0, help="seconds between heartbeats")
-    parser.add_argument("--stale-after", type=float, default=60.0, help="sweeper: running rows")
-    parser.add_argument("--pending-after", type=float, default=3600.0, help="sweeper: pending rows")
-    parser.add_argument("--sweep-interval", type=float, default=15.0)
-    parser.add_argument("--max-attempts", type=int, default=3)
-    parser.add_argument(
-        "--provider-timeout", type=float, default=60.0, help="seconds of provider silence before a call fails"
-    )
-    parser.add_argument("--provider-retries", type=int, default=2, help="extra calls after a transient error")
-    parser.add_argument(
-        "--breaker-threshold", type=int, default=5, help="consecutive failures that open a provider's circuit"
-    )
-    parser.add_argument("--breaker-cooldown", type=float, default=30.0, help="seconds a circuit stays open")
-    parser.add_argument("--webhook-capacity", type=int, default=16, help="deliveries at once")
+    add_flags(parser, get_settings().actors)
     return parser.parse_args(argv)
 
 
@@ -287,9 +272,6 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `hirebuddha actors`."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("aiormq").setLevel(logging.WARNING)
-    logging.getLogger("aio_pika").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     asyncio.run(serve(parse_args(argv)))
     return 0

@@ -40,6 +40,7 @@ from ledger import budget_repository as brepo
 from ledger import repository as repo
 from ledger.pricing import ZERO, PricingError, price, round6
 from runtime import db
+from runtime.errors import CodedError
 
 log = logging.getLogger("hirebuddha.ledger")
 
@@ -54,12 +55,11 @@ RELEASE_AFTER_S = 300.0
 """The sweeper's N: a terminal execution's reservation left unreleased this long is released."""
 
 
-class BudgetExceeded(Exception):
+class BudgetExceeded(CodedError):
     """The call does not fit: `code` names the limit (credit or which cap)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+        super().__init__(code, message, 402)
 
 
 @dataclass(frozen=True)

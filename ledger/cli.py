@@ -5,35 +5,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 
 from runtime import db
+from runtime.logs import configure_logging
+from runtime.settings import add_flags, get_settings
 
 
 def _parser() -> argparse.ArgumentParser:
+    """Flags: one per field of `LedgerSettings`, defaults from it (the environment's values)."""
     parser = argparse.ArgumentParser(prog="hirebuddha ledger", description=__doc__)
-    parser.add_argument("--batch-size", type=int, default=200, help="events per transaction")
-    parser.add_argument(
-        "--batch-ms", type=int, default=50, help="longest wait to fill a batch after its first event"
-    )
+    add_flags(parser, get_settings().ledger)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("verify", help="re-derive every tenant's hash chain and totals; exit 1 on a mismatch")
     return parser
 
 
-def _crash_hook() -> int | None:
-    """`HB_LEDGER_CRASH_AFTER_COMMITS=N`, honoured only with HB_ENV=test (crash tests)."""
-    from runtime.settings import get_settings
-
-    raw = os.environ.get("HB_LEDGER_CRASH_AFTER_COMMITS")
-    if not raw or get_settings().env != "test":
-        return None
-    return int(raw)
+def _crash_hook(args: argparse.Namespace) -> int | None:
+    """`--crash-after-commits N` / `HB_LEDGER_CRASH_AFTER_COMMITS`, honoured only with
+    HB_ENV=test (crash tests)."""
+    return args.crash_after_commits if get_settings().env == "test" else None
 
 
-async def _consume(batch_size: int, batch_ms: int) -> int:
+async def _consume(args: argparse.Namespace) -> int:
     from ledger.consumer import LedgerConsumer
     from runtime.broker import build_broker, topology
 
@@ -48,13 +43,13 @@ async def _consume(batch_size: int, batch_ms: int) -> int:
         consumer = LedgerConsumer(
             broker,
             topology(),
-            batch_size=batch_size,
-            batch_ms=batch_ms,
-            crash_after_commits=_crash_hook(),
+            batch_size=args.batch_size,
+            batch_ms=args.batch_ms,
+            crash_after_commits=_crash_hook(args),
         )
         ready = asyncio.Event()
         task = asyncio.create_task(consumer.run(stop, ready))
-        sweeper = asyncio.create_task(_sweep_until(stop))
+        sweeper = asyncio.create_task(_sweep_until(stop, args.sweep_interval))
         await asyncio.wait({task, asyncio.create_task(ready.wait())}, return_when="FIRST_COMPLETED")
         if ready.is_set():
             print("ledger consumer ready", flush=True)  # tests and `up` wait for this line
@@ -66,7 +61,7 @@ async def _consume(batch_size: int, batch_ms: int) -> int:
     return 0
 
 
-async def _sweep_until(stop: asyncio.Event, every_s: float = 60.0) -> None:
+async def _sweep_until(stop: asyncio.Event, every_s: float) -> None:
     """Release stale budget reservations every `every_s` until `stop` (ledger.budget.sweep)."""
     from ledger.budget import sweep
 
@@ -97,10 +92,10 @@ async def _verify() -> int:
 def main(argv: list[str]) -> int:
     """Entry point of `hirebuddha ledger ...` (argv = the words after `ledger`)."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     if args.command == "verify":
         return asyncio.run(_verify())
-    return asyncio.run(_consume(args.batch_size, args.batch_ms))
+    return asyncio.run(_consume(args))
 
 
 if __name__ == "__main__":

@@ -77,8 +77,8 @@ class LedgerConsumer:
         broker: RabbitBroker,
         topo: Topology,
         *,
-        batch_size: int = 200,
-        batch_ms: int = 50,
+        batch_size: int,
+        batch_ms: int,
         crash_after_commits: int | None = None,
     ) -> None:
         """`crash_after_commits` (tests only): SIGKILL this process right after that many

@@ -1,7 +1,7 @@
 """Live usage: one event per committed ledger entry, for dashboards (best effort).
 
 Published after commit on the topic exchange `<prefix>hirebuddha.usage.live` with routing key
-`usage.<tenant_id>`; the web process relays them to the usage WebSocket (CONTRACT.md), leaving
+`usage.<tenant_id>`; the web process relays them to the usage WebSocket (docs/contract.md), leaving
 out what the viewer may not see. The ledger table stays the record: a lost live event costs a
 dashboard tick, never money, so this path has no publisher confirms and is not persistent.
 """
@@ -9,54 +9,33 @@ dashboard tick, never money, so this path has no publisher confirms and is not p
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from decimal import Decimal
-from uuid import UUID
 
 import aio_pika
 from faststream.rabbit import RabbitBroker
 
 from ledger.chain import Entry
 from runtime.broker import Topology, usage_live_key
-from runtime.messages import Wire, encode
+from runtime.messages import LiveUsage, encode
 from runtime.publishing import JSON, STREAM_CHANNEL
 
 
-class LiveUsage(Wire, tag="usage", kw_only=True):
-    """One committed ledger entry; `type` is "usage" as in the WebSocket frame. Money as strings."""
-
-    entry_id: UUID
-    tenant_id: UUID
-    partner_id: UUID | None
-    execution_id: UUID | None
-    model: str | None
-    resource_type: str
-    quantity: Decimal
-    unit: str
-    platform_cost: Decimal
-    tenant_cost: Decimal
-    partner_commission: Decimal
-    reverses_id: UUID | None = None
-    at: datetime
-
-    @classmethod
-    def of(cls, entry: Entry) -> LiveUsage:
-        """The live event of a stored entry."""
-        return cls(
-            entry_id=entry.id,
-            tenant_id=entry.tenant_id,
-            partner_id=entry.partner_id,
-            execution_id=entry.execution_id,
-            model=entry.model,
-            resource_type=entry.resource_type,
-            quantity=entry.quantity,
-            unit=entry.unit,
-            platform_cost=entry.platform_cost,
-            tenant_cost=entry.tenant_cost,
-            partner_commission=entry.partner_commission,
-            reverses_id=entry.reverses_id,
-            at=entry.created_at,
-        )
+def live_usage(entry: Entry) -> LiveUsage:
+    """The live event of a stored entry."""
+    return LiveUsage(
+        entry_id=entry.id,
+        tenant_id=entry.tenant_id,
+        partner_id=entry.partner_id,
+        execution_id=entry.execution_id,
+        model=entry.model,
+        resource_type=entry.resource_type,
+        quantity=entry.quantity,
+        unit=entry.unit,
+        platform_cost=entry.platform_cost,
+        tenant_cost=entry.tenant_cost,
+        partner_commission=entry.partner_commission,
+        reverses_id=entry.reverses_id,
+        at=entry.created_at,
+    )
 
 
 class LivePublisher:
@@ -74,7 +53,7 @@ class LivePublisher:
         for entry in entries:
             await self._exchange.publish(
                 aio_pika.Message(
-                    encode(LiveUsage.of(entry)),
+                    encode(live_usage(entry)),
                     content_type=JSON,
                     delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
                 ),

@@ -82,7 +82,7 @@ class Topology:
     executions_enterprise: RabbitQueue = RabbitQueue("hirebuddha.executions.enterprise")
     """The executions lane of `enterprise` tenants."""
     jobs: RabbitExchange = RabbitExchange("hirebuddha.jobs", ExchangeType.TOPIC, durable=True)
-    """Topic: external jobs, routing key `submit` (CONTRACT.md "AMQP")."""
+    """Topic: external jobs, routing key `submit` (docs/contract.md "AMQP")."""
     jobs_submit: RabbitQueue = RabbitQueue("hirebuddha.jobs.submit", routing_key=JOBS_SUBMIT_KEY)
     """Durable intake of the jobs exchange, consumed by the web processes."""
     results: RabbitExchange = RabbitExchange("hirebuddha.results", ExchangeType.TOPIC, durable=True)

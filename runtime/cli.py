@@ -1,4 +1,4 @@
-"""The `hirebuddha` command (CONTRACT.md "Commands")."""
+"""The `hirebuddha` command (docs/contract.md "Commands")."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ and has no BYPASSRLS, so PostgreSQL row-level security applies to every query it
 Every query that touches tenant rows runs inside `scope(...)`: a transaction whose first
 statement sets `app.tenant_id` / `app.partner_id` / `app.system` with `set_config(..., true)`.
 The `true` makes the setting transaction-local, so a pooled connection never carries one
-request's tenant into the next one (ARCHITECTURE "Pitfalls").
+request's tenant into the next one (docs/architecture.md "Pitfalls").
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class Engine(PostgresEngine):
 
     That probe opens a connection at import time (and warns when the database does not exist
     yet, which is normal before `hirebuddha migrate`); the server version is fixed by
-    SERVICES.md, so the probe buys nothing.
+    the machines (docs/architecture.md "Processes"), so the probe buys nothing.
     """
 
     async def check_version(self) -> None:

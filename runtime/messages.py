@@ -3,7 +3,7 @@
 Each Struct carries `v` (schema version, bumped on an incompatible change) and a `type`
 tag, so a queue or exchange that carries several kinds decodes into a tagged union
 (`ControlMessage`, `StreamEvent`). Stream event tags are the chat WebSocket frame types
-of CONTRACT.md, so the web process relays them without renaming.
+of docs/contract.md, so the web process relays them without renaming.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar, overload
 from uuid import UUID, uuid4
 
@@ -233,6 +234,29 @@ class UsageRecorded(Wire, tag="usage.recorded", kw_only=True):
     counted: bool = False
     """True when we counted the tokens because the provider reported none."""
     occurred_at: datetime = msgspec.field(default_factory=utcnow)
+
+
+# --- live usage: topic exchange usage.live, routing key usage.<tenant_id> ---------------
+
+
+class LiveUsage(Wire, tag="usage", kw_only=True):
+    """One committed ledger entry, published by the ledger after commit (ledger/live.py) and
+    relayed by web to the usage WebSocket; `type` is "usage" as in the WebSocket frame. Money
+    as decimal strings."""
+
+    entry_id: UUID
+    tenant_id: UUID
+    partner_id: UUID | None
+    execution_id: UUID | None
+    model: str | None
+    resource_type: str
+    quantity: Decimal
+    unit: str
+    platform_cost: Decimal
+    tenant_cost: Decimal
+    partner_commission: Decimal
+    reverses_id: UUID | None = None
+    at: datetime
 
 
 # --- external jobs: the jobs exchange in, the results exchange / reply_to out -----------

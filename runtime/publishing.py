@@ -1,4 +1,4 @@
-"""Publishing paths, chosen per message kind (ARCHITECTURE "Pitfalls").
+"""Publishing paths, chosen per message kind (docs/architecture.md "Pitfalls").
 
 Executions, usage and dead letters go through the broker's default channel with publisher
 confirms and persistent messages. Stream events (deltas) go through `StreamPublisher`: a
@@ -28,7 +28,7 @@ JSON = "application/json"
 REASON_HEADER = "x-hb-reason"
 """Why we dead-lettered a message (set by `dead_letter`)."""
 PUBLIC_REASON_HEADER = "x-reason"
-"""The same reason under the name CONTRACT.md's external systems read."""
+"""The same reason under the name external systems read (docs/contract.md "AMQP")."""
 SOURCE_HEADER = "x-hb-source-queue"
 SOURCE_EXCHANGE_HEADER = "x-hb-source-exchange"
 STREAM_CHANNEL = Channel(publisher_confirms=False)

@@ -1,4 +1,10 @@
-"""Settings: read once from the environment (CONTRACT.md "Settings"), one typed struct per concern.
+"""Settings: read once from the environment (docs/contract.md "Settings"), one typed struct per
+concern and one per process: `HttpSettings` (web), `ActorsSettings`, `LedgerSettings`.
+
+The process structs are the single home of each knob: its default, its meaning, its
+environment variable (`HB_ACTORS_<FIELD>`, `HB_LEDGER_<FIELD>`) and its command-line flag
+(`--<field>`), which `add_flags` generates from the struct, so a default is written once.
+Flags override the environment, which overrides the defaults.
 
 Development secrets (`HB_SECRET_KEY`, `HB_FERNET_KEY`) are generated once into
 `.hirebuddha/secrets` with a warning; with `HB_ENV=production` the process refuses to start
@@ -7,15 +13,19 @@ without them.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import functools
 import logging
 import os
 import secrets
+import typing
 from pathlib import Path
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
+from msgspec import Meta
 
 log = logging.getLogger("hirebuddha.settings")
 
@@ -45,7 +55,7 @@ class BrokerSettings(msgspec.Struct, frozen=True):
     """`HB_AMQP_URL`."""
     prefix: str
     """Prefix of every exchange and queue this deployment declares, so test runs never
-    share names. `HB_AMQP_PREFIX`, empty by default (names exactly as in CONTRACT.md)."""
+    share names. `HB_AMQP_PREFIX`, empty by default (names exactly as in docs/contract.md)."""
 
 
 class HttpSettings(msgspec.Struct, frozen=True):
@@ -62,6 +72,58 @@ class HttpSettings(msgspec.Struct, frozen=True):
     """Largest request body accepted (413 above it). `HB_MAX_BODY_BYTES`."""
     secure_cookies: bool
     """Set the Secure flag on cookies; on by default in production."""
+    spa_dist: str
+    """Folder of the built console served at `/`. `HB_SPA_DIST`, default `spa/dist`."""
+
+
+class ActorsSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The actors process (`hirebuddha actors`): `HB_ACTORS_<FIELD>` or `--<field>`."""
+
+    env_prefix: ClassVar[str] = "HB_ACTORS_"
+
+    capacity: Annotated[int, Meta(ge=1, description="executions at once (prefetch per tier lane)")] = 32
+    shutdown_timeout: Annotated[
+        float, Meta(ge=0, description="seconds SIGTERM lets running executions finish")
+    ] = 20.0
+    execution_timeout: Annotated[float, Meta(gt=0, description="seconds one execution may run")] = 600.0
+    heartbeat: Annotated[float, Meta(gt=0, description="seconds between a running row's heartbeats")] = 5.0
+    stale_after: Annotated[
+        float, Meta(gt=0, description="sweeper: seconds without heartbeat before a running row is failed")
+    ] = 60.0
+    pending_after: Annotated[
+        float, Meta(gt=0, description="sweeper: seconds before a never-claimed pending row is failed")
+    ] = 3600.0
+    sweep_interval: Annotated[float, Meta(gt=0, description="seconds between sweeps and promotions")] = 15.0
+    max_attempts: Annotated[
+        int, Meta(ge=1, description="deliveries of one execution (process crashes) before it fails")
+    ] = 3
+    provider_timeout: Annotated[
+        float, Meta(gt=0, description="seconds of provider silence before a call fails")
+    ] = 60.0
+    provider_retries: Annotated[int, Meta(ge=0, description="extra calls after a transient error")] = 2
+    breaker_threshold: Annotated[
+        int, Meta(ge=1, description="consecutive failures that open a provider's circuit")
+    ] = 5
+    breaker_cooldown: Annotated[float, Meta(gt=0, description="seconds a circuit stays open")] = 30.0
+    webhook_capacity: Annotated[int, Meta(ge=1, description="webhook deliveries at once")] = 16
+
+
+class LedgerSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The ledger process (`hirebuddha ledger`): `HB_LEDGER_<FIELD>` or `--<field>`."""
+
+    env_prefix: ClassVar[str] = "HB_LEDGER_"
+
+    batch_size: Annotated[int, Meta(ge=1, description="usage events per transaction")] = 200
+    batch_ms: Annotated[int, Meta(ge=0, description="longest wait to fill a batch after its first event")] = (
+        50
+    )
+    sweep_interval: Annotated[
+        float, Meta(gt=0, description="seconds between sweeps of stale budget reservations")
+    ] = 60.0
+    crash_after_commits: Annotated[
+        int | None,
+        Meta(description="tests only (HB_ENV=test): SIGKILL itself after N commits, before the acks"),
+    ] = None
 
 
 class AuthSettings(msgspec.Struct, frozen=True):
@@ -96,6 +158,8 @@ class Settings(msgspec.Struct, frozen=True):
     broker: BrokerSettings
     http: HttpSettings
     auth: AuthSettings
+    actors: ActorsSettings
+    ledger: LedgerSettings
     openai_base_url: str | None
     """`HB_OPENAI_BASE_URL`: unset, the built-in demo provider answers."""
     openai_api_key: str | None
@@ -148,6 +212,37 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _process_settings(cls: type[msgspec.Struct], env: dict[str, str]) -> Any:
+    """A process struct from its `<env_prefix><FIELD>` variables; unset ones keep the default."""
+    values: dict[str, Any] = {}
+    for field in msgspec.structs.fields(cls):
+        name = f"{cls.env_prefix}{field.name.upper()}"  # type: ignore[attr-defined]
+        raw = env.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[field.name] = msgspec.convert(raw, field.type, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(f"{name}: {exc}") from exc
+    return cls(**values)
+
+
+def add_flags(parser: argparse.ArgumentParser, current: msgspec.Struct) -> None:
+    """One `--<field>` flag per field of a process struct, defaulting to `current` (the
+    environment's value, else the struct's default); the namespace keeps the field names."""
+    for field in msgspec.structs.fields(current):
+        base, *extras = typing.get_args(field.type) or (field.type,)
+        description = next((m.description for m in extras if isinstance(m, Meta)), "")
+        scalar = next((t for t in typing.get_args(base) if t is not type(None)), base)
+        env_name = f"{current.env_prefix}{field.name.upper()}"  # type: ignore[attr-defined]
+        parser.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            type=scalar,
+            default=getattr(current, field.name),
+            help=f"{description} ({env_name}; default %(default)s)",
+        )
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build settings from an environment mapping (default: `os.environ`)."""
     env = dict(os.environ if env is None else env)
@@ -186,6 +281,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             allowed_origins=origins,
             max_body_bytes=_int(env, "HB_MAX_BODY_BYTES", 1_048_576),
             secure_cookies=env.get("HB_SECURE_COOKIES", "1" if mode == "production" else "0") == "1",
+            spa_dist=env.get("HB_SPA_DIST") or str(Path(__file__).resolve().parent.parent / "spa" / "dist"),
         ),
         auth=AuthSettings(
             secret_key=secret_key,
@@ -198,6 +294,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             login_ip_limit=_int(env, "HB_LOGIN_IP_LIMIT", 100),
             login_window_s=_int(env, "HB_LOGIN_WINDOW_S", 60),
         ),
+        actors=_process_settings(ActorsSettings, env),
+        ledger=_process_settings(LedgerSettings, env),
         openai_base_url=env.get("HB_OPENAI_BASE_URL") or None,
         openai_api_key=env.get("HB_OPENAI_API_KEY") or None,
         stripe_api_base=env.get("HB_STRIPE_API_BASE") or None,

@@ -5,7 +5,6 @@ The environment is fixed here, before anything imports `runtime` (settings are r
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import secrets
@@ -36,13 +35,8 @@ def _rabbitmqctl(*args: str) -> str:
     return out.stdout
 
 
-def _open_vhost() -> str:
-    """A RabbitMQ virtual host of this run; vhosts of runs that died over 30 min ago go.
-
-    Everything a run declares (quorum queues of every process it starts, whatever prefix)
-    lives in its vhost and is removed in one call at the end. Killed runs used to leave their
-    quorum queues behind; hundreds of them wedged the shared broker here.
-    """
+def _sweep_stale_vhosts() -> None:
+    """Delete the vhosts of runs that died over 30 minutes ago (their quorum queues with them)."""
     for name in _rabbitmqctl("list_vhosts", "name").split():
         parts = name.removeprefix(VHOST_PREFIX).split("-")
         if (
@@ -51,13 +45,12 @@ def _open_vhost() -> str:
             and time.time() - int(parts[0]) > STALE_VHOST_S
         ):
             _rabbitmqctl("delete_vhost", name)
-    _rabbitmqctl("add_vhost", VHOST)
-    _rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
-    return f"amqp://guest:guest@127.0.0.1:5672/{VHOST}"
 
 
+# The vhost's name is decided here because settings are read once, at the first import of
+# `runtime`; the vhost itself is created by the `amqp_vhost` fixture, before any test runs.
 os.environ.update(
-    HB_AMQP_URL=_open_vhost(),
+    HB_AMQP_URL=f"amqp://guest:guest@127.0.0.1:5672/{VHOST}",
     HB_ENV="test",
     HB_HOME=tempfile.mkdtemp(prefix="hb-test-"),
     HB_DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}",
@@ -71,6 +64,16 @@ os.environ.update(
     PICCOLO_CONF="runtime.piccolo_conf",
 )
 
+# Fixture modules shared by the suite; a test module names the fixtures it uses, never
+# imports them. Listed after the environment is set: they import `runtime`.
+pytest_plugins = [
+    "helpers.fake_llm",
+    "helpers.chat_fixtures",
+    "helpers.rabbit",
+    "helpers.proclogs",
+    "helpers.webhooks",
+]
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -80,9 +83,17 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def amqp_cleanup() -> Iterator[None]:
-    """Delete this run's vhost, with every queue and exchange in it, at the end."""
-    yield
+def amqp_vhost() -> Iterator[str]:
+    """This run's RabbitMQ virtual host, deleted with everything in it at the end.
+
+    Everything a run declares (quorum queues of every process it starts, whatever prefix)
+    lives in its vhost and is removed in one call. Killed runs used to leave their quorum
+    queues behind; hundreds of them wedged the shared broker here.
+    """
+    _sweep_stale_vhosts()
+    _rabbitmqctl("add_vhost", VHOST)
+    _rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
+    yield VHOST
     _rabbitmqctl("delete_vhost", VHOST)
 
 
@@ -135,19 +146,25 @@ class Process:
 
 async def wait_http(url: str, proc: Process, timeout: float = 30) -> None:
     """Poll until `url` answers 200; fail with the process output if it never does."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    from helpers.eventually import eventually
+
     async with httpx.AsyncClient() as client:
-        while asyncio.get_running_loop().time() < deadline:
+
+        async def answers() -> bool:
             if proc.proc.poll() is not None:
-                break
+                raise AssertionError("the process exited")
             try:
-                if (await client.get(url)).status_code == 200:
-                    return
+                return (await client.get(url)).status_code == 200
             except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    proc.stop()
-    raise AssertionError(f"{url} never became ready; process output:\n{proc.output()[-4000:]}")
+                return False
+
+        try:
+            await eventually(answers, what=url, timeout=timeout, interval=0.1)
+        except AssertionError:
+            proc.stop()
+            raise AssertionError(
+                f"{url} never became ready; process output:\n{proc.output()[-4000:]}"
+            ) from None
 
 
 async def start_web(env: dict[str, str] | None = None) -> tuple[str, Process]:

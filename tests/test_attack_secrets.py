@@ -13,9 +13,10 @@ import httpx
 
 from helpers.api import app_admin, register
 from helpers.chat_fixtures import fake_agent, open_session
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.eventually import eventually
+from helpers.fake_llm import FakeLLM
 from helpers.platform import chat, running_platform
-from helpers.proclogs import LOGS, secret_audit, secrets_in_logs  # noqa: F401, F811  (fixture)
+from helpers.proclogs import LOGS, secrets_in_logs
 from runtime import db
 from runtime.settings import get_settings
 
@@ -23,7 +24,7 @@ from runtime.settings import get_settings
 async def test_provider_and_api_keys_never_reach_responses_logs_or_the_database_in_clear(
     database: str,
     fake_llm: FakeLLM,
-    secret_audit: set[str],  # noqa: F811
+    secret_audit: set[str],
 ) -> None:
     """A platform whose actors call the provider with a stored key (and a different env key),
     a successful chat, a provider 401 and 500, a job with a bad agent (dead-lettered with the
@@ -75,12 +76,12 @@ async def test_provider_and_api_keys_never_reach_responses_logs_or_the_database_
                     routing_key="submit",
                 )
             responses = []
-            async with asyncio.timeout(20):
-                while True:  # noqa: ASYNC110 (the dead-letter sink writes a row; no event to wait on)
-                    letters = await root.get("/api/v1/admin/dead-letters")
-                    if "unknown_agent" in letters.text:
-                        break
-                    await asyncio.sleep(0.1)
+            letters = await eventually(
+                lambda: root.get("/api/v1/admin/dead-letters"),
+                lambda r: "unknown_agent" in r.text,
+                "the bad job's dead letter",
+                timeout=20,
+            )
             responses.append(letters.text)
             for url in (
                 "/api/v1/admin/providers",

@@ -12,7 +12,7 @@ from playwright.async_api import Browser, expect
 from helpers.api import PASSWORD, register
 from helpers.browser import chromium, tab
 from helpers.chat_fixtures import fake_agent
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.fake_llm import FakeLLM
 from helpers.platform import Platform, running_platform
 
 # Each payload sets window.__pwned when it runs; the page must never get that flag.

@@ -10,7 +10,7 @@ from typing import Any
 import aio_pika
 from faststream.rabbit import RabbitMessage
 
-from helpers.rabbit import make_broker, rabbit_topology_fixture  # noqa: F401  (fixture)
+from helpers.rabbit import make_broker
 from runtime.broker import Topology, actor_address, session_key
 from runtime.messages import (
     CancelExecution,

@@ -12,13 +12,13 @@ from decimal import Decimal
 import pytest
 from faststream.rabbit import RabbitBroker
 
+from helpers.eventually import eventually
 from helpers.ledger import (
     make_agent,
     make_tenant,
     priced_model,
     start_ledger_process,
     usage,
-    wait_until,
 )
 from helpers.rabbit import make_broker
 from ledger import budget
@@ -131,7 +131,7 @@ async def test_200_concurrent_admissions_against_a_cap_for_10_admit_exactly_10_a
     topo = topology()
     for event in events:
         await publish_usage(broker, topo, event)
-    await wait_until(
+    await eventually(
         lambda: spend_of(tenant_id),
         lambda s: s.tenant_spent == D("6.240000"),
         "the ledger to record 10 calls",

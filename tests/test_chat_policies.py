@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from helpers.api import ApiUser, agent
-from helpers.chat_fixtures import admin_fixture, fake_agent, open_session, platform_fixture  # noqa: F401
-from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.chat_fixtures import fake_agent, open_session
 from helpers.platform import Platform, chat, delta_text, fake_reply
 
 SCHEMA = {

@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 import aio_pika
 import pytest
 from test_jobs import JobClient
-from test_webhooks_http import Receiver, receiver_fixture  # noqa: F401  (fixture)
 
 from helpers.api import ApiUser
-from helpers.chat_fixtures import admin_fixture, fake_agent, open_session  # noqa: F401
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.chat_fixtures import fake_agent, open_session
+from helpers.fake_llm import FakeLLM
 from helpers.platform import WAIT, Platform, UsageTap, chat, delta_text, fake_reply, running_platform
+from helpers.webhooks import Receiver
 from runtime import db
 
 FAST = ("--heartbeat", "0.3", "--stale-after", "5", "--sweep-interval", "0.2")

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from helpers.api import ApiUser
-from helpers.chat_fixtures import admin_fixture, fake_agent, open_session, set_max_concurrency  # noqa: F401
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.chat_fixtures import fake_agent, open_session, set_max_concurrency
+from helpers.fake_llm import FakeLLM
 from helpers.platform import (
     Platform,
     UsageTap,

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 
 import aio_pika
 
 from helpers.api import app_admin
+from helpers.eventually import eventually
 from runtime.publishing import REASON_HEADER, SOURCE_EXCHANGE_HEADER, SOURCE_HEADER
 
 PREFIX = os.environ["HB_AMQP_PREFIX"]
 
 
 async def _wait_listed(root, marker: str, timeout: float = 15) -> dict:
-    async with asyncio.timeout(timeout):
-        while True:
-            rows = (await root.get("/api/v1/admin/dead-letters")).json()
-            found = [r for r in rows if marker in r["body_preview"]]
-            if found:
-                return found[0]
-            await asyncio.sleep(0.1)
+    async def listed() -> list[dict]:
+        rows = (await root.get("/api/v1/admin/dead-letters")).json()
+        return [r for r in rows if marker in r["body_preview"]]
+
+    return (await eventually(listed, what=f"dead letter {marker} listed", timeout=timeout))[0]
 
 
 async def test_dead_letter_is_listed_with_reason_and_redriven_to_its_origin(client):
@@ -57,13 +55,9 @@ async def test_dead_letter_is_listed_with_reason_and_redriven_to_its_origin(clie
         r = await root.post(f"/api/v1/admin/dead-letters/{row['id']}/retry")
         assert r.status_code == 202, r.text
         assert r.json()["retry_count"] == 1
-        message = await inbox.get(timeout=10, fail=False)
-        for _ in range(50):
-            if message:
-                break
-            await asyncio.sleep(0.1)
-            message = await inbox.get(fail=False)
-        assert message is not None, "re-driven message never arrived at its origin"
+        message = await eventually(
+            lambda: inbox.get(fail=False), what="the re-driven message at its origin", timeout=15
+        )
         assert marker.encode() in message.body
         assert REASON_HEADER not in (message.headers or {})
         await message.ack()

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from helpers.api import ApiUser, member, register
-from helpers.chat_fixtures import (  # noqa: F401
-    admin_fixture,
-    fake_agent,
-    platform_fixture,
-    set_max_concurrency,
-)
-from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.chat_fixtures import fake_agent, set_max_concurrency
+from helpers.eventually import eventually
 from helpers.platform import Platform, fake_reply
 
 
 async def wait_status(who: ApiUser, execution_id: str, *statuses: str, timeout: float = 20) -> dict:
     """Poll GET /executions/{id} until its status is one of `statuses` (no event to wait on)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            row = (await who.get(f"/api/v1/executions/{execution_id}")).json()
-            if row["status"] in statuses:
-                return row
-            await asyncio.sleep(0.05)
+
+    async def row() -> dict:
+        return (await who.get(f"/api/v1/executions/{execution_id}")).json()
+
+    return await eventually(row, lambda r: r["status"] in statuses, f"status in {statuses}", timeout)
 
 
 async def start(who: ApiUser, agent_id: str, text: str) -> str:

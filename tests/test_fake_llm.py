@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.fake_llm import FakeLLM
 
 
 def _chat(content: str, **extra: Any) -> dict[str, Any]:

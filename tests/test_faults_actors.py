@@ -13,7 +13,8 @@ import pytest
 
 from helpers.api import register
 from helpers.chat_fixtures import fake_agent, set_max_concurrency
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.eventually import eventually
+from helpers.fake_llm import FakeLLM
 from helpers.platform import Platform, UsageTap, running_platform
 from runtime import db
 
@@ -55,12 +56,13 @@ async def _kill_under_load(platform: Platform, executions: int, kills: int) -> N
                 victim.proc.kill()
                 await asyncio.to_thread(victim.proc.wait)
                 await platform.start_actors(*FAST)
-            async with asyncio.timeout(120):
-                while True:  # noqa: ASYNC110 - rows change in other processes; polling is the signal
-                    states = await _statuses(ids)
-                    if all(s in TERMINAL for s, _ in states.values()):
-                        break
-                    await asyncio.sleep(0.3)
+            states = await eventually(
+                lambda: _statuses(ids),
+                lambda states: all(s in TERMINAL for s, _ in states.values()),
+                "every execution to end",
+                timeout=120,
+                interval=0.3,
+            )
             await asyncio.sleep(1)  # usage events published just before the last acks
             events = list(usage.events)
     assert Counter(s for s, _ in states.values())["cancelled"] == 0

@@ -18,9 +18,10 @@ import websockets
 from conftest import Process, start_web
 from helpers.api import register
 from helpers.chat_fixtures import fake_agent, open_session
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.eventually import eventually
+from helpers.fake_llm import FakeLLM
 from helpers.faults import PrivateRabbit
-from helpers.ledger import make_tenant, priced_model, start_ledger_process, usage, wait_until
+from helpers.ledger import make_tenant, priced_model, start_ledger_process, usage
 from helpers.platform import Platform, chat, clear_stored_openai_config, fake_reply
 from runtime import db
 from runtime.messages import encode
@@ -84,7 +85,7 @@ async def test_broker_restart_fails_publishes_loudly_and_every_process_reconnect
         async def ready_status() -> int:
             return (await client.get("/health/ready")).status_code
 
-        await wait_until(ready_status, lambda s: s == 503, "ready to report the broker down", 30)
+        await eventually(ready_status, lambda s: s == 503, "ready to report the broker down", 30)
         started = time.monotonic()
         r = await admin.post("/api/v1/executions", json={"agent_id": bot["id"], "input": "while down"})
         assert r.status_code == 503, f"a publish while the broker is down answered {r.status_code}: {r.text}"
@@ -106,7 +107,7 @@ async def test_broker_restart_fails_publishes_loudly_and_every_process_reconnect
 
         await rabbit.start()
         back = time.monotonic()
-        await wait_until(ready_status, lambda s: s == 200, "ready after the broker returned", RECONNECT_S)
+        await eventually(ready_status, lambda s: s == 200, "ready after the broker returned", RECONNECT_S)
 
         async def chat_works() -> bool:
             try:
@@ -119,7 +120,7 @@ async def test_broker_restart_fails_publishes_loudly_and_every_process_reconnect
             except (AssertionError, KeyError, TimeoutError, OSError):
                 return False
 
-        assert await wait_until(chat_works, bool, "a chat reply after the broker returned", RECONNECT_S)
+        assert await eventually(chat_works, bool, "a chat reply after the broker returned", RECONNECT_S)
 
         tenant = await make_tenant()
         event = usage(tenant, await priced_model(), 100, 10)
@@ -138,5 +139,5 @@ async def test_broker_restart_fails_publishes_loudly_and_every_process_reconnect
                 )
             return row["n"]
 
-        await wait_until(entries, lambda n: n == 2, "the ledger to price after reconnecting", RECONNECT_S)
+        await eventually(entries, lambda n: n == 2, "the ledger to price after reconnecting", RECONNECT_S)
         assert time.monotonic() - back < RECONNECT_S * 2

@@ -25,9 +25,10 @@ import websockets
 from conftest import Process, start_web
 from helpers.api import ApiUser, register
 from helpers.chat_fixtures import fake_agent, open_session
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.eventually import eventually
+from helpers.fake_llm import FakeLLM
 from helpers.faults import PrivatePostgres
-from helpers.ledger import make_tenant, priced_model, start_ledger_process, usage, wait_until
+from helpers.ledger import make_tenant, priced_model, start_ledger_process, usage
 from helpers.platform import AMQP_URL, Platform, chat, fake_reply, running_platform
 from ledger.service import entry_event_id
 from runtime import db
@@ -191,7 +192,7 @@ async def test_database_restart_fails_fast_with_503_and_recovers_without_half_wr
         async def agents_status() -> int:
             return (await admin.get("/api/v1/agents")).status_code
 
-        await wait_until(agents_status, lambda s: s == 200, "REST after the database returned", RECOVER_S)
+        await eventually(agents_status, lambda s: s == 200, "REST after the database returned", RECOVER_S)
         r = await client.get("/health/ready")
         assert r.status_code == 200, r.text
 
@@ -204,13 +205,13 @@ async def test_database_restart_fails_fast_with_503_and_recovers_without_half_wr
             except (AssertionError, KeyError, TimeoutError, OSError):
                 return False
 
-        assert await wait_until(chat_works, bool, "a chat reply after the database returned", RECOVER_S)
+        assert await eventually(chat_works, bool, "a chat reply after the database returned", RECOVER_S)
         assert time.monotonic() - back < 2 * RECOVER_S
 
     async def unfinished() -> list:
         return await env.query("SELECT id, status FROM executions WHERE status IN ('pending', 'running')")
 
-    await wait_until(unfinished, lambda rows: not rows, "every execution to end", RECOVER_S)
+    await eventually(unfinished, lambda rows: not rows, "every execution to end", RECOVER_S)
     row = (await env.query("SELECT status FROM executions WHERE id = $1", uuid.UUID(inflight)))[0]
     assert row["status"] in ("completed", "failed")
 
@@ -222,7 +223,7 @@ async def test_database_restart_fails_fast_with_503_and_recovers_without_half_wr
         return rows[0]["n"]
 
     what = f"the ledger to record the events; its output:\n{env.ledger.output()[-3000:]}"
-    await wait_until(recorded, lambda n: n == len(keys), what, RECOVER_S)
+    await eventually(recorded, lambda n: n == len(keys), what, RECOVER_S)
     await asyncio.sleep(1)  # a redelivery priced twice would show up now
     assert await recorded() == len(keys)
     verify = Process("ledger", "verify", env=platform.env)
@@ -260,7 +261,7 @@ async def test_web_sigterm_ends_an_in_flight_stream_cleanly_and_exits_0(
             code = await asyncio.to_thread(platform.web.proc.wait, GRACE_S)
             assert code == 0, platform.web.output()[-3000:]
             assert time.monotonic() - ended < GRACE_S
-        await wait_until(
+        await eventually(
             lambda: _status(execution), lambda s: s in ("completed", "failed"), "the execution to end", 30
         )
 
@@ -302,7 +303,7 @@ async def test_ledger_sigterm_commits_and_acks_the_batch_in_flight_and_exits_0(d
     ledger = await start_ledger_process("--batch-size", "10", env={"HB_AMQP_PREFIX": prefix})
     try:
         publishing = asyncio.create_task(_publish_usage(prefix, events))
-        await wait_until(entries, lambda n: n >= 20, "the ledger to be busy", 60)
+        await eventually(entries, lambda n: n >= 20, "the ledger to be busy", 60)
         ledger.proc.terminate()
         await publishing
         stopped = time.monotonic()
@@ -319,7 +320,7 @@ async def test_ledger_sigterm_commits_and_acks_the_batch_in_flight_and_exits_0(d
 
     second = await start_ledger_process(env={"HB_AMQP_PREFIX": prefix})
     try:
-        await wait_until(entries, lambda n: n == 2 * total, "the second ledger to record the rest", 60)
+        await eventually(entries, lambda n: n == 2 * total, "the second ledger to record the rest", 60)
         await asyncio.sleep(0.5)
         assert await entries() == 2 * total
     finally:
@@ -351,6 +352,6 @@ async def test_a_transaction_cut_by_a_database_crash_does_not_poison_its_task(pg
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 return False
 
-        assert await wait_until(works, bool, "a transaction after the restart", 15)
+        assert await eventually(works, bool, "a transaction after the restart", 15)
     finally:
         await engine.close_connection_pool()

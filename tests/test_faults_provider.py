@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from helpers.api import ApiUser, agent
-from helpers.chat_fixtures import admin_fixture, fake_agent, open_session  # noqa: F401
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.chat_fixtures import fake_agent, open_session
+from helpers.fake_llm import FakeLLM
 from helpers.platform import Platform, UsageTap, chat, fake_reply, running_platform
 
 PROVIDER_TIMEOUT_S = 1.0

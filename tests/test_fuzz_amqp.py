@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers.api import ApiUser
-from helpers.chat_fixtures import admin_fixture, fake_agent, open_session, platform_fixture  # noqa: F401
-from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
-from helpers.ledger import make_tenant, priced_model, start_ledger_process, usage, wait_until
+from helpers.chat_fixtures import fake_agent, open_session
+from helpers.eventually import eventually
+from helpers.ledger import make_tenant, priced_model, start_ledger_process, usage
 from helpers.platform import WAIT, Platform, chat, fake_reply
 from runtime import db
 from runtime.messages import encode
@@ -51,7 +51,7 @@ async def dead_letters(correlation_ids: set[str], timeout: float = WAIT) -> dict
             )
         return {r["correlation_id"]: r for r in rows}
 
-    return await wait_until(probe, lambda rows: len(rows) == len(correlation_ids), "dead letters", timeout)
+    return await eventually(probe, lambda rows: len(rows) == len(correlation_ids), "dead letters", timeout)
 
 
 def generated_jobs(agent_id: str, key: str, count: int) -> list[dict[str, Any]]:
@@ -225,5 +225,5 @@ async def test_malformed_messages_on_the_executions_and_usage_queues_are_dead_le
             )["n"]
 
     assert (
-        await wait_until(entries, lambda n: n >= 2, "the good usage event to be priced") == 2
+        await eventually(entries, lambda n: n >= 2, "the good usage event to be priced") == 2
     )  # input + output

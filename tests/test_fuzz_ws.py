@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
 from helpers.api import ApiUser
-from helpers.chat_fixtures import admin_fixture, fake_agent, open_session, platform_fixture  # noqa: F401
-from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.chat_fixtures import fake_agent, open_session
 from helpers.platform import Platform, chat, fake_reply
 
 SERVER_TYPES = {

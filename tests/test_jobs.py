@@ -1,5 +1,5 @@
 """External jobs over RabbitMQ: results to reply_to and the results exchange, idempotency,
-nothing dropped silently (CONTRACT.md "AMQP: external jobs")."""
+nothing dropped silently (docs/contract.md "AMQP")."""
 
 from __future__ import annotations
 
@@ -15,19 +15,21 @@ import httpx
 import pytest
 
 from helpers.api import ApiUser, app_admin, register
-from helpers.chat_fixtures import admin_fixture, fake_agent, platform_fixture, set_max_concurrency  # noqa: F401
-from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.chat_fixtures import fake_agent, set_max_concurrency
+from helpers.eventually import eventually
 from helpers.platform import AMQP_URL, WAIT, Platform, UsageTap, fake_reply
 from runtime import db
 
-SNIPPET = Path(__file__).resolve().parent.parent / "web" / "jobs" / "README-snippet.md"
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def readme_example() -> dict[str, Any]:
-    """The README's aio-pika example, executed as written (its `__main__` part skipped)."""
-    code = re.search(r"```python\n(.*?)```", SNIPPET.read_text(), re.S).group(1)  # type: ignore[union-attr]
+    """The README's own aio-pika example (the python block under "Jobs over RabbitMQ"),
+    executed as written (its `__main__` part skipped)."""
+    block = re.search(r"^### Jobs over RabbitMQ\n.*?^```python\n(.*?)^```", README.read_text(), re.S | re.M)
+    assert block, "README.md lost its jobs example"
     namespace: dict[str, Any] = {"__name__": "readme_example"}
-    exec(compile(code, str(SNIPPET), "exec"), namespace)  # noqa: S102 (our own docs)
+    exec(compile(block.group(1), str(README), "exec"), namespace)  # noqa: S102 (our own docs)
     return namespace
 
 
@@ -185,13 +187,12 @@ async def test_bad_jobs_are_rejected_dead_lettered_and_the_consumer_keeps_going(
     assert (await jobs.result(ok))[0]["status"] == "completed", "the intake must keep consuming"
     async with httpx.AsyncClient(base_url=platform.base_url, timeout=30) as client:
         root = await app_admin(client)
-        async with asyncio.timeout(WAIT):
-            while True:  # noqa: ASYNC110 (the sink writes rows; there is no event to wait on)
-                rows = (await root.get("/api/v1/admin/dead-letters")).json()
-                mine = {r["correlation_id"]: r for r in rows if r["correlation_id"] in sent.values()}
-                if len(mine) == len(sent):
-                    break
-                await asyncio.sleep(0.1)
+
+        async def listed() -> dict[str, dict]:
+            rows = (await root.get("/api/v1/admin/dead-letters")).json()
+            return {r["correlation_id"]: r for r in rows if r["correlation_id"] in sent.values()}
+
+        mine = await eventually(listed, lambda m: len(m) == len(sent), "every bad job dead-lettered", WAIT)
     for name, cid in sent.items():
         row = mine[cid]
         assert row["reason"] and row["headers"]["x-reason"] == row["reason"], f"{name}: {row}"

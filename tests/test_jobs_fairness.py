@@ -11,13 +11,7 @@ import aio_pika
 from test_jobs import api_key
 
 from helpers.api import ApiUser
-from helpers.chat_fixtures import (  # noqa: F401
-    admin_fixture,
-    fake_agent,
-    platform_fixture,
-    set_max_concurrency,
-)
-from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.chat_fixtures import fake_agent, set_max_concurrency
 from helpers.platform import AMQP_URL, Platform
 from runtime import db
 

@@ -19,6 +19,7 @@ import pytest
 from faststream.rabbit import RabbitBroker
 
 from conftest import DB_NAME, Process
+from helpers.eventually import eventually
 from helpers.ledger import (
     credit_of,
     entries_of,
@@ -29,7 +30,6 @@ from helpers.ledger import (
     model_name,
     start_ledger_process,
     usage,
-    wait_until,
 )
 from helpers.rabbit import make_broker, unique_prefix
 from ledger import service
@@ -93,7 +93,7 @@ async def count_entries(tenant_id: uuid.UUID) -> int:
 
 
 async def wait_entries(tenant_id: uuid.UUID, n: int, timeout: float = 30) -> None:
-    await wait_until(
+    await eventually(
         lambda: count_entries(tenant_id), lambda c: c >= n, f"{n} entries of {tenant_id}", timeout
     )
 
@@ -276,7 +276,7 @@ async def test_sigkill_mid_run_loses_nothing_and_duplicates_nothing(
         await publish_usage(broker, topo, event)
     first = await start_ledger("--batch-size", "5", "--batch-ms", "5")
     try:
-        await wait_until(lambda: count_entries(tenant), lambda c: c >= 20, "the first entries")
+        await eventually(lambda: count_entries(tenant), lambda c: c >= 20, "the first entries")
         os.kill(first.proc.pid, signal.SIGKILL)
         first.proc.wait()
         assert await count_entries(tenant) < len(events), "killed too late to prove anything"
@@ -384,7 +384,7 @@ async def test_a_hot_standby_takes_over_when_the_active_consumer_dies(
         events = [usage(tenant, model, random.randint(1, 5000)) for _ in range(600)]
         for event in events:
             await publish_usage(broker, topo, event)
-        await wait_until(lambda: count_entries(tenant), lambda c: c >= 20, "the first entries")
+        await eventually(lambda: count_entries(tenant), lambda c: c >= 20, "the first entries")
         os.kill(active.proc.pid, signal.SIGKILL)
         active.proc.wait()
         assert await count_entries(tenant) < len(events), "killed too late to prove anything"
@@ -417,7 +417,7 @@ async def test_sigkills_at_random_points_during_10000_events_lose_and_duplicate_
         try:
             before = await count_entries(tenant)
             target = before + random.randint(200, 2000)
-            await wait_until(
+            await eventually(
                 lambda: count_entries(tenant), lambda c: c >= min(target, len(events) - 1), "progress"
             )
             os.kill(victim.proc.pid, signal.SIGKILL)

@@ -19,7 +19,7 @@ from actors.providers import (
     provider_for,
     structured,
 )
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.fake_llm import FakeLLM
 from runtime.messages import Usage
 from runtime.supervision import TransientError
 

@@ -15,8 +15,7 @@ from conftest import start_web
 from helpers.api import app_admin
 from helpers.api import register as api_register
 from helpers.browser import DIST, Tab, chromium, tab
-from helpers.chat_fixtures import fake_agent, platform_fixture  # noqa: F401  (fixture)
-from helpers.fake_llm import fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.chat_fixtures import fake_agent
 from helpers.platform import Platform
 from web.security.headers import CONSOLE_CSP
 

@@ -1,13 +1,15 @@
-"""Settings: defaults from CONTRACT.md, development secrets generated once, production strict."""
+"""Settings: defaults from docs/contract.md, development secrets generated once, production strict."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import stat
 
+import msgspec
 import pytest
 
-from runtime.settings import SettingsError, load_settings
+from runtime.settings import ActorsSettings, SettingsError, add_flags, load_settings
 
 
 def test_contract_defaults(tmp_path):
@@ -48,3 +50,27 @@ def test_malformed_settings_name_the_variable(tmp_path):
         load_settings({"HB_HOME": str(tmp_path), "HB_ENV": "staging"})
     with pytest.raises(SettingsError, match="HB_SECRET_KEY"):
         load_settings({"HB_HOME": str(tmp_path), "HB_SECRET_KEY": "short", "HB_FERNET_KEY": "x"})
+
+
+def test_process_settings_come_from_the_environment_and_flags_override_them(tmp_path):
+    env = {"HB_HOME": str(tmp_path), "HB_ACTORS_CAPACITY": "7", "HB_LEDGER_BATCH_MS": "5"}
+    s = load_settings(env)
+    assert s.actors.capacity == 7 and s.actors.heartbeat == ActorsSettings().heartbeat
+    assert s.ledger.batch_ms == 5 and s.ledger.crash_after_commits is None
+
+    parser = argparse.ArgumentParser()
+    add_flags(parser, s.actors)
+    args = parser.parse_args(["--heartbeat", "2.5"])
+    assert (args.capacity, args.heartbeat) == (7, 2.5)
+    assert "HB_ACTORS_BREAKER_COOLDOWN" in parser.format_help()
+
+    with pytest.raises(SettingsError, match="HB_ACTORS_CAPACITY"):
+        load_settings({"HB_HOME": str(tmp_path), "HB_ACTORS_CAPACITY": "0"})
+    with pytest.raises(SettingsError, match="HB_LEDGER_BATCH_SIZE"):
+        load_settings({"HB_HOME": str(tmp_path), "HB_LEDGER_BATCH_SIZE": "many"})
+
+
+def test_the_actors_flags_default_to_the_settings_struct():
+    from actors.worker import parse_args
+
+    assert vars(parse_args([])) == msgspec.structs.asdict(ActorsSettings())

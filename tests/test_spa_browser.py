@@ -34,8 +34,9 @@ from helpers.browser import (
     tab,
 )
 from helpers.chat_fixtures import fake_agent
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
-from helpers.ledger import priced_model, start_ledger_process, usage, wait_until
+from helpers.eventually import eventually
+from helpers.fake_llm import FakeLLM
+from helpers.ledger import priced_model, start_ledger_process, usage
 from helpers.platform import Platform, fake_reply, running_platform
 from ledger import service
 from runtime import db
@@ -395,13 +396,13 @@ async def test_partner_live_usage_total_moves_without_a_reload_as_the_ledger_wri
         async def cost() -> str:
             return await tenant_cost(tenant["id"])
 
-        first = await wait_until(cost, lambda c: c != "$0.000000", "the first entries")
+        first = await eventually(cost, lambda c: c != "$0.000000", "the first entries")
         await expect(total).to_have_text(first)
         row = t.page.get_by_role("row").filter(has_text=tenant["name"])
         await expect(row).to_contain_text("1,010")
 
         await ledger.publish(tenant["id"], model, 2000, 20)
-        second = await wait_until(cost, lambda c: c != first, "the second entries")
+        second = await eventually(cost, lambda c: c != first, "the second entries")
         await expect(total).to_have_text(second)
         await expect(row).to_contain_text("3,030")
         assert await t.page.evaluate("window.__sameDocument === true"), "the page reloaded"

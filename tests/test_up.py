@@ -16,13 +16,17 @@ import httpx
 import websockets
 
 from conftest import ROOT, free_port
+from helpers.eventually import eventually
 
 
 async def _wait_for(pattern: str, log, timeout: float = 60) -> re.Match:
-    async with asyncio.timeout(timeout):
-        # noqa below: another process writes the log; there is no event to wait on.
-        while not (match := re.search(pattern, log.read_text(errors="replace"))):  # noqa: ASYNC110
-            await asyncio.sleep(0.2)
+    match = await eventually(
+        lambda: re.search(pattern, log.read_text(errors="replace")),
+        what=pattern,
+        timeout=timeout,
+        interval=0.2,
+    )
+    assert match is not None
     return match
 
 
@@ -80,10 +84,12 @@ async def test_up_seeds_once_and_the_demo_agent_streams_and_is_metered(tmp_path)
 
         conn = await asyncpg.connect(env["HB_DATABASE_URL"])
         try:
-            async with asyncio.timeout(30):
-                # The ledger process writes the rows; polling the table is the only signal.
-                while not await conn.fetchval("SELECT count(*) FROM ledger_entries"):  # noqa: ASYNC110
-                    await asyncio.sleep(0.2)
+            # The ledger process writes the rows; polling the table is the only signal.
+            await eventually(
+                lambda: conn.fetchval("SELECT count(*) FROM ledger_entries"),
+                what="ledger entries",
+                interval=0.2,
+            )
             assert await conn.fetchval("SELECT count(*) FROM users WHERE role = 'app_admin'") == 1
         finally:
             await conn.close()

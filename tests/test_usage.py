@@ -16,7 +16,8 @@ from faststream.rabbit import RabbitBroker
 from websockets.exceptions import ConnectionClosed
 
 from helpers.api import ApiUser, agent, app_admin, login, member, partner, register, resold_tenant
-from helpers.ledger import priced_model, start_ledger_process, usage, wait_until
+from helpers.eventually import eventually
+from helpers.ledger import priced_model, start_ledger_process, usage
 from helpers.rabbit import make_broker
 from ledger import budget, service
 from runtime import db
@@ -258,7 +259,7 @@ class Watcher:
         async def probe() -> int:
             return len(self.of(tenant_id))
 
-        await wait_until(probe, lambda c: c >= n, f"{n} live frames of {tenant_id}", timeout=20)
+        await eventually(probe, lambda c: c >= n, f"{n} live frames of {tenant_id}", timeout=20)
         return self.of(tenant_id)
 
 
@@ -302,7 +303,7 @@ async def test_live_usage_reaches_each_viewer_with_what_it_may_see(
         await root_socket.wait_for(theirs, 2)
 
         await p_socket.ws.send(json.dumps({"type": "ping"}))
-        await wait_until(lambda: asyncio.sleep(0, p_socket.frames), lambda fs: {"type": "pong"} in fs, "pong")
+        await eventually(lambda: asyncio.sleep(0, p_socket.frames), lambda fs: {"type": "pong"} in fs, "pong")
 
 
 async def test_live_usage_refuses_users_and_bad_tokens(server: str, people: dict) -> None:

@@ -1,8 +1,11 @@
-"""RFC 9457-style problem answers: `{status, title, detail, errors?}`, never a 500 for input.
+"""RFC 9457-style problem answers: `{status, title, code, detail, request_id, errors?}`.
 
-Database errors a client can cause (a duplicate, a value PostgreSQL refuses) map to 409/400
-here, so no handler has to remember them; anything else is a 500 that is logged with the
-request id and says nothing of internals.
+Every body carries a machine `code` from `runtime.errors.ErrorCode`: a refusal raised as a
+`CodedError` (admission, budget) keeps its own; Litestar's HTTP errors get the code of their
+status (`validation_error`, `not_found`, `unauthorized`...). Database errors a client can
+cause (a duplicate, a value PostgreSQL refuses) map to 409/400 here, so no handler has to
+remember them; anything else is a 500 that is logged with the request id and says nothing of
+internals. Never a 500 for input.
 """
 
 from __future__ import annotations
@@ -15,16 +18,36 @@ import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from runtime.errors import CodedError, ErrorCode
 from web.logs import request_id
 
 log = logging.getLogger("hirebuddha.web")
 
+# The code of an HTTP error that names none of its own.
+_STATUS_CODES = {
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    402: ErrorCode.INSUFFICIENT_CREDIT,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.TOO_LARGE,
+    429: ErrorCode.TOO_MANY_REQUESTS,
+    503: ErrorCode.UNAVAILABLE,
+}
+# Refusals a client should retry after a moment.
+_RETRY_AFTER = {429: "1", 503: "2"}
 
-def problem(status: int, detail: str, errors: Any = None, headers: dict | None = None) -> Response:
+
+def problem(
+    status: int, code: str, detail: str, errors: Any = None, headers: dict | None = None
+) -> Response:
     """A problem+json response."""
     body: dict[str, Any] = {
         "status": status,
         "title": HTTPStatus(status).phrase,
+        "code": code,
         "detail": detail,
         "request_id": request_id.get(),
     }
@@ -33,39 +56,63 @@ def problem(status: int, detail: str, errors: Any = None, headers: dict | None =
     return Response(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
+def _coded(request: Request, exc: CodedError) -> Response:
+    status = exc.status or 400
+    headers = {"Retry-After": _RETRY_AFTER[status]} if status in _RETRY_AFTER else None
+    return problem(status, exc.code, exc.message, headers=headers)
+
+
 def _http(request: Request, exc: HTTPException) -> Response:
+    if isinstance(exc.__cause__, CodedError):  # a refusal re-raised as an HTTP error keeps its code
+        code = exc.__cause__.code
+    elif isinstance(exc, ValidationException):
+        code = ErrorCode.VALIDATION_ERROR
+    else:
+        code = _STATUS_CODES.get(
+            exc.status_code, ErrorCode.BAD_REQUEST if exc.status_code < 500 else ErrorCode.INTERNAL_ERROR
+        )
     errors = exc.extra if isinstance(exc, ValidationException) else None
     detail = exc.detail
     if isinstance(exc, ValidationException) and isinstance(errors, list) and errors:
         first = errors[0]
         if isinstance(first, dict) and first.get("message"):
             detail = f"Validation failed: {first['message']}"
-    return problem(exc.status_code, detail, errors, exc.headers)
+    return problem(exc.status_code, code, detail, errors, exc.headers)
 
 
 def _database(request: Request, exc: asyncpg.PostgresError) -> Response:
     if isinstance(exc, asyncpg.UniqueViolationError):
-        return problem(409, "That already exists.")
+        return problem(409, ErrorCode.CONFLICT, "That already exists.")
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
-        return problem(409, "It refers to something that does not exist or is still in use.")
+        return problem(
+            409, ErrorCode.CONFLICT, "It refers to something that does not exist or is still in use."
+        )
     if isinstance(exc, asyncpg.DataError | asyncpg.CharacterNotInRepertoireError):
-        return problem(400, "A value was not acceptable (bad characters or out of range).")
+        return problem(
+            400, ErrorCode.BAD_VALUE, "A value was not acceptable (bad characters or out of range)."
+        )
     if isinstance(exc, asyncpg.InsufficientPrivilegeError):
-        return problem(403, "Not allowed.")
+        return problem(403, ErrorCode.FORBIDDEN, "Not allowed.")
     return _unexpected(request, exc)
 
 
 def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(500, "Internal error; quote the request id when reporting it.")
+    return problem(500, ErrorCode.INTERNAL_ERROR, "Internal error; quote the request id when reporting it.")
 
 
 def _unavailable(request: Request, exc: Exception) -> Response:
     log.warning("dependency unavailable on %s: %s", request.url.path, type(exc).__name__)
-    return problem(503, "A backing service is unavailable; retry shortly.", headers={"Retry-After": "2"})
+    return problem(
+        503,
+        ErrorCode.UNAVAILABLE,
+        "A backing service is unavailable; retry shortly.",
+        headers={"Retry-After": "2"},
+    )
 
 
 EXCEPTION_HANDLERS = {
+    CodedError: _coded,
     HTTPException: _http,
     asyncpg.PostgresError: _database,
     OSError: _unavailable,

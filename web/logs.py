@@ -1,47 +1,23 @@
-"""Structured JSON logs, each line carrying the request id of the request that wrote it."""
+"""The web process's logs: a request id per request (echoed as `X-Request-ID`) and one access
+line per response. The JSON format and the id variables live in `runtime.logs`."""
 
 from __future__ import annotations
 
-import contextvars
-import json
 import logging
-import sys
 import time
 import uuid
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+from runtime import logs
+from runtime.logs import request_id
 
-_STD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id and extras."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        out = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        if rid := request_id.get():
-            out["request_id"] = rid
-        out.update({k: v for k, v in vars(record).items() if k not in _STD})
-        if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str)
+__all__ = ["access_log", "configure_logging", "request_id", "request_id_middleware"]
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Route every logger through one JSON handler on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+def configure_logging() -> None:
+    """JSON lines (runtime.logs) without uvicorn's access lines: `access_log` writes ours."""
+    logs.configure_logging()
     logging.getLogger("uvicorn.access").disabled = True
 
 

@@ -9,15 +9,16 @@ server's own namespaces (/api, /schema, /health, /metrics), which answer a real 
 from __future__ import annotations
 
 import mimetypes
-import os
 from pathlib import Path
 
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
-DIST = Path(os.environ.get("HB_SPA_DIST") or Path(__file__).resolve().parent.parent / "spa" / "dist")
-"""Where `npm run build` writes the console (override with HB_SPA_DIST)."""
+from runtime.settings import get_settings
+
+DIST = Path(get_settings().http.spa_dist)
+"""Where `npm run build` writes the console (`HttpSettings.spa_dist`, HB_SPA_DIST)."""
 
 RESERVED = ("api", "schema", "health", "metrics", "asyncapi")
 """First path segments that belong to the server: never answered with the console."""

@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from runtime.errors import CodedError
 from runtime.messages import Usage
 from runtime.supervision import TransientError
 
@@ -16,12 +17,13 @@ StreamItem = str | Usage
 """A provider stream yields text deltas (str), then exactly one final `Usage`."""
 
 
-class ProviderError(Exception):
-    """A permanent provider failure (bad request, bad key, unknown model): do not retry."""
+class ProviderError(CodedError):
+    """A permanent provider failure (bad request, bad key, unknown model): do not retry.
+
+    `status` is the provider's HTTP status, when it answered one."""
 
     def __init__(self, code: str, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+        super().__init__(code, message, status)
 
 
 class TransientProviderError(TransientError, ProviderError):

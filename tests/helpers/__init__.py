@@ -1,1 +1,1 @@
-"""Shared test fixtures and helpers (imported explicitly by the test modules that use them)."""
+"""Shared test helpers; the fixture modules among them are plugins listed in conftest.py."""

@@ -1,4 +1,4 @@
-"""Fixtures shared by the chat and execution tests (import them into a test module)."""
+"""Fixtures shared by the chat and execution tests (a plugin of conftest.py: name them, never import them)."""
 
 from __future__ import annotations
 

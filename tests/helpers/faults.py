@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from conftest import free_port
+from helpers.eventually import eventually
 
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -24,14 +25,6 @@ def _as(user: str, argv: list[str], env: dict[str, str] | None = None, **kw) -> 
     return subprocess.Popen(
         ["runuser", "-u", user, "--", "env", *[f"{k}={v}" for k, v in (env or {}).items()], *argv], **kw
     )
-
-
-async def _until(check, what: str, timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 async def _port_open(port: int) -> bool:
@@ -107,8 +100,10 @@ class PrivateRabbit:
             result = await asyncio.to_thread(self._ctl, "await_startup", "--timeout", "10", timeout=30)
             return result.returncode == 0
 
-        await _until(booted, f"private RabbitMQ to boot:\n{self.output()}", timeout)
-        await _until(lambda: _port_open(self.port), "the private broker's port", 30)
+        await eventually(
+            booted, what=f"private RabbitMQ to boot:\n{self.output()}", timeout=timeout, interval=0.2
+        )
+        await eventually(lambda: _port_open(self.port), what="the private broker's port", interval=0.2)
 
     def output(self) -> str:
         path = self.dir / "server.out"
@@ -120,7 +115,7 @@ class PrivateRabbit:
             os.killpg(self.proc.pid, signal.SIGKILL)
             await asyncio.to_thread(self.proc.wait)
         # epmd-registered beam children may outlive the group leader: wait for the port to close.
-        await _until(lambda: _closed(self.port), "the private broker's port to close", 30)
+        await eventually(lambda: _closed(self.port), what="the private broker's port to close", interval=0.2)
         self.proc = None
 
     async def cleanup(self) -> None:

@@ -1,13 +1,10 @@
-"""Ledger test data written straight to PostgreSQL (system scope), and waits on the ledger."""
+"""Ledger test data written straight to PostgreSQL (system scope), and a real ledger process."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
 
 from ledger import repository as repo
 from ledger.chain import Entry
@@ -15,7 +12,6 @@ from runtime import db
 from runtime.messages import UsageRecorded
 from runtime.tables import Partner, PartnerRate, Subscription, SystemRate, Tenant
 
-T = TypeVar("T")
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
 
@@ -124,20 +120,6 @@ async def credit_of(tenant_id: uuid.UUID) -> Decimal:
     return row["credit_balance"]
 
 
-async def wait_until(
-    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], what: str, timeout: float = 30
-) -> T:
-    """Poll `probe` until `done(value)`; fail naming `what` and the last value on timeout."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    value = await probe()
-    while not done(value):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last value: {value!r}")
-        await asyncio.sleep(0.05)
-        value = await probe()
-    return value
-
-
 def later(t: datetime, **kw: float) -> datetime:
     """`t` plus a timedelta."""
     return t + timedelta(**kw)
@@ -146,18 +128,10 @@ def later(t: datetime, **kw: float) -> datetime:
 async def start_ledger_process(*args: str, env: dict[str, str] | None = None):
     """A real `hirebuddha ledger` process, returned once it consumes (caller stops it)."""
     from conftest import Process
+    from helpers.platform import wait_output
 
     proc = Process("ledger", *args, env=env)
-
-    async def output() -> str:
-        return proc.output()
-
-    def ready(text: str) -> bool:
-        if proc.proc.poll() is not None:
-            raise AssertionError(f"ledger exited early:\n{text[-3000:]}")
-        return "ledger consumer ready" in text
-
-    await wait_until(output, ready, "the ledger consumer to start")
+    await wait_output(proc, "ledger consumer ready", 30)
     return proc
 
 

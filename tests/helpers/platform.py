@@ -20,6 +20,7 @@ import aio_pika
 import websockets
 
 from conftest import Process, start_web
+from helpers.eventually import eventually
 from helpers.fake_llm import FakeLLM
 from runtime import db
 from runtime.messages import UsageRecorded, decode
@@ -30,11 +31,13 @@ AMQP_URL = os.environ["HB_AMQP_URL"]  # the run's own vhost (conftest)
 
 async def wait_output(proc: Process, text: str, timeout: float = WAIT) -> None:
     """Wait until the process has printed `text`; fail with its output otherwise."""
-    async with asyncio.timeout(timeout):
-        while text not in proc.output():
-            if proc.proc.poll() is not None:
-                raise AssertionError(f"process exited:\n{proc.output()[-4000:]}")
-            await asyncio.sleep(0.05)
+
+    def printed(output: str) -> bool:
+        if text not in output and proc.proc.poll() is not None:
+            raise AssertionError(f"process exited:\n{output[-4000:]}")
+        return text in output
+
+    await eventually(proc.output, printed, f"{text!r} in the process output", timeout)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`hirebuddha bench`: the runtime measured against its own floor (issue 7).
+"""`hirebuddha bench`: the runtime measured against its own floor (README "Performance").
 
 Starts a fake LLM, the web, actors and ledger processes (and a baseline server with no
 broker and no database) on a database and AMQP prefix of its own, runs the scenarios and

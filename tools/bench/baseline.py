@@ -1,6 +1,6 @@
 """The floor: a minimal chat WebSocket that calls the fake LLM directly (no broker, no database).
 
-Same frames as the real chat socket (CONTRACT.md): an `auth` first frame (accepted without a
+Same frames as the real chat socket (docs/contract.md): an `auth` first frame (accepted without a
 lookup: authentication is outside the measured path), then `ready`; each `message` gets
 `execution.started`, one `delta` per streamed token and `execution.completed` with usage.
 It runs in its own process (`python -m tools.bench.baseline`), like the web process, so

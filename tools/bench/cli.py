@@ -1,6 +1,6 @@
 """`hirebuddha bench [--quick] [--only ttft,streams,...] [--json PATH] [sizes...]`.
 
-Scenarios (issue 7): `ttft`, `streams`, `sockets`, `ledger`, `rest`; ttft, streams and sockets
+Scenarios (README "Performance"): `ttft`, `streams`, `sockets`, `ledger`, `rest`; ttft, streams and sockets
 also run against the baseline server (no broker, no database) so each figure has its floor.
 """
 

@@ -1,4 +1,4 @@
-"""Agent DTOs (CONTRACT.md "Agents")."""
+"""Agent DTOs (docs/contract.md "REST")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Auth DTOs (CONTRACT.md "REST")."""
+"""Auth DTOs (docs/contract.md "REST")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`GET /api/v1/sessions/{session_id}/ws`: the chat WebSocket (CONTRACT.md).
+"""`GET /api/v1/sessions/{session_id}/ws`: the chat WebSocket (docs/contract.md).
 
 Handshake checks, in order: Origin and authentication (`web.auth.sockets`), role (members
 of a tenant; else 4403), session (the caller's tenant, and the caller's own unless tenant

@@ -1,4 +1,4 @@
-"""The chat WebSocket's frames, limits and close codes (CONTRACT.md "WebSocket: chat").
+"""The chat WebSocket's frames, limits and close codes (docs/contract.md "WebSocket: chat").
 
 Client frames are validated one by one: a bad frame gets an `error` frame (codes below)
 and the socket stays open. Server frames are built from the actors' stream events, one
@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from runtime.errors import CodedError
 from runtime.messages import (
     DeltaEvent,
     ExecutionCancelled,
@@ -79,12 +80,11 @@ Frame = MessageFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame
 KNOWN = {"message", "cancel", "resume", "ping", "auth"}
 
 
-class FrameError(Exception):
+class FrameError(CodedError):
     """A client frame we refuse; `code` goes into the error frame."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+        super().__init__(code, message)
 
 
 def parse(data: str | bytes) -> Frame:

@@ -1,4 +1,4 @@
-"""Execution DTOs (CONTRACT.md "Executions")."""
+"""Execution DTOs (docs/contract.md "REST")."""
 
 from __future__ import annotations
 

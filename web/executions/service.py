@@ -14,20 +14,25 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+# web -> ledger.budget is a named exception of the dependency rule (docs/architecture.md):
+# admission holds budget under the tenant lock, by the ledger's own rules.
+from ledger import budget
 from runtime import db, executions
+from runtime.errors import CodedError
 from runtime.executions import ExecutionStatus, Submission, Verdict
 from web.auth.identity import Principal
 
 
-class Rejected(Exception):
+class Rejected(CodedError):
     """A send or cancel that is refused: a machine code, a message and the HTTP status."""
 
+    status: int
+
     def __init__(self, code: str, message: str, status: int) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+        super().__init__(code, message, status)
 
 
-async def admit_credit(call: Any, estimate: Any) -> None:
+async def admit_credit(call: budget.Call, estimate: budget.Estimate | None) -> None:
     """Pre-flight budget check: hold the call's upper bound or refuse with 402.
 
     Runs inside the admission transaction, under the tenant lock, after the concurrency
@@ -36,19 +41,16 @@ async def admit_credit(call: Any, estimate: Any) -> None:
     Refusal codes: insufficient_credit, tenant_cap_reached, user_cap_reached (ledger.budget
     documents the rules).
     """
-    # Imported here so this module's imports stay as they are (shared with the chat socket).
-    from ledger import budget
-
     try:
         await budget.hold(call, estimate)
     except budget.BudgetExceeded as exc:
         raise Rejected(exc.code, exc.message, 402) from exc
 
 
-async def estimate_credit(me: Principal, sub: Submission, execution_id: uuid.UUID) -> tuple[Any, Any]:
+async def estimate_credit(
+    me: Principal, sub: Submission, execution_id: uuid.UUID
+) -> tuple[budget.Call, budget.Estimate | None]:
     """(the budget call, its estimate): read before the tenant lock (see `submit`)."""
-    from ledger import budget
-
     call = budget.Call(me.tenant_id, me.id, sub.agent_id, execution_id, sub.content, sub.session_id)
     return call, await budget.estimate(call)
 

@@ -1,4 +1,4 @@
-"""`jobs.submit`: the web process's consumer of external jobs (CONTRACT.md "AMQP").
+"""`jobs.submit`: the web process's consumer of external jobs (docs/contract.md "AMQP").
 
 Each message ends one of three ways, never silently: an execution is started (or found,
 for a repeated correlation id), or it is rejected (a `rejected` result when there is a
@@ -18,6 +18,7 @@ from faststream.rabbit import RabbitBroker, RabbitMessage
 from runtime import db
 from runtime.broker import Topology
 from runtime.deadletters import TENANT_HEADER
+from runtime.errors import CodedError
 from runtime.executions import ENDED, Submission, job_result
 from runtime.messages import ErrorInfo, JobResult, JobSubmit, decode
 from runtime.publishing import dead_letter, publish_result
@@ -34,12 +35,12 @@ API_KEY_HEADER = "x-api-key"
 JSON_TYPES = ("application/json", "")
 
 
-class JobRejected(Exception):
+class JobRejected(CodedError):
     """A job that cannot run: a code for the result, a reason for the dead letter."""
 
     def __init__(self, code: str, message: str, tenant_id: uuid.UUID | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.tenant_id = code, message, tenant_id
+        super().__init__(code, message)
+        self.tenant_id = tenant_id
 
 
 async def _raw_body(message: RabbitMessage) -> bytes:

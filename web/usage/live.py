@@ -20,9 +20,8 @@ import aio_pika
 import msgspec
 from litestar import Litestar
 
-from ledger.live import LiveUsage
 from runtime.broker import topology
-from runtime.messages import decode
+from runtime.messages import LiveUsage, decode
 from runtime.settings import Settings
 from web.auth.identity import Principal
 from web.usage.schemas import UsageFrame

@@ -56,7 +56,7 @@ class LedgerPage(msgspec.Struct):
 
 
 class UsageFrame(msgspec.Struct, tag_field="type", tag="usage", omit_defaults=True):
-    """The live usage frame of CONTRACT.md; fields the viewer may not see are left out."""
+    """The live usage frame of docs/contract.md; fields the viewer may not see are left out."""
 
     tenant_id: uuid.UUID
     execution_id: uuid.UUID | None

@@ -1,4 +1,4 @@
-"""`GET /api/v1/usage/ws`: live usage for dashboards (CONTRACT.md "WebSocket: live usage").
+"""`GET /api/v1/usage/ws`: live usage for dashboards (docs/contract.md "WebSocket: live usage").
 
 Same handshake as the chat socket (Origin, then bearer header or `auth` first frame within
 5 s; bad -> 4401). Partner admins see their tenants (with commission), tenant admins their
@@ -17,7 +17,7 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from ledger.live import LiveUsage
+from runtime.messages import LiveUsage
 from web.auth.sockets import accept_authenticated
 from web.chat import protocol as p
 from web.usage.live import UsageRelay, Viewer

@@ -1,5 +1,7 @@
-// Frames of the chat WebSocket (CONTRACT.md "WebSocket: chat"). The WebSocket is not in the
-// OpenAPI document, so these are written down here from the contract.
+// Frames of the chat WebSocket (docs/contract.md "WebSocket: chat"). The WebSocket is not in
+// the OpenAPI document, so these are written down here from the contract.
+
+import type { ErrorCode } from "@/lib/errorCodes";
 
 export interface TokenUsage {
   input_tokens: number;
@@ -28,8 +30,8 @@ const CREDIT = "Your workspace is out of prepaid credit. Ask your workspace admi
 const PROVIDER_DOWN = "The AI provider is not answering right now. Try again in a minute.";
 const RETRY = "This reply could not be finished. Try sending it again.";
 
-/** Error codes (web/executions/service.py, ledger/budget.py, actors/) in words a user understands. */
-const WORDS: Record<string, string> = {
+/** Error codes (runtime/errors.py, generated into lib/errorCodes.ts) in words a user understands. */
+const WORDS: Partial<Record<ErrorCode, string>> = {
   // Refused before anything ran (error frames answering a message).
   rate_limited: BUSY,
   insufficient_credit: CREDIT,
@@ -41,6 +43,7 @@ const WORDS: Record<string, string> = {
   // The reply failed (execution.failed).
   provider_unavailable: PROVIDER_DOWN,
   provider_error: PROVIDER_DOWN,
+  provider_timeout: PROVIDER_DOWN,
   provider_stream_broken: "The connection to the AI provider broke mid-reply. Try again.",
   provider_rate_limited: "The AI provider is overloaded right now. Try again in a minute.",
   provider_rejected: "The AI provider refused this request. Check the agent's model and settings.",
@@ -51,16 +54,17 @@ const WORDS: Record<string, string> = {
   too_many_attempts: RETRY,
   actor_lost: RETRY,
   not_started: RETRY,
+  broker_unavailable: RETRY,
   failed: RETRY,
   internal_error: "Something went wrong on our side. Try again.",
 };
 
 /** Error codes that refuse a message before it runs: the message was not sent. */
-export const REFUSALS = new Set([
+export const REFUSALS = new Set<string>([
   "rate_limited", "insufficient_credit", "tenant_cap_reached", "user_cap_reached", "session_busy", "tenant_inactive",
   "not_found", "internal_error",
-]);
+] satisfies ErrorCode[]);
 
 export function describeChatError(code: string): string {
-  return WORDS[code] ?? "Something went wrong with this reply. Try again.";
+  return WORDS[code as ErrorCode] ?? "Something went wrong with this reply. Try again.";
 }

@@ -1,0 +1,40 @@
+"""Every process logs JSON lines through one formatter (runtime/logs.py), with the ids of the
+work that wrote them: the web's request id (tests/test_health.py), the actors' execution id."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from conftest import Process
+from helpers.api import ApiUser
+from helpers.chat_fixtures import fake_agent, open_session
+from helpers.ledger import start_ledger_process
+from helpers.platform import Platform, chat
+
+# What the processes print for `up` and the tests (stdout), not log lines.
+READY = ("actors ready", "ledger consumer ready")
+
+
+def json_lines(proc: Process) -> list[dict]:
+    """Every line the process logged, parsed; fails on a line that is neither JSON nor READY."""
+    lines = [x for x in proc.output().splitlines() if x.strip() and not x.startswith(READY)]
+    bad = [x for x in lines if not x.startswith("{")]
+    assert not bad, f"non-JSON log lines: {bad[:5]}"
+    return [json.loads(x) for x in lines]
+
+
+async def test_actors_and_ledger_log_json_lines_and_name_the_execution(platform: Platform, admin: ApiUser):
+    bot = await fake_agent(admin)
+    session = await open_session(admin, bot["id"])
+    async with chat(platform, session, admin.token) as ws:
+        # One provider 500 before the answer: the actor logs a retry warning inside the run.
+        execution_id = await ws.message(f"[[flaky:1]] {uuid.uuid4().hex}")
+        assert (await ws.reply(execution_id))["type"] == "execution.completed"
+    lines = [line for proc in platform.actors for line in json_lines(proc)]
+    mine = [x for x in lines if x.get("execution_id") == execution_id]
+    assert any(x["level"] == "warning" and "retrying" in x["msg"] for x in mine), lines[-10:]
+
+    ledger = await start_ledger_process(env={"HB_AMQP_PREFIX": platform.env["HB_AMQP_PREFIX"]})
+    ledger.stop()
+    assert any(x["logger"].startswith("hirebuddha") for x in json_lines(ledger))
