@@ -7,7 +7,7 @@ closes the matching open sockets at once, whichever path made the change (app ad
 partner admin, tenant admin, a script).
 """
 
-from piccolo_migrations.hirebuddha_2026_11_30t22_30_00_000000_dead_letters_rls import raw_migration
+from piccolo_migrations.hirebuddha_2026_11_30t22_31_00_000000_dead_letters_rls import raw_migration
 
 ID = "2026-11-30T23:00:00:000000"
 VERSION = "1.38.0"

@@ -3,7 +3,7 @@ TRUNCATE, and `hirebuddha migrate` grants the app role only SELECT and INSERT on
 (runtime/migrate.py APPEND_ONLY). Indexes serve the keyset-paged listings, newest first.
 """
 
-from piccolo_migrations.hirebuddha_2026_11_30t22_30_00_000000_dead_letters_rls import raw_migration
+from piccolo_migrations.hirebuddha_2026_11_30t22_31_00_000000_dead_letters_rls import raw_migration
 
 ID = "2026-11-30T23:20:00:000000"
 VERSION = "1.38.0"

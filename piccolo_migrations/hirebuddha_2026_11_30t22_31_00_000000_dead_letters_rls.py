@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-ID = "2026-11-30T22:30:00:000000"
+ID = "2026-11-30T22:31:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "RLS for dead letters"
 
