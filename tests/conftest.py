@@ -28,6 +28,8 @@ VHOST_PREFIX = "hb-test-"
 VHOST = f"{VHOST_PREFIX}{int(time.time())}-{RUN}"
 STALE_VHOST_S = 1800
 
+pytest_plugins = ["helpers.dead_letters"]  # `expect_dead_letters`, checked when the run ends
+
 
 def _rabbitmqctl(*args: str) -> str:
     out = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
@@ -87,20 +89,24 @@ def amqp_cleanup() -> Iterator[None]:
 @pytest.fixture(scope="session")
 async def database() -> AsyncIterator[str]:
     """A migrated database of this run, the app pool open in the test process; dropped after."""
+    from helpers import dead_letters
     from runtime import db
     from runtime.migrate import migrate
 
     await migrate()
     await db.open_pool(10)
     yield DB_NAME
-    await db.close_pool()
-    import asyncpg
-
-    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    try:  # every process of the run has stopped: its dead letters are all in
+        await dead_letters.check(os.environ["HB_AMQP_URL"], VHOST)
     finally:
-        await conn.close()
+        await db.close_pool()
+        import asyncpg
+
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        finally:
+            await conn.close()
 
 
 class Process:

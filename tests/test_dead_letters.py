@@ -9,6 +9,7 @@ import uuid
 import aio_pika
 
 from helpers.api import app_admin
+from helpers.dead_letters import body_has
 from runtime.publishing import REASON_HEADER, SOURCE_EXCHANGE_HEADER, SOURCE_HEADER
 
 PREFIX = os.environ["HB_AMQP_PREFIX"]
@@ -24,9 +25,10 @@ async def _wait_listed(root, marker: str, timeout: float = 15) -> dict:
             await asyncio.sleep(0.1)
 
 
-async def test_dead_letter_is_listed_with_reason_and_redriven_to_its_origin(client):
+async def test_dead_letter_is_listed_with_reason_and_redriven_to_its_origin(client, expect_dead_letters):
     root = await app_admin(client)
     marker = uuid.uuid4().hex
+    expect_dead_letters(body_has(marker), 1, why="published to the DLX by the test")
     connection = await aio_pika.connect_robust(os.environ["HB_AMQP_URL"])
     async with connection:
         channel = await connection.channel()
