@@ -123,6 +123,8 @@ class ExecutionRun:
         self.attempt = 0
         self.calls = 0
         self.usages: list[Usage] = []
+        self.max_tokens = budget.DEFAULT_MAX_OUTPUT_TOKENS
+        """The output limit the provider is given (`ledger.budget.output_bound`)."""
         self.coalescer = Coalescer(self._emit)
         self.cancel_reason: str | None = None
         self._provider: Any = None
@@ -218,10 +220,9 @@ class ExecutionRun:
             turns = [{"role": "user", "content": claim.input or self.request.input}]
         messages = prompt(agent.role, turns)
         self._resolved = await self.ctx.providers.resolve(agent.llm_config)
-        options = {
-            "temperature": agent.llm_config.get("temperature"),
-            "max_tokens": agent.llm_config.get("max_tokens"),
-        }
+        # Always a limit: admission held the price of this many output tokens at most.
+        self.max_tokens = budget.output_bound(agent.llm_config)
+        options = {"temperature": agent.llm_config.get("temperature"), "max_tokens": self.max_tokens}
         if agent.output_schema:
             await self._structured(messages, agent.output_schema, options)
         else:
@@ -406,10 +407,14 @@ class ExecutionRun:
         await self._complete(output=result.data)
 
     def _counted(self, messages: list[ChatMessage]) -> Usage:
-        """Usage when the provider gave none (cancelled, broken stream): we count."""
+        """Usage when the provider gave none (cancelled, broken stream): we count.
+
+        Output is capped at the limit the provider was given: it produced no more than that,
+        whatever our approximate count of its text says (and admission held no more).
+        """
         return Usage(
             input_tokens=count_prompt_tokens(messages),
-            output_tokens=count_tokens(self.coalescer.text),
+            output_tokens=min(count_tokens(self.coalescer.text), self.max_tokens),
             counted=True,
         )
 

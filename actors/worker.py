@@ -29,6 +29,7 @@ from actors.jobs import promote_forever
 from actors.llm import Providers
 from actors.sweeper import sweep_forever
 from actors.webhooks import on_webhook
+from ledger import budget
 from runtime import db
 from runtime.broker import BROKER_LOST, build_broker, declare_topology, topology
 from runtime.messages import ExecutionRequested, decode
@@ -55,7 +56,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stale-after", type=float, default=60.0, help="sweeper: running rows")
     parser.add_argument("--pending-after", type=float, default=3600.0, help="sweeper: pending rows")
     parser.add_argument("--sweep-interval", type=float, default=15.0)
-    parser.add_argument("--max-attempts", type=int, default=3)
+    parser.add_argument(
+        "--max-attempts",
+        type=int,
+        default=budget.MAX_ATTEMPTS,
+        help="attempts at one execution (admission holds budget for the default number)",
+    )
     parser.add_argument(
         "--provider-timeout", type=float, default=60.0, help="seconds of provider silence before a call fails"
     )
