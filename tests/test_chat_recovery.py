@@ -94,3 +94,63 @@ async def test_sweeper_fails_an_execution_whose_actor_is_gone(platform: Platform
     assert failed["error"]["code"] == "actor_lost"
     row = (await admin.get(f"/api/v1/executions/{orphan}")).json()
     assert row["status"] == "failed" and row["completed_at"]
+
+
+def reassemble(frames: list[dict], execution: str, text: str = "", last: int = 0) -> tuple[str, int]:
+    """A client's text from its frames, as the console builds it (spa stream.ts): in-order
+    deltas append, `execution.restarted` starts over; the final frame's text is not used."""
+    for frame in frames:
+        if frame.get("execution_id") != execution:
+            continue
+        if frame["type"] == "execution.restarted":
+            text, last = "", 0
+        elif frame["type"] == "delta" and frame["seq"] == last + 1:
+            text, last = text + frame["text"], frame["seq"]
+    return text, last
+
+
+async def attempt_running(execution: str, tenant_id: str, attempt: int) -> None:
+    """Wait until `attempt` of the execution runs (claimed by an actors process)."""
+    seen = None
+    for _ in range(600):
+        async with db.scope(uuid.UUID(tenant_id)):
+            row = await db.fetchrow(
+                "SELECT attempt, status FROM executions WHERE id = $1", uuid.UUID(execution)
+            )
+        seen = None if row is None else (row["attempt"], row["status"])
+        if seen == (attempt, "running"):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"attempt {attempt} never ran: the execution is at {seen}")
+
+
+async def test_a_resume_after_the_actors_process_died_gets_the_new_attempt_whole(
+    platform: Platform, admin: ApiUser
+) -> None:
+    """A client resumes during attempt 1, leaves at seq N, the actors process is SIGKILLed,
+    attempt 2 streams a fresh seq run, and the client resumes after N: it must get
+    `execution.restarted` and the new run from seq 1, never attempt 2's deltas after N."""
+    session = await open_session(admin, (await fake_agent(admin))["id"])
+    async with chat(platform, session, admin.token) as ws:
+        execution = await ws.message("[[reply:1500]]")
+        await ws.until("delta", execution_id=execution)
+    text, last = reassemble(ws.frames, execution)
+    async with chat(platform, session, admin.token) as ws:  # the first resume: attempt 1 runs
+        await ws.send({"type": "resume", "execution_id": execution, "after_seq": last})
+        for _ in range(3):
+            await ws.until("delta", execution_id=execution)
+    text, last = reassemble(ws.frames, execution, text, last)
+    assert last > 1 and fake_reply(1500).startswith(text)
+
+    victim = platform.actors[-1]
+    victim.proc.kill()  # SIGKILL between the two resumes
+    await asyncio.to_thread(victim.proc.wait)
+    await platform.start_actors(*FAST)
+    await attempt_running(execution, admin.tenant_id, 2)
+    async with chat(platform, session, admin.token) as ws:  # the second resume: attempt 2 runs
+        await ws.send({"type": "resume", "execution_id": execution, "after_seq": last})
+        final = await ws.reply(execution)
+    assert ws.of(execution, "execution.restarted"), "the client was never told the reply started over"
+    text, _ = reassemble(ws.frames, execution, text, last)
+    assert final["type"] == "execution.completed" and final["text"] == fake_reply(1500)
+    assert text == final["text"], "the streamed text is not the final reply"
