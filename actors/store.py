@@ -31,6 +31,8 @@ class Claim:
     agent_id: uuid.UUID | None
     session_id: uuid.UUID | None
     input: str
+    progress: Any = None
+    """executions.progress as the previous attempt left it (`actors.progress`)."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ async def claim(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> Claim | None:
             "UPDATE executions SET status = 'running', attempt = attempt + 1, "
             "started_at = COALESCE(started_at, now()), updated_at = now() "
             "WHERE id = $1 AND tenant_id = $2 AND status IN ('pending', 'running') "
-            "RETURNING attempt, agent_id, session_id, input_data",
+            "RETURNING attempt, agent_id, session_id, input_data, progress",
             execution_id,
             tenant_id,
         )
@@ -61,7 +63,7 @@ async def claim(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> Claim | None:
         return None
     data = _json(row["input_data"]) or {}
     text = data.get("content") or data.get("input") or ""
-    return Claim(row["attempt"], row["agent_id"], row["session_id"], str(text))
+    return Claim(row["attempt"], row["agent_id"], row["session_id"], str(text), row["progress"])
 
 
 async def earlier_active(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> bool:
@@ -170,15 +172,19 @@ async def begin(execution_id: uuid.UUID, tenant_id: uuid.UUID, *, wait_turn: boo
     return Begun(claimed, agent, turns)
 
 
-async def heartbeat(execution_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int) -> bool:
-    """Show the sweeper this attempt is alive; False when it no longer owns the execution."""
+async def heartbeat(
+    execution_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int, progress: str | None = None
+) -> bool:
+    """Show the sweeper this attempt is alive, with its `progress` (JSON) when it has some;
+    False when it no longer owns the execution."""
     async with db.scope(tenant_id):
         done = await db.execute(
-            "UPDATE executions SET updated_at = now() "
+            "UPDATE executions SET updated_at = now(), progress = COALESCE($4::jsonb, progress) "
             "WHERE id = $1 AND tenant_id = $2 AND status = 'running' AND attempt = $3",
             execution_id,
             tenant_id,
             attempt,
+            progress,
         )
     return done.endswith(" 1")
 

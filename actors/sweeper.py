@@ -11,7 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from faststream.rabbit import RabbitBroker
+
+from actors import progress
 from runtime import db
+from runtime.broker import Topology
 from runtime.messages import ErrorInfo, ExecutionFailed
 from runtime.publishing import StreamPublisher
 
@@ -21,8 +25,16 @@ LOST = "The worker running this execution stopped responding."
 NEVER_STARTED = "No worker took this execution in time."
 
 
-async def sweep_once(streams: StreamPublisher, stale_after_s: float, pending_after_s: float) -> int:
-    """Fail orphaned executions and tell their sessions; returns how many were failed."""
+async def sweep_once(
+    streams: StreamPublisher,
+    stale_after_s: float,
+    pending_after_s: float,
+    usage: tuple[RabbitBroker, Topology] | None = None,
+) -> int:
+    """Fail orphaned executions and tell their sessions; returns how many were failed.
+
+    With `usage` (broker and topology), a failed running attempt's recorded progress is billed.
+    """
     async with db.scope(system=True):  # cross-tenant by nature: it looks at every tenant
         rows = await db.fetch(
             "UPDATE executions SET status = 'failed', completed_at = now(), updated_at = now(), "
@@ -31,7 +43,7 @@ async def sweep_once(streams: StreamPublisher, stale_after_s: float, pending_aft
             "CASE status WHEN 'running' THEN 'actor_lost' ELSE 'not_started' END) "
             "WHERE (status = 'running' AND updated_at < now() - make_interval(secs => $1)) "
             "OR (status = 'pending' AND updated_at < now() - make_interval(secs => $2)) "
-            "RETURNING id, session_id, error_message",
+            "RETURNING id, tenant_id, session_id, error_message, progress",
             float(stale_after_s),
             float(pending_after_s),
             LOST,
@@ -40,6 +52,8 @@ async def sweep_once(streams: StreamPublisher, stale_after_s: float, pending_aft
     for row in rows:
         code = "actor_lost" if row["error_message"] == LOST else "not_started"
         log.warning("sweeper failed execution %s (%s)", row["id"], code)
+        if usage is not None:
+            await progress.bill_dead_attempt(*usage, row["id"], row["tenant_id"], row["progress"])
         await streams.publish(
             ExecutionFailed(
                 execution_id=row["id"],
@@ -51,12 +65,16 @@ async def sweep_once(streams: StreamPublisher, stale_after_s: float, pending_aft
 
 
 async def sweep_forever(
-    streams: StreamPublisher, interval_s: float, stale_after_s: float, pending_after_s: float
+    streams: StreamPublisher,
+    interval_s: float,
+    stale_after_s: float,
+    pending_after_s: float,
+    usage: tuple[RabbitBroker, Topology] | None = None,
 ) -> None:
     """Sweep every `interval_s` until cancelled; an error is logged and the next round runs."""
     while True:
         try:
-            await sweep_once(streams, stale_after_s, pending_after_s)
+            await sweep_once(streams, stale_after_s, pending_after_s, usage)
         except Exception:
             log.exception("sweep failed")
         await asyncio.sleep(interval_s)

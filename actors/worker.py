@@ -120,7 +120,9 @@ class Worker:
         consumers.append((hooks_queue, await hooks_queue.consume(on_webhook)))
         args = self.args
         sweeper = asyncio.create_task(
-            sweep_forever(streams, args.sweep_interval, args.stale_after, args.pending_after)
+            sweep_forever(
+                streams, args.sweep_interval, args.stale_after, args.pending_after, (broker, self.topo)
+            )
         )
         promoter = asyncio.create_task(promote_forever(self.ctx, args.sweep_interval))
         log.info("actors ready: capacity %d on %s", args.capacity, self.topo.executions.name)
