@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,15 +111,18 @@ async def _table_letters() -> list[Letter]:
     return letters
 
 
-def _dead_letter_queues(vhost: str) -> list[str]:
-    out = subprocess.run(
-        ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "--no-table-headers"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
-    return [name for name in out.split() if name.endswith(DEAD_LETTER_QUEUE_SUFFIX)]
+def _dead_letter_queues(vhost: str, tries: int = 5) -> list[str]:
+    """Dead-letter queues of the vhost. rabbitmqctl fails now and then when many run at once
+    on one machine (its Erlang node name clashes: "Distribution failed"): it is retried."""
+    argv = ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "--no-table-headers"]
+    for attempt in range(1, tries + 1):
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        if out.returncode == 0:
+            return [name for name in out.stdout.split() if name.endswith(DEAD_LETTER_QUEUE_SUFFIX)]
+        if attempt == tries:
+            raise RuntimeError(f"rabbitmqctl list_queues failed: {out.stderr.strip()[:300]}")
+        time.sleep(attempt)
+    raise AssertionError("unreachable")
 
 
 async def _queued_letters(amqp_url: str, vhost: str) -> list[Letter]:
