@@ -204,6 +204,15 @@ async def test_malformed_messages_on_the_executions_and_usage_queues_are_dead_le
                 routing_key=f"{prefix}hirebuddha.{queue}",
             )
     expect_dead_letters(correlation_in(set(sent)), len(sent), why="malformed messages put on the queues")
+    # The module's chats and jobs answer with model 'fake', which has no rate: once this
+    # test starts a ledger on the platform, it dead-letters their usage (as it must).
+    expect_dead_letters(
+        lambda letter: (
+            letter.routing_key == f"{prefix}hirebuddha.usage"
+            and letter.reason.startswith("no rate for model 'fake'")
+        ),
+        why="usage of the unpriced fake model",
+    )
     rows = await dead_letters(set(sent))
     for cid, row in rows.items():
         assert row["reason"] and row["reason"] != "unknown", (cid, row["reason"])
