@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from faststream.rabbit import RabbitBroker
 
-from actors import jobs, store
+from actors import jobs, progress, store
 from actors.breaker import Breakers
 from actors.coalesce import Coalescer
 from actors.llm import Providers, Resolved, prompt
+from actors.progress import Progress, usage_event_id
 from actors.providers import (
     ChatMessage,
     ProviderError,
@@ -53,18 +53,6 @@ from runtime.supervision import SupervisionStrategy
 log = logging.getLogger("hirebuddha.actors")
 
 BROKER_UNAVAILABLE = "The message broker became unavailable while the reply streamed; please retry."
-
-USAGE_NAMESPACE = uuid.UUID("6f1d3c2e-4b9a-5e47-8c1d-2a7b9e0f3c55")
-
-
-def usage_event_id(execution_id: uuid.UUID, attempt: int, call: int) -> uuid.UUID:
-    """The id of the usage event of provider call `call` of `attempt`.
-
-    Deterministic, so publishing the same call's usage again (a lost confirm, a retried
-    publish) is priced once: the ledger inserts by unique event id. A redelivered execution
-    runs under a new attempt and makes new provider calls, which are new, real charges.
-    """
-    return uuid.uuid5(USAGE_NAMESPACE, f"{execution_id}:{attempt}:{call}")
 
 
 @dataclass(frozen=True)
@@ -126,6 +114,10 @@ class ExecutionRun:
         self.attempt = 0
         self.calls = 0
         self.usages: list[Usage] = []
+        self.max_tokens = budget.DEFAULT_MAX_OUTPUT_TOKENS
+        """The output limit the provider is given (`ledger.budget.output_bound`)."""
+        self.prompt_tokens = 0
+        """Our count of the prompt's tokens (progress of a call that may die)."""
         self.coalescer = Coalescer(self._emit)
         self.cancel_reason: str | None = None
         self._provider: Any = None
@@ -193,6 +185,10 @@ class ExecutionRun:
             return
         claim = begun.claim
         self.attempt = claim.attempt
+        # The attempt before us died (or was handed back) mid-reply: bill what it streamed.
+        await progress.bill_dead_attempt(
+            self.ctx.broker, self.ctx.topo, self.id, self.tenant_id, claim.progress, claim.attempt
+        )
         if claim.attempt > self.ctx.limits.max_attempts:
             raise ExecutionFailedError(
                 "too_many_attempts", f"Gave up after {claim.attempt - 1} interrupted attempts."
@@ -221,11 +217,11 @@ class ExecutionRun:
         else:
             turns = [{"role": "user", "content": claim.input or self.request.input}]
         messages = prompt(agent.role, turns)
+        self.prompt_tokens = count_prompt_tokens(messages)
         self._resolved = await self.ctx.providers.resolve(agent.llm_config)
-        options = {
-            "temperature": agent.llm_config.get("temperature"),
-            "max_tokens": agent.llm_config.get("max_tokens"),
-        }
+        # Always a limit: admission held the price of this many output tokens at most.
+        self.max_tokens = budget.output_bound(agent.llm_config)
+        options = {"temperature": agent.llm_config.get("temperature"), "max_tokens": self.max_tokens}
         if agent.output_schema:
             await self._structured(messages, agent.output_schema, options)
         else:
@@ -246,10 +242,26 @@ class ExecutionRun:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.ctx.limits.heartbeat_s)
-            if not await store.heartbeat(self.id, self.tenant_id, self.attempt):
+            if not await store.heartbeat(self.id, self.tenant_id, self.attempt, self._progress()):
                 log.warning("execution %s attempt %d lost ownership", self.id, self.attempt)
                 await self.cancel("lost")
                 return
+
+    def _progress(self) -> str | None:
+        """The current call's tokens so far, for the row (`actors.progress`); None before a call."""
+        if self._resolved is None or self.calls == 0:
+            return None
+        return progress.to_column(
+            Progress(
+                attempt=self.attempt,
+                call=self.calls,
+                agent_id=self.request.agent_id,
+                model=self._resolved.model,
+                provider=self._resolved.provider.name,
+                input_tokens=self.prompt_tokens,
+                output_tokens=min(count_tokens(self.coalescer.text), self.max_tokens),
+            )
+        )
 
     # --- provider calls ------------------------------------------------------------------
 
@@ -410,10 +422,14 @@ class ExecutionRun:
         await self._complete(output=result.data)
 
     def _counted(self, messages: list[ChatMessage]) -> Usage:
-        """Usage when the provider gave none (cancelled, broken stream): we count."""
+        """Usage when the provider gave none (cancelled, broken stream): we count.
+
+        Output is capped at the limit the provider was given: it produced no more than that,
+        whatever our approximate count of its text says (and admission held no more).
+        """
         return Usage(
             input_tokens=count_prompt_tokens(messages),
-            output_tokens=count_tokens(self.coalescer.text),
+            output_tokens=min(count_tokens(self.coalescer.text), self.max_tokens),
             counted=True,
         )
 

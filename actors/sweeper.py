@@ -3,8 +3,9 @@
 A running attempt refreshes `updated_at` every heartbeat; a row not refreshed for
 `stale_after_s` lost its actor (its process died and no redelivery took it over). Every
 actors process sweeps; `executions.fail_orphans` hands each row to one sweeper, which ends
-it like any other ending: the session hears `execution.failed`, a job gets its result and
-webhook, and the tenant's queued jobs get the freed slot (`actors.jobs.report_row`).
+it like any other ending (the dead attempt's recorded progress is billed): the session
+hears `execution.failed`, a job gets its result and webhook, and the tenant's queued jobs
+get the freed slot (`actors.jobs.report_row`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from actors import jobs
+from actors import jobs, progress
 from runtime import executions
 from runtime.messages import ErrorInfo, ExecutionFailed
 
@@ -28,6 +29,8 @@ async def sweep_once(ctx: ActorContext, stale_after_s: float, pending_after_s: f
     rows = await executions.fail_orphans(stale_after_s, pending_after_s)
     for row in rows:
         log.warning("sweeper failed execution %s (%s)", row["id"], row["error_code"])
+        # The dead attempt's recorded tokens are billed once (actors.progress).
+        await progress.bill_dead_attempt(ctx.broker, ctx.topo, row["id"], row["tenant_id"], row["progress"])
         await ctx.streams.publish(
             ExecutionFailed(
                 execution_id=row["id"],

@@ -195,7 +195,7 @@ class Worker:
             delivery = self.deliveries.pop(actor.actor_id, message)
             handed_back = actor.actor_id in self.handed_back
             self.handed_back.discard(actor.actor_id)
-            await _settle(delivery, requeue=not started or handed_back)
+            await _settle(delivery, requeue=True if handed_back or not started else None)
             self.running.pop(actor.actor_id, None)
             if not self.running and self.stopping.is_set():
                 self.idle.set()
@@ -246,6 +246,11 @@ def _channel_alive(message: aio_pika.abc.AbstractIncomingMessage) -> bool:
 
 async def _settle(message: aio_pika.abc.AbstractIncomingMessage, *, requeue: bool | None = None) -> None:
     """Ack (`requeue=None`) or nack; a delivery whose channel died is left to RabbitMQ.
+
+    A finished execution is acked, whatever its ending: `nack(requeue=False)` would make
+    RabbitMQ dead-letter it ("rejected in queue ...executions"), filling the admin's
+    dead-letter list with every chat and letting a re-drive replay a finished run. Only
+    work handed back (never started, shutdown, a dead channel) is nacked, with requeue.
 
     After a broker restart the channel a message came on is gone: its ack or nack cannot be
     sent, and RabbitMQ redelivers the message, whose new delivery finds the execution ended

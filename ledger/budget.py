@@ -10,12 +10,24 @@ Rules:
       spent this month (ledger entries) + open holds + bound <= cap
       credit_balance - open holds >= bound            (the ledger already debited spent)
   and then its bound is held in budget_reservations, in the admission's transaction.
-- The bound: (estimated input + the agent's max_tokens output) priced by
-  `ledger.pricing.price`, the ledger's own function, at the rates in force now. The input
-  estimate counts characters of the role, the session history and the new input at
-  CHARS_PER_TOKEN characters per token (about 4 is typical; 3 over-estimates on purpose).
-  A model without a rate in force gets a bound of 0: the ledger cannot price its usage
-  either (such events are dead-lettered for the app admin), so it costs nothing.
+- The bound is an upper bound of every charge the execution can cause, never an estimate
+  that may undershoot (`bound`; `tests/test_budget_bound.py` hammers it):
+  * input tokens <= UTF-8 bytes of everything the prompt holds (the role, the session
+    history, the new input, an output schema) + MESSAGE_OVERHEAD_TOKENS per message: a BPE
+    token is at least one byte, so no tokenizer makes more tokens than bytes (CJK and emoji
+    take 3-4 bytes a character and often a token each: characters / 3 undershot them);
+    a reply of an earlier execution of the session still running is not written yet but
+    will be history: it counts as `max_tokens` (+ overhead) per such execution;
+  * output tokens <= the agent's `max_tokens` (DEFAULT_MAX_OUTPUT_TOKENS without one; the
+    actor sends that limit to the provider, and caps what it counts itself to it);
+  * priced with the dearest model the run may call (`llm_config.model` and its
+    `llm_config.fallback.model`) by `ledger.pricing.price`, the ledger's own function, at
+    the rates in force now;
+  * times MAX_ATTEMPTS: each attempt (a redelivery after an actors process died) is
+    billed on its own, at most one usage event per attempt.
+  A model without a rate in force prices at 0: the ledger cannot price its usage either
+  (such events are dead-lettered for the app admin), so it costs nothing. A rate that
+  changes between admission and the call is the one thing the bound cannot foresee.
 - A reservation holds `amount - spent` while that is positive. The ledger adds each
   recorded entry's tenant_cost to `spent` in the transaction of the entries (money moves
   from "held" to "spent", never counted twice); `release` at a terminal state lowers
@@ -29,26 +41,39 @@ Rules:
 
 from __future__ import annotations
 
+import json
 import logging
-import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import msgspec
+
 from ledger import budget_repository as brepo
 from ledger import repository as repo
-from ledger.pricing import ZERO, PricingError, price, round6
+from ledger.pricing import ZERO, Commission, PricingError, RateBook, price, round6
 from runtime import db
 from runtime.errors import CodedError
+from runtime.settings import ActorsSettings
 
 log = logging.getLogger("hirebuddha.ledger")
 
-CHARS_PER_TOKEN = 3
 MESSAGE_OVERHEAD_TOKENS = 8
-"""Role markers and separators the chat format adds per message."""
+"""Role markers and separators the chat format adds per message (OpenAI: 3-4, plus 3 that
+prime the reply; our own count and the fake LLM: 4)."""
 DEFAULT_MAX_OUTPUT_TOKENS = 4096
-"""Output bound of an agent without `llm_config.max_tokens`."""
+"""Output bound of an agent without `llm_config.max_tokens` (the actor sends it as the limit)."""
+MAX_ATTEMPTS: int = next(
+    f.default for f in msgspec.structs.fields(ActorsSettings) if f.name == "max_attempts"
+)
+"""Attempts the actors make at one execution (the default of `hirebuddha actors
+--max-attempts`, `ActorsSettings.max_attempts`): an actors process that dies mid-reply is
+billed for what it streamed, and the attempt that takes over is billed on its own. Raising
+the flag above this lets a hold undershoot."""
+SCHEMA_OVERHEAD_TOKENS = 64
+"""The tool definition wrapped around an `output_schema` (name, description, keys)."""
 HISTORY_MESSAGES = 200
 """Messages of history the actor sends (actors.store.history's limit)."""
 RELEASE_AFTER_S = 300.0
@@ -80,9 +105,73 @@ def month_start(at: datetime | None = None) -> datetime:
     return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def estimate_tokens(chars: int, messages: int) -> int:
-    """Input token estimate of a prompt of `chars` characters in `messages` messages."""
-    return math.ceil(chars / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD_TOKENS * messages
+def utf8_bytes(*texts: str) -> int:
+    """UTF-8 bytes of `texts`: no tokenizer makes more tokens of them than this."""
+    return sum(len(text.encode()) for text in texts)
+
+
+def input_bound(content_bytes: int, messages: int, *, pending_replies: int = 0, max_output: int = 0) -> int:
+    """The most input tokens a prompt of `content_bytes` in `messages` messages can count as.
+
+    One token per UTF-8 byte (no BPE token is shorter) plus the per-message overhead; each
+    of `pending_replies` (earlier replies of the session not written yet) adds a message of
+    up to `max_output` tokens.
+    """
+    messages += pending_replies
+    return content_bytes + pending_replies * max_output + MESSAGE_OVERHEAD_TOKENS * messages
+
+
+def output_bound(llm_config: dict) -> int:
+    """The most output tokens one call of the agent can produce (the limit the actor sends)."""
+    return int(llm_config.get("max_tokens") or DEFAULT_MAX_OUTPUT_TOKENS)
+
+
+def models_of(llm_config: dict) -> list[str]:
+    """Every model the run may call: the agent's, then its fallback's (`actors.llm.Providers`)."""
+    models = [str(llm_config.get("model") or "demo")]
+    fallback = llm_config.get("fallback")
+    if isinstance(fallback, dict):
+        models.append(str(fallback.get("model") or "demo"))
+    return models
+
+
+def charge(
+    book: RateBook,
+    model: str,
+    partner_id: uuid.UUID | None,
+    commission: Commission | None,
+    tokens: tuple[int, int],
+    at: datetime,
+) -> Decimal:
+    """What one usage event of (input, output) `tokens` of `model` costs the tenant at `at`.
+
+    Priced per resource by `ledger.pricing.price`, exactly as the ledger prices its entries;
+    a resource without a rate in force costs 0 (see the module docstring).
+    """
+    total = ZERO
+    for resource, quantity in zip(("input_tokens", "output_tokens"), tokens, strict=True):
+        if quantity <= 0:
+            continue
+        try:
+            rate = book.resolve(model, resource, partner_id, at)
+        except PricingError:
+            continue
+        total += price(quantity, rate, commission).tenant_cost
+    return round6(total)
+
+
+def bound(
+    book: RateBook,
+    models: Sequence[str],
+    partner_id: uuid.UUID | None,
+    commission: Commission | None,
+    tokens: tuple[int, int],
+    at: datetime,
+    attempts: int = MAX_ATTEMPTS,
+) -> Decimal:
+    """The hold: `attempts` charges of `tokens` at the dearest of `models` (module docstring)."""
+    dearest = max((charge(book, m, partner_id, commission, tokens, at) for m in models), default=ZERO)
+    return dearest * attempts
 
 
 def check(limits: brepo.Limits, spend: brepo.Spend, bound: Decimal) -> BudgetExceeded | None:
@@ -114,36 +203,37 @@ def check(limits: brepo.Limits, spend: brepo.Spend, bound: Decimal) -> BudgetExc
     return None
 
 
-async def quote(tenant_id: uuid.UUID, model: str, input_tokens: int, output_tokens: int) -> Decimal:
-    """What the tenant pays for these tokens of `model` at the rates in force now.
-
-    Priced per resource by `ledger.pricing.price`, exactly as the ledger prices an entry.
-    A model without a rate in force quotes 0 (see the module docstring).
-    """
+async def _priced(
+    tenant_id: uuid.UUID, models: Sequence[str], tokens: tuple[int, int], attempts: int
+) -> Decimal:
     billing = (await repo.tenants([tenant_id])).get(tenant_id)
     partner_id = None if billing is None else billing.partner_id
-    book = await repo.rate_book([model], [partner_id] if partner_id else [])
-    now, total = datetime.now(UTC), ZERO
-    for resource, quantity in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
-        if quantity <= 0:
-            continue
-        try:
-            rate = book.resolve(model, resource, partner_id, now)
-        except PricingError:
-            continue
-        total += price(quantity, rate, None if billing is None else billing.commission).tenant_cost
-    return round6(total)
+    commission = None if billing is None else billing.commission
+    book = await repo.rate_book(models, [partner_id] if partner_id else [])
+    return bound(book, models, partner_id, commission, tokens, datetime.now(UTC), attempts)
+
+
+async def quote(tenant_id: uuid.UUID, model: str, input_tokens: int, output_tokens: int) -> Decimal:
+    """What the tenant pays for one usage event of these tokens of `model` at the rates now."""
+    return await _priced(tenant_id, [model], (input_tokens, output_tokens), attempts=1)
 
 
 async def _bound(call: Call, prompt: dict) -> Decimal:
     config = prompt["llm_config"]
-    chars, messages = len(prompt["role"]) + len(call.content), 2
+    max_output = output_bound(config)
+    content, messages = utf8_bytes(prompt["role"], call.content), 2
+    if prompt.get("output_schema"):  # sent as a tool definition (instructor)
+        content += utf8_bytes(json.dumps(prompt["output_schema"])) + SCHEMA_OVERHEAD_TOKENS
+    history = brepo.History()
     if call.session_id is not None:
-        h_chars, h_messages = await brepo.history_size(call.session_id, call.tenant_id, HISTORY_MESSAGES)
-        chars, messages = chars + h_chars, messages + h_messages
-    max_output = int(config.get("max_tokens") or DEFAULT_MAX_OUTPUT_TOKENS)
-    model = str(config.get("model") or "demo")
-    return await quote(call.tenant_id, model, estimate_tokens(chars, messages), max_output)
+        history = await brepo.history_size(call.session_id, call.tenant_id, HISTORY_MESSAGES)
+    input_tokens = input_bound(
+        content + history.bytes,
+        messages + history.messages,
+        pending_replies=history.replies_pending,
+        max_output=max_output,
+    )
+    return await _priced(call.tenant_id, models_of(config), (input_tokens, max_output), MAX_ATTEMPTS)
 
 
 @dataclass(frozen=True)
@@ -168,7 +258,7 @@ async def estimate(call: Call) -> Estimate | None:
     prompt = await brepo.agent_prompt(call.agent_id, call.tenant_id)
     if prompt is None:
         return None  # admission answers "agent not found" itself
-    model = str(prompt["llm_config"].get("model") or "demo")
+    model = models_of(prompt["llm_config"])[0]
     return Estimate(await _bound(call, prompt), model)
 
 

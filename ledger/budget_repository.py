@@ -7,6 +7,7 @@ month in UTC, passed in as its start.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,27 +104,46 @@ async def spend(
 
 
 async def agent_prompt(agent_id: uuid.UUID, tenant_id: uuid.UUID) -> dict[str, Any] | None:
-    """The agent's role text and llm_config (a dict), or None."""
+    """The agent's role text, llm_config and output_schema (dicts), or None."""
     row = await db.fetchrow(
-        "SELECT role, llm_config FROM agents WHERE id = $1 AND tenant_id = $2", agent_id, tenant_id
+        "SELECT role, llm_config, output_schema FROM agents WHERE id = $1 AND tenant_id = $2",
+        agent_id,
+        tenant_id,
     )
     if row is None:
         return None
-    config = row["llm_config"]
-    if isinstance(config, str):
-        import json
+    return {
+        "role": row["role"] or "",
+        "llm_config": _json(row["llm_config"]) or {},
+        "output_schema": _json(row["output_schema"]),
+    }
 
-        config = json.loads(config)
-    return {"role": row["role"] or "", "llm_config": config or {}}
+
+def _json(value: Any) -> Any:
+    """asyncpg hands jsonb back as text unless a codec is set; accept both."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
-async def history_size(session_id: uuid.UUID, tenant_id: uuid.UUID, limit: int) -> tuple[int, int]:
-    """(characters, messages) of the session's last `limit` messages: the prompt's history.
+@dataclass(frozen=True)
+class History:
+    """What a session's history adds to the next prompt (`history_size`)."""
 
-    Served by messages_session_created.
+    bytes: int = 0
+    """UTF-8 bytes of the messages written so far."""
+    messages: int = 0
+    replies_pending: int = 0
+    """Earlier executions still pending or running: their replies are not written yet."""
+
+
+async def history_size(session_id: uuid.UUID, tenant_id: uuid.UUID, limit: int) -> History:
+    """The session's last `limit` messages (the prompt's history), and the replies to come.
+
+    Served by messages_session_created and the executions' session_id index.
     """
     row = await db.fetchrow(
-        "SELECT COALESCE(sum(length(content)), 0) AS chars, count(*) AS n FROM ("
+        "SELECT COALESCE(sum(octet_length(content)), 0) AS bytes, count(*) AS n, "
+        "(SELECT count(*) FROM executions WHERE session_id = $1 AND tenant_id = $2 "
+        " AND status IN ('pending', 'running')) AS pending FROM ("
         "  SELECT content FROM messages WHERE session_id = $1 AND tenant_id = $2 "
         "  ORDER BY created_at DESC LIMIT $3) h",
         session_id,
@@ -131,7 +151,7 @@ async def history_size(session_id: uuid.UUID, tenant_id: uuid.UUID, limit: int) 
         limit,
     )
     assert row is not None
-    return int(row["chars"]), int(row["n"])
+    return History(int(row["bytes"]), int(row["n"]), int(row["pending"]))
 
 
 async def insert_reservation(

@@ -274,6 +274,9 @@ class Claim:
     agent_id: uuid.UUID | None
     session_id: uuid.UUID | None
     input: str
+    progress: Any = None
+    """executions.progress as an earlier attempt left it (`actors.progress`): the attempt
+    that takes over bills it."""
 
 
 @dataclass(frozen=True)
@@ -321,7 +324,7 @@ claimed AS (
     started_at = COALESCE(e.started_at, now()), updated_at = now()
   FROM turn
   WHERE e.id = $1 AND e.tenant_id = $2 AND e.status IN ('pending', 'running') AND NOT turn.busy
-  RETURNING e.attempt, e.agent_id, e.session_id, e.input_data),
+  RETURNING e.attempt, e.agent_id, e.session_id, e.input_data, e.progress),
 agent AS (
   SELECT a.role, a.llm_config, a.output_schema FROM agents a JOIN claimed c ON a.id = c.agent_id
   WHERE a.tenant_id = $2 AND a.is_active),
@@ -336,7 +339,7 @@ turns AS (
     AND NOT (e.id = me.id AND m.role <> 'user')
     AND NOT (e.merged_into IS NOT NULL AND m.role <> 'user')
   ORDER BY e.created_at DESC, e.id DESC, (m.role = 'user'), m.created_at DESC LIMIT $4)
-SELECT (SELECT busy FROM turn) AS busy, c.attempt, c.agent_id, c.session_id, c.input_data,
+SELECT (SELECT busy FROM turn) AS busy, c.attempt, c.agent_id, c.session_id, c.input_data, c.progress,
        a.role, a.llm_config, a.output_schema, a.role IS NOT NULL AS has_agent,
        (SELECT json_agg(json_build_object('role', t.role, 'content', t.content,
                                           'merged', t.merged)
@@ -381,7 +384,7 @@ async def begin(execution_id: uuid.UUID, tenant_id: uuid.UUID, *, wait_turn: boo
         return None
     data = _json(row["input_data"]) or {}
     text = data.get("content") or data.get("input") or ""
-    claim = Claim(row["attempt"], row["agent_id"], row["session_id"], str(text))
+    claim = Claim(row["attempt"], row["agent_id"], row["session_id"], str(text), row["progress"])
     agent = None
     if row["has_agent"]:
         agent = AgentConfig(row["role"], _json(row["llm_config"]) or {}, _json(row["output_schema"]))
@@ -391,15 +394,19 @@ async def begin(execution_id: uuid.UUID, tenant_id: uuid.UUID, *, wait_turn: boo
     return Begun(claim, agent, turns)
 
 
-async def heartbeat(execution_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int) -> bool:
-    """Show the sweeper this attempt is alive; False when it no longer owns the execution."""
+async def heartbeat(
+    execution_id: uuid.UUID, tenant_id: uuid.UUID, attempt: int, progress: str | None = None
+) -> bool:
+    """Show the sweeper this attempt is alive, with its `progress` (JSON, `actors.progress`)
+    when it has some; False when it no longer owns the execution."""
     async with db.scope(tenant_id):
         done = await db.execute(
-            "UPDATE executions SET updated_at = now() "
+            "UPDATE executions SET updated_at = now(), progress = COALESCE($4::jsonb, progress) "
             "WHERE id = $1 AND tenant_id = $2 AND status = 'running' AND attempt = $3",
             execution_id,
             tenant_id,
             attempt,
+            progress,
         )
     return done.endswith(" 1")
 
@@ -477,8 +484,9 @@ NEVER_STARTED = "No worker took this execution in time."
 async def fail_orphans(stale_after_s: float, pending_after_s: float) -> Sequence[Any]:
     """running | pending -> failed: rows whose actor is gone (no heartbeat for
     `stale_after_s`) or that no actor took (for `pending_after_s`). Every tenant at once;
-    UPDATE ... RETURNING hands each row to one sweeper. Rows: ENDED_COLUMNS + session_id
-    and `error_code` (actor_lost | not_started)."""
+    UPDATE ... RETURNING hands each row to one sweeper. Rows: ENDED_COLUMNS + session_id,
+    `progress` (what a dead attempt streamed, to bill) and `error_code` (actor_lost |
+    not_started)."""
     async with db.scope(system=True):  # cross-tenant by nature: it looks at every tenant
         return await db.fetch(
             "UPDATE executions SET status = 'failed', completed_at = now(), updated_at = now(), "  # noqa: S608 (constant SQL)
@@ -487,7 +495,7 @@ async def fail_orphans(stale_after_s: float, pending_after_s: float) -> Sequence
             "CASE status WHEN 'running' THEN 'actor_lost' ELSE 'not_started' END) "
             "WHERE (status = 'running' AND updated_at < now() - make_interval(secs => $1)) "
             "OR (status = 'pending' AND updated_at < now() - make_interval(secs => $2)) "
-            f"RETURNING {ENDED_COLUMNS}, session_id, result_data->>'error_code' AS error_code",
+            f"RETURNING {ENDED_COLUMNS}, session_id, progress, result_data->>'error_code' AS error_code",
             float(stale_after_s),
             float(pending_after_s),
             ACTOR_LOST,

@@ -72,6 +72,7 @@ pytest_plugins = [
     "helpers.rabbit",
     "helpers.proclogs",
     "helpers.webhooks",
+    "helpers.dead_letters",  # `expect_dead_letters`, checked when the run ends
 ]
 
 
@@ -100,20 +101,24 @@ def amqp_vhost() -> Iterator[str]:
 @pytest.fixture(scope="session")
 async def database() -> AsyncIterator[str]:
     """A migrated database of this run, the app pool open in the test process; dropped after."""
+    from helpers import dead_letters
     from runtime import db
     from runtime.migrate import migrate
 
     await migrate()
     await db.open_pool(10)
     yield DB_NAME
-    await db.close_pool()
-    import asyncpg
-
-    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    try:  # every process of the run has stopped: its dead letters are all in
+        await dead_letters.check(os.environ["HB_AMQP_URL"], VHOST)
     finally:
-        await conn.close()
+        await db.close_pool()
+        import asyncpg
+
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        finally:
+            await conn.close()
 
 
 class Process:

@@ -13,6 +13,7 @@ import httpx
 
 from helpers.api import app_admin, register
 from helpers.chat_fixtures import fake_agent, open_session
+from helpers.dead_letters import correlation_in
 from helpers.eventually import eventually
 from helpers.fake_llm import FakeLLM
 from helpers.platform import chat, running_platform
@@ -25,6 +26,7 @@ async def test_provider_and_api_keys_never_reach_responses_logs_or_the_database_
     database: str,
     fake_llm: FakeLLM,
     secret_audit: set[str],
+    expect_dead_letters,
 ) -> None:
     """A platform whose actors call the provider with a stored key (and a different env key),
     a successful chat, a provider 401 and 500, a job with a bad agent (dead-lettered with the
@@ -63,6 +65,8 @@ async def test_provider_and_api_keys_never_reach_responses_logs_or_the_database_
                     assert final["type"] in ("execution.completed", "execution.failed"), final
                     assert stored_key not in json.dumps(final) and env_key not in json.dumps(final)
             connection = await aio_pika.connect(get_settings().broker.url)
+            bad_job = uuid.uuid4().hex
+            expect_dead_letters(correlation_in({bad_job}), 1, why="a job for an unknown agent")
             async with connection:
                 channel = await connection.channel()
                 jobs = await channel.get_exchange(f"{platform.env['HB_AMQP_PREFIX']}hirebuddha.jobs")
@@ -71,7 +75,7 @@ async def test_provider_and_api_keys_never_reach_responses_logs_or_the_database_
                         json.dumps({"agent_id": str(uuid.uuid4()), "input": "x"}).encode(),
                         headers={"x-api-key": api_key},
                         content_type="application/json",
-                        correlation_id=uuid.uuid4().hex,
+                        correlation_id=bad_job,
                     ),
                     routing_key="submit",
                 )

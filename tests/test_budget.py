@@ -30,7 +30,7 @@ from runtime.publishing import publish_usage
 from runtime.tables import Execution
 
 D = Decimal
-ROLE_CHARS = len("You answer briefly.")
+ROLE = "You answer briefly."
 CONTENT = "hello"
 
 
@@ -55,12 +55,14 @@ async def capped_tenant(calls: float, **tenant) -> tuple[uuid.UUID, uuid.UUID, D
     model = await priced_model()
     tenant_id = await make_tenant(**tenant)
     agent_id = await make_agent(tenant_id, model, max_tokens=1000)
-    input_tokens = budget.estimate_tokens(ROLE_CHARS + len(CONTENT), 2)
+    input_tokens = budget.input_bound(budget.utf8_bytes(ROLE, CONTENT), 2)
     async with db.scope(tenant_id):
-        bound = await budget.quote(tenant_id, model, input_tokens, 1000)
-    # The bound is the ledger's own price of those tokens at the rate in force (1.0 per 1k).
+        bound = await budget.quote(tenant_id, model, input_tokens, 1000) * budget.MAX_ATTEMPTS
+    # The bound is the ledger's own price of those tokens at the rate in force (1.0 per 1k),
+    # once per attempt the run may make.
     rate = AppliedRate(D("0.5"), "1k_tokens", D("1.0"), "1k_tokens")
-    assert bound == price(input_tokens, rate, None).tenant_cost + price(1000, rate, None).tenant_cost
+    once = price(input_tokens, rate, None).tenant_cost + price(1000, rate, None).tenant_cost
+    assert bound == once * budget.MAX_ATTEMPTS
     async with db.scope(system=True):
         await brepo.set_tenant_cap(tenant_id, (bound * D(str(calls))).quantize(D("0.000001")))
     return tenant_id, agent_id, bound
@@ -151,7 +153,7 @@ async def test_200_concurrent_admissions_against_a_cap_for_10_admit_exactly_10_a
     # What the calls did not use is free again: exactly the calls that fit now are admitted.
     room = int((cap - after.tenant_spent) // bound)
     results = await asyncio.gather(*(admit(tenant_id, agent_id) for _ in range(50)))
-    assert sum(code is None for _, code in results) == room == 4
+    assert sum(code is None for _, code in results) == room == 8
 
 
 async def brepo_model(execution_id: uuid.UUID) -> str:
@@ -186,8 +188,8 @@ async def test_the_sweeper_releases_what_an_actor_left_behind() -> None:
 
 async def test_prepaid_credit_bounds_admission_and_a_payment_method_lifts_it() -> None:
     model = await priced_model()
-    tenant_id = await make_tenant(credit="1.5")
-    agent_id = await make_agent(tenant_id, model, max_tokens=1000)  # bound 1.024
+    tenant_id = await make_tenant(credit="4.5")
+    agent_id = await make_agent(tenant_id, model, max_tokens=1000)  # bound 3 x 1.04
     assert (await admit(tenant_id, agent_id))[1] is None
     assert (await admit(tenant_id, agent_id))[1] == "insufficient_credit"
     async with db.scope(tenant_id):

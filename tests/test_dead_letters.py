@@ -8,6 +8,7 @@ import uuid
 import aio_pika
 
 from helpers.api import app_admin
+from helpers.dead_letters import body_has
 from helpers.eventually import eventually
 from runtime.publishing import REASON_HEADER, SOURCE_EXCHANGE_HEADER, SOURCE_HEADER
 
@@ -22,9 +23,10 @@ async def _wait_listed(root, marker: str, timeout: float = 15) -> dict:
     return (await eventually(listed, what=f"dead letter {marker} listed", timeout=timeout))[0]
 
 
-async def test_dead_letter_is_listed_with_reason_and_redriven_to_its_origin(client):
+async def test_dead_letter_is_listed_with_reason_and_redriven_to_its_origin(client, expect_dead_letters):
     root = await app_admin(client)
     marker = uuid.uuid4().hex
+    expect_dead_letters(body_has(marker), 1, why="published to the DLX by the test")
     connection = await aio_pika.connect_robust(os.environ["HB_AMQP_URL"])
     async with connection:
         channel = await connection.channel()

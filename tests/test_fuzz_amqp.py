@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from helpers.api import ApiUser
 from helpers.chat_fixtures import fake_agent, open_session
+from helpers.dead_letters import correlation_in
 from helpers.eventually import eventually
 from helpers.ledger import make_tenant, priced_model, start_ledger_process, usage
 from helpers.platform import WAIT, Platform, chat, fake_reply
@@ -107,7 +108,7 @@ def generated_jobs(agent_id: str, key: str, count: int) -> list[dict[str, Any]]:
 
 
 async def test_generated_jobs_each_get_an_answer_and_bad_ones_a_dead_letter_with_reason(
-    platform: Platform, admin: ApiUser, amqp: aio_pika.abc.AbstractChannel
+    platform: Platform, admin: ApiUser, amqp: aio_pika.abc.AbstractChannel, expect_dead_letters
 ) -> None:
     """80 generated jobs (valid, malformed, wrong types, wrong or missing keys, odd content
     types and encodings): every one gets a result on reply_to; each `rejected` result names an
@@ -146,6 +147,7 @@ async def test_generated_jobs_each_get_an_answer_and_bad_ones_a_dead_letter_with
     async with asyncio.timeout(60), arrived:
         await arrived.wait_for(lambda: all(cid in results for cid in sent))
     rejected = {cid for cid in sent if results[cid]["status"] == "rejected"}
+    expect_dead_letters(correlation_in(rejected), len(rejected), why="rejected generated jobs")
     assert len(rejected) >= 40, f"the generator produced mostly valid jobs: {len(rejected)} rejected"
     for cid in rejected:
         assert results[cid]["error"]["code"] and results[cid]["error"]["message"], results[cid]
@@ -175,7 +177,7 @@ MALFORMED = {
 
 
 async def test_malformed_messages_on_the_executions_and_usage_queues_are_dead_lettered(
-    platform: Platform, ledger: None, admin: ApiUser, amqp: aio_pika.abc.AbstractChannel
+    platform: Platform, ledger: None, admin: ApiUser, amqp: aio_pika.abc.AbstractChannel, expect_dead_letters
 ) -> None:
     """Garbage, empty, wrong-shaped, wrongly-typed and 2 MB bodies, put straight onto the
     executions queue (actors) and the usage queue (ledger), plus a well-formed usage event of
@@ -201,6 +203,16 @@ async def test_malformed_messages_on_the_executions_and_usage_queues_are_dead_le
                 ),
                 routing_key=f"{prefix}hirebuddha.{queue}",
             )
+    expect_dead_letters(correlation_in(set(sent)), len(sent), why="malformed messages put on the queues")
+    # The module's chats and jobs answer with model 'fake', which has no rate: once this
+    # test starts a ledger on the platform, it dead-letters their usage (as it must).
+    expect_dead_letters(
+        lambda letter: (
+            letter.routing_key == f"{prefix}hirebuddha.usage"
+            and letter.reason.startswith("no rate for model 'fake'")
+        ),
+        why="usage of the unpriced fake model",
+    )
     rows = await dead_letters(set(sent))
     for cid, row in rows.items():
         assert row["reason"] and row["reason"] != "unknown", (cid, row["reason"])

@@ -16,6 +16,7 @@ import pytest
 
 from helpers.api import ApiUser, app_admin, register
 from helpers.chat_fixtures import fake_agent, set_max_concurrency
+from helpers.dead_letters import correlation_in
 from helpers.eventually import eventually
 from helpers.platform import AMQP_URL, WAIT, Platform, UsageTap, fake_reply
 from runtime import db
@@ -160,7 +161,7 @@ async def test_same_correlation_id_runs_once_and_answers_twice(
 
 
 async def test_bad_jobs_are_rejected_dead_lettered_and_the_consumer_keeps_going(
-    platform: Platform, admin: ApiUser, jobs: JobClient
+    platform: Platform, admin: ApiUser, jobs: JobClient, expect_dead_letters
 ) -> None:
     bot = await fake_agent(admin)
     key = await api_key(admin)
@@ -178,6 +179,7 @@ async def test_bad_jobs_are_rejected_dead_lettered_and_the_consumer_keeps_going(
         "wrong content type": (good, key, {"content_type": "text/plain"}),
     }
     sent = {name: await jobs.publish(body, k, **props) for name, (body, k, props) in cases.items()}
+    expect_dead_letters(correlation_in(set(sent.values())), len(sent), why="one per bad job")
     for name, cid in sent.items():
         (result,) = await jobs.result(cid)
         assert result["status"] == "rejected", f"{name}: {result}"

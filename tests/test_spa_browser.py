@@ -34,6 +34,7 @@ from helpers.browser import (
     tab,
 )
 from helpers.chat_fixtures import fake_agent
+from helpers.dead_letters import body_has
 from helpers.eventually import eventually
 from helpers.fake_llm import FakeLLM
 from helpers.ledger import priced_model, start_ledger_process, usage
@@ -412,8 +413,11 @@ async def test_partner_live_usage_total_moves_without_a_reload_as_the_ledger_wri
         t.assert_clean()
 
 
-async def test_admin_retries_a_dead_letter_and_it_is_published_again(browser, platform, people):
+async def test_admin_retries_a_dead_letter_and_it_is_published_again(
+    browser, platform, people, expect_dead_letters
+):
     marker = uuid.uuid4().hex
+    expect_dead_letters(body_has(marker), 1, why="stored by the test for the admin to retry")
     connection = await aio_pika.connect_robust(load_settings().broker.url)
     async with connection:
         channel = await connection.channel()

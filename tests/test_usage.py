@@ -80,9 +80,9 @@ async def test_rest_admission_holds_the_cap_and_refuses_with_402_naming_it(
     model = await priced_model()
     bot = await agent(admin, llm_config={"model": model, "provider": "demo", "max_tokens": 1000})
     text = "screen this candidate"
-    tokens = budget.estimate_tokens(len(bot["role"]) + len(text), 2)
+    tokens = budget.input_bound(budget.utf8_bytes(bot["role"], text), 2)
     async with db.scope(uuid.UUID(admin.tenant_id)):
-        bound = await budget.quote(uuid.UUID(admin.tenant_id), model, tokens, 1000)
+        bound = await budget.quote(uuid.UUID(admin.tenant_id), model, tokens, 1000) * budget.MAX_ATTEMPTS
     cap = str(bound * D("2.5"))
     r = await admin.put("/api/v1/tenant/budget", json={"monthly_cap": cap})
     assert r.status_code == 200 and D(r.json()["monthly_cap"]) == D(cap), r.text

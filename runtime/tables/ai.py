@@ -97,6 +97,8 @@ class Execution(Table, tablename="executions", db=APP_DB):
     input_data = JSONB(null=True, default=None)
     result_data = JSONB(null=True, default=None)
     usage = JSONB(null=True, default=None)
+    progress = JSONB(null=True, default=None)
+    """The running attempt's tokens so far, written at each heartbeat (actors/progress.py)."""
     error_message = Text(null=True, default=None)
     attempt = Integer(default=0)
     started_at = Timestamptz(null=True, default=None)

@@ -49,6 +49,8 @@ class Followed:
     started: bool = False
     finished: bool = False
     following: bool = False
+    attempt: int = 0
+    """The attempt of the last `execution.restarted` sent (0: none; see web.chat.resume)."""
 
 
 class ChatConnection:
@@ -107,7 +109,7 @@ class ChatConnection:
                 return
             state.started = state.following = True
         elif isinstance(event, ExecutionRestarted):
-            state.following, state.last_seq = True, 0
+            state.following, state.last_seq, state.attempt = True, 0, event.attempt
         elif isinstance(event, TERMINAL):
             state.finished = True
         self.send(frame or p.frame_of(event))
@@ -187,7 +189,7 @@ class ChatConnection:
             case p.CancelFrame():
                 await self._cancel(frame.execution_id)
             case p.ResumeFrame():
-                await resume.resume(self, frame.execution_id, frame.after_seq)
+                await resume.resume(self, frame.execution_id, frame.after_seq, frame.attempt)
             case p.PingFrame():
                 self.send(p.Pong())
             case p.AuthFrame():

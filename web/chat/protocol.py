@@ -66,6 +66,9 @@ class CancelFrame(ClientFrame, tag="cancel"):
 class ResumeFrame(ClientFrame, tag="resume"):
     execution_id: uuid.UUID
     after_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
+    attempt: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """The attempt whose seq run `after_seq` counts in (its last `execution.restarted`);
+    without it, a client past a restart gets the whole current run (web.chat.resume)."""
 
 
 class PingFrame(ClientFrame, tag="ping"):
