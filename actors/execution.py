@@ -167,6 +167,8 @@ class ExecutionRun:
                 await self._fail("timeout", "The execution took too long.")
             except ExecutionFailedError as exc:
                 await self._fail(exc.code, exc.message)
+            except ProviderError as exc:  # e.g. the agent's provider is no longer configured
+                await self._fail(exc.code, exc.message)
             except BROKER_LOST as exc:
                 # A delta or usage event could not be published (RabbitMQ went away): end the
                 # execution with a reason the client can act on, rather than leave it running.
@@ -216,7 +218,7 @@ class ExecutionRun:
             turns = begun.turns
         else:
             turns = [{"role": "user", "content": claim.input or self.request.input}]
-        messages = prompt(agent.role, turns)
+        messages = prompt(agent.role, turns, await self.ctx.providers.history_budget(agent.llm_config))
         self._resolved = await self.ctx.providers.resolve(agent.llm_config)
         options = {
             "temperature": agent.llm_config.get("temperature"),
@@ -315,7 +317,7 @@ class ExecutionRun:
             try:
                 usage = await self._stream_once(messages, options)
             except TransientProviderError as exc:
-                breaker.failure()
+                breaker.failure(f"{exc.code}: {exc.message}")
                 if self.coalescer.text:  # the broken call produced tokens: they were spent
                     await self._record(self._counted(messages))
                     raise ExecutionFailedError(

@@ -92,6 +92,9 @@ async def database() -> AsyncIterator[str]:
 
     await migrate()
     await db.open_pool(10)
+    from helpers.catalog import seed_test_catalog
+
+    await seed_test_catalog()  # the models the suite's agents name (agents need catalog models)
     yield DB_NAME
     await db.close_pool()
     import asyncpg

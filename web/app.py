@@ -31,7 +31,9 @@ from web.jobs import intake
 from web.jobs.asyncapi import asyncapi_document
 from web.jobs.webhook_secret import WebhookSecretController
 from web.logs import access_log, configure_logging, request_id_middleware
+from web.models.controller import ModelAdminController, ModelController
 from web.partner.controller import PartnerController
+from web.providers.controller import ProviderController
 from web.sessions.controller import SessionController
 from web.spa import spa
 from web.tenant.controller import TenantController
@@ -57,6 +59,9 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     BudgetController,
     CreditController,
     usage_socket,
+    ProviderController,
+    ModelAdminController,
+    ModelController,
 ]
 
 

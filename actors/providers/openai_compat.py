@@ -32,9 +32,21 @@ def map_error(exc: BaseException) -> ProviderError:
     return ProviderError("provider_error", str(exc))
 
 
-def make_client(base_url: str | None, api_key: str | None, timeout: float = 60.0) -> openai.AsyncOpenAI:
-    """An AsyncOpenAI client; SDK retries off because supervision owns retries."""
-    return openai.AsyncOpenAI(base_url=base_url, api_key=api_key or "unused", max_retries=0, timeout=timeout)
+def make_client(
+    base_url: str | None,
+    api_key: str | None,
+    timeout: float = 60.0,
+    headers: dict[str, str] | None = None,
+) -> openai.AsyncOpenAI:
+    """An AsyncOpenAI client; SDK retries off because supervision owns retries. `headers` go
+    with every request (vendors that take their key or version in a header)."""
+    return openai.AsyncOpenAI(
+        base_url=base_url,
+        api_key=api_key or "unused",
+        max_retries=0,
+        timeout=timeout,
+        default_headers=headers or None,
+    )
 
 
 class OpenAIProvider:

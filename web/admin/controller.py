@@ -1,24 +1,20 @@
-"""`/admin/*`: the app admin runs partners, tenants, rates, models and provider keys."""
+"""`/admin/*`: the app admin runs partners, tenants and rates (providers: web.providers,
+models: web.models)."""
 
 from __future__ import annotations
 
 import uuid
 
 import msgspec
-from litestar import Controller, Request, get, patch, post, put
-from litestar.exceptions import NotFoundException
+from litestar import Controller, Request, get, patch, post
 
-from runtime import db, provider_config
-from runtime.tables import AIModel, Partner, SystemRate, Tenant
+from runtime import db
+from runtime.tables import Partner, SystemRate, Tenant
 from web import audit
 from web.admin.schemas import (
     AdminTenantPatch,
-    ModelCreate,
-    ModelOut,
     PartnerCreate,
     PartnerOut,
-    ProviderOut,
-    ProviderPut,
     RateCreate,
     RateOut,
 )
@@ -139,46 +135,3 @@ class AdminController(Controller):
             )
             row = await SystemRate.select(*RATE_COLUMNS).where(SystemRate.id == rate.id).first()
         return msgspec.convert(row, RateOut)
-
-    @get("/models")
-    async def list_models(self) -> list[ModelOut]:
-        """Models tenants may choose."""
-        async with db.scope(system=True):
-            rows = await AIModel.select().order_by(AIModel.model_key)
-        return msgspec.convert(rows, list[ModelOut])
-
-    @post("/models", status_code=201)
-    async def create_model(self, data: ModelCreate) -> ModelOut:
-        """Offer a model."""
-        model = AIModel(**msgspec.structs.asdict(data))
-        async with db.scope(system=True):
-            await AIModel.insert(model)
-            row = await AIModel.select().where(AIModel.id == model.id).first()
-        return msgspec.convert(row, ModelOut)
-
-    @get("/providers")
-    async def list_providers(self) -> list[ProviderOut]:
-        """Configured providers; keys are write-only and never returned."""
-        async with db.scope(system=True):
-            configs = [await provider_config.load(n) for n in provider_config.PROVIDERS]
-        return [ProviderOut(c.name, c.api_key is not None, c.base_url) for c in configs]
-
-    @put("/providers/{name:str}")
-    async def put_provider(self, request: Request, name: str, data: ProviderPut) -> ProviderOut:
-        """Set a provider's API key (stored Fernet-encrypted) and/or base URL."""
-        if name not in provider_config.PROVIDERS:
-            raise NotFoundException(
-                f"Unknown provider {name!r}; known: {', '.join(provider_config.PROVIDERS)}."
-            )
-        me = principal(request)
-        async with db.scope(system=True):
-            await provider_config.save(name, data.api_key, data.base_url)
-            await audit.record(
-                "provider.update",
-                tenant_id=None,
-                actor_id=me.id,
-                provider=name,
-                api_key_changed=data.api_key is not None,
-            )
-            config = await provider_config.load(name)
-        return ProviderOut(name, config.api_key is not None, config.base_url)

@@ -15,6 +15,7 @@ from web import audit
 from web.agents.schemas import AgentCreate, AgentOut, AgentPatch
 from web.auth.guards import requires_tenant_admin, requires_tenant_member
 from web.deps import found, principal, utcnow
+from web.models.service import ModelService
 
 COLUMNS = (
     Agent.id,
@@ -70,6 +71,7 @@ class AgentController(Controller):
         """Define an agent: name, system prompt (`role`), model settings, output schema."""
         me = principal(request)
         _check_schema(data.output_schema)
+        await ModelService().check_llm_config(msgspec.to_builtins(data.llm_config))
         agent = Agent(
             tenant=me.tenant_id,
             name=data.name,
@@ -111,6 +113,8 @@ class AgentController(Controller):
         fields = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         if "output_schema" in fields:
             _check_schema(fields["output_schema"])
+        if "llm_config" in fields:
+            await ModelService().check_llm_config(msgspec.to_builtins(fields["llm_config"]))
         for key in ("llm_config", "output_schema"):
             if key in fields:
                 fields[key] = _dump(fields[key])

@@ -10,7 +10,8 @@ import msgspec
 
 from web.schemas import LongText, Name
 
-Provider = Literal["demo", "openai"]
+Provider = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
+"""A configured provider's name (`demo`, `openai`, or one the app admin added)."""
 DoubleTexting = Literal["reject", "enqueue", "interrupt"]
 ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[\w.:/\-]+$")]
 

@@ -191,7 +191,9 @@ async def submit(
     execution_id = uuid.uuid4()
     async with db.scope(me.tenant_id):
         agent = await db.fetchrow(
-            "SELECT double_texting FROM agents WHERE id = $1 AND tenant_id = $2 AND is_active",
+            "SELECT a.double_texting, a.llm_config->>'model' AS model, m.is_active AS model_active "
+            "FROM agents a LEFT JOIN ai_models m ON m.model_key = a.llm_config->>'model' "
+            "WHERE a.id = $1 AND a.tenant_id = $2 AND a.is_active",
             agent_id,
             me.tenant_id,
         )
@@ -211,6 +213,8 @@ async def submit(
             return earlier
         if agent is None:
             raise Rejected("not_found", "Agent not found or inactive.", 404)
+        if agent["model_active"] is False:  # the catalog's switch (web.models); running ones finish
+            raise Rejected("model_inactive", f"The agent's model {agent['model']!r} is deactivated.", 422)
         policy = agent["double_texting"] or "enqueue"
         interrupted = _session_policy(state["session_active"] or [], policy) if session_id else []
         tier, full = _check_tenant(state, len(interrupted), wait_for_slot)
