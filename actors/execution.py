@@ -18,7 +18,7 @@ from faststream.rabbit import RabbitBroker
 from actors import jobs, store
 from actors.breaker import Breakers
 from actors.coalesce import Coalescer
-from actors.llm import Providers, Resolved, prompt
+from actors.llm import CONVERSATION_SOURCE, Providers, Resolved, conversation_turns, prompt
 from actors.providers import (
     ChatMessage,
     ProviderError,
@@ -216,6 +216,8 @@ class ExecutionRun:
             raise ExecutionFailedError("agent_unavailable", "The agent no longer exists.")
         if begun.turns is not None:
             turns = begun.turns
+        elif self.request.source == CONVERSATION_SOURCE:  # the OpenAI-compatible API's messages
+            turns = conversation_turns(claim.input or self.request.input)
         else:
             turns = [{"role": "user", "content": claim.input or self.request.input}]
         messages = prompt(agent.role, turns, await self.ctx.providers.history_budget(agent.llm_config))

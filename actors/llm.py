@@ -8,6 +8,7 @@ applies within that time without restarting the actors.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -183,3 +184,21 @@ def prompt(
         used += cost
     kept.reverse()
     return [{"role": "system", "content": role}, *kept]
+
+
+CONVERSATION_SOURCE = "openai"
+"""`ExecutionRequested.source` of an execution started through the OpenAI-compatible API: its
+input is the request's messages as JSON (`[{"role", "content"}, ...]`, oldest first)."""
+
+
+def conversation_turns(encoded: str) -> list[dict[str, str]]:
+    """The turns (newest first, as `prompt` takes them) of a JSON-encoded conversation.
+
+    Anything unreadable becomes one user turn with the raw text, never an error: web wrote it.
+    """
+    try:
+        messages = json.loads(encoded)
+        turns = [{"role": str(m["role"]), "content": str(m["content"])} for m in messages]
+    except (ValueError, TypeError, KeyError):
+        return [{"role": "user", "content": encoded}]
+    return list(reversed(turns)) or [{"role": "user", "content": ""}]

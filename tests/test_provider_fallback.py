@@ -19,8 +19,8 @@ from helpers.api import ApiUser, agent, app_admin, register
 from helpers.catalog import catalog_model
 from helpers.chat_fixtures import open_session
 from helpers.fake_llm import FakeLLM, fake_llm_fixture, serve_fake_llm  # noqa: F401  (fixture)
-from helpers.ledger import start_ledger_process, wait_until
-from helpers.platform import Platform, chat, fake_reply, running_platform
+from helpers.ledger import wait_until
+from helpers.platform import Platform, chat, fake_reply, platform_with_ledger
 from runtime import db
 
 BREAKER_THRESHOLD = 2
@@ -37,12 +37,8 @@ async def vendor_a() -> AsyncIterator[FakeLLM]:
 @pytest.fixture(scope="module")
 async def platform(database: str, fake_llm: FakeLLM) -> AsyncIterator[Platform]:
     flags = ("--breaker-threshold", str(BREAKER_THRESHOLD), "--provider-timeout", str(PROVIDER_TIMEOUT_S))
-    async with running_platform(fake_llm, 1, *flags) as running:
-        ledger = await start_ledger_process("--batch-ms", "20", env=running.env)
-        try:
-            yield running
-        finally:
-            ledger.stop()
+    async with platform_with_ledger(fake_llm, *flags) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ from web.jobs.asyncapi import asyncapi_document
 from web.jobs.webhook_secret import WebhookSecretController
 from web.logs import access_log, configure_logging, request_id_middleware
 from web.models.controller import ModelAdminController, ModelController
+from web.openai_api.controller import openai_lifespan, openai_router
 from web.partner.controller import PartnerController
 from web.providers.controller import ProviderController
 from web.sessions.controller import SessionController
@@ -100,8 +101,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     origins = [f"http://{settings.http.host}:{settings.http.port}", *settings.http.allowed_origins]
     api = Router(path="/api/v1", route_handlers=API_HANDLERS)
     return Litestar(
-        route_handlers=[api, live, ready, metrics, asyncapi_document, spa],
-        lifespan=[lifespan, usage_lifespan],
+        route_handlers=[api, openai_router, live, ready, metrics, asyncapi_document, spa],
+        lifespan=[lifespan, usage_lifespan, openai_lifespan],
         middleware=[
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema", "^/health", "^/metrics"]),

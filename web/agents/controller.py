@@ -28,6 +28,7 @@ COLUMNS = (
     Agent.is_active,
     Agent.created_at,
     Agent.updated_at,
+    Agent.slug,
 )
 
 
@@ -80,6 +81,7 @@ class AgentController(Controller):
             output_schema=_dump(data.output_schema),
             double_texting=data.double_texting,
             is_active=data.is_active,
+            slug=data.slug,
         )
         async with db.scope(me.tenant_id):
             await Agent.insert(agent)

@@ -93,6 +93,7 @@ async def dispatch(
     reply_to: str | None = None,
     webhook_url: str | None = None,
     wait_for_slot: bool = False,
+    execution_id: uuid.UUID | None = None,
 ) -> Submitted:
     """Admit, write and queue one execution; interrupt the session's earlier ones first.
 
@@ -110,6 +111,7 @@ async def dispatch(
         reply_to=reply_to,
         webhook_url=webhook_url,
         wait_for_slot=wait_for_slot,
+        execution_id=execution_id,
     )
     if sent.duplicate or sent.queued:
         return sent

@@ -177,6 +177,7 @@ async def submit(
     reply_to: str | None = None,
     webhook_url: str | None = None,
     wait_for_slot: bool = False,
+    execution_id: uuid.UUID | None = None,
 ) -> Submitted:
     """Admit and write one execution (and the user message of a chat); the caller publishes.
 
@@ -188,7 +189,7 @@ async def submit(
     the budget estimate) is read before it, and under it run only: the lock, one read
     (`_STATE`), the budget hold (only when a limit applies), one insert and the commit.
     """
-    execution_id = uuid.uuid4()
+    execution_id = execution_id or uuid.uuid4()  # given: the caller listens before it runs
     async with db.scope(me.tenant_id):
         agent = await db.fetchrow(
             "SELECT a.double_texting, a.llm_config->>'model' AS model, m.is_active AS model_active "
