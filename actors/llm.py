@@ -19,6 +19,7 @@ import openai
 from actors.providers import (
     ChatMessage,
     DemoProvider,
+    Embedding,
     OpenAIProvider,
     Provider,
     ProviderError,
@@ -149,6 +150,17 @@ class Providers:
         client = self._client(config)
         provider = OpenAIProvider(name=config.name, client=client)
         return Resolved(provider, client, model, key=f"{config.name}@{config.base_url or 'default'}")
+
+    async def embed(self, model: str, texts: list[str]) -> tuple[Embedding, str]:
+        """Vectors of `texts` from the catalog embedding model `model`, and the provider that
+        made them (its usage is metered as `embedding_tokens`)."""
+        entry = await self.model(model)
+        if entry is None or entry.model_type != "embedding":
+            raise ProviderError("unknown_model", f"{model!r} is not an embedding model of the catalog.")
+        resolved = await self.resolve({"model": model, "provider": entry.provider})
+        embedder = resolved.provider
+        assert isinstance(embedder, DemoProvider | OpenAIProvider)
+        return await embedder.embed(texts, model), embedder.name
 
     async def history_budget(self, llm_config: dict[str, Any]) -> int:
         """Tokens of prompt the model can take: its context window minus the reply's room."""

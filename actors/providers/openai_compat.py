@@ -9,6 +9,7 @@ import openai
 
 from actors.providers.base import (
     ChatMessage,
+    Embedding,
     ProviderError,
     StreamItem,
     TransientProviderError,
@@ -127,6 +128,16 @@ class OpenAIProvider:
             output_tokens=count_tokens("".join(pieces)),
             counted=True,
         )
+
+    async def embed(self, texts: list[str], model: str) -> Embedding:
+        """The vendor's `/v1/embeddings` of `texts` (tokens counted when it reports none)."""
+        try:
+            response = await self.client.embeddings.create(model=model, input=texts)
+        except openai.OpenAIError as exc:
+            raise map_error(exc) from exc
+        vectors = [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+        tokens = response.usage.prompt_tokens if response.usage else sum(count_tokens(t) for t in texts)
+        return Embedding(vectors, tokens)
 
     async def aclose(self) -> None:
         """Close open streams now (the server sees the client go away), then our client."""
