@@ -83,6 +83,8 @@ async def save(
         await _upsert(f"provider.{name}.kind", kind, False)
     if headers is not None:
         await _upsert(f"provider.{name}.headers", crypto.encrypt(json.dumps(headers)), True)
+        # The names in clear, so listing providers never decrypts a value.
+        await _upsert(f"provider.{name}.header_names", json.dumps(sorted(headers)), False)
 
 
 async def delete(name: str) -> bool:
@@ -137,6 +139,34 @@ async def load_all() -> dict[str, ProviderConfig]:
         SystemConfig.key.like("provider.%")
     )
     return {name: _config(name, values) for name, values in _split(rows).items()}
+
+
+class Summary(msgspec.Struct, frozen=True):
+    """A stored provider as the console lists it, read without decrypting anything."""
+
+    name: str
+    base_url: str | None
+    kind: str
+    has_api_key: bool
+    header_names: list[str]
+
+
+async def summaries() -> dict[str, Summary]:
+    """Every stored provider by name; secrets stay encrypted (web lists, never calls)."""
+    rows = await SystemConfig.select(SystemConfig.key, SystemConfig.value).where(
+        SystemConfig.key.like("provider.%")
+    )
+    out = {}
+    for name, values in _split(rows).items():
+        plain = {field: row["value"] for field, row in values.items() if field not in _SECRET_FIELDS}
+        out[name] = Summary(
+            name=name,
+            base_url=plain.get("base_url"),
+            kind=plain.get("kind") or "openai_compatible",
+            has_api_key="api_key" in values,
+            header_names=json.loads(plain.get("header_names") or "[]"),
+        )
+    return out
 
 
 def with_env(config: ProviderConfig, base_url: str | None, api_key: str | None) -> ProviderConfig:

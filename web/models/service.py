@@ -39,7 +39,7 @@ def unprocessable(key: str, message: str, code: str = "invalid") -> ValidationEx
 
 async def known_providers() -> set[str]:
     """Provider names agents and models may use: `demo`, `openai` and the stored ones."""
-    stored = await provider_config.load_all()
+    stored = await provider_config.summaries()
     return {provider_config.BUILTIN, provider_config.ENV_PROVIDER, *stored}
 
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from runtime import db, provider_config
-from runtime.provider_config import Health, ProviderConfig
+from runtime.provider_config import Health, ProviderConfig, Summary
 
 
 class ProviderRepository:
     """Reads and writes in the caller's `db.scope(system=True)`."""
 
-    async def stored(self) -> dict[str, ProviderConfig]:
-        return await provider_config.load_all()
+    async def stored(self) -> dict[str, Summary]:
+        """Stored providers without decrypting anything."""
+        return await provider_config.summaries()
 
-    async def one(self, name: str) -> ProviderConfig:
+    async def one(self, name: str) -> Summary | None:
+        return (await provider_config.summaries()).get(name)
+
+    async def secrets(self, name: str) -> ProviderConfig:
+        """One provider with its key decrypted: only to call it (the connection test)."""
         return await provider_config.load(name)
 
     async def health(self) -> dict[str, Health]:

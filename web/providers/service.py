@@ -12,7 +12,7 @@ import httpx
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 
 from runtime import db, provider_config
-from runtime.provider_config import BUILTIN, ENV_PROVIDER, Health, ProviderConfig
+from runtime.provider_config import BUILTIN, ENV_PROVIDER, Health, Summary
 from runtime.settings import Settings
 from web import audit
 from web.providers.repository import ProviderRepository
@@ -21,23 +21,25 @@ from web.providers.schemas import ConnectionTest, ProviderOut, ProviderPut
 TEST_TIMEOUT_S = 5.0
 
 
-def _source(config: ProviderConfig, effective: ProviderConfig) -> str:
-    if config.name == BUILTIN:
-        return "builtin"
-    if config.stored:
-        return "stored"
-    return "environment" if effective.configured else "none"
-
-
-def _out(config: ProviderConfig, effective: ProviderConfig, health: Health | None) -> ProviderOut:
+def _out(name: str, stored: Summary | None, health: Health | None, settings: Settings) -> ProviderOut:
+    """What the console shows; `openai` falls back to the environment field by field."""
+    env = name == ENV_PROVIDER
+    base_url = (stored.base_url if stored else None) or (settings.openai_base_url if env else None)
+    has_key = bool(stored and stored.has_api_key) or (env and settings.openai_api_key is not None)
+    if name == BUILTIN:
+        source = "builtin"
+    elif stored is not None:
+        source = "stored"
+    else:
+        source = "environment" if base_url or has_key else "none"
     health = health or Health()
     return ProviderOut(
-        name=config.name,
-        kind=effective.kind,
-        base_url=effective.base_url,
-        has_api_key=effective.api_key is not None,
-        header_names=sorted(effective.headers),
-        source=_source(config, effective),  # type: ignore[arg-type]
+        name=name,
+        kind=stored.kind if stored else "openai_compatible",
+        base_url=base_url,
+        has_api_key=has_key,
+        header_names=stored.header_names if stored else [],
+        source=source,  # type: ignore[arg-type]
         breaker_state=health.breaker_state,
         failures=health.failures,
         last_error=health.last_error,
@@ -61,19 +63,12 @@ class ProviderService:
         self.settings = settings
         self.repo = repo or ProviderRepository()
 
-    def _effective(self, config: ProviderConfig) -> ProviderConfig:
-        return provider_config.with_env(config, self.settings.openai_base_url, self.settings.openai_api_key)
-
     async def listing(self) -> list[ProviderOut]:
         """`demo`, `openai`, then every stored provider by name."""
         async with db.scope(system=True):
             stored, health = await self.repo.stored(), await self.repo.health()
         names = [BUILTIN, ENV_PROVIDER, *sorted(n for n in stored if n not in (BUILTIN, ENV_PROVIDER))]
-        out = []
-        for name in names:
-            config = stored.get(name) or ProviderConfig(name=name, base_url=None, api_key=None)
-            out.append(_out(config, self._effective(config), health.get(name)))
-        return out
+        return [_out(name, stored.get(name), health.get(name), self.settings) for name in names]
 
     async def put(self, name: str, data: ProviderPut, actor_id: uuid.UUID) -> ProviderOut:
         """Create `name` or change what `data` names (an omitted key keeps the stored one)."""
@@ -83,8 +78,12 @@ class ProviderService:
                 status_code=409, detail="The demo provider is built in and cannot be changed."
             )
         async with db.scope(system=True):
-            current = self._effective(await self.repo.one(name))
-            if data.base_url is None and current.base_url is None and name != ENV_PROVIDER:
+            current = await self.repo.one(name)
+            if (
+                data.base_url is None
+                and (current is None or current.base_url is None)
+                and name != ENV_PROVIDER
+            ):
                 raise ValidationException(
                     "A new provider needs a base_url (the vendor's OpenAI-compatible /v1 URL).",
                     extra=[{"key": "base_url", "message": "required for a new provider"}],
@@ -100,8 +99,8 @@ class ProviderService:
                 api_key_changed=data.api_key is not None,
                 headers_changed=data.headers is not None,
             )
-            config, health = await self.repo.one(name), await self.repo.health()
-        return _out(config, self._effective(config), health.get(name))
+            stored, health = await self.repo.one(name), await self.repo.health()
+        return _out(name, stored, health.get(name), self.settings)
 
     async def delete(self, name: str, actor_id: uuid.UUID) -> None:
         """Forget a provider; refused while catalog models name it."""
@@ -111,7 +110,7 @@ class ProviderService:
                 status_code=409, detail="The demo provider is built in and cannot be deleted."
             )
         async with db.scope(system=True):
-            if not (await self.repo.one(name)).stored:
+            if await self.repo.one(name) is None:
                 raise NotFoundException(f"Provider {name!r} has no stored settings.")
             if name != ENV_PROVIDER and (models := await self.repo.models_of(name)):
                 raise HTTPException(
@@ -130,7 +129,8 @@ class ProviderService:
                 ok=True, status=None, detail="Built in; needs no connection.", models=["demo-1"]
             )
         async with db.scope(system=True):
-            config = self._effective(await self.repo.one(name))
+            stored = await self.repo.secrets(name)
+        config = provider_config.with_env(stored, self.settings.openai_base_url, self.settings.openai_api_key)
         if not config.configured:
             raise NotFoundException(f"Provider {name!r} is not configured.")
         base = (config.base_url or "https://api.openai.com/v1").rstrip("/")
