@@ -171,3 +171,36 @@ async def test_an_unconfigured_primary_fails_with_a_clear_code(
         execution = await ws.message("hi")
         final = await ws.reply(execution)
     assert final["type"] == "execution.failed" and final["error"]["code"] == "unknown_provider", final
+
+
+async def test_deactivating_a_model_lets_running_executions_finish_and_refuses_new_ones(
+    platform: Platform, catalog: dict[str, str], people: tuple[ApiUser, ApiUser]
+) -> None:
+    admin, root = people
+    key = f"sunset-{uuid.uuid4().hex[:6]}"
+    for resource in ("input_tokens", "output_tokens"):
+        body = {
+            "model": key,
+            "resource_type": resource,
+            "unit": "1m_tokens",
+            "cost_rate": "1",
+            "billing_rate": "1",
+        }
+        assert (await root.post("/api/v1/admin/rates", json=body)).status_code == 201
+    model = await root.post(
+        "/api/v1/admin/models", json={"model_key": key, "model_name": key, "provider": catalog["b"]}
+    )
+    assert model.status_code == 201, model.text
+    bot = await agent(admin, llm_config={"model": key})
+    session = await open_session(admin, bot["id"])
+    async with chat(platform, session, admin.token) as ws:
+        execution = await ws.message("a long one [[reply:3000]]")
+        await ws.until("delta", execution_id=execution)  # it runs
+        r = await root.patch(f"/api/v1/admin/models/{model.json()['id']}", json={"is_active": False})
+        assert r.status_code == 200, r.text
+        assert (await admin.get(f"/api/v1/executions/{execution}")).json()["status"] == "running"
+        await ws.send({"type": "message", "content": "another", "client_id": uuid.uuid4().hex})
+        refused = await ws.until("error")
+        assert refused["code"] == "model_inactive", refused
+        final = await ws.reply(execution)
+    assert final["type"] == "execution.completed" and final["text"] == fake_reply(3000)
