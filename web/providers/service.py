@@ -140,7 +140,7 @@ class ProviderService:
         try:
             async with httpx.AsyncClient(timeout=TEST_TIMEOUT_S) as client:
                 response = await client.get(f"{base}/models", headers=headers)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # unreachable or unusable URL
             return ConnectionTest(ok=False, status=None, detail=f"No answer: {type(exc).__name__}", models=[])
         if response.status_code != 200:
             return ConnectionTest(
