@@ -12,14 +12,23 @@ State machine (one breaker per provider endpoint):
 The state lives in memory, per actors process: each process learns on its own that a
 provider is down (at most `threshold` failed calls per process). That is enough to stop the
 hammering; sharing the state across processes would need a store and is not worth it here.
+What the admin console shows is reported on each state change (never per call) through
+`on_change`: the actors process writes it to `provider_health` (`runtime.provider_config`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable
 
 from actors.providers import TransientProviderError
+
+log = logging.getLogger("hirebuddha.actors")
+
+OnChange = Callable[["CircuitBreaker", "str | None"], None]
+"""Called with the breaker and the last error (None when it closed) when its state changes."""
 
 
 class CircuitBreaker:
@@ -31,8 +40,10 @@ class CircuitBreaker:
         threshold: int,
         cooldown_s: float,
         clock: Callable[[], float] = time.monotonic,
+        on_change: OnChange | None = None,
     ) -> None:
         self.name, self.threshold, self.cooldown_s, self._clock = name, threshold, cooldown_s, clock
+        self._on_change = on_change
         self.failures = 0
         """Consecutive transient failures."""
         self.opened_at: float | None = None
@@ -67,13 +78,18 @@ class CircuitBreaker:
 
     def success(self) -> None:
         """The call worked: close the breaker."""
+        was_open = self.opened_at is not None
         self.failures, self.opened_at, self._trial = 0, None, False
+        if was_open and self._on_change is not None:
+            self._on_change(self, None)
 
-    def failure(self) -> None:
+    def failure(self, error: str | None = None) -> None:
         """The call failed transiently: count it; open at the threshold (or on a failed trial)."""
         self.failures += 1
         if self._trial or self.failures >= self.threshold:
             self.opened_at, self._trial = self._clock(), False
+            if self._on_change is not None:
+                self._on_change(self, error or "failed")
 
     def release(self) -> None:
         """The call ended neither way (cancelled, permanent error): free the trial slot."""
@@ -83,14 +99,33 @@ class CircuitBreaker:
 class Breakers:
     """The breakers of one process, created on first use, one per provider key."""
 
-    def __init__(self, threshold: int, cooldown_s: float) -> None:
+    def __init__(self, threshold: int, cooldown_s: float, report: bool = False) -> None:
         """`ActorsSettings.breaker_threshold` and `.breaker_cooldown` (defaults live there)."""
         self.threshold, self.cooldown_s = threshold, cooldown_s
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._report = report
+        """Write state changes to `provider_health` (the actors process; not unit tests)."""
+        self._reports: set[asyncio.Task[None]] = set()
 
     def get(self, key: str, name: str) -> CircuitBreaker:
         """The breaker of endpoint `key` (e.g. `openai@https://api.openai.com/v1`); `name` (the
         provider's name, no URL) is what its error messages show to clients."""
         if key not in self._breakers:
-            self._breakers[key] = CircuitBreaker(name, self.threshold, self.cooldown_s)
+            on_change = self._changed if self._report else None
+            self._breakers[key] = CircuitBreaker(name, self.threshold, self.cooldown_s, on_change=on_change)
         return self._breakers[key]
+
+    def _changed(self, breaker: CircuitBreaker, error: str | None) -> None:
+        # In the background: a state change must not delay the execution that caused it.
+        task = asyncio.create_task(self._write(breaker.name, breaker.state, breaker.failures, error))
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
+
+    @staticmethod
+    async def _write(name: str, state: str, failures: int, error: str | None) -> None:
+        from runtime import provider_config
+
+        try:
+            await provider_config.record_health(name, state, failures, error)
+        except Exception as exc:  # the console's view is best effort; calls go on
+            log.warning("could not record the health of provider %s: %r", name, exc)

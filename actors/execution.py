@@ -17,7 +17,7 @@ from faststream.rabbit import RabbitBroker
 from actors import jobs, progress, store
 from actors.breaker import Breakers
 from actors.coalesce import Coalescer
-from actors.llm import Providers, Resolved, prompt
+from actors.llm import Providers, Resolved, conversation_turns, prompt
 from actors.progress import Progress, usage_event_id
 from actors.providers import (
     ChatMessage,
@@ -31,7 +31,7 @@ from ledger import budget
 from runtime import logs
 from runtime.broker import BROKER_LOST, Topology
 from runtime.errors import CodedError
-from runtime.executions import ExecutionStatus
+from runtime.executions import CONVERSATION_SOURCE, ExecutionStatus
 from runtime.messages import (
     DeltaEvent,
     ErrorInfo,
@@ -163,6 +163,8 @@ class ExecutionRun:
                 await self._fail("timeout", "The execution took too long.")
             except ExecutionFailedError as exc:
                 await self._fail(exc.code, exc.message)
+            except ProviderError as exc:  # e.g. the agent's provider is no longer configured
+                await self._fail(exc.code, exc.message)
             except BROKER_LOST as exc:
                 # A delta or usage event could not be published (RabbitMQ went away): end the
                 # execution with a reason the client can act on, rather than leave it running.
@@ -214,9 +216,11 @@ class ExecutionRun:
             raise ExecutionFailedError("agent_unavailable", "The agent no longer exists.")
         if begun.turns is not None:
             turns = begun.turns
+        elif self.request.source == CONVERSATION_SOURCE:  # the OpenAI-compatible API's messages
+            turns = conversation_turns(claim.input or self.request.input)
         else:
             turns = [{"role": "user", "content": claim.input or self.request.input}]
-        messages = prompt(agent.role, turns)
+        messages = prompt(agent.role, turns, await self.ctx.providers.history_budget(agent.llm_config))
         self.prompt_tokens = count_prompt_tokens(messages)
         self._resolved = await self.ctx.providers.resolve(agent.llm_config)
         # Always a limit: admission held the price of this many output tokens at most.
@@ -331,7 +335,7 @@ class ExecutionRun:
             try:
                 usage = await self._stream_once(messages, options)
             except TransientProviderError as exc:
-                breaker.failure()
+                breaker.failure(f"{exc.code}: {exc.message}")
                 if self.coalescer.text:  # the broken call produced tokens: they were spent
                     await self._record(self._counted(messages))
                     raise ExecutionFailedError(

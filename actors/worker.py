@@ -79,7 +79,7 @@ class Worker:
         streams = StreamPublisher(broker, self.topo)
         await streams.start()
         self.providers = Providers(self.settings)
-        breakers = Breakers(self.args.breaker_threshold, self.args.breaker_cooldown)
+        breakers = Breakers(self.args.breaker_threshold, self.args.breaker_cooldown, report=True)
         self.ctx = ActorContext(broker, self.topo, streams, self.providers, self._limits(), breakers)
         self.broker = broker
         connection = await aio_pika.connect_robust(self.settings.broker.url)

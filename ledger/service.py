@@ -32,7 +32,7 @@ from ledger.pricing import (
 from runtime import db
 from runtime.messages import UsageRecorded
 
-RESOURCES = ("input_tokens", "output_tokens")
+RESOURCES = ("input_tokens", "output_tokens", "embedding_tokens")
 TOKENS_UNIT = "tokens"
 """Unit of an entry's quantity: tokens, whatever unit the rates are quoted per."""
 
@@ -99,7 +99,7 @@ def _metadata(
 
 
 def _validate(event: UsageRecorded) -> str | None:
-    if event.input_tokens < 0 or event.output_tokens < 0:
+    if min(event.input_tokens, event.output_tokens, event.embedding_tokens) < 0:
         return "negative token count"
     if not event.model:
         return "empty model"

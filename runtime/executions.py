@@ -103,6 +103,14 @@ class Submission:
     webhook_url: str | None = None
     wait_for_slot: bool = False
     """Over the concurrency limit, write `queued` instead of refusing (queue jobs)."""
+    execution_id: uuid.UUID | None = None
+    """The new execution's id when the caller must know it before admission (the
+    OpenAI-compatible API binds its stream listener first); a fresh one otherwise."""
+
+
+CONVERSATION_SOURCE = "openai"
+"""`Submission.source` of an execution started through the OpenAI-compatible API: its
+input is the request's messages as JSON (`[{"role", "content"}, ...]`, oldest first)."""
 
 
 class Verdict(StrEnum):
@@ -114,6 +122,7 @@ class Verdict(StrEnum):
     SESSION_BUSY = "session_busy"
     TENANT_INACTIVE = "tenant_inactive"
     RATE_LIMITED = "rate_limited"
+    MODEL_INACTIVE = "model_inactive"
 
 
 @dataclass(frozen=True)

@@ -234,6 +234,8 @@ class UsageRecorded(Wire, tag="usage.recorded", kw_only=True):
     counted: bool = False
     """True when we counted the tokens because the provider reported none."""
     occurred_at: datetime = msgspec.field(default_factory=utcnow)
+    embedding_tokens: int = 0
+    """Tokens of texts embedded (`/v1/embeddings`), priced as their own resource type."""
 
 
 # --- live usage: topic exchange usage.live, routing key usage.<tenant_id> ---------------

@@ -107,6 +107,9 @@ async def database() -> AsyncIterator[str]:
 
     await migrate()
     await db.open_pool(10)
+    from helpers.catalog import seed_test_catalog
+
+    await seed_test_catalog()  # the models the suite's agents name (agents need catalog models)
     yield DB_NAME
     try:  # every process of the run has stopped: its dead letters are all in
         await dead_letters.check(os.environ["HB_AMQP_URL"], VHOST)

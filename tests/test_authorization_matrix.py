@@ -34,6 +34,8 @@ def expected_roles(method: str, path: str) -> frozenset[str]:
         (r"^/api/v1/partner/", ".*", frozenset({"partner_admin"})),
         (r"^/api/v1/tenant", ".*", frozenset({"tenant_admin"})),
         (r"^/api/v1/agents", "GET", MEMBERS),
+        (r"^/api/v1/models$", "GET", MEMBERS),
+        (r"^/v1/", ".*", frozenset({"service"})),  # agents as an OpenAI-compatible API: API keys
         (r"^/api/v1/agents", "POST|PATCH|DELETE", frozenset({"tenant_admin"})),
         (r"^/api/v1/sessions", ".*", MEMBERS),
         (r"^/api/v1/executions", ".*", MEMBERS | {"service"}),

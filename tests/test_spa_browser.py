@@ -132,8 +132,7 @@ async def create_agent(t: Tab, name: str) -> None:
     await t.page.get_by_role("link", name="New agent").click()
     await t.page.get_by_label("Name", exact=True).fill(name)
     await t.page.get_by_label("Role (system prompt)").fill("You answer briefly.")
-    await t.page.get_by_label("Provider").fill("openai")
-    await t.page.get_by_label("Model").fill("fake")
+    await t.page.get_by_label("Model", exact=True).select_option("fake")  # a catalog model
     await t.page.get_by_role("button", name="Create agent").click()
     await expect(t.page.get_by_role("heading", level=1)).to_have_text(name)
     await expect(t.page.get_by_role("button", name="Save changes")).to_be_visible()

@@ -1,6 +1,7 @@
 """An OpenAI-compatible chat server for tests and benchmarks (`hirebuddha fake-llm`).
 
 `POST /v1/chat/completions` (streamed or not, `stream_options.include_usage`),
+`POST /v1/embeddings` (the same deterministic vectors as the `demo` provider's; `[[fail:N]]`),
 `GET /v1/models`, and `GET /_stats` (requests, completed streams, streams whose client
 went away first). Replies are deterministic and scripted by markers: see
 `tools.fake_llm_replies`. Streams are paced: `ttft_ms` before the first token, then
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,7 +23,10 @@ import uvicorn
 from litestar import Litestar, Request, get, post
 from litestar.response import Response, Stream
 
+from actors.providers.demo import EMBEDDING_DIMENSIONS, demo_embedding
 from tools.fake_llm_replies import Plan, Shapes, plan_for
+
+_MARKER_FAIL = re.compile(r"\[\[fail:(\d{3})\]\]")
 
 
 @dataclass
@@ -122,6 +127,31 @@ def create_app(pace: Pace | None = None, stats: FakeLLMStats | None = None) -> L
             headers={"cache-control": "no-cache"},
         )
 
+    @post("/v1/embeddings", status_code=200)
+    async def embeddings(request: Request) -> Response[Any]:
+        await stats.bump("requests")
+        body = await request.json()
+        texts = body.get("input")
+        texts = [texts] if isinstance(texts, str) else list(texts or [])
+        if fail := _MARKER_FAIL.search(
+            " ".join(map(str, texts)) + " " + request.headers.get("x-fake-llm", "")
+        ):
+            status = int(fail.group(1))
+            return Response(Shapes(str(body.get("model", "fake"))).error(status), status_code=status)
+        dimensions = int(body.get("dimensions") or EMBEDDING_DIMENSIONS)
+        tokens = sum(len(str(t).split()) for t in texts)
+        return Response(
+            {
+                "object": "list",
+                "model": body.get("model", "fake"),
+                "data": [
+                    {"object": "embedding", "index": i, "embedding": demo_embedding(str(t), dimensions)}
+                    for i, t in enumerate(texts)
+                ],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
+
     @get("/v1/models")
     async def models() -> dict[str, Any]:
         return {
@@ -133,7 +163,7 @@ def create_app(pace: Pace | None = None, stats: FakeLLMStats | None = None) -> L
     async def read_stats() -> dict[str, int]:
         return stats.snapshot()
 
-    app = Litestar([chat_completions, models, read_stats], debug=False)
+    app = Litestar([chat_completions, embeddings, models, read_stats], debug=False)
     app.state.stats = stats
     return app
 

@@ -33,7 +33,10 @@ from web.health import REQUESTS, live, metrics, ready
 from web.jobs import intake
 from web.jobs.asyncapi import asyncapi_document
 from web.logs import access_log, configure_logging, request_id_middleware
+from web.models.controller import ModelAdminController, ModelController
+from web.openai_api.controller import openai_lifespan, openai_router
 from web.partner.controller import PartnerController
+from web.providers.controller import ProviderController
 from web.security.headers import security_headers
 from web.security.revocation import revocation_lifespan
 from web.sessions.controller import SessionController
@@ -62,6 +65,9 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     usage_socket,
     PlatformAuditController,
     TenantAuditController,
+    ProviderController,
+    ModelAdminController,
+    ModelController,
 ]
 
 
@@ -100,8 +106,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     origins = [f"http://{settings.http.host}:{settings.http.port}", *settings.http.allowed_origins]
     api = Router(path="/api/v1", route_handlers=API_HANDLERS, dependencies=API_DEPENDENCIES)
     return Litestar(
-        route_handlers=[api, live, ready, metrics, asyncapi_document, spa],
-        lifespan=[lifespan, usage_lifespan, revocation_lifespan],
+        route_handlers=[api, openai_router, live, ready, metrics, asyncapi_document, spa],
+        lifespan=[lifespan, usage_lifespan, revocation_lifespan, openai_lifespan],
         middleware=[
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema", "^/health", "^/metrics"]),

@@ -43,9 +43,11 @@ DEMO_RATES = {  # per 1M tokens: (platform cost, direct tenants' price)
 
 
 async def seed_demo_model() -> None:
-    """The built-in demo model and its rates, so demo chats show up priced in the ledger."""
+    """Rates of the built-in demo model, so demo chats show up priced in the ledger (the
+    catalog entry itself comes with the migrations: every install has it)."""
     async with db.scope(system=True):
-        await AIModel.insert(AIModel(model_key="demo-1", model_name="Demo (offline)", provider="demo"))
+        if not await AIModel.exists().where(AIModel.model_key == "demo-1"):
+            await AIModel.insert(AIModel(model_key="demo-1", model_name="Demo (offline)", provider="demo"))
         start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
         for resource, (cost, price) in DEMO_RATES.items():
             await SystemRate.insert(

@@ -7,6 +7,7 @@ import openai
 
 from actors.providers.base import (
     ChatMessage,
+    Embedding,
     Provider,
     ProviderError,
     StreamItem,
@@ -14,7 +15,7 @@ from actors.providers.base import (
     count_prompt_tokens,
     count_tokens,
 )
-from actors.providers.demo import DemoProvider, demo_reply
+from actors.providers.demo import DemoProvider, demo_embedding, demo_reply
 from actors.providers.openai_compat import OpenAIProvider, make_client, map_error
 from actors.providers.structured import StructuredResult, model_from_schema, structured
 
@@ -36,6 +37,7 @@ def provider_for(
 __all__ = [
     "ChatMessage",
     "DemoProvider",
+    "Embedding",
     "OpenAIProvider",
     "Provider",
     "ProviderError",
@@ -44,6 +46,7 @@ __all__ = [
     "TransientProviderError",
     "count_prompt_tokens",
     "count_tokens",
+    "demo_embedding",
     "demo_reply",
     "make_client",
     "map_error",

@@ -6,6 +6,8 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+import msgspec
+
 from runtime.errors import CodedError
 from runtime.messages import Usage
 from runtime.supervision import TransientError
@@ -15,6 +17,13 @@ ChatMessage = dict[str, Any]
 
 StreamItem = str | Usage
 """A provider stream yields text deltas (str), then exactly one final `Usage`."""
+
+
+class Embedding(msgspec.Struct, frozen=True):
+    """Vectors of some texts (in their order) and the tokens the vendor counted for them."""
+
+    vectors: list[list[float]]
+    tokens: int
 
 
 class ProviderError(CodedError):

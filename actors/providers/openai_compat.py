@@ -9,6 +9,7 @@ import openai
 
 from actors.providers.base import (
     ChatMessage,
+    Embedding,
     ProviderError,
     StreamItem,
     TransientProviderError,
@@ -32,9 +33,21 @@ def map_error(exc: BaseException) -> ProviderError:
     return ProviderError("provider_error", str(exc))
 
 
-def make_client(base_url: str | None, api_key: str | None, timeout: float = 60.0) -> openai.AsyncOpenAI:
-    """An AsyncOpenAI client; SDK retries off because supervision owns retries."""
-    return openai.AsyncOpenAI(base_url=base_url, api_key=api_key or "unused", max_retries=0, timeout=timeout)
+def make_client(
+    base_url: str | None,
+    api_key: str | None,
+    timeout: float = 60.0,
+    headers: dict[str, str] | None = None,
+) -> openai.AsyncOpenAI:
+    """An AsyncOpenAI client; SDK retries off because supervision owns retries. `headers` go
+    with every request (vendors that take their key or version in a header)."""
+    return openai.AsyncOpenAI(
+        base_url=base_url,
+        api_key=api_key or "unused",
+        max_retries=0,
+        timeout=timeout,
+        default_headers=headers or None,
+    )
 
 
 class OpenAIProvider:
@@ -115,6 +128,16 @@ class OpenAIProvider:
             output_tokens=count_tokens("".join(pieces)),
             counted=True,
         )
+
+    async def embed(self, texts: list[str], model: str) -> Embedding:
+        """The vendor's `/v1/embeddings` of `texts` (tokens counted when it reports none)."""
+        try:
+            response = await self.client.embeddings.create(model=model, input=texts)
+        except openai.OpenAIError as exc:
+            raise map_error(exc) from exc
+        vectors = [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+        tokens = response.usage.prompt_tokens if response.usage else sum(count_tokens(t) for t in texts)
+        return Embedding(vectors, tokens)
 
     async def aclose(self) -> None:
         """Close open streams now (the server sees the client go away), then our client."""

@@ -23,7 +23,7 @@ from runtime.tables.billing import (
     SystemRate,
 )
 from runtime.tables.budget import BudgetReservation
-from runtime.tables.config import AIModel, SystemConfig
+from runtime.tables.config import AIModel, ProviderHealth, SystemConfig
 from runtime.tables.identity import ApiKey, AuditLog, Partner, RefreshToken, Tenant, User
 from runtime.tables.ops import DeadLetter, WebhookDelivery
 
@@ -52,6 +52,7 @@ ALL_TABLES = [
     DeadLetter,
     WebhookDelivery,
     BudgetReservation,
+    ProviderHealth,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself

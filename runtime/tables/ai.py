@@ -27,6 +27,8 @@ class Agent(Table, tablename="agents", db=APP_DB):
     id = pk()
     tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
     name = Varchar(length=200)
+    slug = Varchar(length=64, null=True, default=None)
+    """Unique per tenant; what the OpenAI-compatible API's `model` may name."""
     role = Text()
     llm_config = JSONB()
     output_schema = JSONB(null=True, default=None)

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from helpers.catalog import catalog_model
 from ledger import repository as repo
 from ledger.chain import Entry
 from runtime import db
@@ -62,6 +63,7 @@ async def make_rate(
     )
     async with db.scope(system=True):
         await SystemRate.insert(rate)
+    await catalog_model(model)  # a priced model is one agents may name
     return rate.id
 
 

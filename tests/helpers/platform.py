@@ -188,3 +188,17 @@ def delta_text(frames: list[dict[str, Any]]) -> tuple[list[int], str]:
 def fake_reply(tokens: int) -> str:
     """What the fake LLM answers to `[[reply:N]]`."""
     return "".join(f"tok{k} " for k in range(1, tokens + 1))
+
+
+@asynccontextmanager
+async def platform_with_ledger(fake_llm: FakeLLM, *flags: str) -> AsyncIterator[Platform]:
+    """`running_platform` with one actors process plus a real ledger consumer on its prefix
+    (for tests that read what was billed)."""
+    from helpers.ledger import start_ledger_process
+
+    async with running_platform(fake_llm, 1, *flags) as running:
+        ledger = await start_ledger_process("--batch-ms", "20", env=running.env)
+        try:
+            yield running
+        finally:
+            ledger.stop()

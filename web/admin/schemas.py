@@ -47,7 +47,7 @@ class AdminTenantPatch(msgspec.Struct, forbid_unknown_fields=True):
 
 class RateCreate(msgspec.Struct, forbid_unknown_fields=True):
     model: Key
-    resource_type: Literal["input_tokens", "output_tokens"]
+    resource_type: Literal["input_tokens", "output_tokens", "embedding_tokens"]
     unit: Literal["1k_tokens", "1m_tokens"]
     cost_rate: Money
     billing_rate: Money
@@ -67,31 +67,3 @@ class RateOut(msgspec.Struct):
     billing_rate: Decimal
     valid_from: dt.datetime
     valid_to: dt.datetime | None
-
-
-class ModelCreate(msgspec.Struct, forbid_unknown_fields=True):
-    model_key: Key
-    model_name: Name
-    provider: Literal["demo", "openai"]
-    model_type: Literal["text"] = "text"
-    is_active: bool = True
-
-
-class ModelOut(msgspec.Struct):
-    id: uuid.UUID
-    model_key: str
-    model_name: str
-    provider: str
-    model_type: str
-    is_active: bool
-
-
-class ProviderPut(msgspec.Struct, forbid_unknown_fields=True):
-    api_key: Secret | None = None
-    base_url: Url | None = None
-
-
-class ProviderOut(msgspec.Struct):
-    name: str
-    has_api_key: bool
-    base_url: str | None

@@ -19,6 +19,7 @@ COLUMNS = (
     Agent.is_active,
     Agent.created_at,
     Agent.updated_at,
+    Agent.slug,
 )
 
 

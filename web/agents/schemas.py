@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 
 from runtime.executions import DoubleTexting
 from web.schemas import LongText, Name
 
-Provider = Literal["demo", "openai"]
+Provider = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
+"""A configured provider's name (`demo`, `openai`, or one the app admin added)."""
+Slug = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+"""What the OpenAI-compatible API's `model` may name instead of the agent's id."""
 ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[\w.:/\-]+$")]
 
 
@@ -40,6 +43,7 @@ class AgentCreate(msgspec.Struct, forbid_unknown_fields=True):
     output_schema: dict[str, Any] | None = None
     double_texting: DoubleTexting = DoubleTexting.ENQUEUE
     is_active: bool = True
+    slug: Slug | None = None
 
 
 class AgentPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -49,6 +53,7 @@ class AgentPatch(msgspec.Struct, forbid_unknown_fields=True):
     output_schema: dict[str, Any] | None | msgspec.UnsetType = msgspec.UNSET
     double_texting: DoubleTexting | msgspec.UnsetType = msgspec.UNSET
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
+    slug: Slug | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class AgentOut(msgspec.Struct):
@@ -62,3 +67,4 @@ class AgentOut(msgspec.Struct):
     is_active: bool
     created_at: dt.datetime
     updated_at: dt.datetime
+    slug: str | None = None

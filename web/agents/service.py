@@ -15,6 +15,7 @@ from web.agents import repository as repo
 from web.agents.schemas import AgentCreate, AgentPatch
 from web.auth.identity import Principal
 from web.deps import found, utcnow
+from web.models.service import ModelService
 
 
 def check_output_schema(schema: dict[str, Any] | None) -> None:
@@ -63,6 +64,7 @@ class AgentService:
     async def create(self, data: AgentCreate) -> dict[str, Any]:
         """Define an agent."""
         check_output_schema(data.output_schema)
+        await ModelService().check_llm_config(msgspec.to_builtins(data.llm_config))
         agent = Agent(
             tenant=self.tenant_id,
             name=data.name,
@@ -71,6 +73,7 @@ class AgentService:
             output_schema=_dump(data.output_schema),
             double_texting=data.double_texting,
             is_active=data.is_active,
+            slug=data.slug,
         )
         async with db.scope(self.tenant_id):
             await repo.insert(agent)
@@ -82,6 +85,8 @@ class AgentService:
         fields = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         if "output_schema" in fields:
             check_output_schema(fields["output_schema"])
+        if "llm_config" in fields:
+            await ModelService().check_llm_config(msgspec.to_builtins(fields["llm_config"]))
         for key in ("llm_config", "output_schema"):
             if key in fields:
                 fields[key] = _dump(fields[key])

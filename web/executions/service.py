@@ -86,6 +86,8 @@ def _refusal(admission: executions.Admission) -> Rejected:
             return Rejected("session_busy", "The previous message is still being answered.", 409)
         case Verdict.TENANT_INACTIVE:
             return Rejected("tenant_inactive", "This workspace is suspended.", 403)
+        case Verdict.MODEL_INACTIVE:  # the catalog's switch (web.models); running ones finish
+            return Rejected("model_inactive", "The agent's model is deactivated; pick another one.", 422)
         case _:
             return Rejected(
                 "rate_limited",
@@ -105,7 +107,7 @@ async def submit(me: Principal, sub: Submission) -> Submitted:
     needs no lock) is read before it; under it run only `admit` (one round trip), the
     budget hold (only when a limit applies) and the commit.
     """
-    execution_id = uuid.uuid4()
+    execution_id = sub.execution_id or uuid.uuid4()  # given: the caller listens before it runs
     async with db.scope(me.tenant_id):
         call, estimate = await estimate_credit(me, sub, execution_id)
         admission = await executions.admit(me.tenant_id, me.id, sub, execution_id)

@@ -48,6 +48,15 @@ export function useCreateModel() {
   });
 }
 
+export function usePatchModel() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ id, body }: { id: string; body: Schemas["ModelPatch"] }) =>
+      unwrap(await api.PATCH("/api/v1/admin/models/{model_id}", { params: { path: { model_id: id } }, body })),
+    onSuccess: invalidate(qc, "models"),
+  });
+}
+
 export function useProviders() {
   return useQuery({ queryKey: ["admin", "providers"], queryFn: async () => unwrap(await api.GET("/api/v1/admin/providers")) });
 }
@@ -57,6 +66,19 @@ export function usePutProvider() {
     mutationFn: async ({ name, body }: { name: string; body: Schemas["ProviderPut"] }) =>
       unwrap(await api.PUT("/api/v1/admin/providers/{name}", { params: { path: { name } }, body })),
     onSuccess: invalidate(qc, "providers"),
+  });
+}
+
+export function useDeleteProvider() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (name: string) => unwrap(await api.DELETE("/api/v1/admin/providers/{name}", { params: { path: { name } } })),
+    onSuccess: invalidate(qc, "providers"),
+  });
+}
+export function useTestProvider() {
+  return useMutation({
+    mutationFn: async (name: string) => unwrap(await api.POST("/api/v1/admin/providers/{name}/test", { params: { path: { name } } })),
   });
 }
 

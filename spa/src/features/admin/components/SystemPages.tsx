@@ -7,8 +7,10 @@ import { SelectField, TextField } from "@/components/ui/Field";
 import { PageHeader } from "@/components/ui/PageHeader";
 import { Table } from "@/components/ui/Table";
 import { formatDate, formatMoney } from "@/lib/format";
+import type { Schemas } from "@/lib/api/client";
 import {
-  useCreateModel, useCreateRate, useHealth, useModels, useProviders, usePutProvider, useRates,
+  useCreateModel, useCreateRate, useDeleteProvider, useHealth, useModels, usePatchModel, useProviders, usePutProvider,
+  useRates, useTestProvider,
 } from "@/features/admin/api/admin";
 
 export function SystemRatesPage() {
@@ -31,6 +33,7 @@ export function SystemRatesPage() {
             <SelectField label="Resource" value={f.resource_type} onChange={set("resource_type")}>
               <option value="input_tokens">input tokens</option>
               <option value="output_tokens">output tokens</option>
+              <option value="embedding_tokens">embedding tokens</option>
             </SelectField>
             <SelectField label="Unit" value={f.unit} onChange={set("unit")}>
               <option value="1k_tokens">per 1k tokens</option>
@@ -61,35 +64,61 @@ export function SystemRatesPage() {
 
 export function ModelsPage() {
   const models = useModels();
+  const providers = useProviders();
   const create = useCreateModel();
-  const blank = { model_key: "", model_name: "", provider: "openai" as "openai" | "demo", model_type: "text" as const, is_active: true };
+  const patch = usePatchModel();
+  const blank = { model_key: "", model_name: "", provider: "demo", model_type: "chat" as "chat" | "embedding", context_window: "8192", max_output_tokens: "4096", is_active: true };
   const [f, setF] = useState(blank);
-  const set = (k: "model_key" | "model_name") => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
+  const set = (k: keyof typeof f) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate(
+      { ...f, context_window: Number(f.context_window), max_output_tokens: Number(f.max_output_tokens) },
+      { onSuccess: () => setF(blank) },
+    );
+  };
   return (
     <>
-      <PageHeader title="Models" subtitle="Models tenants may choose for their agents." />
+      <PageHeader title="Models" subtitle="The catalog: the only models agents may use. A model needs its rates before it can be active." />
       <Card title="Add a model">
-        <form onSubmit={(e) => { e.preventDefault(); create.mutate(f, { onSuccess: () => setF(blank) }); }}>
+        <form onSubmit={submit}>
           <div className="form-row">
-            <TextField label="Key" name="model_key" required value={f.model_key} onChange={set("model_key")} hint="As sent to the provider, e.g. gpt-4o-mini" />
+            <TextField label="Key" name="model_key" required value={f.model_key} onChange={set("model_key")} hint="As sent to the provider, e.g. gpt-4o-mini; rates use it too" />
             <TextField label="Display name" name="model_name" required value={f.model_name} onChange={set("model_name")} />
-            <SelectField label="Provider" value={f.provider} onChange={(e) => setF({ ...f, provider: e.target.value as "openai" | "demo" })}>
-              <option value="openai">openai</option>
-              <option value="demo">demo</option>
+            <SelectField label="Provider" value={f.provider} onChange={set("provider")}>
+              {(providers.data ?? [{ name: "demo" }]).map((p) => <option key={p.name} value={p.name}>{p.name}</option>)}
             </SelectField>
+            <SelectField label="Type" value={f.model_type} onChange={set("model_type")}>
+              <option value="chat">chat</option>
+              <option value="embedding">embedding</option>
+            </SelectField>
+            <TextField label="Context window" name="context_window" type="number" min={1} required value={f.context_window} onChange={set("context_window")} />
+            <TextField label="Max output tokens" name="max_output_tokens" type="number" min={1} required value={f.max_output_tokens} onChange={set("max_output_tokens")} />
           </div>
+          <label className="check">
+            <input type="checkbox" checked={f.is_active} onChange={(e) => setF({ ...f, is_active: e.target.checked })} style={{ width: "auto" }} /> Active
+          </label>
           {create.error ? <Alert tone="error">{create.error.message}</Alert> : null}
           <Button type="submit" variant="primary" busy={create.isPending}>Add model</Button>
         </form>
       </Card>
-      <Card title="Models">
+      <Card title="Catalog">
         {models.error ? <QueryError error={models.error} /> : null}
+        {patch.error ? <Alert tone="error">{patch.error.message}</Alert> : null}
         {models.data ? (
           <Table caption="Models" rows={models.data} rowKey={(m) => m.id} empty="No models yet." columns={[
             { key: "key", header: "Key", render: (m) => <code>{m.model_key}</code> },
             { key: "name", header: "Name", render: (m) => m.model_name },
             { key: "prov", header: "Provider", render: (m) => m.provider },
+            { key: "type", header: "Type", render: (m) => m.model_type },
+            { key: "ctx", header: "Context", numeric: true, render: (m) => m.context_window.toLocaleString() },
+            { key: "out", header: "Max output", numeric: true, render: (m) => m.max_output_tokens.toLocaleString() },
             { key: "status", header: "Status", render: (m) => <StatusBadge status={m.is_active ? "active" : "inactive"} /> },
+            { key: "act", header: "", render: (m) => (
+              <Button onClick={() => patch.mutate({ id: m.id, body: { is_active: !m.is_active } })}>
+                {m.is_active ? "Deactivate" : "Activate"}
+              </Button>
+            ) },
           ]} />
         ) : null}
       </Card>
@@ -97,18 +126,67 @@ export function ModelsPage() {
   );
 }
 
-function ProviderForm({ name, baseUrl, hasKey }: { name: string; baseUrl: string | null; hasKey: boolean }) {
+type Provider = Schemas["ProviderOut"];
+
+function breakerTone(state: string): "good" | "bad" | "warn" {
+  return state === "closed" ? "good" : state === "open" ? "bad" : "warn";
+}
+
+function ProviderCard({ provider }: { provider: Provider }) {
   const put = usePutProvider();
+  const remove = useDeleteProvider();
+  const test = useTestProvider();
   const [key, setKey] = useState("");
-  const [url, setUrl] = useState(baseUrl ?? "");
+  const [url, setUrl] = useState(provider.base_url ?? "");
+  const builtin = provider.source === "builtin";
   return (
-    <Card title={name} actions={<Badge tone={hasKey ? "good" : "neutral"}>{hasKey ? "key set" : "no key"}</Badge>}>
-      <form onSubmit={(e) => { e.preventDefault(); put.mutate({ name, body: { api_key: key || null, base_url: url || null } }, { onSuccess: () => setKey("") }); }}>
-        <TextField label="Base URL" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://api.openai.com/v1" />
-        <TextField label="API key" type="password" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} hint="Write-only: the key is stored encrypted and never shown again. Leave empty to keep the current one." />
+    <Card title={provider.name} actions={<Badge tone={breakerTone(provider.breaker_state)}>{`breaker ${provider.breaker_state}`}</Badge>}>
+      <p className="muted">
+        {builtin ? "Built in, offline." : `${provider.has_api_key ? "Key set" : "No key"} · settings: ${provider.source}`}
+        {provider.header_names.length ? ` · headers: ${provider.header_names.join(", ")}` : ""}
+      </p>
+      {provider.last_error ? <Alert tone="error">{`Last error${provider.last_error_at ? ` (${formatDate(provider.last_error_at)})` : ""}: ${provider.last_error}`}</Alert> : null}
+      {builtin ? null : (
+        <form onSubmit={(e) => { e.preventDefault(); put.mutate({ name: provider.name, body: { api_key: key || null, base_url: url || null, kind: "openai_compatible" } }, { onSuccess: () => setKey("") }); }}>
+          <TextField label="Base URL" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://api.openai.com/v1" />
+          <TextField label="API key" type="password" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} hint="Write-only: stored encrypted, never shown again. Leave empty to keep the current one; type a new one to rotate it." />
+          {put.error ? <Alert tone="error">{put.error.message}</Alert> : null}
+          {put.isSuccess ? <Alert tone="success">Saved.</Alert> : null}
+          {remove.error ? <Alert tone="error">{remove.error.message}</Alert> : null}
+          <div className="page-actions">
+            <Button type="submit" variant="primary" busy={put.isPending}>Save</Button>
+            <Button busy={test.isPending} onClick={() => test.mutate(provider.name)}>Test connection</Button>
+            {provider.source === "stored" ? (
+              <Button variant="danger" onClick={() => confirm(`Delete provider ${provider.name}?`) && remove.mutate(provider.name)}>Delete</Button>
+            ) : null}
+          </div>
+        </form>
+      )}
+      {test.data ? (
+        <Alert tone={test.data.ok ? "success" : "error"}>
+          {test.data.ok ? `Connected: ${test.data.models.length} model(s) offered${test.data.models.length ? ` (${test.data.models.slice(0, 5).join(", ")})` : ""}.` : test.data.detail}
+        </Alert>
+      ) : null}
+      {test.error ? <Alert tone="error">{test.error.message}</Alert> : null}
+    </Card>
+  );
+}
+
+function NewProvider() {
+  const put = usePutProvider();
+  const blank = { name: "", base_url: "", api_key: "" };
+  const [f, setF] = useState(blank);
+  const set = (k: keyof typeof f) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value.trim() });
+  return (
+    <Card title="Add a provider">
+      <form onSubmit={(e) => { e.preventDefault(); put.mutate({ name: f.name, body: { base_url: f.base_url, api_key: f.api_key || null, kind: "openai_compatible" } }, { onSuccess: () => setF(blank) }); }}>
+        <div className="form-row">
+          <TextField label="Provider name" name="provider_name" required value={f.name} onChange={set("name")} hint="Lowercase, e.g. groq or local-vllm" />
+          <TextField label="Provider base URL" name="provider_base_url" required value={f.base_url} onChange={set("base_url")} placeholder="https://api.groq.com/openai/v1" />
+          <TextField label="Provider API key" name="provider_api_key" type="password" autoComplete="off" value={f.api_key} onChange={set("api_key")} />
+        </div>
         {put.error ? <Alert tone="error">{put.error.message}</Alert> : null}
-        {put.isSuccess ? <Alert tone="success">Saved.</Alert> : null}
-        <Button type="submit" variant="primary" busy={put.isPending}>Save</Button>
+        <Button type="submit" variant="primary" busy={put.isPending}>Add provider</Button>
       </form>
     </Card>
   );
@@ -116,19 +194,14 @@ function ProviderForm({ name, baseUrl, hasKey }: { name: string; baseUrl: string
 
 export function ProvidersPage() {
   const providers = useProviders();
-  const [extra, setExtra] = useState("");
   return (
     <>
-      <PageHeader title="Providers" subtitle="LLM provider endpoints and keys." />
+      <PageHeader title="Providers" subtitle="OpenAI-compatible LLM vendors: endpoints, keys and circuit breakers." />
       {providers.error ? <QueryError error={providers.error} /> : null}
+      <NewProvider />
       <div className="grid">
-        {(providers.data ?? []).map((p) => <ProviderForm key={p.name} name={p.name} baseUrl={p.base_url} hasKey={p.has_api_key} />)}
-        {providers.data && !providers.data.some((p) => p.name === "openai") ? <ProviderForm name="openai" baseUrl={null} hasKey={false} /> : null}
+        {(providers.data ?? []).map((p) => <ProviderCard key={p.name} provider={p} />)}
       </div>
-      <Card title="Another provider">
-        <TextField label="Provider name" value={extra} onChange={(e) => setExtra(e.target.value.trim())} hint="Any OpenAI-compatible endpoint." />
-      </Card>
-      {extra ? <ProviderForm key={extra} name={extra} baseUrl={null} hasKey={false} /> : null}
     </>
   );
 }

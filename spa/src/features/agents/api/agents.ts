@@ -8,6 +8,13 @@ export function useAgentList() {
   return useQuery({ queryKey: ["agents"], queryFn: async () => unwrap(await api.GET("/api/v1/agents")) });
 }
 
+export type CatalogModel = Schemas["TenantModelOut"];
+
+/** Models the tenant's agents may use, with limits and the tenant's prices. */
+export function useCatalog() {
+  return useQuery({ queryKey: ["models"], queryFn: async () => unwrap(await api.GET("/api/v1/models")), staleTime: 60_000 });
+}
+
 export function useAgent(id: string | undefined) {
   return useQuery({
     queryKey: ["agents", id],

@@ -5,7 +5,7 @@ import { Button } from "@/components/ui/Button";
 import { Card } from "@/components/ui/Card";
 import { SelectField, TextArea, TextField } from "@/components/ui/Field";
 import { PageHeader } from "@/components/ui/PageHeader";
-import { useAgent, useDeleteAgent, useSaveAgent, type Agent } from "@/features/agents/api/agents";
+import { useAgent, useCatalog, useDeleteAgent, useSaveAgent, type Agent, type CatalogModel } from "@/features/agents/api/agents";
 
 const POLICIES = {
   enqueue: "Queue it: answer after the current reply",
@@ -25,15 +25,36 @@ function parseSchema(text: string): { value: Record<string, unknown> | null; err
   }
 }
 
+/** "GPT-4o mini — openai · 128,000 ctx · in 0.15 / out 0.60 per 1m_tokens" */
+export function describeModel(m: CatalogModel): string {
+  const price = (type: string) => m.prices.find((p) => p.resource_type === type);
+  const input = price("input_tokens");
+  const output = price("output_tokens");
+  const cost = input && output ? ` · in ${input.rate} / out ${output.rate} per ${input.unit.replace("_tokens", " tokens")}` : "";
+  return `${m.model_name} — ${m.provider} · ${m.context_window.toLocaleString()} ctx${cost}`;
+}
+
+function ModelOptions({ models, current }: { models: CatalogModel[]; current: string }) {
+  return (
+    <>
+      {models.map((m) => <option key={m.model_key} value={m.model_key}>{describeModel(m)}</option>)}
+      {current && !models.some((m) => m.model_key === current) ? <option value={current}>{`${current} (not in the catalog)`}</option> : null}
+    </>
+  );
+}
+
 function Form({ agent }: { agent?: Agent }) {
   const navigate = useNavigate();
   const save = useSaveAgent(agent?.id);
   const remove = useDeleteAgent();
+  const catalog = useCatalog();
+  const chatModels = (catalog.data ?? []).filter((m) => m.model_type === "chat");
   const [f, setF] = useState({
     name: agent?.name ?? "",
+    slug: agent?.slug ?? "",
     role: agent?.role ?? "",
-    provider: agent?.llm_config.provider ?? "demo",
     model: agent?.llm_config.model ?? "demo-1",
+    fallback: agent?.llm_config.fallback?.model ?? "",
     temperature: agent?.llm_config.temperature?.toString() ?? "",
     max_tokens: agent?.llm_config.max_tokens?.toString() ?? "",
     schema: agent?.output_schema ? JSON.stringify(agent.output_schema, null, 2) : "",
@@ -47,11 +68,21 @@ function Form({ agent }: { agent?: Agent }) {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (schema.error || tempError) return;
+    const providerOf = (key: string) => chatModels.find((m) => m.model_key === key)?.provider ?? null;
+    // The fallback is sent back as it is: a save never drops one set elsewhere (the API).
+    const fallbackProvider = f.fallback ? (providerOf(f.fallback) ?? agent?.llm_config.fallback?.provider) : null;
     save.mutate(
       {
         name: f.name,
+        slug: f.slug || null,
         role: f.role,
-        llm_config: { provider: f.provider || null, model: f.model, temperature: temp, max_tokens: f.max_tokens ? Number(f.max_tokens) : null },
+        llm_config: {
+          provider: providerOf(f.model) ?? agent?.llm_config.provider ?? null,
+          model: f.model,
+          temperature: temp,
+          max_tokens: f.max_tokens ? Number(f.max_tokens) : null,
+          fallback: f.fallback && fallbackProvider ? { provider: fallbackProvider, model: f.fallback } : null,
+        },
         output_schema: schema.value,
         double_texting: f.double_texting as "enqueue",
         is_active: f.is_active,
@@ -63,12 +94,19 @@ function Form({ agent }: { agent?: Agent }) {
     <form onSubmit={submit} noValidate>
       <Card title="Identity">
         <TextField label="Name" name="name" required value={f.name} onChange={set("name")} />
+        <TextField label="Slug" name="slug" value={f.slug} onChange={set("slug")} hint="Optional: the model name of this agent in the OpenAI-compatible API (/v1/chat/completions), e.g. screener" />
         <TextArea label="Role (system prompt)" name="role" required value={f.role} onChange={set("role")} hint="Who the agent is and how it should answer." />
       </Card>
       <Card title="Model">
+        {catalog.error ? <QueryError error={catalog.error} /> : null}
+        <SelectField label="Model" name="model" required value={f.model} onChange={set("model")} hint="From the catalog: provider, context window and your price per unit.">
+          <ModelOptions models={chatModels} current={f.model} />
+        </SelectField>
+        <SelectField label="Fallback model" name="fallback" value={f.fallback} onChange={set("fallback")} hint="Answers when the model's provider is down or its breaker is open (priced at its own rates).">
+          <option value="">No fallback</option>
+          <ModelOptions models={chatModels} current={f.fallback} />
+        </SelectField>
         <div className="form-row">
-          <TextField label="Provider" name="provider" value={f.provider} onChange={set("provider")} hint="demo, openai, or a configured provider" />
-          <TextField label="Model" name="model" required value={f.model} onChange={set("model")} />
           <TextField label="Temperature" name="temperature" inputMode="decimal" value={f.temperature} onChange={set("temperature")} error={tempError} />
           <TextField label="Max tokens" name="max_tokens" type="number" min={1} value={f.max_tokens} onChange={set("max_tokens")} />
         </div>
