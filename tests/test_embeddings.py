@@ -19,7 +19,7 @@ from actors.providers import (
     demo_embedding,
 )
 from helpers.catalog import catalog_model
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.fake_llm import FakeLLM
 from helpers.ledger import entries_of, make_rate, make_tenant
 from ledger import service
 from runtime.messages import UsageRecorded

@@ -20,8 +20,9 @@ from langchain_openai import ChatOpenAI
 from helpers.api import ApiUser, agent, register
 from helpers.catalog import catalog_model
 from helpers.chat_fixtures import set_max_concurrency
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
-from helpers.ledger import make_rate, wait_until
+from helpers.eventually import eventually
+from helpers.fake_llm import FakeLLM
+from helpers.ledger import make_rate
 from helpers.platform import Platform, fake_reply, platform_with_ledger
 
 ROLE = "You screen candidates."
@@ -61,7 +62,7 @@ class Tenant:
     async def entries(self, completion_id: str, count: int = 2) -> dict[str, Decimal]:
         """The ledger's quantities per resource of the completion's execution."""
         execution = str(uuid.UUID(completion_id.removeprefix("chatcmpl-")))
-        r = await wait_until(
+        r = await eventually(
             lambda: self.admin.get("/api/v1/ledger/entries", params={"execution_id": execution}),
             lambda r: len(r.json()["entries"]) >= count,
             "the completion's ledger entries",
@@ -204,7 +205,7 @@ async def test_a_stream_the_client_leaves_is_cancelled_and_billed_for_what_was_s
             break
     await stream.close()  # the client goes away mid-answer
     execution = str(uuid.UUID(piece.id.removeprefix("chatcmpl-")))
-    row = await wait_until(
+    row = await eventually(
         lambda: tenant.admin.get(f"/api/v1/executions/{execution}"),
         lambda r: r.json()["status"] != "running",
         "the abandoned execution to end",

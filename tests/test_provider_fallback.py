@@ -18,8 +18,8 @@ import pytest
 from helpers.api import ApiUser, agent, app_admin, register
 from helpers.catalog import catalog_model
 from helpers.chat_fixtures import open_session
-from helpers.fake_llm import FakeLLM, fake_llm_fixture, serve_fake_llm  # noqa: F401  (fixture)
-from helpers.ledger import wait_until
+from helpers.eventually import eventually
+from helpers.fake_llm import FakeLLM, serve_fake_llm
 from helpers.platform import Platform, chat, fake_reply, platform_with_ledger
 from runtime import db
 
@@ -110,7 +110,7 @@ async def test_a_500_falls_back_to_the_other_vendor_billed_at_its_rates_and_trip
     assert final["text"] == fake_reply(6)
     assert vendor_a.stats.requests - a_before >= 1  # A was tried first (a slow first call may time out)
     assert fake_llm.stats.requests - b_before == 1
-    entries = await wait_until(
+    entries = await eventually(
         lambda: admin.get("/api/v1/ledger/entries", params={"execution_id": execution}),
         lambda r: len(r.json()["entries"]) == 2,
         "the ledger entries of the answer",
@@ -128,7 +128,7 @@ async def test_a_500_falls_back_to_the_other_vendor_billed_at_its_rates_and_trip
     _, final = await ask(platform, admin, a, b, "again [[reply:3]]")
     assert final["type"] == "execution.completed" and final["text"] == fake_reply(3), final
     assert vendor_a.stats.requests == a_before
-    providers = await wait_until(
+    providers = await eventually(
         lambda: root.get("/api/v1/admin/providers"),
         lambda r: {p["name"]: p for p in r.json()}[a]["breaker_state"] == "open",
         "provider A's open breaker in the admin's list",
@@ -145,7 +145,7 @@ async def test_a_hung_vendor_falls_back_after_the_provider_timeout(
     execution, final = await ask(platform, admin, catalog["h"], catalog["b"], "are you there [[reply:4]]")
     assert final["type"] == "execution.completed", final
     assert final["text"] == fake_reply(4)
-    entries = await wait_until(
+    entries = await eventually(
         lambda: admin.get("/api/v1/ledger/entries", params={"execution_id": execution}),
         lambda r: len(r.json()["entries"]) == 2,
         "the ledger entries of the answer",

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, expect
 
 from helpers.api import PASSWORD, agent, app_admin, register
 from helpers.browser import DIST, PHONE, Tab, chromium, no_horizontal_scroll, tab
-from helpers.fake_llm import FakeLLM, fake_llm_fixture  # noqa: F401  (fixture)
+from helpers.fake_llm import FakeLLM
 from helpers.ledger import priced_model
 from helpers.platform import Platform, running_platform
 
