@@ -78,8 +78,9 @@ class Entry:
 
     def chained(self, prev_hash: str | None, created_at: datetime | None = None) -> Entry:
         """This entry linked after `prev_hash` (stamped `created_at` if given), hash filled in."""
-        stamped = self if created_at is None else replace(self, created_at=created_at)
-        return replace(stamped, prev_hash=prev_hash, entry_hash=entry_hash(prev_hash, stamped))
+        at = self.created_at if created_at is None else created_at
+        linked = entry_hash(prev_hash, self, at)
+        return replace(self, created_at=at, prev_hash=prev_hash, entry_hash=linked)
 
 
 def _uuid(value: UUID | None) -> str | None:
@@ -90,8 +91,9 @@ def _fixed(value: Decimal) -> str:
     return format(round6(value), "f")
 
 
-def canonical(entry: Entry) -> bytes:
-    """The canonical content of an entry (see the module docstring)."""
+def canonical(entry: Entry, created_at: datetime | None = None) -> bytes:
+    """The canonical content of an entry (see the module docstring), as if stamped
+    `created_at` when that is given."""
     content = {
         "v": CHAIN_VERSION,
         "id": _uuid(entry.id),
@@ -107,7 +109,7 @@ def canonical(entry: Entry) -> bytes:
         "platform_cost": _fixed(entry.platform_cost),
         "tenant_cost": _fixed(entry.tenant_cost),
         "partner_commission": _fixed(entry.partner_commission),
-        "created_at": as_utc(entry.created_at).isoformat(timespec="microseconds"),
+        "created_at": as_utc(created_at or entry.created_at).isoformat(timespec="microseconds"),
         "entry_metadata": entry.entry_metadata,
     }
     out = _SORTED_JSON(content)
@@ -118,10 +120,10 @@ def canonical(entry: Entry) -> bytes:
     return json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
 
 
-def entry_hash(prev_hash: str | None, entry: Entry) -> str:
-    """sha256 hex of the previous hash and the entry's canonical content."""
+def entry_hash(prev_hash: str | None, entry: Entry, created_at: datetime | None = None) -> str:
+    """sha256 hex of the previous hash and the entry's canonical content (see `canonical`)."""
     digest = hashlib.sha256((prev_hash or "").encode() + b"\n")
-    digest.update(canonical(entry))
+    digest.update(canonical(entry, created_at))
     return digest.hexdigest()
 
 

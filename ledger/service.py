@@ -8,6 +8,7 @@ messages only after it returns.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import uuid
@@ -77,26 +78,41 @@ class BatchResult:
     """Positions that can never be priced, with the reason: dead-letter them."""
 
 
-def _metadata(
-    event: UsageRecorded, rate: AppliedRate, amounts: Amounts, commission: Commission | None
-) -> str:
-    """What the entry was priced from: enough for `ledger verify` to re-derive its amounts."""
-    meta: dict[str, object] = {
+def _event_metadata(event: UsageRecorded, commission: Commission | None) -> dict[str, object]:
+    """The part of `_metadata` that every entry of one event shares."""
+    return {
         "source_event_id": str(event.event_id),
         "occurred_at": as_utc(event.occurred_at).isoformat(timespec="microseconds"),
         "agent_id": str(event.agent_id),
         "provider": event.provider,
         "counted": event.counted,
-        "rate": {
-            "system_rate_id": str(rate.system_rate_id),
-            "partner_rate_id": None if rate.partner_rate_id is None else str(rate.partner_rate_id),
-            "cost_rate": str(rate.cost_rate),
-            "cost_unit": rate.cost_unit,
-            "price_rate": str(rate.price_rate),
-            "price_unit": rate.price_unit,
-        },
-        "commission": None if commission is None else {"pct": str(commission.pct), "basis": commission.basis},
+        "commission": None if commission is None else _commission_metadata(commission),
     }
+
+
+@functools.lru_cache(maxsize=1024)
+def _commission_metadata(commission: Commission) -> dict[str, str]:
+    return {"pct": str(commission.pct), "basis": commission.basis}  # shared, never mutated
+
+
+@functools.lru_cache(maxsize=1024)
+def _rate_metadata(rate: AppliedRate) -> dict[str, str | None]:
+    """A rate as metadata; one dict per rate version pair (shared, never mutated)."""
+    return {
+        "system_rate_id": str(rate.system_rate_id),
+        "partner_rate_id": None if rate.partner_rate_id is None else str(rate.partner_rate_id),
+        "cost_rate": str(rate.cost_rate),
+        "cost_unit": rate.cost_unit,
+        "price_rate": str(rate.price_rate),
+        "price_unit": rate.price_unit,
+    }
+
+
+def _metadata(shared: dict[str, object], rate: AppliedRate, amounts: Amounts) -> str:
+    """What the entry was priced from: enough for `ledger verify` to re-derive its amounts.
+
+    `shared` is `_event_metadata` of its event."""
+    meta = {**shared, "rate": _rate_metadata(rate)}
     if amounts.negative_margin:
         meta["negative_margin"] = True  # priced below platform cost: flagged for review
     return _SORTED_JSON(meta).decode()
@@ -155,6 +171,7 @@ class Priced:
 def _entries_of(event: UsageRecorded, billing: TenantBilling, book: RateBook) -> list[Entry]:
     """The unchained entries of one event (one per resource with a quantity)."""
     lines: list[Entry] = []
+    shared = _event_metadata(event, billing.commission)
     for resource in RESOURCES:
         quantity = getattr(event, resource)
         if quantity == 0:
@@ -177,7 +194,7 @@ def _entries_of(event: UsageRecorded, billing: TenantBilling, book: RateBook) ->
                 partner_commission=amounts.partner_commission,
                 reverses_id=None,
                 created_at=_UNCHAINED,  # stamped when chained
-                entry_metadata=_metadata(event, rate, amounts, billing.commission),
+                entry_metadata=_metadata(shared, rate, amounts),
             )
         )
     return lines

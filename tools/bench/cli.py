@@ -248,6 +248,7 @@ class Bench:
                 MODEL,
                 self.params.ledger_events,
                 self.progress,
+                ledger_pid=self.stack.pid("ledger"),
             )
         finally:
             await tenant.http.aclose()

@@ -28,7 +28,7 @@ import aio_pika
 import asyncpg
 
 from tools.bench.progress import Progress
-from tools.bench.stats import summary
+from tools.bench.stats import CpuMeter, summary
 
 PUBLISHERS = 128
 """Flood: publishes in flight at once (each waits for its publisher confirm)."""
@@ -194,10 +194,20 @@ async def _paced(
 
 
 async def run_ledger(
-    env: dict[str, str], database_url: str, tenant_id: str, model: str, events: int, progress: Progress
+    env: dict[str, str],
+    database_url: str,
+    tenant_id: str,
+    model: str,
+    events: int,
+    progress: Progress,
+    ledger_pid: int | None = None,
 ) -> dict[str, object]:
     """Flood `events` UsageRecorded for one tenant, then pace `events // 2` at half the target
-    rate; wait for 2 entries each. The flood's figures stay at the top level; `paced` nests."""
+    rate; wait for 2 entries each. The flood's figures stay at the top level; `paced` nests.
+
+    With `ledger_pid`, the ledger process's CPU per 1,000 entries of the flood is reported too:
+    the figure that load on the machine changes least.
+    """
     from runtime.broker import topology
     from runtime.settings import load_settings
 
@@ -210,11 +220,14 @@ async def run_ledger(
     try:
         async with UsagePublisher(settings.broker.url, queue) as publisher:
             before = await _count(conn, tenant)
+            meter = CpuMeter({"ledger": ledger_pid} if ledger_pid else {})
+            meter.start()
             progress.phase(f"ledger: flood of {events} usage events")
             started, publish_s = await _flood(publisher, make, events, progress)
             progress.phase("ledger: waiting for the flood's entries")
             await _wait_entries(conn, tenant, before + 2 * events, max(60.0, events / 500), progress, before)
             elapsed = time.perf_counter() - started
+            cpu = meter.stop().get("ledger")
             await asyncio.sleep(0.5)  # duplicates, if any, would show up now
             flood = await _measure(conn, tenant, before, events)
 
@@ -235,6 +248,9 @@ async def run_ledger(
         "seconds": round(elapsed, 3),
         "entries_per_s": round(flood["entries"] / elapsed, 1),
         "events_per_s": round(flood["events_recorded"] / elapsed, 1),
+        "ledger_cpu_s_per_1k_entries": round(cpu / flood["entries"] * 1000, 4)
+        if cpu and flood["entries"]
+        else None,
         "paced": {
             **paced,
             "target_entries_per_s": PACED_ENTRIES_PER_S,
