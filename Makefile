@@ -93,3 +93,10 @@ soak: install services
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Hirebuddha beside the LiteLLM proxy in one bench run (README "Performance"). The proxy goes
+# into a virtualenv of its own, .hirebuddha/peers/litellm, on first use (network needed once);
+# never into .venv, and not part of `make test`.
+.PHONY: bench-peers
+bench-peers: install services
+	$(BIN)/hirebuddha bench --peer litellm --json bench-peers.json

@@ -2,9 +2,17 @@
 
 Delivery contract (at-least-once in, exactly-once in the ledger):
     take up to `batch_size` messages or whatever arrived within `batch_ms` of the first;
-    record them in one transaction (`service.record_batch`); commit; then ack. A crash before
-    the commit loses nothing (the messages come back); a crash between commit and ack only
-    redelivers events the ledger already holds, which the event-id key skips.
+    price them (`service.price_batch`, outside the write transaction); record them in one
+    transaction (`service.write_batch`); commit; then ack. A crash before the commit loses
+    nothing (the messages come back); a crash between commit and ack only redelivers events
+    the ledger already holds, which the event-id key skips.
+
+Pipeline: while one batch's transaction is in flight, the next batch is collected, decoded
+and priced (prefetch holds two batches), so the database and Python work at the same time.
+Writes stay strictly one after the other, in delivery order: each batch links its tenants'
+chains after the previous batch's commit. A written batch is acked with ONE multiple-ack
+(every earlier delivery of that channel is in it or was already dead-lettered), and its live
+usage events go out after the commit from one task, in commit order.
 Nothing is dropped: a malformed body, an unknown tenant or a model without a rate is
 dead-lettered with its reason, and the consumer carries on.
 
@@ -20,6 +28,7 @@ import logging
 import os
 import signal
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import aio_pika
 import asyncpg
@@ -27,6 +36,7 @@ import msgspec
 from faststream.rabbit import Channel, RabbitBroker
 
 from ledger import service
+from ledger.chain import Entry
 from ledger.live import LivePublisher
 from runtime.broker import BROKER_LOST, Topology, declare_topology
 from runtime.messages import UsageRecorded, decode
@@ -69,6 +79,33 @@ class _Consumed:
         await self.raw_message.ack()
 
 
+class _Prepared(NamedTuple):
+    """A collected batch: its decodable deliveries and, unless pricing failed, its prices."""
+
+    pairs: list[tuple[Delivery, UsageRecorded]]
+    priced: service.Priced | None
+
+
+async def _ack(messages: Sequence[Delivery], *, alone: bool) -> None:
+    """Ack a committed batch: per channel, one multiple-ack at its newest delivery.
+
+    Sound because batches are written in delivery order and everything older on that channel
+    is in this batch or was settled before it (acked, or dead-lettered and acked). `alone`
+    acks one by one instead (the one-by-one retry of a failed batch).
+    """
+    if alone:
+        for message in messages:
+            await message.ack()
+        return
+    newest: dict[int, Delivery] = {}
+    for message in messages:
+        key = id(message.channel)
+        if key not in newest or message.delivery_tag > newest[key].delivery_tag:  # type: ignore[operator]
+            newest[key] = message
+    for message in newest.values():
+        await message.ack(multiple=True)
+
+
 class LedgerConsumer:
     """Consumes the usage queue until `stop` is set (see the module docstring)."""
 
@@ -88,10 +125,12 @@ class LedgerConsumer:
         self.broker, self.topo = broker, topo
         self.batch_size, self.batch_s = batch_size, batch_ms / 1000
         self.live = LivePublisher(broker, topo)
+        self.rates = service.RateCache()
         self._inbox: asyncio.Queue[Delivery] = asyncio.Queue()
         self._getter: asyncio.Future[Delivery] | None = None
-        # Prefetch = batch size: a full batch can be in hand while nothing else is unacked.
-        self._channel = Channel(prefetch_count=batch_size, publisher_confirms=False)
+        # Prefetch = two batches: the next one fills while this one commits (the pipeline).
+        self._channel = Channel(prefetch_count=2 * batch_size, publisher_confirms=False)
+        self._live_queue: asyncio.Queue[list[Entry]] = asyncio.Queue()
         self._crash_after, self._commits = crash_after_commits, 0
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
@@ -111,23 +150,33 @@ class LedgerConsumer:
         )
         if ready is not None:
             ready.set()
+        live = asyncio.create_task(self._publish_live())
+        ahead: asyncio.Task[_Prepared | None] | None = None
         try:
             while not stop.is_set():
-                batch = await self._collect(stop)
-                if batch:
-                    try:
-                        await self.process(batch, stop)
-                    except BROKER_LOST as exc:
-                        # The broker went away under this batch (an ack or a dead letter
-                        # failed). Its unacked messages come back once the robust channel is
-                        # restored, and recording them again is a no-op (unique event id):
-                        # carry on instead of ending the process (tests/test_faults_broker.py).
-                        log.warning("ledger: broker lost during a batch (%r); it will be redelivered", exc)
+                try:
+                    current = await (ahead or self._prepare(stop))
+                    ahead = None
+                    if current is None:
+                        continue
+                    if not stop.is_set():
+                        ahead = asyncio.create_task(self._prepare(stop))
+                    await self._record(current.pairs, stop, current.priced)
+                except BROKER_LOST as exc:
+                    # The broker went away under a batch (an ack or a dead letter failed).
+                    # Its unacked messages come back once the robust channel is restored,
+                    # and recording them again is a no-op (unique event id): carry on
+                    # instead of ending the process (tests/test_faults_broker.py).
+                    log.warning("ledger: broker lost during a batch (%r); it will be redelivered", exc)
         finally:
+            if ahead is not None:  # its messages are unacked: redelivered to the next consumer
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
             if self._getter is not None:
                 self._getter.cancel()
             with contextlib.suppress(*BROKER_LOST):  # the channel may be gone already
                 await queue.cancel(tag)
+            await self._flush_live(live)
 
     async def _get(self, within: float) -> Delivery | None:
         """The next message within `within` seconds, or None.
@@ -164,26 +213,62 @@ class LedgerConsumer:
             batch.append(message)
         return batch
 
-    async def process(self, batch: Sequence[Delivery], stop: asyncio.Event) -> None:
-        """Decode, record, then ack or dead-letter every message of the batch."""
+    async def _prepare(self, stop: asyncio.Event) -> _Prepared | None:
+        """The next batch, decoded and (if that works) priced; None when nothing came."""
+        batch = await self._collect(stop)
+        if not batch:
+            return None
+        pairs = await self._decode(batch)
+        priced = None
+        if pairs:
+            try:
+                priced = await service.price_batch([event for _, event in pairs], self.rates)
+            except Exception:  # noqa: BLE001 - `_record` prices again, with its error handling
+                log.debug("ledger.price: deferred to the write", exc_info=True)
+        return _Prepared(pairs, priced)
+
+    async def _decode(self, batch: Sequence[Delivery]) -> list[tuple[Delivery, UsageRecorded]]:
+        """Decoded events; a malformed body is dead-lettered (and acked) at once."""
         pairs: list[tuple[Delivery, UsageRecorded]] = []
         # Deliveries taken in before a broker restart may still wait in `_inbox`: their channel
         # is gone, so they cannot be acked, and RabbitMQ redelivers them on the new one. Skip
         # them, or the first failed ack would leave the live deliveries of the batch unacked.
-        batch = [message for message in batch if _channel_open(message)]
         for message in batch:
+            if not _channel_open(message):
+                continue
             try:
                 pairs.append((message, decode(message.body, UsageRecorded)))
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 await self._dead_letter(message, f"malformed usage event: {exc}")
+        return pairs
+
+    async def process(self, batch: Sequence[Delivery], stop: asyncio.Event) -> None:
+        """Decode, record, then ack or dead-letter every message of the batch."""
+        pairs = await self._decode(batch)
         if pairs:
             await self._record(pairs, stop)
 
-    async def _record(self, pairs: Sequence[tuple[Delivery, UsageRecorded]], stop: asyncio.Event) -> None:
+    async def _record(
+        self,
+        pairs: Sequence[tuple[Delivery, UsageRecorded]],
+        stop: asyncio.Event,
+        priced: service.Priced | None = None,
+        *,
+        alone: bool = False,
+    ) -> None:
+        """Write (pricing first if `priced` is None), commit, dead-letter, ack, go live.
+
+        `alone`: one event of a batch that failed as a whole; acked by itself, since earlier
+        events of its batch may still be unacked.
+        """
+        if not pairs:
+            return
         attempt = 0
         while True:
             try:
-                result = await service.record_batch([event for _, event in pairs])
+                if priced is None:
+                    priced = await service.price_batch([event for _, event in pairs], self.rates)
+                result = await service.write_batch(priced)
                 break
             except TRANSIENT as exc:
                 if stop.is_set():
@@ -197,7 +282,7 @@ class LedgerConsumer:
                     # Find the culprit: one by one, so one bad event cannot stall the rest.
                     log.warning("ledger.record: batch failed (%r); recording one by one", exc)
                     for pair in pairs:
-                        await self._record([pair], stop)
+                        await self._record([pair], stop, alone=True)
                     return
                 log.exception("ledger.record: event %s cannot be recorded", pairs[0][1].event_id)
                 await self._dead_letter(pairs[0][0], f"ledger error: {exc!r}")
@@ -206,19 +291,34 @@ class LedgerConsumer:
         if self._crash_after is not None and self._commits >= self._crash_after:
             os.kill(os.getpid(), signal.SIGKILL)  # committed, not acked (crash tests)
         for pos, reason in result.rejected.items():
-            await self._dead_letter(pairs[pos][0], reason)
-        for pos in sorted(result.recorded):
-            await pairs[pos][0].ack()
+            await self._dead_letter(pairs[pos][0], reason)  # before the multiple-ack below
+        await _ack([pairs[pos][0] for pos in result.recorded], alone=alone)
         log.debug(
             "ledger.record: %d entries, %d duplicates, %d rejected",
             len(result.entries),
             result.duplicates,
             len(result.rejected),
         )
-        try:
-            await self.live.publish(result.entries)
-        except Exception:  # dashboards miss a tick; the ledger is already committed
-            log.warning("ledger.live: publish failed", exc_info=True)
+        if result.entries:
+            self._live_queue.put_nowait(result.entries)
+
+    async def _publish_live(self) -> None:
+        """Publish committed entries' live events, batch after batch (dashboards only)."""
+        while True:
+            entries = await self._live_queue.get()
+            try:
+                await self.live.publish(entries)
+            except Exception:  # dashboards miss a tick; the ledger is already committed
+                log.warning("ledger.live: publish failed", exc_info=True)
+            finally:
+                self._live_queue.task_done()
+
+    async def _flush_live(self, task: asyncio.Task[None], within: float = 2.0) -> None:
+        """Let queued live events go out (bounded) before stopping their task."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._live_queue.join(), within)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
     async def _dead_letter(self, message: Delivery, reason: str) -> None:
         log.warning("ledger.dead_letter: %s: %s", message.message_id, reason)

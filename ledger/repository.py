@@ -6,10 +6,11 @@ The ledger is cross-tenant by nature (one writer for all tenants), so its caller
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from ledger.chain import Entry
@@ -45,13 +46,37 @@ async def tenants(tenant_ids: Iterable[UUID]) -> dict[UUID, TenantBilling]:
         "FROM tenants t LEFT JOIN partners p ON p.id = t.partner_id WHERE t.id = ANY($1::uuid[])",
         list(set(tenant_ids)),
     )
-    out = {}
-    for r in rows:
-        commission = None
-        if r["partner_id"] is not None:
-            commission = Commission(r["commission_pct"] or Decimal(0), r["commission_basis"])
-        out[r["id"]] = TenantBilling(r["id"], r["partner_id"], commission)
-    return out
+    return {r["id"]: _billing(r) for r in rows}
+
+
+_BILLING_AND_VERSION = """
+SELECT concat_ws('/', s.n, s.closed, s.newest, p.n, p.closed, p.newest) AS version,
+       t.id, t.partner_id, pa.commission_pct, pa.commission_basis
+FROM (SELECT count(*) AS n, count(valid_to) AS closed, max(created_at) AS newest FROM system_rates) s
+CROSS JOIN (SELECT count(*) AS n, count(valid_to) AS closed, max(created_at) AS newest
+            FROM partner_rates) p
+LEFT JOIN tenants t ON t.id = ANY($1::uuid[])
+LEFT JOIN partners pa ON pa.id = t.partner_id
+"""
+
+
+async def tenants_and_rates_version(tenant_ids: Iterable[UUID]) -> tuple[dict[UUID, TenantBilling], str]:
+    """`tenants(...)` and a stamp of every rate table, in one round trip.
+
+    Rates are never edited in place: a change inserts a version (and closes the previous one
+    in the same transaction), so the count of versions, of closed ones and the newest
+    created_at change whenever any rate does. A RateBook loaded under the same stamp is
+    still exact.
+    """
+    rows = await db.fetch(_BILLING_AND_VERSION, list(set(tenant_ids)))
+    return {r["id"]: _billing(r) for r in rows if r["id"] is not None}, rows[0]["version"]
+
+
+def _billing(r: Mapping[str, Any]) -> TenantBilling:
+    commission = None
+    if r["partner_id"] is not None:
+        commission = Commission(r["commission_pct"] or Decimal(0), r["commission_basis"])
+    return TenantBilling(r["id"], r["partner_id"], commission)
 
 
 async def rate_book(models: Iterable[str], partner_ids: Iterable[UUID]) -> RateBook:
@@ -84,77 +109,95 @@ async def rate_book(models: Iterable[str], partner_ids: Iterable[UUID]) -> RateB
 
 
 async def lock_tenants(tenant_ids: Iterable[UUID]) -> None:
-    """Take each tenant's chain lock until commit, in a fixed order (no deadlock).
+    """Take each tenant's chain lock until commit, in a fixed order (no deadlock), in one
+    statement.
 
     The queue already has a single active consumer; the lock keeps the chain linear even if
-    a second writer (a standby taking over mid-batch, a correction run) overlaps.
+    a second writer (a standby taking over mid-batch, a correction run) overlaps. It is its own
+    statement on purpose: in READ COMMITTED a statement reads the snapshot taken when it
+    starts, so only a statement that starts after the lock sees the previous writer's commit.
     """
-    for tenant_id in sorted(set(tenant_ids)):
-        await db.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('hirebuddha.ledger:' || $1::text, 0))",
-            str(tenant_id),
-        )
-
-
-async def existing_event_ids(event_ids: Iterable[UUID]) -> set[UUID]:
-    """Those of `event_ids` already in the ledger (served by the event_id unique index)."""
-    rows = await db.fetch(
-        "SELECT event_id FROM ledger_entries WHERE event_id = ANY($1::uuid[])", list(event_ids)
+    keys = sorted({str(t) for t in tenant_ids})
+    if not keys:
+        return
+    await db.execute(
+        "SELECT count(pg_advisory_xact_lock(hashtextextended('hirebuddha.ledger:' || k, 0))) "
+        "FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS ordered",
+        keys,
     )
-    return {r["event_id"] for r in rows}
 
 
-async def chain_head(tenant_id: UUID) -> tuple[str | None, datetime | None]:
-    """(entry_hash, created_at) of the tenant's latest entry, or (None, None).
-
-    Served by ledger_entries_tenant_created (tenant_id, created_at DESC).
-    """
-    row = await db.fetchrow(
-        "SELECT entry_hash, created_at FROM ledger_entries WHERE tenant_id = $1 "
-        "ORDER BY created_at DESC, id DESC LIMIT 1",
-        tenant_id,
-    )
-    return (None, None) if row is None else (row["entry_hash"], row["created_at"])
-
-
-_INSERT = """
-INSERT INTO ledger_entries (id, tenant_id, partner_id, execution_id, event_id, model,
-  resource_type, quantity, unit, platform_cost, tenant_cost, partner_commission, reverses_id,
-  created_at, entry_metadata, prev_hash, entry_hash)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[],
-                     $7::text[], $8::numeric[], $9::text[], $10::numeric[], $11::numeric[],
-                     $12::numeric[], $13::uuid[], $14::timestamptz[], $15::text[], $16::text[],
-                     $17::text[])
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id
+_HEADS_AND_EXISTING = """
+SELECT h.tenant_id, h.entry_hash, h.created_at, NULL::uuid AS event_id
+FROM unnest($1::uuid[]) AS t(tenant_id)
+CROSS JOIN LATERAL (
+  SELECT tenant_id, entry_hash, created_at FROM ledger_entries
+  WHERE tenant_id = t.tenant_id ORDER BY created_at DESC, id DESC LIMIT 1
+) AS h
+UNION ALL
+SELECT NULL, NULL, NULL, event_id FROM ledger_entries WHERE event_id = ANY($2::uuid[])
 """
 
 
-async def insert_entries(entries: Sequence[Entry]) -> set[UUID]:
-    """Insert in one statement; returns the event ids actually inserted (conflicts skipped)."""
+async def heads_and_existing(
+    tenant_ids: Iterable[UUID], event_ids: Iterable[UUID]
+) -> tuple[dict[UUID, tuple[str, datetime]], set[UUID]]:
+    """Each tenant's chain head, (entry_hash, created_at) of its latest entry, and which of
+    `event_ids` the ledger already holds, in one round trip.
+
+    Tenants without entries are absent from the heads. Served by ledger_entries_tenant_created
+    (tenant_id, created_at DESC) and the event_id unique index.
+    """
+    rows = await db.fetch(_HEADS_AND_EXISTING, list(set(tenant_ids)), list(event_ids))
+    heads = {r["tenant_id"]: (r["entry_hash"], r["created_at"]) for r in rows if r["tenant_id"] is not None}
+    return heads, {r["event_id"] for r in rows if r["event_id"] is not None}
+
+
+# The entries, the credit debits and the budget settlements of one batch in ONE statement
+# (data-modifying CTEs run in the statement's one snapshot and commit or roll back together).
+# The settle CTE is budget_repository.settle's statement; the debit takes each tenant's active
+# subscription (newest first), whose balance may go negative: usage already happened, and
+# admission control is what keeps spend inside the credit.
+_APPEND = """
+WITH inserted AS (
+  INSERT INTO ledger_entries (id, tenant_id, partner_id, execution_id, event_id, model,
+    resource_type, quantity, unit, platform_cost, tenant_cost, partner_commission, reverses_id,
+    created_at, entry_metadata, prev_hash, entry_hash)
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[],
+                       $7::text[], $8::numeric[], $9::text[], $10::numeric[], $11::numeric[],
+                       $12::numeric[], $13::uuid[], $14::timestamptz[], $15::text[], $16::text[],
+                       $17::text[])
+  ON CONFLICT (event_id) DO NOTHING
+  RETURNING event_id
+), debit AS (
+  UPDATE subscriptions s SET credit_balance = s.credit_balance - d.amount, updated_at = now()
+  FROM unnest($18::uuid[], $19::numeric[]) AS d(tenant_id, amount)
+  WHERE s.id = (SELECT id FROM subscriptions WHERE tenant_id = d.tenant_id
+                ORDER BY (status = 'active') DESC, created_at DESC LIMIT 1)
+  RETURNING 1
+), settle AS (
+  UPDATE budget_reservations r SET spent = r.spent + v.amount, updated_at = now()
+  FROM unnest($20::uuid[], $21::numeric[]) AS v(execution_id, amount)
+  WHERE r.execution_id = v.execution_id
+  RETURNING 1
+)
+SELECT event_id FROM inserted
+"""
+
+
+async def append(
+    entries: Sequence[Entry], debits: dict[UUID, Decimal], settlements: dict[UUID, Decimal]
+) -> set[UUID]:
+    """Insert chained `entries`, debit each tenant's credit and add each execution's spend to
+    its reservation, in one round trip; returns the event ids actually inserted."""
     if not entries:
         return set()
     columns = [c.strip() for c in ENTRY_COLUMNS.split(",")]
     arrays = [[getattr(e, c) for e in entries] for c in columns]
-    rows = await db.fetch(_INSERT, *arrays)
-    return {r["event_id"] for r in rows}
-
-
-async def debit_credit(tenant_id: UUID, amount: Decimal) -> Decimal | None:
-    """Subtract `amount` from the tenant's prepaid credit; the new balance, None if no plan.
-
-    The tenant's active subscription (newest first) carries the balance; it may go negative:
-    usage already happened, admission control is what keeps spend inside the credit.
-    """
-    row = await db.fetchrow(
-        "UPDATE subscriptions SET credit_balance = credit_balance - $2, updated_at = now() "
-        "WHERE id = (SELECT id FROM subscriptions WHERE tenant_id = $1 "
-        "            ORDER BY (status = 'active') DESC, created_at DESC LIMIT 1) "
-        "RETURNING credit_balance",
-        tenant_id,
-        amount,
+    rows = await db.fetch(
+        _APPEND, *arrays, list(debits), list(debits.values()), list(settlements), list(settlements.values())
     )
-    return None if row is None else row["credit_balance"]
+    return {r["event_id"] for r in rows}
 
 
 async def entry(entry_id: UUID) -> Entry | None:

@@ -8,16 +8,19 @@ messages only after it returns.
 
 from __future__ import annotations
 
+import functools
 import json
+import random
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from ledger import budget_repository as budget_repo
+import msgspec
+
 from ledger import repository as repo
 from ledger.chain import Entry, next_timestamp
 from ledger.pricing import (
@@ -25,10 +28,12 @@ from ledger.pricing import (
     AppliedRate,
     Commission,
     PricingError,
+    RateBook,
     as_utc,
     price,
     round6,
 )
+from ledger.repository import TenantBilling
 from runtime import db
 from runtime.messages import UsageRecorded
 
@@ -73,29 +78,54 @@ class BatchResult:
     """Positions that can never be priced, with the reason: dead-letter them."""
 
 
-def _metadata(
-    event: UsageRecorded, rate: AppliedRate, amounts: Amounts, commission: Commission | None
-) -> str:
-    """What the entry was priced from: enough for `ledger verify` to re-derive its amounts."""
-    meta: dict[str, object] = {
+def _event_metadata(event: UsageRecorded, commission: Commission | None) -> dict[str, object]:
+    """The part of `_metadata` that every entry of one event shares."""
+    return {
         "source_event_id": str(event.event_id),
         "occurred_at": as_utc(event.occurred_at).isoformat(timespec="microseconds"),
         "agent_id": str(event.agent_id),
         "provider": event.provider,
         "counted": event.counted,
-        "rate": {
-            "system_rate_id": str(rate.system_rate_id),
-            "partner_rate_id": None if rate.partner_rate_id is None else str(rate.partner_rate_id),
-            "cost_rate": str(rate.cost_rate),
-            "cost_unit": rate.cost_unit,
-            "price_rate": str(rate.price_rate),
-            "price_unit": rate.price_unit,
-        },
-        "commission": None if commission is None else {"pct": str(commission.pct), "basis": commission.basis},
+        "commission": None if commission is None else _commission_metadata(commission),
     }
+
+
+@functools.lru_cache(maxsize=1024)
+def _commission_metadata(commission: Commission) -> dict[str, str]:
+    return {"pct": str(commission.pct), "basis": commission.basis}  # shared, never mutated
+
+
+@functools.lru_cache(maxsize=1024)
+def _rate_metadata(rate: AppliedRate) -> dict[str, str | None]:
+    """A rate as metadata; one dict per rate version pair (shared, never mutated)."""
+    return {
+        "system_rate_id": str(rate.system_rate_id),
+        "partner_rate_id": None if rate.partner_rate_id is None else str(rate.partner_rate_id),
+        "cost_rate": str(rate.cost_rate),
+        "cost_unit": rate.cost_unit,
+        "price_rate": str(rate.price_rate),
+        "price_unit": rate.price_unit,
+    }
+
+
+def _metadata(shared: dict[str, object], rate: AppliedRate, amounts: Amounts) -> str:
+    """What the entry was priced from: enough for `ledger verify` to re-derive its amounts.
+
+    `shared` is `_event_metadata` of its event."""
+    meta = {**shared, "rate": _rate_metadata(rate)}
     if amounts.negative_margin:
         meta["negative_margin"] = True  # priced below platform cost: flagged for review
-    return json.dumps(meta, sort_keys=True, separators=(",", ":"))
+    return _SORTED_JSON(meta).decode()
+
+
+def _new_id() -> UUID:
+    """A random (version 4) entry id without a getrandom syscall per entry: ids must be
+    unique, not unguessable (the primary key would refuse a collision, failing the batch)."""
+    return UUID(int=_random.getrandbits(128), version=4)
+
+
+_random = random.Random()  # noqa: S311 - seeded from the OS once; ids are not secrets
+_SORTED_JSON = msgspec.json.Encoder(order="sorted").encode
 
 
 def _validate(event: UsageRecorded) -> str | None:
@@ -106,13 +136,88 @@ def _validate(event: UsageRecorded) -> str | None:
     return None
 
 
-async def _price_events(events: Sequence[UsageRecorded], result: BatchResult) -> dict[int, list[Entry]]:
-    """Unchained entries per event position; unpriceable events go to `result.rejected`."""
-    tenants = await repo.tenants(e.tenant_id for e in events)
-    book = await repo.rate_book(
-        (e.model for e in events), (t.partner_id for t in tenants.values() if t.partner_id)
-    )
-    priced: dict[int, list[Entry]] = {}
+class RateCache:
+    """The RateBook of the last batches, kept while no rate changed (see
+    `repository.tenants_and_rates_version`): most batches then price with no rate query."""
+
+    def __init__(self) -> None:
+        self._version: str | None = None
+        self._models: frozenset[str] = frozenset()
+        self._partners: frozenset[UUID] = frozenset()
+        self._book = RateBook()
+
+    async def book(self, version: str, models: set[str], partners: set[UUID]) -> RateBook:
+        """The rates of `models` (system) and `partners` (partner) under `version`."""
+        if version != self._version or not (models <= self._models and partners <= self._partners):
+            if version == self._version:  # same rates, more of them: keep what is loaded too
+                models, partners = models | self._models, partners | self._partners
+            self._book = await repo.rate_book(models, partners)
+            self._version, self._models, self._partners = version, frozenset(models), frozenset(partners)
+        return self._book
+
+
+@dataclass
+class Priced:
+    """A batch priced before its write transaction (`price_batch`), ready for `write_batch`."""
+
+    result: BatchResult
+    """Rejections and in-batch duplicates so far; `recorded` holds every priced position."""
+    fresh: list[Entry]
+    """Unchained entries of the distinct priced events, in event order."""
+    owner: dict[UUID, int]
+    """Position of the event each entry key belongs to (entries of one event share it)."""
+
+
+def _entries_of(event: UsageRecorded, billing: TenantBilling, book: RateBook) -> list[Entry]:
+    """The unchained entries of one event (one per resource with a quantity)."""
+    lines: list[Entry] = []
+    shared = _event_metadata(event, billing.commission)
+    for resource in RESOURCES:
+        quantity = getattr(event, resource)
+        if quantity == 0:
+            continue
+        rate = book.resolve(event.model, resource, billing.partner_id, event.occurred_at)
+        amounts = price(quantity, rate, billing.commission)
+        lines.append(
+            Entry(
+                id=_new_id(),
+                tenant_id=event.tenant_id,
+                partner_id=billing.partner_id,
+                execution_id=event.execution_id,
+                event_id=entry_event_id(event.event_id, resource),
+                model=event.model,
+                resource_type=resource,
+                quantity=round6(Decimal(quantity)),
+                unit=TOKENS_UNIT,
+                platform_cost=amounts.platform_cost,
+                tenant_cost=amounts.tenant_cost,
+                partner_commission=amounts.partner_commission,
+                reverses_id=None,
+                created_at=_UNCHAINED,  # stamped when chained
+                entry_metadata=_metadata(shared, rate, amounts),
+            )
+        )
+    return lines
+
+
+_UNCHAINED = datetime.min.replace(tzinfo=UTC)
+
+
+async def price_batch(events: Sequence[UsageRecorded], rates: RateCache | None = None) -> Priced:
+    """Price every event at the rates of its own time, in a read-only transaction of its own.
+
+    Runs before (and, in the consumer, while the previous batch commits) the write
+    transaction, so no lock is held while Python does the arithmetic. Unpriceable events go
+    to `result.rejected`; a second copy of an event in the batch counts as a duplicate.
+    """
+    result = BatchResult()
+    async with db.scope(system=True):
+        tenants, version = await repo.tenants_and_rates_version(e.tenant_id for e in events)
+        partners = {t.partner_id for t in tenants.values() if t.partner_id}
+        book = await (rates or RateCache()).book(version, {e.model for e in events}, partners)
+    fresh: list[Entry] = []
+    owner: dict[UUID, int] = {}
+    seen: set[UUID] = set()
     for pos, event in enumerate(events):
         reason = _validate(event)
         billing = tenants.get(event.tenant_id)
@@ -122,60 +227,45 @@ async def _price_events(events: Sequence[UsageRecorded], result: BatchResult) ->
             result.rejected[pos] = reason
             continue
         assert billing is not None
-        lines: list[Entry] = []
         try:
-            for resource in RESOURCES:
-                quantity = getattr(event, resource)
-                if quantity == 0:
-                    continue
-                rate = book.resolve(event.model, resource, billing.partner_id, event.occurred_at)
-                amounts = price(quantity, rate, billing.commission)
-                lines.append(
-                    Entry(
-                        id=uuid.uuid4(),
-                        tenant_id=event.tenant_id,
-                        partner_id=billing.partner_id,
-                        execution_id=event.execution_id,
-                        event_id=entry_event_id(event.event_id, resource),
-                        model=event.model,
-                        resource_type=resource,
-                        quantity=round6(Decimal(quantity)),
-                        unit=TOKENS_UNIT,
-                        platform_cost=amounts.platform_cost,
-                        tenant_cost=amounts.tenant_cost,
-                        partner_commission=amounts.partner_commission,
-                        reverses_id=None,
-                        created_at=datetime.now(UTC),  # replaced when chained
-                        entry_metadata=_metadata(event, rate, amounts, billing.commission),
-                    )
-                )
+            lines = _entries_of(event, billing, book)
         except PricingError as exc:
             result.rejected[pos] = str(exc)
             continue
-        priced[pos] = lines
-    return priced
+        result.recorded.add(pos)
+        if event.event_id in seen:  # the same event twice in one batch
+            result.duplicates += 1
+            continue
+        seen.add(event.event_id)
+        fresh.extend(lines)
+        owner.update((line.event_id, pos) for line in lines)
+    return Priced(result, fresh, owner)
 
 
-async def _append(entries: Sequence[Entry]) -> list[Entry]:
-    """Chain, insert and debit `entries` (tenant locks held); returns them as stored."""
-    by_tenant: dict[UUID, list[Entry]] = defaultdict(list)
-    for e in entries:
-        by_tenant[e.tenant_id].append(e)
+def _chain(entries: Sequence[Entry], heads: dict[UUID, tuple[str, datetime]]) -> list[Entry]:
+    """Link each tenant's entries after its head, stamping strictly increasing created_at."""
+    heads = dict(heads)
     chained: list[Entry] = []
-    for tenant_id, items in by_tenant.items():
-        prev_hash, prev_at = await repo.chain_head(tenant_id)
-        for e in items:
-            at = next_timestamp(datetime.now(UTC), prev_at)
-            linked = Entry(**{**e.__dict__, "created_at": at}).chained(prev_hash)
-            chained.append(linked)
-            prev_hash, prev_at = linked.entry_hash, at
-    inserted = await repo.insert_entries(chained)
+    for e in entries:
+        prev_hash, prev_at = heads.get(e.tenant_id, (None, None))
+        at = next_timestamp(datetime.now(UTC), prev_at)
+        linked = e.chained(prev_hash, at)
+        chained.append(linked)
+        heads[e.tenant_id] = (linked.entry_hash, at)  # type: ignore[assignment]
+    return chained
+
+
+async def _append(entries: Sequence[Entry], heads: dict[UUID, tuple[str, datetime]]) -> list[Entry]:
+    """Chain `entries` after `heads`, insert them, debit credit and settle budget holds, in one
+    statement (tenant locks held); returns them as stored."""
+    chained = _chain(entries, heads)
+    debits: dict[UUID, Decimal] = defaultdict(Decimal)
+    for e in chained:
+        debits[e.tenant_id] += e.tenant_cost
+    inserted = await repo.append(chained, debits, _spent_by_execution(chained))
     if len(inserted) != len(chained):
         # Only possible if another writer slipped in despite the lock; our chain is stale.
         raise ChainConflict(f"{len(chained) - len(inserted)} entries already present")
-    for tenant_id, items in by_tenant.items():
-        await repo.debit_credit(tenant_id, sum((e.tenant_cost for e in items), Decimal(0)))
-    await budget_repo.settle(_spent_by_execution(chained))
     return chained
 
 
@@ -191,29 +281,28 @@ def _spent_by_execution(entries: Sequence[Entry]) -> dict[UUID, Decimal]:
     return dict(spent)
 
 
-async def record_batch(events: Sequence[UsageRecorded]) -> BatchResult:
-    """Record a batch in one transaction (see the module docstring); idempotent per event."""
-    result = BatchResult()
+async def write_batch(priced: Priced) -> BatchResult:
+    """Record a priced batch in one transaction: lock its tenants, skip what the ledger holds,
+    chain, insert, debit, settle (four statements between BEGIN and COMMIT)."""
+    done = priced.result  # copied: a retried write starts from the priced state again
+    result = replace(done, recorded=set(done.recorded), rejected=dict(done.rejected), entries=[])
+    if not priced.fresh:
+        return result
     async with db.scope(system=True):
-        priced = await _price_events(events, result)
-        seen: set[UUID] = set()
-        fresh: list[Entry] = []
-        for pos, lines in priced.items():
-            result.recorded.add(pos)
-            if events[pos].event_id in seen:  # the same event twice in one batch
-                result.duplicates += 1
-                continue
-            seen.add(events[pos].event_id)
-            fresh.extend(lines)
         # Lock before reading what exists: a concurrent writer's commit is then visible.
-        await repo.lock_tenants(e.tenant_id for e in fresh)
-        existing = await repo.existing_event_ids(e.event_id for e in fresh)
+        await repo.lock_tenants(e.tenant_id for e in priced.fresh)
+        heads, existing = await repo.heads_and_existing(
+            (e.tenant_id for e in priced.fresh), (e.event_id for e in priced.fresh)
+        )
         if existing:
-            result.duplicates += len(
-                {events[p].event_id for p, ls in priced.items() if ls and ls[0].event_id in existing}
-            )
-        result.entries = await _append([e for e in fresh if e.event_id not in existing])
+            result.duplicates += len({priced.owner[k] for k in existing})
+        result.entries = await _append([e for e in priced.fresh if e.event_id not in existing], heads)
     return result
+
+
+async def record_batch(events: Sequence[UsageRecorded], rates: RateCache | None = None) -> BatchResult:
+    """Price, then record, a batch (see the module docstring); idempotent per event."""
+    return await write_batch(await price_batch(events, rates))
 
 
 async def reverse_entry(entry_id: UUID, reason: str) -> Entry:
@@ -229,7 +318,10 @@ async def reverse_entry(entry_id: UUID, reason: str) -> Entry:
         if original.reverses_id is not None:
             raise CorrectionError(f"entry {entry_id} is itself a reversal")
         await repo.lock_tenants([original.tenant_id])
-        if await repo.existing_event_ids([reversal_event_id(original.event_id)]):
+        heads, existing = await repo.heads_and_existing(
+            [original.tenant_id], [reversal_event_id(original.event_id)]
+        )
+        if existing:
             raise CorrectionError(f"entry {entry_id} is already reversed")
         platform_cost, tenant_cost, commission = original.amounts.negated()
         meta = {"reason": reason, "reverses_event_id": str(original.event_id)}
@@ -250,5 +342,5 @@ async def reverse_entry(entry_id: UUID, reason: str) -> Entry:
             created_at=datetime.now(UTC),
             entry_metadata=json.dumps(meta, sort_keys=True, separators=(",", ":")),
         )
-        (stored,) = await _append([reversal])
+        (stored,) = await _append([reversal], heads)
     return stored

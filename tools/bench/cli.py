@@ -92,6 +92,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--ledger-events", type=int, help="ledger: E usage events")
     p.add_argument("--rest-rate", type=float, help="rest: requests per second")
     p.add_argument("--rest-seconds", type=float, help="rest: duration")
+    p.add_argument(
+        "--peer", help="litellm: a peer gateway beside Hirebuddha in one run (tools/bench/peer.py)"
+    )
     return p.parse_args(argv)
 
 
@@ -245,6 +248,7 @@ class Bench:
                 MODEL,
                 self.params.ledger_events,
                 self.progress,
+                ledger_pid=self.stack.pid("ledger"),
             )
         finally:
             await tenant.http.aclose()
@@ -295,6 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the table; write the JSON when asked. Exit 1 on failure."""
     args = parse_args(argv)
     params = params_of(args)
+    if args.peer:
+        from tools.bench.peer import main as peer_main
+
+        return peer_main(args, params)
     try:
         run = asyncio.run(_main(params, args))
     except StartError as exc:

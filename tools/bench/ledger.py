@@ -1,8 +1,18 @@
-"""`ledger`: usage events published as fast as the broker takes them, entries counted in the DB.
+"""`ledger`: a flood of usage events, then a paced stream at half the target rate.
 
 Each event carries input and output tokens, so it becomes two entries. Event-to-entry
-latency is the entry's `created_at` (stamped inside the ledger's transaction) minus the
-event's `occurred_at` (stamped by the bench just before it publishes the event).
+latency is the entry's `created_at` (stamped inside the ledger's write transaction, just
+before its insert and commit) minus the event's `occurred_at` (stamped by the bench just
+before it publishes the event).
+
+- flood: `events` events published as fast as the broker confirms them; the ledger's own
+  rate is its entries over the span of their `created_at` (first to last), which is what
+  it sustains while a backlog lasts, whatever the publishers managed.
+- paced: half the target entry rate (PACED_ENTRIES_PER_S), published on a schedule, not as a
+  flood: the latency an event sees when the ledger keeps up.
+
+Events go out through a lean aio-pika publisher (persistent, confirmed, the same body and
+properties as `runtime.publishing.publish_usage`) so the bench client is not the bottleneck.
 """
 
 from __future__ import annotations
@@ -11,15 +21,24 @@ import asyncio
 import random  # token counts of fake usage, not secrets
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import aio_pika
 import asyncpg
 
 from tools.bench.progress import Progress
-from tools.bench.stats import summary
+from tools.bench.stats import CpuMeter, summary
 
 PUBLISHERS = 128
-"""Publishes in flight at once (each waits for its publisher confirm)."""
+"""Flood: publishes in flight at once (each waits for its publisher confirm)."""
+TARGET_ENTRIES_PER_S = 10_000
+"""The ledger's sustained-rate goal (issue 11)."""
+PACED_ENTRIES_PER_S = 5_000
+"""Paced scenario: half the target, two entries per event."""
+PACED_P99_GOAL_MS = 500.0
+PACED_IN_FLIGHT = 512
+"""Paced: confirms awaited at once at most (the schedule never waits on one)."""
 
 
 async def usage_backlog(amqp_url: str, queue: str) -> int:
@@ -43,83 +62,198 @@ async def wait_drained(amqp_url: str, queue: str, limit_s: float = 30) -> None:
     await asyncio.sleep(0.3)  # the last batch's transaction
 
 
+class UsagePublisher:
+    """Publishes UsageRecorded to the usage queue like `publish_usage` does, minus FastStream."""
+
+    def __init__(self, amqp_url: str, queue: str) -> None:
+        self.amqp_url, self.queue = amqp_url, queue
+
+    async def __aenter__(self) -> UsagePublisher:
+        self._connection = await aio_pika.connect(self.amqp_url)
+        self._exchange = (await self._connection.channel(publisher_confirms=True)).default_exchange
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._connection.close()
+
+    async def publish(self, event: Any) -> None:
+        from runtime.messages import encode
+        from runtime.publishing import JSON
+
+        message = aio_pika.Message(
+            encode(event),
+            content_type=JSON,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=str(event.event_id),
+        )
+        await self._exchange.publish(message, routing_key=self.queue)
+
+
+def _event_maker(tenant: uuid.UUID, model: str) -> Callable[[], Any]:
+    from runtime.messages import UsageRecorded
+
+    agent = uuid.uuid4()
+
+    def make() -> UsageRecorded:
+        return UsageRecorded(
+            tenant_id=tenant,
+            execution_id=uuid.uuid4(),
+            agent_id=agent,
+            model=model,
+            provider="fake",
+            input_tokens=random.randint(50, 2000),  # noqa: S311
+            output_tokens=random.randint(10, 800),  # noqa: S311
+        )  # occurred_at: now, just before the publish
+
+    return make
+
+
 async def _count(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> int:
     return await conn.fetchval("SELECT count(*) FROM ledger_entries WHERE tenant_id = $1", tenant_id)
 
 
+async def _wait_entries(
+    conn: asyncpg.Connection, tenant: uuid.UUID, expected: int, limit_s: float, progress: Progress, base: int
+) -> None:
+    deadline = time.monotonic() + limit_s
+    count = await _count(conn, tenant)
+    while count < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        count = await _count(conn, tenant)
+        progress.step(count - base, expected - base)
+
+
+async def _measure(conn: asyncpg.Connection, tenant: uuid.UUID, since: int, events: int) -> dict[str, Any]:
+    """Entries of the tenant after the first `since` (in chain order): counts and latency."""
+    rows = await conn.fetch(
+        "SELECT execution_id, created_at, EXTRACT(EPOCH FROM created_at - "
+        "(entry_metadata::jsonb ->> 'occurred_at')::timestamptz) * 1000 AS ms "
+        "FROM ledger_entries WHERE tenant_id = $1 ORDER BY created_at OFFSET $2",
+        tenant,
+        since,
+    )
+    recorded = len({r["execution_id"] for r in rows})
+    span = (rows[-1]["created_at"] - rows[0]["created_at"]).total_seconds() if len(rows) > 1 else 0.0
+    return {
+        "events": events,
+        "entries": len(rows),
+        "events_recorded": recorded,
+        "entries_equal_events": recorded == events and len(rows) == 2 * events,
+        "ledger_entries_per_s": round(len(rows) / span, 1) if span > 0 else None,
+        "event_to_entry_ms": summary([float(r["ms"]) for r in rows], (50, 90, 99)),
+    }
+
+
+async def _flood(
+    publisher: UsagePublisher, make: Callable[[], Any], events: int, progress: Progress
+) -> tuple[float, float]:
+    """Publish `events` with PUBLISHERS confirms in flight; (started, seconds publishing)."""
+    todo = iter(range(events))
+    published = 0
+
+    async def one_publisher() -> None:
+        nonlocal published
+        for _ in todo:
+            await publisher.publish(make())
+            published += 1
+            if published % 500 == 0:
+                progress.step(published, events)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_publisher() for _ in range(PUBLISHERS)))
+    return started, time.perf_counter() - started
+
+
+async def _paced(
+    publisher: UsagePublisher, make: Callable[[], Any], events: int, rate: float, progress: Progress
+) -> float:
+    """Publish `events` at `rate` per second on a fixed schedule; returns seconds taken."""
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(PACED_IN_FLIGHT)
+    pending: set[asyncio.Task[None]] = set()
+
+    async def one() -> None:
+        try:
+            await publisher.publish(make())
+        finally:
+            gate.release()
+
+    started = loop.time()
+    for i in range(events):
+        delay = started + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await gate.acquire()
+        task = asyncio.create_task(one())
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        if i % 500 == 0:
+            progress.step(i, events)
+    await asyncio.gather(*pending)
+    return loop.time() - started
+
+
 async def run_ledger(
-    env: dict[str, str], database_url: str, tenant_id: str, model: str, events: int, progress: Progress
+    env: dict[str, str],
+    database_url: str,
+    tenant_id: str,
+    model: str,
+    events: int,
+    progress: Progress,
+    ledger_pid: int | None = None,
 ) -> dict[str, object]:
-    """Publish `events` UsageRecorded for one tenant; wait for 2 entries each."""
-    from runtime.broker import build_broker, topology
-    from runtime.messages import UsageRecorded
-    from runtime.publishing import publish_usage
+    """Flood `events` UsageRecorded for one tenant, then pace `events // 2` at half the target
+    rate; wait for 2 entries each. The flood's figures stay at the top level; `paced` nests.
+
+    With `ledger_pid`, the ledger process's CPU per 1,000 entries of the flood is reported too:
+    the figure that load on the machine changes least.
+    """
+    from runtime.broker import topology
     from runtime.settings import load_settings
 
     settings = load_settings(env)
-    topo = topology(settings.broker.prefix)
-    await wait_drained(settings.broker.url, topo.usage.name)
+    queue = topology(settings.broker.prefix).usage.name
+    await wait_drained(settings.broker.url, queue)
     tenant = uuid.UUID(tenant_id)
-    broker = build_broker(settings)
-    await broker.connect()
+    make = _event_maker(tenant, model)
     conn = await asyncpg.connect(database_url)
     try:
-        before = await _count(conn, tenant)
-        agent = uuid.uuid4()
-        todo = iter(range(events))
-        published = 0
+        async with UsagePublisher(settings.broker.url, queue) as publisher:
+            before = await _count(conn, tenant)
+            meter = CpuMeter({"ledger": ledger_pid} if ledger_pid else {})
+            meter.start()
+            progress.phase(f"ledger: flood of {events} usage events")
+            started, publish_s = await _flood(publisher, make, events, progress)
+            progress.phase("ledger: waiting for the flood's entries")
+            await _wait_entries(conn, tenant, before + 2 * events, max(60.0, events / 500), progress, before)
+            elapsed = time.perf_counter() - started
+            cpu = meter.stop().get("ledger")
+            await asyncio.sleep(0.5)  # duplicates, if any, would show up now
+            flood = await _measure(conn, tenant, before, events)
 
-        async def publisher() -> None:
-            nonlocal published
-            for _ in todo:
-                event = UsageRecorded(
-                    tenant_id=tenant,
-                    execution_id=uuid.uuid4(),
-                    agent_id=agent,
-                    model=model,
-                    provider="fake",
-                    input_tokens=random.randint(50, 2000),  # noqa: S311
-                    output_tokens=random.randint(10, 800),  # noqa: S311
-                )
-                await publish_usage(broker, topo, event)
-                published += 1
-                if published % 200 == 0:
-                    progress.step(published, events)
-
-        progress.phase(f"ledger: publishing {events} usage events")
-        started = time.perf_counter()
-        await asyncio.gather(*(publisher() for _ in range(PUBLISHERS)))
-        publish_s = time.perf_counter() - started
-        progress.phase("ledger: waiting for entries")
-        expected = before + 2 * events
-        deadline = time.monotonic() + max(60.0, events / 500)
-        count = await _count(conn, tenant)
-        while count < expected and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-            count = await _count(conn, tenant)
-            progress.step(count - before, 2 * events)
-        elapsed = time.perf_counter() - started
-        await asyncio.sleep(0.5)  # duplicates, if any, would show up now
-        rows = await conn.fetch(
-            "SELECT execution_id, EXTRACT(EPOCH FROM created_at - "
-            "(entry_metadata::jsonb ->> 'occurred_at')::timestamptz) * 1000 AS ms "
-            "FROM ledger_entries WHERE tenant_id = $1",
-            tenant,
-        )
+            paced_events = max(events // 2, 1)
+            rate = PACED_ENTRIES_PER_S / 2
+            after = before + flood["entries"]
+            progress.phase(f"ledger: {paced_events} events paced at {rate:g}/s")
+            paced_s = await _paced(publisher, make, paced_events, rate, progress)
+            await _wait_entries(conn, tenant, after + 2 * paced_events, 60.0, progress, after)
+            await asyncio.sleep(0.5)
+            paced = await _measure(conn, tenant, after, paced_events)
     finally:
         await conn.close()
-        await broker.stop()
-    entries = len(rows) - before
-    recorded = len({r["execution_id"] for r in rows})
     return {
-        "events": events,
-        "entries": entries,
-        "events_recorded": recorded,
-        "entries_equal_events": recorded == events and entries == 2 * events,
+        **flood,
         "publish_s": round(publish_s, 3),
         "publish_per_s": round(events / publish_s, 1),
         "seconds": round(elapsed, 3),
-        "entries_per_s": round(entries / elapsed, 1),
-        "events_per_s": round(recorded / elapsed, 1),
-        "event_to_entry_ms": summary([float(r["ms"]) for r in rows], (50, 90, 99)),
+        "entries_per_s": round(flood["entries"] / elapsed, 1),
+        "events_per_s": round(flood["events_recorded"] / elapsed, 1),
+        "ledger_cpu_s_per_1k_entries": round(cpu / flood["entries"] * 1000, 4)
+        if cpu and flood["entries"]
+        else None,
+        "paced": {
+            **paced,
+            "target_entries_per_s": PACED_ENTRIES_PER_S,
+            "publish_per_s": round(paced_events / paced_s, 1),
+        },
     }
