@@ -1,4 +1,5 @@
-"""Any OpenAI-compatible chat completions endpoint, streamed, via the openai SDK."""
+"""Any OpenAI-compatible chat completions endpoint: the request through the openai SDK, the
+streamed body parsed by `actors.providers.sse` (msgspec, no model object per chunk)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import openai
 
+from actors.providers import sse
 from actors.providers.base import (
     ChatMessage,
     ProviderError,
@@ -15,6 +17,7 @@ from actors.providers.base import (
     count_prompt_tokens,
     count_tokens,
 )
+from runtime import trace
 from runtime.messages import Usage
 
 
@@ -71,43 +74,49 @@ class OpenAIProvider:
             options["temperature"] = temperature
         if max_tokens is not None:
             options["max_tokens"] = max_tokens
+        trace.mark_current("provider_called")
         try:
-            response = await self.client.chat.completions.create(  # type: ignore[call-overload]
+            # The SDK makes the request (auth, status errors); we read the SSE body ourselves.
+            response = await self.client.chat.completions.with_streaming_response.create(  # type: ignore[call-overload]
                 model=model,
                 messages=list(messages),
                 stream=True,
                 stream_options={"include_usage": True},
                 **options,
-            )
+            ).__aenter__()
         except openai.OpenAIError as exc:
             raise map_error(exc) from exc
-        self._streams.add(response)
+        http = response.http_response
+        trace.mark_current("provider_first_byte")
+        self._streams.add(http)
         pieces: list[str] = []
         usage: Usage | None = None
         try:
-            async for chunk in response:
+            async for data in sse.data_events(http.aiter_bytes()):
+                chunk = sse.parse_data(data)
                 if chunk.usage is not None:
                     usage = Usage(
                         input_tokens=chunk.usage.prompt_tokens,
                         output_tokens=chunk.usage.completion_tokens,
                     )
-                for choice in chunk.choices:
-                    if choice.delta.content:
-                        pieces.append(choice.delta.content)
-                        yield choice.delta.content
+                for text in sse.texts_of(chunk):
+                    if not pieces:
+                        trace.mark_current("first_token")
+                    pieces.append(text)
+                    yield text
         except Exception as exc:
             if self._closed:
                 return  # we closed the connection ourselves (cancel): not a failure
-            if isinstance(exc, openai.OpenAIError):
-                raise map_error(exc) from exc
+            if isinstance(exc, sse.StreamErrorEvent):
+                raise ProviderError("provider_error", f"the provider reported an error: {exc}") from exc
             # A transport error mid-stream (connection reset) or a malformed event (data
             # that is not JSON): the next attempt may work.
             raise TransientProviderError(
                 "provider_stream_broken", f"the stream broke or was malformed: {exc!r}"
             ) from exc
         finally:
-            self._streams.discard(response)
-            await response.close()
+            self._streams.discard(http)
+            await http.aclose()
         if self._closed:
             return
         yield usage or Usage(
@@ -119,7 +128,7 @@ class OpenAIProvider:
     async def aclose(self) -> None:
         """Close open streams now (the server sees the client go away), then our client."""
         self._closed = True
-        for response in list(self._streams):
-            await response.close()
+        for http in list(self._streams):
+            await http.aclose()
         if self._owns_client:
             await self.client.close()
