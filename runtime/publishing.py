@@ -8,14 +8,21 @@ token costs one frame and no round trip.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from typing import Any
 
 import aio_pika
 from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 
+from runtime import trace
 from runtime.broker import Topology, actor_address, execution_key, results_key, session_key
 from runtime.messages import (
     ControlMessage,
+    DeltaBatch,
+    DeltaEvent,
     ExecutionRequested,
     JobResult,
     StreamEvent,
@@ -136,12 +143,57 @@ async def dead_letter(
     await message.ack()
 
 
+DELTA_BATCH_KEY = "deltas.batch"
+"""Routing key of `DeltaBatch` messages on the streams exchange; every web relay binds it."""
+
+_collector: contextvars.ContextVar[DeltaCollector | None] = contextvars.ContextVar(
+    "delta_collector", default=None
+)
+
+
+class DeltaCollector:
+    """Deltas handed to `StreamPublisher.publish` inside `collecting_deltas()`, per publisher."""
+
+    def __init__(self) -> None:
+        self.batches: dict[StreamPublisher, list[DeltaEvent]] = {}
+
+    def add(self, publisher: StreamPublisher, event: DeltaEvent) -> None:
+        self.batches.setdefault(publisher, []).append(event)
+
+    async def publish(self) -> None:
+        """One broker message per publisher (in practice: per process)."""
+        for publisher, events in self.batches.items():
+            await publisher.publish_batch(events)
+        self.batches.clear()
+
+
+@contextlib.contextmanager
+def collecting_deltas() -> Iterator[DeltaCollector]:
+    """Within this block (of the current task), session deltas are collected, not sent.
+
+    The actors' flush tick collects the deltas of every stream due in one tick and sends
+    them as one `DeltaBatch`, so 1,000 streams cost ~70 broker messages a second, not 50,000.
+    """
+    collector = DeltaCollector()
+    token = _collector.set(collector)
+    try:
+        yield collector
+    finally:
+        _collector.reset(token)
+
+
 class StreamPublisher:
-    """Cheap publishing of stream events: own channel, no confirms, not persistent."""
+    """Cheap publishing of stream events: own channel, no confirms, not persistent.
+
+    Every write goes through one FIFO lock, so events leave in the order `publish` and
+    `publish_batch` were called: a session's deltas, batched or not, and its final event
+    reach a relay queue in seq order (one channel, one queue: RabbitMQ keeps that order).
+    """
 
     def __init__(self, broker: RabbitBroker, topo: Topology) -> None:
         self._broker, self._topo = broker, topo
         self._exchange: aio_pika.abc.AbstractExchange | None = None
+        self._order = asyncio.Lock()
 
     async def start(self) -> None:
         """Open the confirm-less channel (the broker must be connected)."""
@@ -150,18 +202,33 @@ class StreamPublisher:
 
     async def publish(self, event: StreamEvent) -> None:
         """Route by session when there is one, else by execution."""
-        if self._exchange is None:
-            await self.start()
-        assert self._exchange is not None
+        collector = _collector.get()
+        if collector is not None and isinstance(event, DeltaEvent) and event.session_id is not None:
+            collector.add(self, event)
+            return
         key = (
             session_key(event.session_id)
             if event.session_id is not None
             else execution_key(event.execution_id)
         )
-        await self._exchange.publish(
-            aio_pika.Message(
-                encode(event), content_type=JSON, delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT
-            ),
-            routing_key=key,
-            mandatory=False,
-        )
+        await self._send(encode(event), key)
+        if trace.ENABLED and isinstance(event, DeltaEvent) and event.seq == 1:
+            trace.mark(event.execution_id, "delta_published")
+
+    async def publish_batch(self, events: list[DeltaEvent]) -> None:
+        """Session deltas of several executions in one message, to every web relay."""
+        if len(events) == 1:
+            await self._send(encode(events[0]), session_key(events[0].session_id))
+        elif events:
+            await self._send(encode(DeltaBatch(events=events)), DELTA_BATCH_KEY)
+
+    async def _send(self, body: bytes, key: str) -> None:
+        async with self._order:
+            if self._exchange is None:
+                await self.start()
+            assert self._exchange is not None
+            await self._exchange.publish(
+                aio_pika.Message(body, content_type=JSON, delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT),
+                routing_key=key,
+                mandatory=False,
+            )
