@@ -28,6 +28,7 @@ from actors.providers import (
     structured,
 )
 from ledger import budget
+from runtime import trace
 from runtime.broker import BROKER_LOST, Topology
 from runtime.messages import (
     DeltaEvent,
@@ -129,6 +130,8 @@ class ExecutionRun:
         self._call: asyncio.Task[Any] | None = None
         self._resolved: Resolved | None = None
         self.finished = asyncio.Event()
+        trace.mark(self.id, "admitted", request.requested_at.timestamp())
+        trace.mark(self.id, "consumed")
 
     # --- control (called from the actor's mailbox) ----------------------------------------
 
@@ -159,6 +162,7 @@ class ExecutionRun:
         After the end (not after a hand-back) the job result, webhook and the tenant's
         queued executions follow (`actors.jobs.report`).
         """
+        trace.current.set(self.id)
         try:
             try:
                 async with asyncio.timeout(self.ctx.limits.execution_timeout_s):
@@ -184,6 +188,7 @@ class ExecutionRun:
 
     async def _execute(self) -> None:
         begun = await self._begin()
+        trace.mark(self.id, "claimed")
         if begun is None:
             log.info("execution %s already ended; nothing to do", self.id)
             return
