@@ -10,9 +10,11 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from tools.bench.client import Chat, ChatSocket
 from tools.bench.progress import Progress
+from tools.bench.stages import breakdown
 from tools.bench.stats import CpuMeter, summary
 
 WARMUP_CHATS = 3
@@ -39,10 +41,14 @@ class Target:
     url_of: Callable[[int], str]
     """Socket URL of the i-th session."""
     token: Callable[[], Awaitable[str]]
-    pids: dict[str, int]
-    """Processes whose CPU is charged to this target."""
+    pids: Callable[[], dict[str, list[int]]]
+    """Processes whose CPU is charged to this target, by kind (read when a run starts)."""
     settle: Callable[[], Awaitable[None]] | None = None
     """Waited for after a stream run, before CPU is read (the ledger's backlog)."""
+    trace_dir: Path | None = None
+    """Where the target's processes write first-token stage marks (`tools.bench.stages`)."""
+    redeliveries: Callable[[], int] | None = None
+    """Executions delivered more than once so far (target: none)."""
 
 
 def reply(tokens: int) -> str:
@@ -110,10 +116,14 @@ async def run_ttft(target: Target, n: int, tokens: int, pace: Pace, progress: Pr
         concurrent = await asyncio.gather(*(s.chat(content) for s in sockets))
     finally:
         await close_sockets(sockets)
-    return {
+    out: dict[str, dict[str, object]] = {
         "sequential": _chat_figures(sequential, tokens, pace),
         "concurrent": _chat_figures(concurrent, tokens, pace),
     }
+    if target.trace_dir is not None:
+        out["sequential"]["stages_ms"] = breakdown(sequential, target.trace_dir)
+        out["concurrent"]["stages_ms"] = breakdown(concurrent, target.trace_dir)
+    return dict(out)
 
 
 async def run_streams(
@@ -123,7 +133,8 @@ async def run_streams(
     content = f"[[reply:{tokens}]] Tell me a long story."
     progress.phase(f"streams [{target.name}] opening {c} sockets")
     sockets = await open_sockets(target, range(1, c + 1), progress)
-    meter = CpuMeter(target.pids)
+    meter = CpuMeter(target.pids())
+    redelivered = target.redeliveries() if target.redeliveries else None
     try:
         progress.phase(f"streams [{target.name}] {c} streams x {tokens} tokens")
         meter.start()
@@ -156,6 +167,9 @@ async def run_streams(
         "tokens_per_s": round(delivered / (ended - started), 1),
         "deltas": sum(len(ch.deltas) for ch in chats),
         "gap_ms": summary(gaps, (50, 90, 99)),
+        "redeliveries": target.redeliveries() - redelivered
+        if target.redeliveries and redelivered is not None
+        else None,
         "cpu_s": {k: round(v, 3) for k, v in cpu.items()},
         "cpu_s_per_1k_tokens": per_k,
     }

@@ -58,6 +58,8 @@ def _ttft(r: dict[str, Any]) -> list[dict[str, Any]]:
                     ok,
                 )
             )
+        for stage, ms in h.get("stages_ms", {}).items():
+            rows.append(_row("ttft", f"{mode} x{n}: stage {stage} p50", ms.get("p50"), "ms"))
         done, bdone = h.get("completion_added_ms", {}), b.get("completion_added_ms", {})
         rows.append(
             _row("ttft", f"{mode} x{n}: completion added p50", done.get("p50"), "ms", bdone.get("p50"))
@@ -136,6 +138,23 @@ def _streams(r: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(_row("streams", f"CPU s/1k tokens: {name}", cpu.get(name), "cpu-s"))
     for name in ("fake-llm", "bench-client"):
         rows.append(_row("streams", f"CPU s/1k tokens: {name}", cpu.get(name), "cpu-s", bcpu.get(name)))
+    rows.append(
+        _row(
+            "streams",
+            "executions redelivered",
+            h.get("redeliveries"),
+            "executions",
+            None,
+            "== 0",
+            h.get("redeliveries") == 0,
+        )
+    )
+    for count, run in r.get("scaling", {}).items():
+        per_k = run.get("cpu_s_per_1k_tokens") or {}
+        label = f"{count} actors processes"
+        rows.append(_row("streams", f"{label}: tokens delivered/s", run.get("tokens_per_s"), "tok/s"))
+        rows.append(_row("streams", f"{label}: CPU s/1k tokens actors", per_k.get("actors"), "cpu-s"))
+        rows.append(_row("streams", f"{label}: gap between deltas p99", run.get("gap_p99_ms"), "ms"))
     return rows
 
 
