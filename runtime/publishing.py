@@ -68,10 +68,10 @@ async def publish_usage(broker: RabbitBroker, topo: Topology, event: UsageRecord
 
 
 async def publish_control(broker: RabbitBroker, topo: Topology, message: ControlMessage) -> None:
-    """Send a control message to the actor of its execution (dropped if none is bound)."""
+    """Send a control message to every actors process; the one running its execution takes it."""
     await broker.publish(
         encode(message),
-        exchange=topo.control,
+        exchange=topo.control_all,
         routing_key=actor_address(message.execution_id),
         mandatory=False,
         content_type=JSON,

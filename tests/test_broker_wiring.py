@@ -12,7 +12,7 @@ from faststream.rabbit import RabbitMessage
 
 from actors.coalesce import Coalescer, tick
 from helpers.rabbit import make_broker, rabbit_topology_fixture  # noqa: F401  (fixture)
-from runtime.broker import Topology, actor_address, session_key
+from runtime.broker import Topology, session_key
 from runtime.messages import (
     CancelExecution,
     ControlMessage,
@@ -139,7 +139,7 @@ async def test_usage_is_persistent_and_control_reaches_the_actor_address(
     connection, channel = await _raw_channel()
     async with connection:
         inbox = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await inbox.bind(topo.control.name, routing_key=actor_address(cancel.execution_id))
+        await inbox.bind(topo.control_all.name)
         broker = make_broker()
         async with broker:
             await broker.connect()
