@@ -68,6 +68,10 @@ def cmd_web(args: argparse.Namespace) -> int:
         # of the app. uvicorn's default ("auto" = websockets-sansio) kept reading a flooding
         # client and held ~235 MiB for a 120 MB flood (tests/test_fuzz_ws.py); this holds ~1 MiB.
         ws="websockets",
+        # No protocol pings from the server: each would keep a task per socket and wake 10,000
+        # idle sockets every 20 s. Clients keep alive with the chat's `ping` frame, and an idle
+        # socket is closed after IDLE_TIMEOUT_S (web/chat/protocol.py).
+        ws_ping_interval=None,
         # Bounded drain: in-flight requests get this long after SIGTERM, then are cancelled.
         timeout_graceful_shutdown=10,
     )
@@ -111,10 +115,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fast_loop() -> None:
+    """uvloop for the actors, whose work is socket reads and writes (web gets it from uvicorn's
+    `loop="auto"`); plain asyncio where it is not installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in DELEGATED:
+        if argv[0] == "actors":
+            _fast_loop()
         return int(_call(DELEGATED[argv[0]][0])(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import openai
+import openai.resources.chat  # noqa: F401  (at start-up: see below)
 
 from actors.providers import sse
 from actors.providers.base import (
@@ -19,6 +20,10 @@ from actors.providers.base import (
 )
 from runtime import trace
 from runtime.messages import Usage
+
+# `client.chat` imports the SDK's resource modules on first use: about a second of CPU
+# building pydantic models, which stalled a busy actors process mid-run (py-spy, issue 11).
+# The import above pays it when the process starts.
 
 
 def map_error(exc: BaseException) -> ProviderError:
@@ -59,6 +64,7 @@ class OpenAIProvider:
         self._owns_client = client is None
         self.client = client or make_client(base_url, api_key)
         self._streams: set[Any] = set()
+        self._create = self.client.chat.completions.with_streaming_response.create
         self._closed = False
 
     async def stream(
@@ -77,7 +83,7 @@ class OpenAIProvider:
         trace.mark_current("provider_called")
         try:
             # The SDK makes the request (auth, status errors); we read the SSE body ourselves.
-            response = await self.client.chat.completions.with_streaming_response.create(  # type: ignore[call-overload]
+            response = await self._create(  # type: ignore[call-overload]
                 model=model,
                 messages=list(messages),
                 stream=True,
