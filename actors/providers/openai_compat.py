@@ -26,6 +26,12 @@ from runtime.messages import Usage
 # The import above pays it when the process starts.
 
 
+STREAM_TIMEOUT = openai.Timeout(60.0, read=None)
+"""Per request: no read timeout on the streamed body. The execution bounds the wait for each
+item itself (`provider_timeout_s`), and a read timeout here cost a timer per socket read,
+i.e. per token (anyio's cancel scope deadline; py-spy, issue 11)."""
+
+
 def map_error(exc: BaseException) -> ProviderError:
     """Our error for an openai SDK error: retryable (connection, timeout, 429, 5xx) or not."""
     if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
@@ -88,6 +94,7 @@ class OpenAIProvider:
                 messages=list(messages),
                 stream=True,
                 stream_options={"include_usage": True},
+                timeout=STREAM_TIMEOUT,
                 **options,
             ).__aenter__()
         except openai.OpenAIError as exc:
