@@ -8,7 +8,6 @@ import importlib
 import os
 import signal
 import sys
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -50,9 +49,6 @@ def cmd_web(args: argparse.Namespace) -> int:
     from runtime.settings import get_settings
 
     http = get_settings().http
-    # uvicorn warns (as a plain-text line) that this implementation is deprecated; the log
-    # stays JSON lines, and the choice is deliberate (see `ws=` below).
-    warnings.filterwarnings("ignore", message="The `websockets` implementation is deprecated")
     # After a graceful shutdown uvicorn re-raises the SIGTERM it caught with the previous
     # handler back in place: by default that killed the drained process with -15. Exit 0
     # instead (tests/test_faults_db.py); before uvicorn starts this exits 0 at once as well.
@@ -64,13 +60,14 @@ def cmd_web(args: argparse.Namespace) -> int:
         port=args.port or http.port,
         log_config=None,
         ws_max_size=1 << 20,
-        # The flow-controlled implementation: at most ws_max_queue (32) frames are read ahead
-        # of the app. uvicorn's default ("auto" = websockets-sansio) kept reading a flooding
-        # client and held ~235 MiB for a 120 MB flood (tests/test_fuzz_ws.py); this holds ~1 MiB.
-        ws="websockets",
-        # No protocol pings from the server: each would keep a task per socket and wake 10,000
-        # idle sockets every 20 s. Clients keep alive with the chat's `ping` frame, and an idle
-        # socket is closed after IDLE_TIMEOUT_S (web/chat/protocol.py).
+        # uvicorn's sans-I/O implementation: no task per socket besides the app's (the legacy
+        # "websockets" one kept three, ~15 KB of an idle socket's 35 KB; issue 11). It is
+        # flow-controlled both ways in the uvicorn we require (0.54): reading pauses after each message until
+        # the app receives it, and sending waits while the transport's buffer is full, so a
+        # flooding client is bounded (tests/test_fuzz_ws.py).
+        ws="websockets-sansio",
+        # No protocol pings from the server: clients keep alive with the chat's `ping` frame,
+        # and an idle socket is closed after IDLE_TIMEOUT_S (web/chat/protocol.py).
         ws_ping_interval=None,
         # Bounded drain: in-flight requests get this long after SIGTERM, then are cancelled.
         timeout_graceful_shutdown=10,

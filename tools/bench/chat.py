@@ -96,19 +96,32 @@ def _chat_figures(chats: Sequence[Chat], tokens: int, pace: Pace) -> dict[str, o
 
 
 async def run_ttft(target: Target, n: int, tokens: int, pace: Pace, progress: Progress) -> dict[str, object]:
-    """N chats one after another on one socket, then N at once on N sockets."""
+    """N chats one after another, then N at once on N sockets; each chat is the first of its
+    session.
+
+    Sequential chats used to share one session: the 200th then carried 199 earlier turns
+    (history read, a 400-message prompt to the fake LLM, whose answer slowed with it), and
+    its first token came ~3x later than the 10th (runtime/trace.py stages). The floor sends
+    no history, so that compared a long conversation with a first message. Now each
+    sequential chat has a session of its own, its socket opened beforehand (not timed).
+    """
     content = f"[[reply:{tokens}]] How soon does the first token arrive?"
-    progress.phase(f"ttft [{target.name}] sequential")
-    sock = (await open_sockets(target, [0], progress))[0]
+    progress.phase(f"ttft [{target.name}] sequential: opening sockets")
+    warm = (await open_sockets(target, [0], progress))[0]
     try:
         for _ in range(WARMUP_CHATS):
-            await sock.chat(content)
+            await warm.chat(content)
+    finally:
+        await warm.close()
+    socks = await open_sockets(target, range(n + 1, 2 * n + 1), progress)
+    progress.phase(f"ttft [{target.name}] sequential")
+    try:
         sequential = []
-        for i in range(n):
+        for i, sock in enumerate(socks):
             sequential.append(await sock.chat(content))
             progress.step(i + 1, n)
     finally:
-        await sock.close()
+        await close_sockets(socks)
     progress.phase(f"ttft [{target.name}] {n} concurrent: opening sockets")
     sockets = await open_sockets(target, range(1, n + 1), progress)
     try:

@@ -80,7 +80,9 @@ class Params:
 
     @property
     def sessions(self) -> int:
-        return max(self.ttft_chats, self.streams, self.socket_sessions) + 1
+        """Session 0 (warm-up), 1..N (concurrent ttft), N+1..2N (sequential ttft); streams
+        and sockets reuse the first ones."""
+        return max(2 * self.ttft_chats, self.streams, self.socket_sessions) + 1
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -131,7 +133,8 @@ def params_of(args: argparse.Namespace) -> Params:
             raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}; choose from {SCENARIOS}")
         sizes["scenarios"] = tuple(s for s in SCENARIOS if s in chosen)
     sizes["baseline"] = not args.no_baseline
-    sizes["scaling"] = not args.no_scaling
+    # The 1/2/N actors runs restart the actors twice: the full run's, not the smoke step's.
+    sizes["scaling"] = not (args.no_scaling or args.quick)
     return Params(**sizes)
 
 
