@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import aio_pika
+import aiormq
 from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 
 from runtime import trace
@@ -192,13 +193,12 @@ class StreamPublisher:
 
     def __init__(self, broker: RabbitBroker, topo: Topology) -> None:
         self._broker, self._topo = broker, topo
-        self._exchange: aio_pika.abc.AbstractExchange | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
         self._order = asyncio.Lock()
 
     async def start(self) -> None:
         """Open the confirm-less channel (the broker must be connected)."""
-        channel = await self._broker.config.channel_manager.get_channel(STREAM_CHANNEL)
-        self._exchange = await channel.get_exchange(self._topo.streams.name, ensure=False)
+        self._channel = await self._broker.config.channel_manager.get_channel(STREAM_CHANNEL)
 
     async def publish(self, event: StreamEvent) -> None:
         """Route by session when there is one, else by execution."""
@@ -224,11 +224,21 @@ class StreamPublisher:
 
     async def _send(self, body: bytes, key: str) -> None:
         async with self._order:
-            if self._exchange is None:
+            if self._channel is None:
                 await self.start()
-            assert self._exchange is not None
-            await self._exchange.publish(
-                aio_pika.Message(body, content_type=JSON, delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT),
+            assert self._channel is not None
+            channel = await self._channel.get_underlay_channel()
+            # wait=False: queue the frames on the connection's writer and go on. Waiting for
+            # each publish to be drained to the socket (aio-pika's `Exchange.publish`) made
+            # every delta wait out a socket flush; under load first deltas queued for seconds
+            # behind each other (trace stage `delta publish`, issue 11). The writer's queue is
+            # bounded, so a slow broker still pushes back; order is the queue's order. (`wait`
+            # is a parameter of aiormq's Channel, missing from its abstract type.)
+            await channel.basic_publish(  # type: ignore[call-arg]
+                body,
+                exchange=self._topo.streams.name,
                 routing_key=key,
+                properties=aiormq.spec.Basic.Properties(content_type=JSON, delivery_mode=1),
                 mandatory=False,
+                wait=False,
             )

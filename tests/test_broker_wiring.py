@@ -171,7 +171,7 @@ async def test_stream_events_route_by_session_without_confirms(
             await broker.connect()
             publisher = StreamPublisher(broker, topo)
             await publisher.start()
-            assert not publisher._exchange.channel.publisher_confirms  # type: ignore[union-attr]
+            assert not publisher._channel.publisher_confirms  # type: ignore[union-attr]
             for delta in deltas:
                 await publisher.publish(delta)
             received: list[Any] = []
