@@ -72,6 +72,8 @@ class ChatConnection:
         self.out: deque[str] = deque()
         self._writer: asyncio.Task[None] | None = None
         self._drained: asyncio.Event | None = None
+        self._wake: asyncio.Future[None] | None = None
+        """Set while the writer waits for the next frame of a streaming execution."""
         self._traced: uuid.UUID | None = None
         self.followed: dict[uuid.UUID, Followed] = {}
         self.gates: dict[uuid.UUID, list[StreamEvent]] = {}
@@ -92,7 +94,10 @@ class ChatConnection:
             )
             return
         self.out.append(p.encode(frame))
-        if self._writer is None:
+        if self._wake is not None:
+            if not self._wake.done():
+                self._wake.set_result(None)
+        elif self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write())
 
     def deliver(self, event: StreamEvent, frame: p.ServerFrame | None = None) -> None:
@@ -125,14 +130,27 @@ class ChatConnection:
         self.send(frame or p.frame_of(event))
 
     async def _write(self) -> None:
-        """Send queued frames in order; ends when the queue is empty."""
+        """Send queued frames in order. While an execution streams the writer waits for more
+        (a future per wait, not a task per frame); once none does it ends, so an idle socket
+        holds no task."""
+        loop = asyncio.get_running_loop()
         try:
-            while self.out:
-                await self.socket.send_text(self.out[0])
-                self.out.popleft()
-                if self._traced is not None and not self.out:
-                    trace.mark(self._traced, "socket_sent")
-                    self._traced = None
+            while True:
+                while self.out:
+                    await self.socket.send_text(self.out[0])
+                    self.out.popleft()
+                    if self._traced is not None and not self.out:
+                        trace.mark(self._traced, "socket_sent")
+                        self._traced = None
+                if self._drained is not None:
+                    self._drained.set()
+                if self.closed or not self._streaming():
+                    return
+                self._wake = loop.create_future()
+                try:
+                    await self._wake
+                finally:
+                    self._wake = None
         except Exception as exc:  # the client went away: the reader sees the disconnect
             log.debug("chat socket send failed: %r", exc)
             self.out.clear()
@@ -143,7 +161,7 @@ class ChatConnection:
 
     async def _drain(self) -> None:
         """Wait until every queued frame was written (or the writer failed)."""
-        while self._writer is not None:
+        while self.out and self._writer is not None:
             self._drained = asyncio.Event()
             await self._drained.wait()
 
