@@ -1,7 +1,9 @@
-"""The process's control inbox: one exclusive queue on the control exchange.
+"""The process's control inbox: one exclusive queue bound to the control fanout.
 
-An actor's address `actor.<execution_id>` is bound to it while the actor lives, so a cancel
-or a snapshot request reaches that actor and only it, in whichever process it runs.
+Every actors process receives every control message (cancels and snapshot requests: a few
+per execution at most) and hands it to its actor `actor.<execution_id>` if it runs that
+execution, so a message reaches the actor in whichever process it runs. One binding per
+process, made at start: no bind or unbind round trip per execution (issue 11).
 """
 
 from __future__ import annotations
@@ -9,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 
 import aio_pika
-import aiormq
 import msgspec
 
 from runtime.broker import Topology, actor_address
@@ -38,66 +38,35 @@ class ControlInbox:
         self._channel: aio_pika.abc.AbstractChannel | None = None
 
     async def start(self) -> None:
-        """Declare the exclusive queue and start consuming."""
+        """Declare the exclusive queue, bind it to the fanout and start consuming."""
         self._channel = await self._connection.channel()
-        self._exchange = await self._channel.get_exchange(self._topo.control.name)
+        self._exchange = await self._channel.get_exchange(self._topo.control_all.name)
         # Our own name (traceable in the management UI). The robust channel re-declares the
-        # queue and re-binds every bound address after a broker restart.
+        # queue and re-binds it after a broker restart.
         name = f"{self._topo.control.name}.inbox.{uuid.uuid4().hex}"
         self._queue = await self._channel.declare_queue(name, exclusive=True, auto_delete=True)
+        await self._queue.bind(self._exchange)
         await self._queue.consume(self._on_message, no_ack=True)
 
     async def bind(self, address: str) -> None:
-        """Route `address` here (before the actor may become visible as running).
+        """Make sure control messages for `address` reach this process (before the actor may
+        become visible as running): the inbox channel must be up.
 
-        Raises (TimeoutError, AMQP errors) when the broker is not back within BIND_TIMEOUT_S.
+        Raises TimeoutError when the broker is not back within BIND_TIMEOUT_S.
         """
-        assert self._queue is not None and self._exchange is not None
-        queue, exchange = self._queue, self._exchange
-        await self._when_ready(lambda: queue.bind(exchange, routing_key=address))
+        await self._when_ready()
 
     async def unbind(self, address: str) -> None:
-        """Stop routing `address` here (the actor has stopped)."""
-        assert self._queue is not None and self._exchange is not None and self._channel is not None
-        if self._channel.is_closed:
-            # The connection died: the exclusive queue went with its bindings. Only make sure
-            # the robust queue does not bind `address` again when it is restored (after the
-            # reconnect a new actor for the same execution may own it). No broker round trip:
-            # waiting for the reconnect here held the execution's slot for seconds.
-            self._forget(address)
-            return
-        try:
-            async with asyncio.timeout(BIND_TIMEOUT_S):
-                await self._queue.unbind(self._exchange, routing_key=address)
-        except aiormq.exceptions.ChannelInvalidStateError:
-            self._forget(address)  # it closed under us: same as above
+        """Nothing to undo: the fanout binding is the process's, not the actor's."""
 
-    def _forget(self, address: str) -> None:
-        # aio-pika's RobustQueue keeps the bindings it restores after a reconnect in
-        # `_bindings`, keyed by (exchange, routing key); `unbind` only drops one once the
-        # broker confirmed it.
-        bindings = getattr(self._queue, "_bindings", None)
-        if isinstance(bindings, dict):
-            for key in [key for key in bindings if key[1] == address]:
-                bindings.pop(key, None)
-
-    async def _when_ready(self, operation: Callable[[], Awaitable[object]]) -> None:
+    async def _when_ready(self) -> None:
         # After a reconnect the execution lanes' consumers may be restored (and deliver)
-        # before this channel is: an RPC on it then hit the old, closed channel and the
-        # execution was never started (tests/test_faults_broker.py). So wait until this
-        # channel is restored, and retry once if it closed under us; bounded either way.
+        # before this channel is: a control message sent meanwhile would be lost, so an
+        # execution waits until this channel is restored (tests/test_faults_broker.py).
         assert self._channel is not None
-        async with asyncio.timeout(BIND_TIMEOUT_S):
-            for attempt in (1, 2):
-                if isinstance(self._channel, aio_pika.abc.AbstractRobustChannel):
-                    await self._channel.ready()
-                try:
-                    await operation()
-                    return
-                except aiormq.exceptions.ChannelInvalidStateError:
-                    if attempt == 2:
-                        raise
-                    await asyncio.sleep(0.1)
+        if isinstance(self._channel, aio_pika.abc.AbstractRobustChannel):
+            async with asyncio.timeout(BIND_TIMEOUT_S):
+                await self._channel.ready()  # no round trip: two events, set while healthy
 
     async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         try:

@@ -29,6 +29,7 @@ from actors.providers import (
 )
 from ledger import budget
 from runtime import logs
+from runtime import trace
 from runtime.broker import BROKER_LOST, Topology
 from runtime.errors import CodedError
 from runtime.executions import CONVERSATION_SOURCE, ExecutionStatus
@@ -124,6 +125,8 @@ class ExecutionRun:
         self._call: asyncio.Task[Any] | None = None
         self._resolved: Resolved | None = None
         self.finished = asyncio.Event()
+        trace.mark(self.id, "admitted", request.requested_at.timestamp())
+        trace.mark(self.id, "consumed")
 
     # --- control (called from the actor's mailbox) ----------------------------------------
 
@@ -155,6 +158,7 @@ class ExecutionRun:
         queued executions follow (`actors.jobs.report`).
         """
         logs.execution_id.set(str(self.id))  # this task's log lines name the execution
+        trace.current.set(self.id)
         try:
             try:
                 async with asyncio.timeout(self.ctx.limits.execution_timeout_s):
@@ -182,6 +186,7 @@ class ExecutionRun:
 
     async def _execute(self) -> None:
         begun = await self._begin()
+        trace.mark(self.id, "claimed")
         if begun is None:
             log.info("execution %s already ended; nothing to do", self.id)
             return

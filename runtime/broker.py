@@ -69,7 +69,8 @@ class Topology:
     streams: RabbitExchange
     """Topic: stream events by `session.<id>` / `execution.<id>`."""
     control: RabbitExchange
-    """Direct: control messages to `actor.<execution_id>`."""
+    """Direct: control messages to `actor.<execution_id>` (declared, no longer published to:
+    see `control_all`)."""
     usage: RabbitQueue
     """Durable `UsageRecorded`; single active consumer (one ledger writer)."""
     dlx: RabbitExchange
@@ -89,6 +90,12 @@ class Topology:
     """Topic: every job result, routing key `tenant.<tenant_id>`."""
     webhooks: RabbitQueue = RabbitQueue("hirebuddha.webhooks")
     """Durable `WebhookRequested`: signed deliveries, consumed by the actors processes."""
+    control_all: RabbitExchange = RabbitExchange("hirebuddha.control.all", ExchangeType.FANOUT, durable=True)
+    """Fanout: control messages (routing key `actor.<execution_id>` kept for tracing) to every
+    actors process's inbox, bound once when the process starts; the process hands a message
+    to its actor if it runs it. Replaces a bind and an unbind per execution on `control`
+    (two broker round trips on each first token, and under load a bind that timed out
+    closed the inbox channel and handed hundreds of executions back; issue 11)."""
 
     def lane(self, tier: str | None) -> RabbitQueue:
         """The executions queue of a tenant tier (see `web.jobs` "Fairness")."""
@@ -99,7 +106,15 @@ class Topology:
     @property
     def exchanges(self) -> tuple[RabbitExchange, ...]:
         """All declared exchanges."""
-        return (self.streams, self.control, self.dlx, self.usage_live, self.jobs, self.results)
+        return (
+            self.streams,
+            self.control,
+            self.dlx,
+            self.usage_live,
+            self.jobs,
+            self.results,
+            self.control_all,
+        )
 
     @property
     def queues(self) -> tuple[RabbitQueue, ...]:
@@ -167,6 +182,7 @@ def topology(prefix: str | None = None, *, delivery_limit: int = 5) -> Topology:
         ),
         results=RabbitExchange(f"{prefix}hirebuddha.results", ExchangeType.TOPIC, durable=True),
         webhooks=_work_queue(f"{prefix}hirebuddha.webhooks", dlx, delivery_limit),
+        control_all=RabbitExchange(f"{prefix}hirebuddha.control.all", ExchangeType.FANOUT, durable=True),
     )
 
 

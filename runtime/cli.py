@@ -8,7 +8,6 @@ import importlib
 import os
 import signal
 import sys
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -50,9 +49,6 @@ def cmd_web(args: argparse.Namespace) -> int:
     from runtime.settings import get_settings
 
     http = get_settings().http
-    # uvicorn warns (as a plain-text line) that this implementation is deprecated; the log
-    # stays JSON lines, and the choice is deliberate (see `ws=` below).
-    warnings.filterwarnings("ignore", message="The `websockets` implementation is deprecated")
     # After a graceful shutdown uvicorn re-raises the SIGTERM it caught with the previous
     # handler back in place: by default that killed the drained process with -15. Exit 0
     # instead (tests/test_faults_db.py); before uvicorn starts this exits 0 at once as well.
@@ -64,10 +60,15 @@ def cmd_web(args: argparse.Namespace) -> int:
         port=args.port or http.port,
         log_config=None,
         ws_max_size=1 << 20,
-        # The flow-controlled implementation: at most ws_max_queue (32) frames are read ahead
-        # of the app. uvicorn's default ("auto" = websockets-sansio) kept reading a flooding
-        # client and held ~235 MiB for a 120 MB flood (tests/test_fuzz_ws.py); this holds ~1 MiB.
-        ws="websockets",
+        # uvicorn's sans-I/O implementation: no task per socket besides the app's (the legacy
+        # "websockets" one kept three, ~15 KB of an idle socket's 35 KB; issue 11). It is
+        # flow-controlled both ways in the uvicorn we require (0.54): reading pauses after each message until
+        # the app receives it, and sending waits while the transport's buffer is full, so a
+        # flooding client is bounded (tests/test_fuzz_ws.py).
+        ws="websockets-sansio",
+        # No protocol pings from the server: clients keep alive with the chat's `ping` frame,
+        # and an idle socket is closed after IDLE_TIMEOUT_S (web/chat/protocol.py).
+        ws_ping_interval=None,
         # Bounded drain: in-flight requests get this long after SIGTERM, then are cancelled.
         timeout_graceful_shutdown=10,
     )
@@ -94,9 +95,9 @@ DELEGATED = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hirebuddha", description="Hirebuddha agent runtime")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="migrate, seed on first run, run web + actors + ledger").set_defaults(
-        func=cmd_up
-    )
+    up = sub.add_parser("up", help="migrate, seed on first run, run web + actors + ledger")
+    up.add_argument("--actors", type=int, help="actors processes (default: one per core)")
+    up.set_defaults(func=cmd_up)
     web = sub.add_parser("web", help="the Litestar web process")
     web.add_argument("--host")
     web.add_argument("--port", type=int)
@@ -111,10 +112,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fast_loop() -> None:
+    """uvloop for the actors, whose work is socket reads and writes (web gets it from uvicorn's
+    `loop="auto"`); plain asyncio where it is not installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in DELEGATED:
+        if argv[0] == "actors":
+            _fast_loop()
         return int(_call(DELEGATED[argv[0]][0])(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)

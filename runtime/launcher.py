@@ -1,5 +1,8 @@
 """`hirebuddha up`: migrate, seed on first run, then run the Procfile's processes in one terminal.
 
+`--actors N` runs N actors processes (default: one per core): they share the executions
+queues as competing consumers, and one process is CPU-bound at a few thousand tokens/s.
+
 Each process is a child running `hirebuddha <name>`; a child that dies is restarted with
 backoff, Ctrl-C (or SIGTERM) stops them all gracefully (SIGTERM, then SIGKILL after 10 s).
 """
@@ -10,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib.util
+import os
 import signal
 import subprocess
 import sys
@@ -46,7 +50,24 @@ async def _prepare() -> dict[str, str] | None:
 
 
 def _spawn(name: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "runtime.cli", name])
+    kind = name.partition("-")[0]  # "actors-2" is the second actors process
+    return subprocess.Popen([sys.executable, "-m", "runtime.cli", kind])
+
+
+def default_actors() -> int:
+    """Actors processes that fit this machine: one per core."""
+    return max(1, os.cpu_count() or 1)
+
+
+def children_of(kinds: list[str], actors: int) -> list[str]:
+    """Child names: each kind once, `actors` as `actors`, `actors-2`, ... `actors-N`."""
+    names: list[str] = []
+    for kind in kinds:
+        if kind == "actors":
+            names += ["actors", *(f"actors-{i}" for i in range(2, actors + 1))]
+        else:
+            names.append(kind)
+    return names
 
 
 def up(args: argparse.Namespace) -> int:
@@ -57,8 +78,11 @@ def up(args: argparse.Namespace) -> int:
         for who, cred in credentials.items():
             print(f"  {who:18} {cred}")
     http = get_settings().http
-    names = available()
-    print(f"\nHirebuddha running: http://{http.host}:{http.port}  (processes: {', '.join(names)})")
+    kinds = available()
+    actors = getattr(args, "actors", None) or default_actors()
+    names = children_of(kinds, actors)
+    layout = f"{', '.join(kinds)}; {actors} actors processes" if "actors" in kinds else ", ".join(kinds)
+    print(f"\nHirebuddha running: http://{http.host}:{http.port}  (processes: {layout})")
     print("API docs at /schema; Ctrl-C stops everything.\n", flush=True)
     children = {n: _spawn(n) for n in names}
     backoff = dict.fromkeys(names, 1.0)

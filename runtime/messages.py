@@ -180,6 +180,20 @@ StreamEvent = (
 )
 
 
+class DeltaBatch(Wire, tag="delta.batch", kw_only=True):
+    """Deltas of several sessions flushed in one tick by one actors process, in publish order.
+
+    Routed to every web relay (`runtime.publishing.DELTA_BATCH_KEY`); a relay hands each
+    delta to its session's sockets as if it had come alone.
+    """
+
+    events: list[DeltaEvent]
+
+
+RelayMessage = StreamEvent | DeltaBatch
+"""What a web relay's queue carries besides snapshot answers."""
+
+
 # --- stored results: executions.result_data of an agent execution -----------------------
 
 

@@ -68,3 +68,10 @@ def test_quick_bench_measures_ttft_against_its_baseline_and_loses_no_ledger_entr
     assert ("ttft", f"sequential x{chats}: first token added p50") in rows
     floors = [r for r in run["figures"] if r["scenario"] == "ttft" and "first token added" in r["figure"]]
     assert floors and all(r["floor"] is not None for r in floors), "every ttft figure has its baseline floor"
+
+    streams = run["results"]["streams"]["hirebuddha"]
+    assert streams["all_delivered"] is True and streams["actors_processes"] >= 1
+    assert isinstance(streams["redeliveries"], int), "redeliveries of the executions queues are counted"
+    stages = ttft["hirebuddha"]["sequential"]["stages_ms"]
+    for stage in ("admit", "claim", "provider first byte", "delta publish", "relay", "socket send"):
+        assert stages[stage]["n"] == chats, f"stage {stage} has a time for every chat: {stages.get(stage)}"

@@ -10,18 +10,23 @@ from typing import Any
 import aio_pika
 from faststream.rabbit import RabbitMessage
 
+from actors.coalesce import Coalescer, tick
 from helpers.rabbit import make_broker
 from runtime.broker import Topology, actor_address, session_key
 from runtime.messages import (
     CancelExecution,
     ControlMessage,
+    DeltaBatch,
     DeltaEvent,
+    ExecutionCancelled,
     ExecutionRequested,
+    RelayMessage,
     StreamEvent,
     UsageRecorded,
     decode,
 )
 from runtime.publishing import (
+    DELTA_BATCH_KEY,
     REASON_HEADER,
     SOURCE_HEADER,
     StreamPublisher,
@@ -134,7 +139,7 @@ async def test_usage_is_persistent_and_control_reaches_the_actor_address(
     connection, channel = await _raw_channel()
     async with connection:
         inbox = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await inbox.bind(topo.control.name, routing_key=actor_address(cancel.execution_id))
+        await inbox.bind(topo.control_all.name)
         broker = make_broker()
         async with broker:
             await broker.connect()
@@ -166,7 +171,7 @@ async def test_stream_events_route_by_session_without_confirms(
             await broker.connect()
             publisher = StreamPublisher(broker, topo)
             await publisher.start()
-            assert not publisher._exchange.channel.publisher_confirms  # type: ignore[union-attr]
+            assert not publisher._channel.publisher_confirms  # type: ignore[union-attr]
             for delta in deltas:
                 await publisher.publish(delta)
             received: list[Any] = []
@@ -177,3 +182,70 @@ async def test_stream_events_route_by_session_without_confirms(
                     if len(received) == len(deltas):
                         break
     assert received == deltas, "deltas arrive complete and in seq order"
+
+
+async def test_one_flush_tick_sends_the_deltas_of_many_streams_as_one_batch(
+    rabbit_topology: Topology,
+) -> None:
+    """Ten streams on one process tick: each first delta goes alone at once, the pieces
+    after it leave together as one `DeltaBatch`, and every session still reads seq 1, 2, ...
+    in order, ending before its final event."""
+    topo = rabbit_topology
+    sessions = [uuid.uuid4() for _ in range(10)]
+    connection, channel = await _raw_channel()
+    async with connection:
+        watcher = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await watcher.bind(topo.streams.name, routing_key=DELTA_BATCH_KEY)
+        for session_id in sessions:
+            await watcher.bind(topo.streams.name, routing_key=session_key(session_id))
+        broker = make_broker()
+        async with broker:
+            await broker.connect()
+            publisher = StreamPublisher(broker, topo)
+            await publisher.start()
+
+            def emitter(session_id: uuid.UUID) -> Any:
+                async def emit(seq: int, text: str) -> None:
+                    await publisher.publish(
+                        DeltaEvent(execution_id=session_id, session_id=session_id, seq=seq, text=text)
+                    )
+
+                return emit
+
+            coalescers = [Coalescer(emitter(s)) for s in sessions]
+            for piece in ("a", "b", "c"):
+                for coalescer in coalescers:
+                    await coalescer.add(piece)
+            await tick().settled()  # "bc" of every stream went out on one tick
+            for coalescer in coalescers:
+                await coalescer.close()
+                await publisher.publish(
+                    ExecutionCancelled(
+                        execution_id=coalescer_session(coalescers, sessions, coalescer),
+                        session_id=coalescer_session(coalescers, sessions, coalescer),
+                        last_seq=coalescer.seq,
+                    )
+                )
+            bodies: list[Any] = []
+            async with watcher.iterator() as messages, asyncio.timeout(WAIT):
+                async for message in messages:
+                    await message.ack()
+                    bodies.append(decode(message.body, RelayMessage))
+                    if sum(isinstance(b, ExecutionCancelled) for b in bodies) == len(sessions):
+                        break
+    batches = [b for b in bodies if isinstance(b, DeltaBatch)]
+    assert batches, "the pieces after the first deltas were batched"
+    assert max(len(b.events) for b in batches) == len(sessions), "one tick carried every stream"
+    for session_id in sessions:
+        seen: list[Any] = []
+        for body in bodies:
+            events = body.events if isinstance(body, DeltaBatch) else [body]
+            seen += [e for e in events if e.session_id == session_id]
+        assert isinstance(seen[-1], ExecutionCancelled) and seen[-1].last_seq == len(seen) - 1
+        deltas = seen[:-1]
+        assert [d.seq for d in deltas] == list(range(1, len(deltas) + 1)), "seq without gaps"
+        assert [d.text for d in deltas] == ["a", "bc"]
+
+
+def coalescer_session(coalescers: list[Any], sessions: list[uuid.UUID], coalescer: Any) -> uuid.UUID:
+    return sessions[coalescers.index(coalescer)]

@@ -31,8 +31,9 @@ async def _wait_for(pattern: str, log, timeout: float = 60) -> re.Match:
 
 
 async def test_up_seeds_once_and_the_demo_agent_streams_and_is_metered(tmp_path):
-    """A newcomer's path: credentials printed once, login works, the demo agent streams a reply
-    over the WebSocket with no provider configured, the ledger prices it, Ctrl-C stops all."""
+    """A newcomer's path (two actors processes): credentials printed once, login works, the demo
+    agent streams a reply over the WebSocket with no provider configured, the ledger prices it,
+    Ctrl-C stops all."""
     name = f"hb_up_{uuid.uuid4().hex[:8]}"
     port = free_port()
     env = {
@@ -46,7 +47,7 @@ async def test_up_seeds_once_and_the_demo_agent_streams_and_is_metered(tmp_path)
     log = tmp_path / "up.log"
     with log.open("w") as out:
         proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the child runs on its own
-            [sys.executable, "-m", "runtime.cli", "up"],
+            [sys.executable, "-m", "runtime.cli", "up", "--actors", "2"],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -54,7 +55,9 @@ async def test_up_seeds_once_and_the_demo_agent_streams_and_is_metered(tmp_path)
         )
     try:
         creds = await _wait_for(r"demo tenant admin\s+(\S+) / (\S+)", log)
-        await _wait_for(r"processes: web, actors, ledger", log)
+        await _wait_for(r"processes: web, actors, ledger; 2 actors processes", log)
+        # Both actors processes come up and consume the executions queues side by side.
+        await _wait_for(r"actors ready[\s\S]*actors ready", log)
         await _wait_for(r"Uvicorn running", log)
         base = f"http://127.0.0.1:{port}/api/v1"
         async with httpx.AsyncClient(base_url=base) as api:

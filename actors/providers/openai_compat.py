@@ -1,4 +1,5 @@
-"""Any OpenAI-compatible chat completions endpoint, streamed, via the openai SDK."""
+"""Any OpenAI-compatible chat completions endpoint: the request through the openai SDK, the
+streamed body parsed by `actors.providers.sse` (msgspec, no model object per chunk)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import openai
+import openai.resources.chat  # noqa: F401  (at start-up: see below)
 
+from actors.providers import sse
 from actors.providers.base import (
     ChatMessage,
     Embedding,
@@ -16,7 +19,18 @@ from actors.providers.base import (
     count_prompt_tokens,
     count_tokens,
 )
+from runtime import trace
 from runtime.messages import Usage
+
+# `client.chat` imports the SDK's resource modules on first use: about a second of CPU
+# building pydantic models, which stalled a busy actors process mid-run (py-spy, issue 11).
+# The import above pays it when the process starts.
+
+
+STREAM_TIMEOUT = openai.Timeout(60.0, read=None)
+"""Per request: no read timeout on the streamed body. The execution bounds the wait for each
+item itself (`provider_timeout_s`), and a read timeout here cost a timer per socket read,
+i.e. per token (anyio's cancel scope deadline; py-spy, issue 11)."""
 
 
 def map_error(exc: BaseException) -> ProviderError:
@@ -69,6 +83,7 @@ class OpenAIProvider:
         self._owns_client = client is None
         self.client = client or make_client(base_url, api_key)
         self._streams: set[Any] = set()
+        self._create = self.client.chat.completions.with_streaming_response.create
         self._closed = False
 
     async def stream(
@@ -84,43 +99,50 @@ class OpenAIProvider:
             options["temperature"] = temperature
         if max_tokens is not None:
             options["max_tokens"] = max_tokens
+        trace.mark_current("provider_called")
         try:
-            response = await self.client.chat.completions.create(  # type: ignore[call-overload]
+            # The SDK makes the request (auth, status errors); we read the SSE body ourselves.
+            response = await self._create(  # type: ignore[call-overload]
                 model=model,
                 messages=list(messages),
                 stream=True,
                 stream_options={"include_usage": True},
+                timeout=STREAM_TIMEOUT,
                 **options,
-            )
+            ).__aenter__()
         except openai.OpenAIError as exc:
             raise map_error(exc) from exc
-        self._streams.add(response)
+        http = response.http_response
+        trace.mark_current("provider_first_byte")
+        self._streams.add(http)
         pieces: list[str] = []
         usage: Usage | None = None
         try:
-            async for chunk in response:
+            async for data in sse.data_events(http.aiter_bytes()):
+                chunk = sse.parse_data(data)
                 if chunk.usage is not None:
                     usage = Usage(
                         input_tokens=chunk.usage.prompt_tokens,
                         output_tokens=chunk.usage.completion_tokens,
                     )
-                for choice in chunk.choices:
-                    if choice.delta.content:
-                        pieces.append(choice.delta.content)
-                        yield choice.delta.content
+                for text in sse.texts_of(chunk):
+                    if not pieces:
+                        trace.mark_current("first_token")
+                    pieces.append(text)
+                    yield text
         except Exception as exc:
             if self._closed:
                 return  # we closed the connection ourselves (cancel): not a failure
-            if isinstance(exc, openai.OpenAIError):
-                raise map_error(exc) from exc
+            if isinstance(exc, sse.StreamErrorEvent):
+                raise ProviderError("provider_error", f"the provider reported an error: {exc}") from exc
             # A transport error mid-stream (connection reset) or a malformed event (data
             # that is not JSON): the next attempt may work.
             raise TransientProviderError(
                 "provider_stream_broken", f"the stream broke or was malformed: {exc!r}"
             ) from exc
         finally:
-            self._streams.discard(response)
-            await response.close()
+            self._streams.discard(http)
+            await http.aclose()
         if self._closed:
             return
         yield usage or Usage(
@@ -142,7 +164,7 @@ class OpenAIProvider:
     async def aclose(self) -> None:
         """Close open streams now (the server sees the client go away), then our client."""
         self._closed = True
-        for response in list(self._streams):
-            await response.close()
+        for http in list(self._streams):
+            await http.aclose()
         if self._owns_client:
             await self.client.close()

@@ -3,6 +3,8 @@
 Same frames as the real chat socket (docs/contract.md): an `auth` first frame (accepted without a
 lookup: authentication is outside the measured path), then `ready`; each `message` gets
 `execution.started`, one `delta` per streamed token and `execution.completed` with usage.
+The fake LLM is called the way the actors call it (`OpenAIProvider`: the SDK makes the
+request, msgspec parses the stream), with nothing else in between.
 It runs in its own process (`python -m tools.bench.baseline`), like the web process, so
 its CPU is measured the same way.
 """
@@ -17,35 +19,26 @@ from typing import Any, cast
 import msgspec
 import uvicorn
 from litestar import Litestar, WebSocket, get, websocket
-from openai import AsyncOpenAI
+
+from actors.providers.openai_compat import OpenAIProvider
+from runtime.messages import Usage
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
 
-async def _answer(socket: WebSocket, llm: AsyncOpenAI, model: str, content: str) -> None:
+async def _answer(socket: WebSocket, llm: OpenAIProvider, model: str, content: str) -> None:
     execution_id = str(uuid.uuid4())
     await socket.send_text(_encode({"type": "execution.started", "execution_id": execution_id}).decode())
-    stream = await llm.chat.completions.create(
-        model=model,
-        messages=[{"role": "user", "content": content}],
-        stream=True,
-        stream_options={"include_usage": True},
-    )
     seq, parts, usage = 0, [], {"input_tokens": 0, "output_tokens": 0}
-    async for chunk in stream:
-        if chunk.usage is not None:
-            usage = {
-                "input_tokens": chunk.usage.prompt_tokens,
-                "output_tokens": chunk.usage.completion_tokens,
-            }
-        for choice in chunk.choices:
-            text = choice.delta.content if choice.delta else None
-            if text:
-                seq += 1
-                parts.append(text)
-                frame = {"type": "delta", "execution_id": execution_id, "seq": seq, "text": text}
-                await socket.send_text(_encode(frame).decode())
+    async for item in llm.stream([{"role": "user", "content": content}], model):
+        if isinstance(item, Usage):
+            usage = {"input_tokens": item.input_tokens, "output_tokens": item.output_tokens}
+            continue
+        seq += 1
+        parts.append(item)
+        frame = {"type": "delta", "execution_id": execution_id, "seq": seq, "text": item}
+        await socket.send_text(_encode(frame).decode())
     done = {
         "type": "execution.completed",
         "execution_id": execution_id,
@@ -57,7 +50,9 @@ async def _answer(socket: WebSocket, llm: AsyncOpenAI, model: str, content: str)
 
 def create_app(llm_url: str, model: str = "fake") -> Litestar:
     """The baseline app: `GET /health` and the chat socket `/ws`."""
-    llm = AsyncOpenAI(base_url=llm_url, api_key="bench-key", max_retries=0)
+    # The same lean client the actors use (SSE parsed with msgspec): the floor is a direct
+    # call done as cheaply as we know how, so it hides none of the runtime's own cost.
+    llm = OpenAIProvider(llm_url, "bench-key")
     tasks: set[asyncio.Task[None]] = set()
 
     @get("/health")

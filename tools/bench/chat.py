@@ -10,9 +10,11 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from tools.bench.client import Chat, ChatSocket
 from tools.bench.progress import Progress
+from tools.bench.stages import breakdown
 from tools.bench.stats import CpuMeter, summary
 
 WARMUP_CHATS = 3
@@ -39,10 +41,14 @@ class Target:
     url_of: Callable[[int], str]
     """Socket URL of the i-th session."""
     token: Callable[[], Awaitable[str]]
-    pids: dict[str, int]
-    """Processes whose CPU is charged to this target."""
+    pids: Callable[[], dict[str, list[int]]]
+    """Processes whose CPU is charged to this target, by kind (read when a run starts)."""
     settle: Callable[[], Awaitable[None]] | None = None
     """Waited for after a stream run, before CPU is read (the ledger's backlog)."""
+    trace_dir: Path | None = None
+    """Where the target's processes write first-token stage marks (`tools.bench.stages`)."""
+    redeliveries: Callable[[], int] | None = None
+    """Executions delivered more than once so far (target: none)."""
 
 
 def reply(tokens: int) -> str:
@@ -90,19 +96,32 @@ def _chat_figures(chats: Sequence[Chat], tokens: int, pace: Pace) -> dict[str, o
 
 
 async def run_ttft(target: Target, n: int, tokens: int, pace: Pace, progress: Progress) -> dict[str, object]:
-    """N chats one after another on one socket, then N at once on N sockets."""
+    """N chats one after another, then N at once on N sockets; each chat is the first of its
+    session.
+
+    Sequential chats used to share one session: the 200th then carried 199 earlier turns
+    (history read, a 400-message prompt to the fake LLM, whose answer slowed with it), and
+    its first token came ~3x later than the 10th (runtime/trace.py stages). The floor sends
+    no history, so that compared a long conversation with a first message. Now each
+    sequential chat has a session of its own, its socket opened beforehand (not timed).
+    """
     content = f"[[reply:{tokens}]] How soon does the first token arrive?"
-    progress.phase(f"ttft [{target.name}] sequential")
-    sock = (await open_sockets(target, [0], progress))[0]
+    progress.phase(f"ttft [{target.name}] sequential: opening sockets")
+    warm = (await open_sockets(target, [0], progress))[0]
     try:
         for _ in range(WARMUP_CHATS):
-            await sock.chat(content)
+            await warm.chat(content)
+    finally:
+        await warm.close()
+    socks = await open_sockets(target, range(n + 1, 2 * n + 1), progress)
+    progress.phase(f"ttft [{target.name}] sequential")
+    try:
         sequential = []
-        for i in range(n):
+        for i, sock in enumerate(socks):
             sequential.append(await sock.chat(content))
             progress.step(i + 1, n)
     finally:
-        await sock.close()
+        await close_sockets(socks)
     progress.phase(f"ttft [{target.name}] {n} concurrent: opening sockets")
     sockets = await open_sockets(target, range(1, n + 1), progress)
     try:
@@ -110,10 +129,14 @@ async def run_ttft(target: Target, n: int, tokens: int, pace: Pace, progress: Pr
         concurrent = await asyncio.gather(*(s.chat(content) for s in sockets))
     finally:
         await close_sockets(sockets)
-    return {
+    out: dict[str, dict[str, object]] = {
         "sequential": _chat_figures(sequential, tokens, pace),
         "concurrent": _chat_figures(concurrent, tokens, pace),
     }
+    if target.trace_dir is not None:
+        out["sequential"]["stages_ms"] = breakdown(sequential, target.trace_dir)
+        out["concurrent"]["stages_ms"] = breakdown(concurrent, target.trace_dir)
+    return dict(out)
 
 
 async def run_streams(
@@ -123,7 +146,8 @@ async def run_streams(
     content = f"[[reply:{tokens}]] Tell me a long story."
     progress.phase(f"streams [{target.name}] opening {c} sockets")
     sockets = await open_sockets(target, range(1, c + 1), progress)
-    meter = CpuMeter(target.pids)
+    meter = CpuMeter(target.pids())
+    redelivered = target.redeliveries() if target.redeliveries else None
     try:
         progress.phase(f"streams [{target.name}] {c} streams x {tokens} tokens")
         meter.start()
@@ -156,6 +180,9 @@ async def run_streams(
         "tokens_per_s": round(delivered / (ended - started), 1),
         "deltas": sum(len(ch.deltas) for ch in chats),
         "gap_ms": summary(gaps, (50, 90, 99)),
+        "redeliveries": target.redeliveries() - redelivered
+        if target.redeliveries and redelivered is not None
+        else None,
         "cpu_s": {k: round(v, 3) for k, v in cpu.items()},
         "cpu_s_per_1k_tokens": per_k,
     }

@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from runtime.launcher import default_actors
 from tools.bench import report
 from tools.bench.chat import Pace, Target, run_streams, run_ttft
 from tools.bench.client import MODEL, Tenant, setup_tenant
@@ -47,6 +48,10 @@ class Params:
     ledger_events: int = 50_000
     rest_rate: float = 500.0
     rest_seconds: float = 20.0
+    actors: int = 0
+    """Actors processes of the main layout; 0: `hirebuddha up`'s default (one per core)."""
+    scaling: bool = True
+    """streams: also run with 1, 2 and N actors processes (tokens/s and CPU per layout)."""
     quick: bool = False
 
     @classmethod
@@ -69,8 +74,15 @@ class Params:
         return max(self.ttft_chats, self.streams) + 8
 
     @property
+    def layout(self) -> int:
+        """Actors processes of the main runs."""
+        return self.actors or default_actors()
+
+    @property
     def sessions(self) -> int:
-        return max(self.ttft_chats, self.streams, self.socket_sessions) + 1
+        """Session 0 (warm-up), 1..N (concurrent ttft), N+1..2N (sequential ttft); streams
+        and sockets reuse the first ones."""
+        return max(2 * self.ttft_chats, self.streams, self.socket_sessions) + 1
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -95,6 +107,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--peer", help="litellm: a peer gateway beside Hirebuddha in one run (tools/bench/peer.py)"
     )
+    p.add_argument("--actors", type=int, help="actors processes (default: hirebuddha up's, one per core)")
+    p.add_argument("--no-scaling", action="store_true", help="streams: skip the 1/2/N actors runs")
     return p.parse_args(argv)
 
 
@@ -111,6 +125,7 @@ def params_of(args: argparse.Namespace) -> Params:
         "ledger_events",
         "rest_rate",
         "rest_seconds",
+        "actors",
     ):
         if getattr(args, name) is not None:
             sizes[name] = getattr(args, name)
@@ -121,6 +136,8 @@ def params_of(args: argparse.Namespace) -> Params:
             raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}; choose from {SCENARIOS}")
         sizes["scenarios"] = tuple(s for s in SCENARIOS if s in chosen)
     sizes["baseline"] = not args.no_baseline
+    # The 1/2/N actors runs restart the actors twice: the full run's, not the smoke step's.
+    sizes["scaling"] = not (args.no_scaling or args.quick)
     return Params(**sizes)
 
 
@@ -161,7 +178,7 @@ class Bench:
         await stack.prepare_database()
         self.progress.phase("setup: fake LLM, web, actors, ledger")
         await stack.start_fake_llm(p.tokens_per_second, p.ttft_ms)
-        web = await stack.start_platform(p.capacity)
+        web = await stack.start_platform(p.capacity, p.layout)
         if p.baseline and {"ttft", "streams", "sockets"} & set(p.scenarios):
             await stack.start_baseline()
         self.progress.phase("setup: tenant, agent and sessions through the API")
@@ -174,18 +191,19 @@ class Bench:
             await wait_drained(stack.amqp_url, usage_queue)
 
         me = os.getpid()
+
+        def platform_pids() -> dict[str, list[int]]:
+            kinds = ("web", "actors", "ledger", "fake-llm")
+            return {**{k: stack.pids(k) for k in kinds}, "bench-client": [me]}
+
         self.platform = Target(
             "hirebuddha",
             lambda i: f"{ws}/api/v1/sessions/{self.tenant.sessions[i]}/ws",
             self.tenant.login,
-            {
-                "web": stack.pid("web"),
-                "actors": stack.pid("actors"),
-                "ledger": stack.pid("ledger"),
-                "fake-llm": stack.pid("fake-llm"),
-                "bench-client": me,
-            },
+            platform_pids,
             settle,
+            trace_dir=stack.trace_dir,
+            redeliveries=stack.redeliveries,
         )
         self.baseline: Target | None = None
         if "baseline" in stack.urls:
@@ -198,7 +216,11 @@ class Bench:
                 "baseline",
                 lambda i: f"{bws}/ws",
                 no_token,
-                {"baseline": stack.pid("baseline"), "fake-llm": stack.pid("fake-llm"), "bench-client": me},
+                lambda: {
+                    "baseline": stack.pids("baseline"),
+                    "fake-llm": stack.pids("fake-llm"),
+                    "bench-client": [me],
+                },
             )
 
     def _targets(self) -> list[Target]:
@@ -214,10 +236,25 @@ class Bench:
 
     async def streams(self) -> dict[str, Any]:
         p = self.params
-        return {
+        out: dict[str, Any] = {
             t.name: await run_streams(t, p.streams, p.stream_tokens, self.pace, self.progress)
             for t in self._targets()
         }
+        out["hirebuddha"]["actors_processes"] = p.layout
+        if p.scaling:
+            out["scaling"] = {str(p.layout): _scaling_figures(out["hirebuddha"])} | await self._scaling()
+        return out
+
+    async def _scaling(self) -> dict[str, Any]:
+        """The same streams with 1 and 2 actors processes beside the main layout's N."""
+        p, runs = self.params, {}
+        for count in sorted({1, 2} - {p.layout}):
+            self.progress.phase(f"streams: {count} actors processes")
+            await self.stack.start_actors(count, p.capacity)
+            result = await run_streams(self.platform, p.streams, p.stream_tokens, self.pace, self.progress)
+            runs[str(count)] = _scaling_figures(result)
+        await self.stack.start_actors(p.layout, p.capacity)
+        return runs
 
     async def sockets(self) -> dict[str, Any]:
         p, out = self.params, {}
@@ -262,6 +299,11 @@ class Bench:
             except TimeoutError as exc:
                 raise StartError(f"scenario {name} did not finish in {SCENARIO_LIMIT_S} s") from exc
         self.stack.check_alive()
+
+
+def _scaling_figures(result: dict[str, Any]) -> dict[str, Any]:
+    keys = ("tokens_per_s", "all_delivered", "seconds", "redeliveries", "cpu_s_per_1k_tokens")
+    return {k: result.get(k) for k in keys} | {"gap_p99_ms": result.get("gap_ms", {}).get("p99")}
 
 
 async def _main(params: Params, args: argparse.Namespace) -> dict[str, Any]:

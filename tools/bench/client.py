@@ -139,6 +139,7 @@ class Chat:
     text: str = ""
     final: str = ""
     error: str = ""
+    execution: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -194,7 +195,7 @@ class ChatSocket:
                         result.error = f"{frame.get('code')}: {frame.get('message')}"
                         return result
                     if kind == "execution.started" and execution is None:
-                        execution = frame["execution_id"]
+                        execution = result.execution = frame["execution_id"]
                     if frame.get("execution_id") != execution:
                         continue
                     if kind == "delta":

@@ -33,6 +33,24 @@ def _row(
     }
 
 
+def _within(value: Any, floor: Any, plus: float = 0.0, times: float = 1.0) -> bool | None:
+    """value <= floor * times + plus; None when either is missing."""
+    if not isinstance(value, int | float) or not isinstance(floor, int | float):
+        return None
+    return value <= floor * times + plus
+
+
+def _ttft_goal(mode: str, pct: str, value: Any, floor: Any) -> tuple[str, bool | None]:
+    """Issue 11: sequential p50 <= floor + 3 ms, p99 <= floor + 10 ms; concurrent p99 <= 1.5x."""
+    if mode == "sequential" and pct == "p50":
+        return "<= floor + 3", _within(value, floor, plus=3)
+    if mode == "sequential" and pct == "p99":
+        return "<= floor + 10", _within(value, floor, plus=10)
+    if mode == "concurrent" and pct == "p99":
+        return "<= 1.5x floor", _within(value, floor, times=1.5)
+    return "", None
+
+
 def _ttft(r: dict[str, Any]) -> list[dict[str, Any]]:
     rows, hb, base = [], r.get("hirebuddha", {}), r.get("baseline", {})
     rtt = r["broker_round_trip_ms"]["p50"]
@@ -42,11 +60,7 @@ def _ttft(r: dict[str, Any]) -> list[dict[str, Any]]:
         n = h.get("chats", 0)
         first, bfirst = h.get("first_token_added_ms", {}), b.get("first_token_added_ms", {})
         for pct in ("p50", "p90", "p99", "max"):
-            goal, ok = "", None
-            if pct == "p50":
-                goal, ok = f"<= 2x broker RTT ({2 * rtt:.2f})", first.get(pct, math.inf) <= 2 * rtt
-            if pct == "p99" and mode == "concurrent":
-                goal, ok = "<= 25 (at 200 concurrent)", first.get(pct, math.inf) <= 25
+            goal, ok = _ttft_goal(mode, pct, first.get(pct), bfirst.get(pct))
             rows.append(
                 _row(
                     "ttft",
@@ -58,6 +72,8 @@ def _ttft(r: dict[str, Any]) -> list[dict[str, Any]]:
                     ok,
                 )
             )
+        for stage, ms in h.get("stages_ms", {}).items():
+            rows.append(_row("ttft", f"{mode} x{n}: stage {stage} p50", ms.get("p50"), "ms"))
         done, bdone = h.get("completion_added_ms", {}), b.get("completion_added_ms", {})
         rows.append(
             _row("ttft", f"{mode} x{n}: completion added p50", done.get("p50"), "ms", bdone.get("p50"))
@@ -102,6 +118,21 @@ def _streams(r: dict[str, Any]) -> list[dict[str, Any]]:
             h.get("first_token_added_ms", {}).get("p99"),
             "ms",
             b.get("first_token_added_ms", {}).get("p99"),
+            "<= floor + 1000",
+            _within(
+                h.get("first_token_added_ms", {}).get("p99"),
+                b.get("first_token_added_ms", {}).get("p99"),
+                plus=1000,
+            ),
+        ),
+        _row(
+            "streams",
+            "wall time (last stream done)",
+            h.get("seconds"),
+            "s",
+            b.get("seconds"),
+            "<= floor + 1",
+            _within(h.get("seconds"), b.get("seconds"), plus=1),
         ),
         _row(
             "streams",
@@ -116,8 +147,8 @@ def _streams(r: dict[str, Any]) -> list[dict[str, Any]]:
             h.get("gap_ms", {}).get("p99"),
             "ms",
             b.get("gap_ms", {}).get("p99"),
-            "<= 60 (1,000 streams)",
-            h.get("gap_ms", {}).get("p99", math.inf) <= 60,
+            "<= floor + 100",
+            _within(h.get("gap_ms", {}).get("p99"), b.get("gap_ms", {}).get("p99"), plus=100),
         ),
         _row("streams", "deltas (frames) received", h.get("deltas"), "frames", b.get("deltas")),
     ]
@@ -132,10 +163,31 @@ def _streams(r: dict[str, Any]) -> list[dict[str, Any]]:
             bcpu.get("baseline"),
         )
     )
+    cpu_goals = {"web": 0.01, "actors": 0.03}
     for name in ("web", "actors", "ledger"):
-        rows.append(_row("streams", f"CPU s/1k tokens: {name}", cpu.get(name), "cpu-s"))
+        limit = cpu_goals.get(name)
+        value = cpu.get(name)
+        goal, ok = (f"<= {limit}", value is not None and value <= limit) if limit else ("", None)
+        rows.append(_row("streams", f"CPU s/1k tokens: {name}", value, "cpu-s", None, goal, ok))
     for name in ("fake-llm", "bench-client"):
         rows.append(_row("streams", f"CPU s/1k tokens: {name}", cpu.get(name), "cpu-s", bcpu.get(name)))
+    rows.append(
+        _row(
+            "streams",
+            "executions redelivered",
+            h.get("redeliveries"),
+            "executions",
+            None,
+            "== 0",
+            h.get("redeliveries") == 0,
+        )
+    )
+    for count, run in r.get("scaling", {}).items():
+        per_k = run.get("cpu_s_per_1k_tokens") or {}
+        label = f"{count} actors processes"
+        rows.append(_row("streams", f"{label}: tokens delivered/s", run.get("tokens_per_s"), "tok/s"))
+        rows.append(_row("streams", f"{label}: CPU s/1k tokens actors", per_k.get("actors"), "cpu-s"))
+        rows.append(_row("streams", f"{label}: gap between deltas p99", run.get("gap_p99_ms"), "ms"))
     return rows
 
 
@@ -151,6 +203,8 @@ def _sockets(r: dict[str, Any]) -> list[dict[str, Any]]:
             per and round(per / 1024, 1),
             "KB",
             bper and round(bper / 1024, 1),
+            "<= 20",
+            per is not None and per / 1024 <= 20,
         ),
         _row(
             "sockets",
@@ -294,7 +348,9 @@ def table(run: dict[str, Any]) -> str:
             _fmt(r["floor"]),
             _fmt(r["ratio"]) + ("x" if r["ratio"] is not None else ""),
             r["unit"],
-            (r["goal"] + ("  ok" if r["goal_met"] else "  MISSED")) if r["goal"] else "",
+            (r["goal"] + {True: "  ok", False: "  MISSED"}.get(r["goal_met"], "  (no floor)"))
+            if r["goal"]
+            else "",
         ]
         for r in rows
     ]

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import ctypes
 import os
+import re
 import secrets
 import signal
 import socket
@@ -28,6 +29,8 @@ import httpx
 
 SERVER_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 ADMIN_PASSWORD = "bench admin password 1"
+REDELIVERED = re.compile(r"execution\.take \S+ \(delivery True\)")
+"""The actors' log line of an execution message that was delivered before (actors.worker)."""
 
 
 def _die_with_parent() -> None:
@@ -85,6 +88,9 @@ class Stack:
 
     def __post_init__(self) -> None:
         tag = f"{os.getpid()}_{secrets.token_hex(2)}"
+        self._gone_redeliveries = 0
+        self.trace_dir = self.workdir / "trace"
+        self.trace_dir.mkdir()
         self.db_name = f"hirebuddha_bench_{tag}"
         self.prefix = f"bench-{tag}."
         self.admin_email = f"bench-admin-{tag}@example.org"
@@ -101,6 +107,8 @@ class Stack:
             "HB_LOGIN_IP_LIMIT": "1000000",
             "HB_OPENAI_API_KEY": "bench-key",
             "PICCOLO_CONF": "runtime.piccolo_conf",
+            # First-token stage marks (runtime/trace.py), joined by tools.bench.stages.
+            "HB_TRACE_DIR": str(self.trace_dir),
         }
         self.env.pop("HB_APP_DATABASE_URL", None)
         self.env.pop("HB_OPENAI_BASE_URL", None)
@@ -183,18 +191,41 @@ class Stack:
             "create-admin", "create-admin", "--email", self.admin_email, "--password", ADMIN_PASSWORD
         )
 
-    async def start_platform(self, capacity: int) -> str:
-        """web, actors (`capacity` executions at once) and ledger; returns web's base URL."""
+    async def start_platform(self, capacity: int, actors: int) -> str:
+        """web, `actors` actors processes (`capacity` executions at once each) and ledger;
+        returns web's base URL."""
         port = free_port()
         web = self.spawn("web", "web", "--port", str(port))
-        actors = self.spawn("actors", "actors", "--capacity", str(capacity))
         ledger = self.spawn("ledger", "ledger")
+        await self.start_actors(actors, capacity)
         base = f"http://127.0.0.1:{port}"
         await self.wait_http(web, f"{base}/health/ready")
-        await self.wait_output(actors, "actors ready")
         await self.wait_output(ledger, "ledger consumer ready")
         self.urls["web"] = base
         return base
+
+    @property
+    def actors(self) -> list[Proc]:
+        """The running actors processes."""
+        return [p for name, p in self.procs.items() if name.startswith("actors")]
+
+    async def start_actors(self, count: int, capacity: int) -> None:
+        """Replace the actors processes by `count` new ones (the layout `hirebuddha up
+        --actors N` runs); old ones stop gracefully first (nothing is in flight then)."""
+        for proc in self.actors:
+            await asyncio.to_thread(proc.stop)
+            self._gone_redeliveries += len(REDELIVERED.findall(proc.output()))
+            del self.procs[proc.name]
+        started = [
+            self.spawn("actors" if i == 1 else f"actors-{i}", "actors", "--capacity", str(capacity))
+            for i in range(1, count + 1)
+        ]
+        for proc in started:
+            await self.wait_output(proc, "actors ready")
+
+    def redeliveries(self) -> int:
+        """Executions the actors processes took as redeliveries so far (their logs)."""
+        return sum(len(REDELIVERED.findall(p.output())) for p in self.actors) + self._gone_redeliveries
 
     async def start_baseline(self) -> str:
         """The baseline chat server (no broker, no database); returns its base URL."""
@@ -214,6 +245,10 @@ class Stack:
 
     def pid(self, name: str) -> int:
         return self.procs[name].pid
+
+    def pids(self, name: str) -> list[int]:
+        """Pids of the processes of one kind (`actors` counts `actors-2` ...)."""
+        return [p.pid for n, p in self.procs.items() if n == name or n.startswith(f"{name}-")]
 
     def check_alive(self) -> None:
         """Raise when a long-running child has died."""

@@ -49,17 +49,24 @@ def rss_bytes(pid: int) -> int:
 
 @dataclass
 class CpuMeter:
-    """CPU seconds used by named processes between `start()` and `stop()`."""
+    """CPU seconds used by named groups of processes between `start()` and `stop()`."""
 
-    pids: dict[str, int]
+    pids: dict[str, int] | dict[str, list[int]]
+    """One pid or several (e.g. every actors process) per name."""
+
+    def _read(self) -> dict[str, float]:
+        return {
+            name: sum(cpu_seconds(pid) for pid in ([pids] if isinstance(pids, int) else pids))
+            for name, pids in self.pids.items()
+        }
 
     def start(self) -> None:
         """Take the first reading."""
-        self._before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._before = self._read()
 
     def stop(self) -> dict[str, float]:
-        """CPU seconds per process since `start()`."""
-        return {name: cpu_seconds(pid) - self._before[name] for name, pid in self.pids.items()}
+        """CPU seconds per group since `start()`."""
+        return {name: s - self._before[name] for name, s in self._read().items()}
 
 
 def ratio(value: float, floor: float) -> float:

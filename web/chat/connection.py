@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 
 from litestar import WebSocket
 
 from runtime.executions import ACTIVE, Submission
+from runtime import trace
 from runtime.messages import (
     DeltaEvent,
     ExecutionCancelled,
@@ -67,7 +70,14 @@ class ChatConnection:
     ) -> None:
         self.socket, self.me, self.session_id, self.agent_id = socket, me, session_id, agent_id
         self.relay, self.bus = relay, bus
-        self.out: asyncio.Queue[str] = asyncio.Queue(maxsize=p.SEND_BUFFER_FRAMES)
+        # Frames waiting to be written, and the writer task while there are any: an idle
+        # socket holds no task and no queue machinery (10,000 idle sockets, issue 11).
+        self.out: deque[str] = deque()
+        self._writer: asyncio.Task[None] | None = None
+        self._drained: asyncio.Event | None = None
+        self._wake: asyncio.Future[None] | None = None
+        """Set while the writer waits for the next frame of a streaming execution."""
+        self._traced: uuid.UUID | None = None
         self.followed: dict[uuid.UUID, Followed] = {}
         self.gates: dict[uuid.UUID, list[StreamEvent]] = {}
         """Live events held back while a resume of that execution is being answered."""
@@ -79,13 +89,19 @@ class ChatConnection:
         """Queue a frame; a client that cannot keep up is closed, never waited for."""
         if self.closed:
             return
-        try:
-            self.out.put_nowait(p.encode(frame))
-        except asyncio.QueueFull:
+        if len(self.out) >= p.SEND_BUFFER_FRAMES:
             log.warning("closing a chat socket that fell %d frames behind", p.SEND_BUFFER_FRAMES)
+            self.out.clear()
             asyncio.get_running_loop().create_task(
                 self.close(p.CLOSE_TOO_SLOW, "client too slow: send buffer overflow")
             )
+            return
+        self.out.append(p.encode(frame))
+        if self._wake is not None:
+            if not self._wake.done():
+                self._wake.set_result(None)
+        elif self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write())
 
     def deliver(self, event: StreamEvent, frame: p.ServerFrame | None = None) -> None:
         """Take a live event from the relay (never blocks)."""
@@ -104,6 +120,8 @@ class ChatConnection:
             if not (state.following or event.seq == 1) or event.seq <= state.last_seq:
                 return
             state.following, state.last_seq = True, event.seq
+            if trace.ENABLED and event.seq == 1:
+                self._traced = event.execution_id  # marked `socket_sent` once written
         elif isinstance(event, ExecutionStarted):
             if state.started:
                 return
@@ -114,11 +132,41 @@ class ChatConnection:
             state.finished = True
         self.send(frame or p.frame_of(event))
 
-    async def _writer(self) -> None:
-        while True:
-            text = await self.out.get()
-            await self.socket.send_text(text)
-            self.out.task_done()
+    async def _write(self) -> None:
+        """Send queued frames in order. While an execution streams the writer waits for more
+        (a future per wait, not a task per frame); once none does it ends, so an idle socket
+        holds no task."""
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                while self.out:
+                    await self.socket.send_text(self.out[0])
+                    self.out.popleft()
+                    if self._traced is not None and not self.out:
+                        trace.mark(self._traced, "socket_sent")
+                        self._traced = None
+                if self._drained is not None:
+                    self._drained.set()
+                if self.closed or not self._streaming():
+                    return
+                self._wake = loop.create_future()
+                try:
+                    await self._wake
+                finally:
+                    self._wake = None
+        except Exception as exc:  # the client went away: the reader sees the disconnect
+            log.debug("chat socket send failed: %r", exc)
+            self.out.clear()
+        finally:
+            self._writer = None
+            if self._drained is not None:
+                self._drained.set()
+
+    async def _drain(self) -> None:
+        """Wait until every queued frame was written (or the writer failed)."""
+        while self.out and self._writer is not None:
+            self._drained = asyncio.Event()
+            await self._drained.wait()
 
     async def close(self, code: int, reason: str) -> None:
         """Close the socket once (later calls do nothing)."""
@@ -140,7 +188,6 @@ class ChatConnection:
             await self.socket.send_text(p.encode(unavailable))
             await self.close(p.CLOSE_TRY_AGAIN, "broker unavailable")
             return
-        writer = asyncio.create_task(self._writer())
         try:
             self.send(p.Ready(self.session_id))
             await self._read()
@@ -149,8 +196,9 @@ class ChatConnection:
             # Let queued frames (an error, a final state) leave before the socket goes.
             if not self.closed:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self.out.join(), 1)
-            writer.cancel()
+                    await asyncio.wait_for(self._drain(), 1)
+            if self._writer is not None:
+                self._writer.cancel()
 
     def _streaming(self) -> bool:
         return any(s.started and not s.finished for s in self.followed.values())
@@ -158,7 +206,9 @@ class ChatConnection:
     async def _read(self) -> None:
         while not self.closed:
             try:
-                event = await asyncio.wait_for(self.socket.receive(), p.IDLE_TIMEOUT_S)
+                # asyncio.timeout, not wait_for: no task per receive (wait_for wraps one).
+                async with asyncio.timeout(p.IDLE_TIMEOUT_S):
+                    event = await self.socket.receive()
             except TimeoutError:
                 if self._streaming():
                     continue
@@ -196,6 +246,7 @@ class ChatConnection:
                 self.send(p.Error("already_authenticated", "This socket is authenticated."))
 
     async def _message(self, frame: p.MessageFrame) -> None:
+        received = time.time()
         sent = await execution_bus.dispatch(
             self.bus,
             self.me,
@@ -207,6 +258,8 @@ class ChatConnection:
                 client_id=frame.client_id,
             ),
         )
+        trace.mark(sent.execution_id, "received", received)
+        trace.mark(sent.execution_id, "queued")
         self.forward(
             ExecutionStarted(
                 execution_id=sent.execution_id, session_id=self.session_id, message_id=sent.message_id

@@ -19,8 +19,10 @@ from typing import Protocol
 import aio_pika
 import msgspec
 
+from runtime import trace
 from runtime.broker import Topology, session_key
-from runtime.messages import Snapshot, StreamEvent, decode
+from runtime.messages import DeltaBatch, DeltaEvent, RelayMessage, Snapshot, StreamEvent, decode
+from runtime.publishing import DELTA_BATCH_KEY
 from web.chat.protocol import ServerFrame, frame_of
 from web.executions.bus import Bus
 
@@ -63,6 +65,9 @@ class Relay:
         # (tests/test_faults_broker.py).
         name = f"{self._topo.streams.name}.relay.{uuid.uuid4().hex}"
         self._queue = await channel.declare_queue(name, exclusive=True, auto_delete=True)
+        # Every actors process sends the deltas of one flush tick as one `DeltaBatch`
+        # addressed to all relays; each relay keeps the ones of its own sessions.
+        await self._queue.bind(self._exchange, routing_key=DELTA_BATCH_KEY)
         await self._queue.consume(self._on_message, no_ack=True)
 
     async def close(self) -> None:
@@ -122,13 +127,22 @@ class Relay:
                 if not future.done():
                     future.set_result(decode(message.body, Snapshot))
                 return
-            event = decode(message.body, StreamEvent)
+            decoded = decode(message.body, RelayMessage)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             log.warning("relay dropped a malformed message: %s", exc)
             return
+        if isinstance(decoded, DeltaBatch):
+            for event in decoded.events:
+                self._deliver(event)
+        else:
+            self._deliver(decoded)
+
+    def _deliver(self, event: StreamEvent) -> None:
         sinks = self._sinks.get(event.session_id) if event.session_id else None
         if not sinks:
             return
+        if trace.ENABLED and isinstance(event, DeltaEvent) and event.seq == 1:
+            trace.mark(event.execution_id, "relayed")
         frame = frame_of(event)  # built once, shared by every socket of the session
         for sink in list(sinks):
             sink.deliver(event, frame)

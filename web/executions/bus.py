@@ -57,7 +57,7 @@ class Bus:
         """Ask the live actor of `execution_id` for its deltas after `after_seq`."""
         await self.broker.publish(
             encode(SnapshotRequest(execution_id=execution_id, after_seq=after_seq)),
-            exchange=self.topo.control,
+            exchange=self.topo.control_all,
             routing_key=actor_address(execution_id),
             mandatory=False,
             reply_to=reply_to,

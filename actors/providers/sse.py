@@ -1,0 +1,86 @@
+"""Server-sent events of an OpenAI-compatible chat completion stream, parsed with msgspec.
+
+The openai SDK builds a pydantic model per chunk (with `typing` introspection underneath);
+at 50,000 tokens/s that was most of an actors process's CPU (issue 11). Here one chunk is
+one msgspec decode into small Structs that hold only what we read: the delta texts, the
+usage, and an in-band error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import msgspec
+
+
+class Delta(msgspec.Struct):
+    content: str | None = None
+
+
+class Choice(msgspec.Struct):
+    delta: Delta | None = None
+
+
+class ChunkUsage(msgspec.Struct):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Chunk(msgspec.Struct):
+    """One `chat.completion.chunk`; unknown fields are skipped by the decoder."""
+
+    choices: list[Choice] = []
+    usage: ChunkUsage | None = None
+    error: msgspec.Raw | None = None
+    """An error reported inside the stream (some gateways do this after a 200)."""
+
+
+class StreamErrorEvent(Exception):
+    """The stream carried an `error` object instead of a chunk."""
+
+
+_decode_chunk = msgspec.json.Decoder(Chunk).decode
+DONE = b"[DONE]"
+
+
+def texts_of(chunk: Chunk) -> list[str]:
+    """The non-empty delta texts of a chunk, in choice order."""
+    return [c.delta.content for c in chunk.choices if c.delta is not None and c.delta.content]
+
+
+def parse_data(data: bytes) -> Chunk:
+    """One event's data; raises `msgspec.DecodeError` when it is not a chunk, and
+    `StreamErrorEvent` when it is an error."""
+    chunk = _decode_chunk(data)
+    if chunk.error is not None:
+        raise StreamErrorEvent(bytes(chunk.error).decode(errors="replace")[:500])
+    return chunk
+
+
+async def data_events(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The `data:` payloads of an SSE byte stream, until `[DONE]` or the end of the body.
+
+    Events here are single-line JSON (as every OpenAI-compatible server sends them); a
+    multi-line `data` event is joined with newlines as the SSE spec says.
+    """
+    rest = b""
+    pending: list[bytes] = []
+    async for block in body:
+        lines = (rest + block).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:  # end of an event
+                if pending:
+                    data = pending[0] if len(pending) == 1 else b"\n".join(pending)
+                    pending = []
+                    if data == DONE:
+                        return
+                    yield data
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                pending.append(value[1:] if value.startswith(b" ") else value)
+            # comments (":"), `event:`, `id:` and `retry:` lines carry nothing we use
+    if pending and pending != [DONE]:
+        yield b"\n".join(pending)
