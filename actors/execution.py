@@ -28,8 +28,7 @@ from actors.providers import (
     structured,
 )
 from ledger import budget
-from runtime import logs
-from runtime import trace
+from runtime import logs, trace
 from runtime.broker import BROKER_LOST, Topology
 from runtime.errors import CodedError
 from runtime.executions import CONVERSATION_SOURCE, ExecutionStatus

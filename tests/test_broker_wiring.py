@@ -12,7 +12,7 @@ from faststream.rabbit import RabbitMessage
 
 from actors.coalesce import Coalescer, tick
 from helpers.rabbit import make_broker
-from runtime.broker import Topology, actor_address, session_key
+from runtime.broker import Topology, session_key
 from runtime.messages import (
     CancelExecution,
     ControlMessage,

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from litestar import WebSocket
 
-from runtime.executions import ACTIVE, Submission
 from runtime import trace
+from runtime.executions import ACTIVE, Submission
 from runtime.messages import (
     DeltaEvent,
     ExecutionCancelled,
