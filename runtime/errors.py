@@ -44,6 +44,8 @@ class ErrorCode(StrEnum):
     PROVIDER_REJECTED = "provider_rejected"  # a 4xx: bad key, unknown model, bad request
     PROVIDER_STREAM_BROKEN = "provider_stream_broken"
     UNKNOWN_PROVIDER = "unknown_provider"
+    UNKNOWN_MODEL = "unknown_model"  # an agent's model is not in the catalog (any more)
+    MODEL_INACTIVE = "model_inactive"  # the app admin deactivated the agent's catalog model
     UNSUPPORTED = "unsupported"  # settings the agent's provider cannot honour
     INVALID_OUTPUT = "invalid_output"  # structured output that fails the agent's schema
     AGENT_UNAVAILABLE = "agent_unavailable"

@@ -22,6 +22,8 @@ EXCEPTIONS = {
     ("web/tenant/budget.py", "ledger.budget"),
     ("web/tenant/budget.py", "ledger.budget_repository"),
     ("web/admin/service.py", "ledger.budget_repository"),
+    ("web/models/service.py", "ledger.repository"),
+    ("web/models/service.py", "ledger.pricing"),
     ("actors/execution.py", "ledger.budget"),
 }
 

@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   "provider_rejected",
   "provider_stream_broken",
   "unknown_provider",
+  "unknown_model",
+  "model_inactive",
   "unsupported",
   "invalid_output",
   "agent_unavailable",

@@ -368,24 +368,6 @@ export interface paths {
         patch: operations["ApiV1PartnerTenantsTenantIdPatchTenant"];
         trace?: never;
     };
-    "/api/v1/admin/models": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** ListModels */
-        get: operations["ApiV1AdminModelsListModels"];
-        put?: never;
-        /** CreateModel */
-        post: operations["ApiV1AdminModelsCreateModel"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/admin/partners": {
         parameters: {
             query?: never;
@@ -416,23 +398,6 @@ export interface paths {
         put?: never;
         /** CreateRate */
         post: operations["ApiV1AdminRatesCreateRate"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/providers": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** ListProviders */
-        get: operations["ApiV1AdminProvidersListProviders"];
-        put?: never;
-        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -471,23 +436,6 @@ export interface paths {
         head?: never;
         /** PatchTenant */
         patch: operations["ApiV1AdminTenantsTenantIdPatchTenant"];
-        trace?: never;
-    };
-    "/api/v1/admin/providers/{name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /** PutProvider */
-        put: operations["ApiV1AdminProvidersNamePutProvider"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
         trace?: never;
     };
     "/api/v1/admin/dead-letters": {
@@ -678,6 +626,144 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/providers/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** PutProvider */
+        put: operations["ApiV1AdminProvidersNamePutProvider"];
+        post?: never;
+        /** DeleteProvider */
+        delete: operations["ApiV1AdminProvidersNameDeleteProvider"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListProviders */
+        get: operations["ApiV1AdminProvidersListProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/providers/{name}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** TestProvider */
+        post: operations["ApiV1AdminProvidersNameTestTestProvider"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListModels */
+        get: operations["ApiV1AdminModelsListModels"];
+        put?: never;
+        /** CreateModel */
+        post: operations["ApiV1AdminModelsCreateModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** PatchModel */
+        patch: operations["ApiV1AdminModelsModelIdPatchModel"];
+        trace?: never;
+    };
+    "/api/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListModels */
+        get: operations["ApiV1ModelsListModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListModels */
+        get: operations["V1ModelsListModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** ChatCompletions */
+        post: operations["V1ChatCompletionsChatCompletions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health/live": {
         parameters: {
             query?: never;
@@ -750,6 +836,7 @@ export interface components {
             double_texting?: components["schemas"]["DoubleTexting"];
             /** @default true */
             is_active: boolean;
+            slug?: string | null;
         };
         /** AgentOut */
         AgentOut: {
@@ -769,6 +856,7 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            slug?: string | null;
         };
         /** AgentPatch */
         AgentPatch: {
@@ -780,6 +868,7 @@ export interface components {
             } | null;
             double_texting?: components["schemas"]["DoubleTexting"];
             is_active?: boolean;
+            slug?: string | null;
         };
         /** ApiKeyCreate */
         ApiKeyCreate: {
@@ -849,6 +938,26 @@ export interface components {
             /** @description Decimal string, e.g. "0.001500" */
             credit_balance: string | null;
             prepaid: boolean;
+        };
+        /** ChatCompletionRequest */
+        ChatCompletionRequest: {
+            model: string;
+            messages: components["schemas"]["MessageIn"][];
+            /** @default false */
+            stream: boolean;
+            stream_options?: components["schemas"]["StreamOptions"] | null;
+        };
+        /** ConnectionTest */
+        ConnectionTest: {
+            ok: boolean;
+            status: number | null;
+            detail: string;
+            models: string[];
+        };
+        /** ContentPart */
+        ContentPart: {
+            type: string;
+            text?: string | null;
         };
         /** CreditIn */
         CreditIn: {
@@ -967,16 +1076,14 @@ export interface components {
         /** LlmConfig */
         LlmConfig: {
             model: string;
-            /** @enum {null|string} */
-            provider?: "demo" | "openai" | null;
+            provider?: string | null;
             temperature?: number | null;
             max_tokens?: number | null;
             fallback?: components["schemas"]["LlmFallback"] | null;
         };
         /** LlmFallback */
         LlmFallback: {
-            /** @enum {string} */
-            provider: "demo" | "openai";
+            provider: string;
             model: string;
         };
         /** LoginIn */
@@ -999,6 +1106,12 @@ export interface components {
             role: string;
             partner?: components["schemas"]["auth_schemas_PartnerOut"] | null;
         };
+        /** MessageIn */
+        MessageIn: {
+            /** @enum {string} */
+            role: "system" | "developer" | "user" | "assistant" | "tool";
+            content?: string | components["schemas"]["ContentPart"][] | null;
+        };
         /** MessageOut */
         MessageOut: {
             /** Format: uuid */
@@ -1013,25 +1126,38 @@ export interface components {
         ModelCreate: {
             model_key: string;
             model_name: string;
-            /** @enum {string} */
-            provider: "demo" | "openai";
+            provider: string;
             /**
-             * @default text
-             * @constant
+             * @default chat
+             * @enum {string}
              */
-            model_type: "text";
+            model_type: "chat" | "embedding";
+            /** @default 8192 */
+            context_window: number;
+            /** @default 4096 */
+            max_output_tokens: number;
             /** @default true */
             is_active: boolean;
         };
         /** ModelOut */
         ModelOut: {
-            /** Format: uuid */
-            id: string;
             model_key: string;
             model_name: string;
             provider: string;
             model_type: string;
+            context_window: number;
+            max_output_tokens: number;
+            /** Format: uuid */
+            id: string;
             is_active: boolean;
+        };
+        /** ModelPatch */
+        ModelPatch: {
+            model_name?: string;
+            provider?: string;
+            context_window?: number;
+            max_output_tokens?: number;
+            is_active?: boolean;
         };
         /** PartnerCreate */
         PartnerCreate: {
@@ -1073,22 +1199,44 @@ export interface components {
             tier: string;
             admin_user_id?: string | null;
         };
+        /** Price */
+        Price: {
+            resource_type: string;
+            rate: string;
+            unit: string;
+        };
         /** ProviderOut */
         ProviderOut: {
             name: string;
-            has_api_key: boolean;
+            kind: string;
             base_url: string | null;
+            has_api_key: boolean;
+            header_names: string[];
+            /** @enum {string} */
+            source: "builtin" | "stored" | "environment" | "none";
+            breaker_state: string;
+            failures: number;
+            last_error: string | null;
+            last_error_at: string | null;
         };
         /** ProviderPut */
         ProviderPut: {
-            api_key?: string | null;
             base_url?: string | null;
+            api_key?: string | null;
+            /**
+             * @default openai_compatible
+             * @constant
+             */
+            kind: "openai_compatible";
+            headers?: {
+                [key: string]: string;
+            } | null;
         };
         /** RateCreate */
         RateCreate: {
             model: string;
             /** @enum {string} */
-            resource_type: "input_tokens" | "output_tokens";
+            resource_type: "input_tokens" | "output_tokens" | "embedding_tokens";
             /** @enum {string} */
             unit: "1k_tokens" | "1m_tokens";
             /** @description Decimal string, e.g. "0.001500" */
@@ -1147,6 +1295,11 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /** StreamOptions */
+        StreamOptions: {
+            /** @default false */
+            include_usage: boolean;
+        };
         /** TenantCreate */
         TenantCreate: {
             name: string;
@@ -1161,6 +1314,16 @@ export interface components {
             name: string;
             tenant_cost: string;
             partner_commission: string;
+        };
+        /** TenantModelOut */
+        TenantModelOut: {
+            model_key: string;
+            model_name: string;
+            provider: string;
+            model_type: string;
+            context_window: number;
+            max_output_tokens: number;
+            prices: components["schemas"]["Price"][];
         };
         /** TenantOut */
         TenantOut: {
@@ -2348,65 +2511,6 @@ export interface operations {
             };
         };
     };
-    ApiV1AdminModelsListModels: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Request fulfilled, document follows */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ModelOut"][];
-                };
-            };
-        };
-    };
-    ApiV1AdminModelsCreateModel: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ModelCreate"];
-            };
-        };
-        responses: {
-            /** @description Document created, URL follows */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ModelOut"];
-                };
-            };
-            /** @description Bad request syntax or unsupported method */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        status_code: number;
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                    };
-                };
-            };
-        };
-    };
     ApiV1AdminPartnersListPartners: {
         parameters: {
             query?: never;
@@ -2525,26 +2629,6 @@ export interface operations {
             };
         };
     };
-    ApiV1AdminProvidersListProviders: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Request fulfilled, document follows */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProviderOut"][];
-                };
-            };
-        };
-    };
     ApiV1AdminTenantsListTenants: {
         parameters: {
             query?: never;
@@ -2587,47 +2671,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TenantOut"];
-                };
-            };
-            /** @description Bad request syntax or unsupported method */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        status_code: number;
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                    };
-                };
-            };
-        };
-    };
-    ApiV1AdminProvidersNamePutProvider: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ProviderPut"];
-            };
-        };
-        responses: {
-            /** @description Request fulfilled, document follows */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProviderOut"];
                 };
             };
             /** @description Bad request syntax or unsupported method */
@@ -3055,6 +3098,320 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminProvidersNamePutProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderPut"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminProvidersNameDeleteProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminProvidersListProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderOut"][];
+                };
+            };
+        };
+    };
+    ApiV1AdminProvidersNameTestTestProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTest"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminModelsListModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelOut"][];
+                };
+            };
+        };
+    };
+    ApiV1AdminModelsCreateModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelCreate"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminModelsModelIdPatchModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelPatch"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1ModelsListModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantModelOut"][];
+                };
+            };
+        };
+    };
+    V1ModelsListModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    V1ChatCompletionsChatCompletions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatCompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Bad request syntax or unsupported method */
