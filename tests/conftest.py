@@ -72,6 +72,7 @@ pytest_plugins = [
     "helpers.rabbit",
     "helpers.proclogs",
     "helpers.webhooks",
+    "helpers.browser",
     "helpers.dead_letters",  # `expect_dead_letters`, checked when the run ends
 ]
 

@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from helpers.api import PASSWORD, register
-from helpers.browser import chromium, tab
+from helpers.browser import tab
 from helpers.chat_fixtures import fake_agent
 from helpers.fake_llm import FakeLLM
 from helpers.platform import Platform, running_platform
@@ -27,11 +27,6 @@ async def platform(database: str, fake_llm: FakeLLM) -> AsyncIterator[Platform]:
     async with running_platform(fake_llm, 1) as running:
         yield running
 
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
 
 
 async def test_payloads_in_agent_names_and_chat_render_as_text_and_never_run(

@@ -5,20 +5,12 @@ tenant admin's (own workspace), filtered by action, at desktop width and at 375 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
-import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import expect
 from test_spa_browser import sign_in
 
 from helpers.api import app_admin, register
-from helpers.browser import PHONE, assert_contrast, chromium, no_horizontal_scroll, tab
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
+from helpers.browser import PHONE, assert_contrast, no_horizontal_scroll, tab
 
 
 async def test_a_tenant_admin_reads_and_filters_their_workspaces_audit_log(browser, client, server):

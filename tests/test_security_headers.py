@@ -4,17 +4,14 @@ Content-Security-Policy in Chromium with no violation while walking the main scr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 from playwright.async_api import Browser, expect
 from test_spa_browser import sign_in
 
 from conftest import start_web
 from helpers.api import app_admin
 from helpers.api import register as api_register
-from helpers.browser import DIST, Tab, chromium, tab
+from helpers.browser import DIST, Tab, tab
 from helpers.chat_fixtures import fake_agent
 from helpers.platform import Platform
 from web.security.headers import CONSOLE_CSP
@@ -56,11 +53,6 @@ async def test_hsts_is_sent_when_secure_cookies_are_on(database) -> None:
     finally:
         proc.stop()
 
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
 
 
 async def csp_tab_sign_in(t: Tab, address: str) -> None:

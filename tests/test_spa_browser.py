@@ -18,7 +18,7 @@ import aio_pika
 import httpx
 import pytest
 from faststream.rabbit import RabbitBroker
-from playwright.async_api import Browser, expect
+from playwright.async_api import expect
 
 from helpers.api import PASSWORD, agent, app_admin, email, partner, resold_tenant
 from helpers.api import register as api_register
@@ -27,7 +27,6 @@ from helpers.browser import (
     PHONE,
     Tab,
     assert_contrast,
-    chromium,
     no_horizontal_scroll,
     record_websockets,
     sent_frames,
@@ -47,22 +46,11 @@ from runtime.settings import load_settings
 from runtime.tables import DeadLetter
 
 
-@pytest.fixture(scope="module", autouse=True)
-def built_console() -> None:
-    """The console must be built (`make install` does it); fail loudly rather than skip."""
-    assert (DIST / "index.html").exists(), "spa/dist is not built: run `make install` (npm run build)"
-
-
 @pytest.fixture(scope="module")
 async def platform(database: str, fake_llm: FakeLLM) -> AsyncIterator[Platform]:
     async with running_platform(fake_llm, 1) as running:
         yield running
 
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,10 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from helpers.api import PASSWORD, agent, app_admin, register
-from helpers.browser import DIST, PHONE, Tab, chromium, no_horizontal_scroll, tab
+from helpers.browser import PHONE, Tab, no_horizontal_scroll, tab
 from helpers.fake_llm import FakeLLM
 from helpers.ledger import priced_model
 from helpers.platform import Platform, running_platform
-
-
-@pytest.fixture(scope="module", autouse=True)
-def built_console() -> None:
-    assert (DIST / "index.html").exists(), "spa/dist is not built: run `make install` (npm run build)"
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +24,6 @@ async def platform(database: str, fake_llm: FakeLLM) -> AsyncIterator[Platform]:
     async with running_platform(fake_llm, 1) as running:
         yield running
 
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
 
 
 async def sign_in(t: Tab, address: str) -> None:

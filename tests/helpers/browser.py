@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,3 +142,12 @@ async def assert_contrast(t: Tab) -> int:
 async def no_horizontal_scroll(t: Tab) -> None:
     width = await t.page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"page scrolls sideways at {width[1]} px: content is {width[0]} px wide"
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium for one test module. The console must be built (`make install` does
+    it): a missing build fails loudly rather than skipping."""
+    assert (DIST / "index.html").exists(), "spa/dist is not built: run `make install` (npm run build)"
+    async with chromium() as b:
+        yield b
