@@ -13,7 +13,8 @@ import pytest
 from helpers.api import ApiUser, app_admin, member, partner, register
 from runtime import db
 
-MODEL = {"model_key": "", "provider": "openai", "model_name": "Audited model"}
+# Unpriced, so created switched off (an active model needs rates).
+MODEL = {"model_key": "", "provider": "openai", "model_name": "Audited model", "is_active": False}
 
 
 async def actions(who: ApiUser, url: str, **params) -> list[dict]:

@@ -43,7 +43,7 @@ async def test_a_tenant_admin_reads_and_filters_their_workspaces_audit_log(brows
 async def test_the_app_admin_sees_model_creation_in_the_platform_audit_log(browser, client, server):
     root = await app_admin(client)
     key = f"console-{uuid.uuid4().hex[:6]}"
-    model = {"model_key": key, "model_name": key, "provider": "openai"}
+    model = {"model_key": key, "model_name": key, "provider": "openai", "is_active": False}  # unpriced
     r = await root.post("/api/v1/admin/models", json=model)
     assert r.status_code == 201, r.text
     for viewport in (None, PHONE):

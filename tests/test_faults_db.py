@@ -24,6 +24,7 @@ import websockets
 
 from conftest import Process, start_web
 from helpers.api import ApiUser, register
+from helpers.catalog import SEED_CATALOG, TEST_MODELS
 from helpers.chat_fixtures import fake_agent, open_session
 from helpers.eventually import eventually
 from helpers.fake_llm import FakeLLM
@@ -84,6 +85,11 @@ async def on_private_db(pg: PrivatePostgres, database: str, fake_llm: FakeLLM) -
         "HB_OPENAI_API_KEY": "test-key",
     }
     await _migrate(env)
+    conn = await asyncpg.connect(pg.url(DB_NAME))
+    try:  # the models the suite's agents name, as tests/conftest.py seeds them in the run's database
+        await conn.execute(SEED_CATALOG, list(TEST_MODELS), list(TEST_MODELS.values()))
+    finally:
+        await conn.close()
     base, web = await start_web(env)
     platform = Platform(base, web, env)
     ledger = None

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from helpers.api import app_admin, register
+from helpers.dead_letters import body_has
 from runtime import db
 from runtime.tables import TENANT_TABLES, DeadLetter
 
@@ -53,9 +54,11 @@ async def test_the_code_list_of_tenant_tables_matches_the_schema(database):
 
 
 @pytest.fixture
-async def tenant_dead_letter(database):
+async def tenant_dead_letter(database, expect_dead_letters):
     tenant = uuid.uuid4()
-    row = DeadLetter(reason="test: tenant payload", body=b'{"secret": "theirs"}', tenant_id=tenant)
+    body = f'{{"secret": "theirs", "tenant": "{tenant}"}}'.encode()
+    expect_dead_letters(body_has(str(tenant)), 1, why="a tenant's dead letter written to test RLS")
+    row = DeadLetter(reason="test: tenant payload", body=body, tenant_id=tenant)
     async with db.scope(system=True):
         await DeadLetter.insert(row)
     return tenant, row.id

@@ -17,6 +17,15 @@ TEST_MODELS = {
 }
 
 
+SEED_CATALOG = (
+    "INSERT INTO ai_models (id, model_key, model_name, provider, model_type, is_active, "
+    "context_window, max_output_tokens, created_at, updated_at) "
+    "SELECT gen_random_uuid(), k, k, p, 'chat', true, 8192, 4096, now(), now() "
+    "FROM unnest($1::text[], $2::text[]) AS m(k, p) ON CONFLICT (model_key) DO NOTHING"
+)
+"""`TEST_MODELS` into a database of its own (keys, providers), e.g. a private cluster's."""
+
+
 async def catalog_model(
     model_key: str,
     provider: str = "demo",

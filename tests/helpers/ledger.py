@@ -150,9 +150,10 @@ async def make_agent(tenant_id: uuid.UUID, model: str, max_tokens: int | None = 
     return agent.id
 
 
-async def priced_model(cost: str = "0.5", billing: str = "1.0") -> str:
-    """A fresh model with input and output rates (per 1k tokens) in force since EPOCH."""
-    model = model_name("b")
+async def priced_model(cost: str = "0.5", billing: str = "1.0", provider: str = "demo") -> str:
+    """A fresh catalog model of `provider` with input and output rates (per 1k tokens) in
+    force since EPOCH."""
+    model = await catalog_model(model_name("b"), provider)
     await make_rate(model, "input_tokens", cost=cost, billing=billing)
     await make_rate(model, "output_tokens", cost=cost, billing=billing)
     return model

@@ -108,6 +108,17 @@ async def setup_tenant(base_url: str, admin_email: str, max_concurrency: int, ma
         existing = _expect(await http.get(f"{API}/admin/rates", headers=admin_headers), 200)
         if not any(r["model"] == MODEL and r["resource_type"] == resource for r in existing):
             _expect(await http.post(f"{API}/admin/rates", json=rate, headers=admin_headers), 201)
+    # Agents may only name an active catalog model (priced above, so it may be active).
+    models = _expect(await http.get(f"{API}/admin/models", headers=admin_headers), 200)
+    if not any(m["model_key"] == MODEL for m in models):
+        model = {
+            "model_key": MODEL,
+            "model_name": "Bench (fake LLM)",
+            "provider": "openai",
+            "context_window": 131072,
+            "max_output_tokens": 16384,
+        }
+        _expect(await http.post(f"{API}/admin/models", json=model, headers=admin_headers), 201)
     email = f"bench-{secrets.token_hex(5)}@example.org"
     body = _expect(
         await http.post(

@@ -80,7 +80,12 @@ class ModelService:
             await self._check(values)
             model_id = await self.repo.insert(values)
             await audit.record(
-                "model.create", tenant_id=None, actor_id=me.id, target_type="ai_model", target_id=model_id
+                "model.create",
+                tenant_id=None,
+                actor_id=me.id,
+                target_type="ai_model",
+                target_id=model_id,
+                model_key=data.model_key,
             )
             return msgspec.convert(await self.repo.by_id(model_id), ModelOut)
 
