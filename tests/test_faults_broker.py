@@ -17,7 +17,7 @@ import websockets
 
 from conftest import Process, start_web
 from helpers.api import register
-from helpers.chat_fixtures import fake_agent, open_session
+from helpers.chat_fixtures import open_session, priced_fake_agent
 from helpers.eventually import eventually
 from helpers.fake_llm import FakeLLM
 from helpers.faults import PrivateRabbit
@@ -74,7 +74,7 @@ async def test_broker_restart_fails_publishes_loudly_and_every_process_reconnect
     platform, _ledger = platform_on
     async with httpx.AsyncClient(base_url=platform.base_url, timeout=30) as client:
         admin = await register(client)
-        bot = await fake_agent(admin)
+        bot = await priced_fake_agent(admin)
         session = await open_session(admin, bot["id"])
         async with chat(platform, session, admin.token) as ws:
             final = await ws.reply(await ws.message("[[reply:3]]"))

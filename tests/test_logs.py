@@ -7,9 +7,9 @@ import json
 import uuid
 
 from conftest import Process
-from helpers.api import ApiUser, agent
-from helpers.chat_fixtures import open_session
-from helpers.ledger import priced_model, start_ledger_process
+from helpers.api import ApiUser
+from helpers.chat_fixtures import open_session, priced_fake_agent
+from helpers.ledger import start_ledger_process
 from helpers.platform import Platform, chat
 
 # What the processes print for `up` and the tests (stdout), not log lines.
@@ -25,8 +25,7 @@ def json_lines(proc: Process) -> list[dict]:
 
 
 async def test_actors_and_ledger_log_json_lines_and_name_the_execution(platform: Platform, admin: ApiUser):
-    # A priced model: the ledger started below records the usage instead of dead-lettering it.
-    bot = await agent(admin, llm_config={"model": await priced_model(provider="openai"), "provider": "openai"})
+    bot = await priced_fake_agent(admin)  # the ledger started below records its usage
     session = await open_session(admin, bot["id"])
     async with chat(platform, session, admin.token) as ws:
         # One provider 500 before the answer: the actor logs a retry warning inside the run.

@@ -44,3 +44,12 @@ async def set_max_concurrency(tenant_id: str, limit: int) -> None:
     """Change a tenant's concurrent execution limit (a plan setting, not tenant-editable)."""
     async with db.scope(system=True):
         await db.execute("UPDATE tenants SET max_concurrency = $1 WHERE id = $2", limit, uuid.UUID(tenant_id))
+
+
+async def priced_fake_agent(admin: ApiUser) -> dict:
+    """An agent answered by the fake LLM on a fresh priced catalog model: a ledger running
+    beside the test records its usage instead of dead-lettering it."""
+    from helpers.ledger import priced_model
+
+    model = await priced_model(provider="openai")
+    return await agent(admin, llm_config={"model": model, "provider": "openai"})
