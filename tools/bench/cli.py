@@ -25,7 +25,7 @@ from tools.bench.ledger import run_ledger, wait_drained
 from tools.bench.progress import Progress
 from tools.bench.rest import run_rest
 from tools.bench.sockets import run_sockets
-from tools.bench.stack import Stack, StartError
+from tools.bench.stack import Stack, StartError, close_run, run_header
 
 SCENARIOS = ("ttft", "streams", "sockets", "rest", "ledger")
 SCENARIO_LIMIT_S = 600
@@ -320,15 +320,9 @@ async def _main(params: Params, args: argparse.Namespace) -> dict[str, Any]:
         versions = await _versions(stack)
         await bench.run()
     finally:
-        progress.phase("teardown")
-        if hasattr(bench, "tenant"):
-            await bench.tenant.http.aclose()
-        await stack.close()
-        progress.done()
+        await close_run(bench, stack, progress)
     return {
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "duration_s": round(time.time() - started, 1),
-        "cpu_count": os.cpu_count(),
+        **run_header(started),
         "versions": versions,
         "params": asdict(params),
         "database": stack.db_name if args.keep else None,

@@ -29,7 +29,7 @@ from tools.bench.chat import Pace, reply, run_streams, run_ttft
 from tools.bench.client import Chat
 from tools.bench.peer_client import HttpChat
 from tools.bench.progress import Progress
-from tools.bench.stack import Stack, StartError
+from tools.bench.stack import Stack, StartError, close_run, run_header
 from tools.bench.stats import CpuMeter, summary
 
 PEERS = ("litellm",)
@@ -275,15 +275,9 @@ async def _main(params: Any, args: argparse.Namespace) -> dict[str, Any]:
         await peer_litellm.warm(url)
         results = await _run(bench, url, stack.pid("litellm"), progress)
     finally:
-        progress.phase("teardown")
-        if hasattr(bench, "tenant"):
-            await bench.tenant.http.aclose()
-        await stack.close()
-        progress.done()
+        await close_run(bench, stack, progress)
     return {
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "duration_s": round(time.time() - started, 1),
-        "cpu_count": os.cpu_count(),
+        **run_header(started),
         "peer": "litellm",
         "peer_version": version,
         "params": asdict(params),

@@ -21,8 +21,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -291,3 +293,21 @@ class Stack:
                     await channel.exchange_delete(exchange.name)
         finally:
             await connection.close()
+
+
+async def close_run(bench: Any, stack: Stack, progress: Any) -> None:
+    """The end of every bench run (ours or a peer's): the tenant's client, then the stack."""
+    progress.phase("teardown")
+    if hasattr(bench, "tenant"):
+        await bench.tenant.http.aclose()
+    await stack.close()
+    progress.done()
+
+
+def run_header(started: float) -> dict[str, Any]:
+    """When a run started, how long it took and on how many cores (the JSON's first keys)."""
+    return {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "cpu_count": os.cpu_count(),
+    }

@@ -11,14 +11,14 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.di import Provide
 from litestar.params import Parameter
 
 from web.audit.schemas import AuditFilter, AuditPage
 from web.audit.service import AuditService, provide_audit_service
 from web.auth.guards import requires_app_admin, requires_tenant_admin
-from web.deps import principal
+from web.auth.identity import Principal
 
 From = Annotated[dt.datetime | None, Parameter(query="from", description="Oldest time included (ISO 8601).")]
 To = Annotated[dt.datetime | None, Parameter(query="to", description="Newest time, excluded (ISO 8601).")]
@@ -63,7 +63,7 @@ class TenantAuditController(Controller):
     @get("/")
     async def list_tenant_audit(
         self,
-        request: Request,
+        me: Principal,
         audit: AuditService,
         actor: uuid.UUID | None = None,
         action: Action = None,
@@ -74,4 +74,4 @@ class TenantAuditController(Controller):
     ) -> AuditPage:
         """Recorded admin actions on this workspace (by its admins and by the platform), newest first."""
         query = AuditFilter(actor, action, since, until, None, cursor, limit)
-        return await audit.tenant_page(principal(request).tenant_id, query)
+        return await audit.tenant_page(me.tenant_id, query)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, get, patch, post
 from litestar.di import Provide
 
 from web.auth.guards import requires_app_admin, requires_tenant_member
-from web.deps import principal
+from web.auth.identity import Principal
 from web.models.schemas import ModelCreate, ModelOut, ModelPatch, TenantModelOut
 from web.models.service import ModelService
 
@@ -31,16 +31,16 @@ class ModelAdminController(Controller):
         return await models.listing()
 
     @post("/", status_code=201)
-    async def create_model(self, request: Request, models: ModelService, data: ModelCreate) -> ModelOut:
+    async def create_model(self, me: Principal, models: ModelService, data: ModelCreate) -> ModelOut:
         """Offer a model of a configured provider (active only once it has rates)."""
-        return await models.create(data, principal(request))
+        return await models.create(data, me)
 
     @patch("/{model_id:uuid}")
     async def patch_model(
-        self, request: Request, models: ModelService, model_id: uuid.UUID, data: ModelPatch
+        self, me: Principal, models: ModelService, model_id: uuid.UUID, data: ModelPatch
     ) -> ModelOut:
         """Change a model; `is_active: false` refuses new executions of agents on it."""
-        return await models.patch(model_id, data, principal(request))
+        return await models.patch(model_id, data, me)
 
 
 class ModelController(Controller):
@@ -52,6 +52,6 @@ class ModelController(Controller):
     dependencies = {"models": Provide(provide_model_service)}
 
     @get("/")
-    async def list_models(self, request: Request, models: ModelService) -> list[TenantModelOut]:
+    async def list_models(self, me: Principal, models: ModelService) -> list[TenantModelOut]:
         """Active catalog models with their limits and the tenant's price per unit."""
-        return await models.for_tenant(principal(request))
+        return await models.for_tenant(me)

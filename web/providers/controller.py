@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
 
 from web.auth.guards import requires_app_admin
-from web.deps import principal
+from web.auth.identity import Principal
 from web.providers.schemas import ConnectionTest, ProviderOut, ProviderPut
 from web.providers.service import ProviderService
 
@@ -32,15 +32,15 @@ class ProviderController(Controller):
 
     @put("/{name:str}")
     async def put_provider(
-        self, request: Request, providers: ProviderService, name: str, data: ProviderPut
+        self, me: Principal, providers: ProviderService, name: str, data: ProviderPut
     ) -> ProviderOut:
         """Create a provider or change its base URL, key (stored encrypted), kind or headers."""
-        return await providers.put(name, data, principal(request).id)
+        return await providers.put(name, data, me.id)
 
     @delete("/{name:str}", status_code=204)
-    async def delete_provider(self, request: Request, providers: ProviderService, name: str) -> None:
+    async def delete_provider(self, me: Principal, providers: ProviderService, name: str) -> None:
         """Forget a provider's stored settings (refused while catalog models use it)."""
-        await providers.delete(name, principal(request).id)
+        await providers.delete(name, me.id)
 
     @post("/{name:str}/test", status_code=200)
     async def test_provider(self, providers: ProviderService, name: str) -> ConnectionTest:
