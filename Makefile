@@ -60,6 +60,14 @@ services:
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
 	  for i in $$(seq 60); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done; \
 	fi
+	@# Every web, actors and ledger process a test starts opens a pool; Debian's default of 100
+	@# connections ran out with several test runs at once (docs/operations.md "Capacity").
+	@if [ "$$(psql -h 127.0.0.1 -U postgres -tAc 'show max_connections' 2>/dev/null || echo 0)" -lt 300 ]; then \
+	  echo "raising PostgreSQL max_connections to 300"; \
+	  psql -h 127.0.0.1 -U postgres -qc "ALTER SYSTEM SET max_connections = 300" && \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main restart; \
+	  for i in $$(seq 60); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done; \
+	fi
 	@# A broker can accept TCP and say it is running yet never answer the AMQP handshake
 	@# (seen here): probe the handshake itself and restart the node when it stays silent.
 	@if ! timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672; printf "AMQP\x00\x00\x09\x01" >&3; head -c 1 <&3 | od -An -tx1 | grep -q 01' 2>/dev/null; then \
