@@ -15,9 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from runtime import db
-from runtime.executions import ENDED
-
-TERMINAL = ENDED
+from runtime.executions import ACTIVE, ENDED
 
 
 @dataclass(frozen=True)
@@ -143,12 +141,13 @@ async def history_size(session_id: uuid.UUID, tenant_id: uuid.UUID, limit: int) 
     row = await db.fetchrow(
         "SELECT COALESCE(sum(octet_length(content)), 0) AS bytes, count(*) AS n, "
         "(SELECT count(*) FROM executions WHERE session_id = $1 AND tenant_id = $2 "
-        " AND status IN ('pending', 'running')) AS pending FROM ("
+        " AND status = ANY($4::text[])) AS pending FROM ("
         "  SELECT content FROM messages WHERE session_id = $1 AND tenant_id = $2 "
         "  ORDER BY created_at DESC LIMIT $3) h",
         session_id,
         tenant_id,
         limit,
+        list(ACTIVE),
     )
     assert row is not None
     return History(int(row["bytes"]), int(row["n"]), int(row["pending"]))
@@ -177,19 +176,6 @@ async def insert_reservation(
     )
 
 
-async def settle(spent: dict[uuid.UUID, Decimal]) -> None:
-    """Add each execution's newly recorded tenant_cost to its reservation (ledger transaction)."""
-    if not spent:
-        return
-    await db.execute(
-        "UPDATE budget_reservations r SET spent = r.spent + v.amount, updated_at = now() "
-        "FROM unnest($1::uuid[], $2::numeric[]) AS v(execution_id, amount) "
-        "WHERE r.execution_id = v.execution_id",
-        list(spent),
-        list(spent.values()),
-    )
-
-
 async def releasable(execution_id: uuid.UUID) -> dict[str, Any] | None:
     """The unreleased reservation of a terminal (or missing) execution, with its usage.
 
@@ -202,7 +188,7 @@ async def releasable(execution_id: uuid.UUID) -> dict[str, Any] | None:
         "WHERE r.execution_id = $1 AND r.released_at IS NULL FOR UPDATE OF r",
         execution_id,
     )
-    if row is None or (row["status"] is not None and row["status"] not in TERMINAL):
+    if row is None or (row["status"] is not None and row["status"] not in ENDED):
         return None
     return dict(row)
 
@@ -226,7 +212,7 @@ async def stale(older_than_s: float, limit: int) -> list[tuple[uuid.UUID, uuid.U
         "WHERE r.released_at IS NULL AND r.created_at < now() - make_interval(secs => $1) "
         "AND (e.id IS NULL OR e.status = ANY($2::text[])) ORDER BY r.created_at LIMIT $3",
         older_than_s,
-        list(TERMINAL),
+        list(ENDED),
         limit,
     )
     return [(r["tenant_id"], r["execution_id"]) for r in rows]

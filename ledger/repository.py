@@ -155,9 +155,10 @@ async def heads_and_existing(
 
 # The entries, the credit debits and the budget settlements of one batch in ONE statement
 # (data-modifying CTEs run in the statement's one snapshot and commit or roll back together).
-# The settle CTE is budget_repository.settle's statement; the debit takes each tenant's active
-# subscription (newest first), whose balance may go negative: usage already happened, and
-# admission control is what keeps spend inside the credit.
+# The settle CTE adds each execution's recorded tenant_cost to its budget reservation; the
+# debit takes each tenant's active subscription (newest first), whose balance may go
+# negative: usage already happened, and admission control is what keeps spend inside the
+# credit.
 _APPEND = """
 WITH inserted AS (
   INSERT INTO ledger_entries (id, tenant_id, partner_id, execution_id, event_id, model,
