@@ -88,6 +88,16 @@ async def on_private_db(pg: PrivatePostgres, database: str, fake_llm: FakeLLM) -
     conn = await asyncpg.connect(pg.url(DB_NAME))
     try:  # the models the suite's agents name, as tests/conftest.py seeds them in the run's database
         await conn.execute(SEED_CATALOG, list(TEST_MODELS), list(TEST_MODELS.values()))
+        # `fake` priced in this private database: the ledger records the chats' usage instead
+        # of dead-lettering it (a letter the web's sink cannot store while PostgreSQL is down
+        # stays in the run's dead-letter queue).
+        for kind in ("input_tokens", "output_tokens"):
+            await conn.execute(
+                "INSERT INTO system_rates (id, model, resource_type, unit, rate, billing_rate, valid_from) "
+                "VALUES ($1, 'fake', $2, '1k_tokens', 0.5, 1.0, '2020-01-01')",
+                uuid.uuid4(),
+                kind,
+            )
     finally:
         await conn.close()
     base, web = await start_web(env)
