@@ -147,6 +147,17 @@ class AuthSettings(msgspec.Struct, frozen=True):
     """Length of that window. `HB_LOGIN_WINDOW_S`."""
 
 
+class MailSettings(msgspec.Struct, frozen=True):
+    """Outgoing mail (runtime/mail.py)."""
+
+    smtp_url: str
+    """`HB_SMTP_URL`: `smtp://[user:password@]host:port`, or `smtps://` for implicit TLS;
+    `?starttls=1` upgrades a plain connection. Default `smtp://127.0.0.1:1025`, where
+    `hirebuddha up` runs a local catcher so no mail leaves a development machine."""
+    sender: str
+    """The From address. `HB_MAIL_FROM`."""
+
+
 class Settings(msgspec.Struct, frozen=True):
     """All settings of one process."""
 
@@ -160,6 +171,7 @@ class Settings(msgspec.Struct, frozen=True):
     auth: AuthSettings
     actors: ActorsSettings
     ledger: LedgerSettings
+    mail: MailSettings
     openai_base_url: str | None
     """`HB_OPENAI_BASE_URL`: unset, the built-in demo provider answers."""
     openai_api_key: str | None
@@ -296,6 +308,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ),
         actors=_process_settings(ActorsSettings, env),
         ledger=_process_settings(LedgerSettings, env),
+        mail=MailSettings(
+            smtp_url=env.get("HB_SMTP_URL", "smtp://127.0.0.1:1025"),
+            sender=env.get("HB_MAIL_FROM", "Hirebuddha <no-reply@hirebuddha.local>"),
+        ),
         openai_base_url=env.get("HB_OPENAI_BASE_URL") or None,
         openai_api_key=env.get("HB_OPENAI_API_KEY") or None,
         stripe_api_base=env.get("HB_STRIPE_API_BASE") or None,

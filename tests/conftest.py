@@ -28,6 +28,17 @@ VHOST = f"{VHOST_PREFIX}{int(time.time())}-{RUN}"
 STALE_VHOST_S = 1800
 
 
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# The suite's SMTP server (helpers/smtp.py) listens here; every process the tests start
+# sends its mail to it.
+SMTP_PORT = _unused_port()
+
+
 def _rabbitmqctl(*args: str) -> str:
     out = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
     if out.returncode != 0:
@@ -61,6 +72,7 @@ os.environ.update(
     HB_LOGIN_IP_LIMIT="100000",
     # The suite's webhook receivers listen on loopback, which the URL guard refuses by default.
     HB_URL_ALLOWLIST="127.0.0.0/8,::1,localhost",
+    HB_SMTP_URL=f"smtp://127.0.0.1:{SMTP_PORT}",
     PICCOLO_CONF="runtime.piccolo_conf",
 )
 
@@ -74,14 +86,13 @@ pytest_plugins = [
     "helpers.webhooks",
     "helpers.browser",
     "helpers.dead_letters",  # `expect_dead_letters`, checked when the run ends
+    "helpers.smtp",  # `mailbox`: the mail every process sent, read from a real SMTP server
 ]
 
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return _unused_port()
 
 
 @pytest.fixture(scope="session", autouse=True)
