@@ -371,3 +371,29 @@ async def test_a_transaction_cut_by_a_database_crash_does_not_poison_its_task(pg
         assert await eventually(works, bool, "a transaction after the restart", 15)
     finally:
         await engine.close_connection_pool()
+
+
+async def test_a_database_refusing_new_connections_answers_503_not_500(on_private_db: OnPrivateDb) -> None:
+    """PostgreSQL up but refusing the application role new connections (too many connections:
+    the role's limit set to 0 and its sessions ended): REST answers 503 `unavailable` with
+    Retry-After, never a 500; once it accepts again, the same requests answer 200."""
+    env = on_private_db
+    async with httpx.AsyncClient(base_url=env.platform.base_url, timeout=30) as client:
+        admin: ApiUser = await register(client)
+        assert (await admin.get("/api/v1/agents")).status_code == 200
+        role = "hirebuddha_app"
+        await env.query(f"ALTER ROLE {role} CONNECTION LIMIT 0")
+        try:
+            await env.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", role)
+            for _ in range(3):
+                r = await admin.get("/api/v1/agents")
+                assert r.status_code == 503, r.text
+                assert r.json()["code"] == "unavailable" and r.headers["retry-after"], r.text
+        finally:
+            await env.query(f"ALTER ROLE {role} CONNECTION LIMIT -1")
+        await eventually(
+            lambda: admin.get("/api/v1/agents"),
+            lambda r: r.status_code == 200,
+            "REST back",
+            timeout=RECOVER_S,
+        )

@@ -93,6 +93,10 @@ def _database(request: Request, exc: asyncpg.PostgresError) -> Response:
         )
     if isinstance(exc, asyncpg.InsufficientPrivilegeError):
         return problem(403, ErrorCode.FORBIDDEN, "Not allowed.")
+    if isinstance(exc, asyncpg.InsufficientResourcesError | asyncpg.OperatorInterventionError):
+        # Too many connections, out of disk or memory, a shutdown or a cancelled statement:
+        # the server is overloaded or going away, not the request wrong. Retry later.
+        return _unavailable(request, exc)
     return _unexpected(request, exc)
 
 
