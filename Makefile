@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test workers (pytest-xdist): each has its own database, RabbitMQ vhost and web process.
+TEST_WORKERS ?= 3
 
 .PHONY: install up test soak lint lint-deploy services chromium clean lock
 
@@ -93,7 +95,7 @@ lint-deploy: install
 
 test: install services lint chromium
 	cd spa && npm run lint && npm run typecheck && npm run test
-	$(BIN)/pytest -q -m "not soak"
+	$(BIN)/pytest -q -m "not soak" -n $(TEST_WORKERS) --dist loadfile
 
 # The long fault runs (documented in the README): real processes killed again and again.
 soak: install services

@@ -164,7 +164,7 @@ class Process:
                 self.proc.wait()
 
 
-async def wait_http(url: str, proc: Process, timeout: float = 30) -> None:
+async def wait_http(url: str, proc: Process, timeout: float = 60) -> None:
     """Poll until `url` answers 200; fail with the process output if it never does."""
     from helpers.eventually import eventually
 

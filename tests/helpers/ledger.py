@@ -130,10 +130,10 @@ def later(t: datetime, **kw: float) -> datetime:
 async def start_ledger_process(*args: str, env: dict[str, str] | None = None):
     """A real `hirebuddha ledger` process, returned once it consumes (caller stops it)."""
     from conftest import Process
-    from helpers.platform import wait_output
+    from helpers.platform import START_S, wait_output
 
     proc = Process("ledger", *args, env=env)
-    await wait_output(proc, "ledger consumer ready", 30)
+    await wait_output(proc, "ledger consumer ready", START_S)
     return proc
 
 

@@ -26,10 +26,13 @@ from runtime import db
 from runtime.messages import UsageRecorded, decode
 
 WAIT = 20.0
+START_S = 60.0
+"""The bound on a process becoming ready: generous, because under `pytest -n` on two cores
+several workers start Python processes at once (a bound on waiting, not a speed check)."""
 AMQP_URL = os.environ["HB_AMQP_URL"]  # the run's own vhost (conftest)
 
 
-async def wait_output(proc: Process, text: str, timeout: float = WAIT) -> None:
+async def wait_output(proc: Process, text: str, timeout: float = START_S) -> None:
     """Wait until the process has printed `text`; fail with its output otherwise."""
 
     def printed(output: str) -> bool:
