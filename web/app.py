@@ -29,6 +29,7 @@ from web.deps import API_DEPENDENCIES
 from web.errors import EXCEPTION_HANDLERS
 from web.executions.bus import open_bus
 from web.executions.controller import ExecutionController
+from web.handover.controller import HandoverController, InboxController, inbox_socket
 from web.health import REQUESTS, live, metrics, ready
 from web.jobs import intake
 from web.jobs.asyncapi import asyncapi_document
@@ -68,6 +69,9 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     ProviderController,
     ModelAdminController,
     ModelController,
+    HandoverController,
+    InboxController,
+    inbox_socket,
 ]
 
 

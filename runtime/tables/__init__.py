@@ -10,6 +10,7 @@ from runtime.tables.ai import (
     ChatSession,
     Document,
     DocumentChunk,
+    EscalationRule,
     Execution,
     Message,
     Workflow,
@@ -39,6 +40,7 @@ ALL_TABLES = [
     ChatSession,
     Execution,
     Message,
+    EscalationRule,
     Document,
     DocumentChunk,
     SystemRate,
@@ -77,6 +79,7 @@ TENANT_TABLES = [
     "webhook_deliveries",
     "budget_reservations",
     "dead_letters",
+    "escalation_rules",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

@@ -64,6 +64,13 @@ class ChatSession(Table, tablename="sessions", db=APP_DB):
         on_delete=OnDelete.set_null,
     )
     title = Varchar(length=200, null=True, default=None)
+    hand = Varchar(length=12, default="agent")
+    """agent | escalated | human (`runtime.handover.Hand`)."""
+    held_by = UUID(null=True, default=None)
+    """The person holding the session while `hand` is `human`."""
+    held_since = Timestamptz(null=True, default=None)
+    escalated_at = Timestamptz(null=True, default=None)
+    escalation_reason = Text(null=True, default=None)
     created_at = created_at()
     updated_at = updated_at()
 
@@ -118,10 +125,24 @@ class Message(Table, tablename="messages", db=APP_DB):
         db_column_name="session_id", references=ChatSession, index=True, on_delete=OnDelete.cascade
     )
     execution_id = UUID(null=True, default=None)
-    role = Varchar(length=12)  # user | assistant | system
+    role = Varchar(length=12)  # user | assistant | system | human (a person of the tenant)
     content = Text()
+    author_id = UUID(null=True, default=None)
+    """The person who wrote a `human` message."""
     client_id = Varchar(length=64, null=True, default=None)
     created_at = created_at()
+
+
+class EscalationRule(Table, tablename="escalation_rules", db=APP_DB):
+    """A tenant's escalation rules (`runtime.handover`); one row per tenant."""
+
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, primary_key=True, on_delete=OnDelete.cascade
+    )
+    keywords = Array(base_column=Text())
+    failed_answers = Integer(null=True, default=None)
+    sentiment_below = Real(null=True, default=None)
+    updated_at = updated_at()
 
 
 class Document(Table, tablename="documents", db=APP_DB):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from litestar import WebSocket
 
 from runtime import trace
+from runtime.errors import CodedError
 from runtime.executions import ACTIVE, Submission
 from runtime.messages import (
     DeltaEvent,
@@ -28,6 +29,8 @@ from runtime.messages import (
     ExecutionFailed,
     ExecutionRestarted,
     ExecutionStarted,
+    InboxChanged,
+    SessionEventBase,
     StreamEvent,
 )
 from web.auth.identity import Principal
@@ -38,6 +41,7 @@ from web.executions import bus as execution_bus
 from web.executions import service
 from web.executions.bus import Bus
 from web.executions.service import Rejected
+from web.handover.service import HandoverService
 
 log = logging.getLogger("hirebuddha.web")
 
@@ -103,8 +107,16 @@ class ChatConnection:
         elif self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write())
 
-    def deliver(self, event: StreamEvent, frame: p.ServerFrame | None = None) -> None:
+    def deliver(
+        self, event: StreamEvent | SessionEventBase | InboxChanged, frame: p.ServerFrame | None = None
+    ) -> None:
         """Take a live event from the relay (never blocks)."""
+        if isinstance(event, InboxChanged):  # not a session's (never routed here)
+            return
+        if isinstance(event, SessionEventBase):  # a person in the conversation: no seq to dedupe
+            if event.for_user is None or event.for_user == self.me.id:
+                self.send(frame or p.frame_of(event))
+            return
         gate = self.gates.get(event.execution_id)
         if gate is not None:
             gate.append(event)
@@ -226,7 +238,7 @@ class ChatConnection:
             await self._dispatch(frame)
         except p.FrameError as exc:
             self.send(p.Error(exc.code, exc.message))
-        except Rejected as exc:
+        except CodedError as exc:  # Rejected, session_held
             self.send(p.Error(exc.code, exc.message))
         except Exception:
             log.exception("chat frame failed")
@@ -244,9 +256,17 @@ class ChatConnection:
                 self.send(p.Pong())
             case p.AuthFrame():
                 self.send(p.Error("already_authenticated", "This socket is authenticated."))
+            case p.DraftFrame():
+                self.send(p.Error("unsupported", "Co-pilot drafts are not available yet."))
 
     async def _message(self, frame: p.MessageFrame) -> None:
         received = time.time()
+        # A person holds the session: the message goes to them (or is theirs), not to an actor.
+        routed = await HandoverService(self.me, self.bus).route(
+            self.session_id, frame.content, frame.client_id
+        )
+        if routed is not None:
+            return
         sent = await execution_bus.dispatch(
             self.bus,
             self.me,

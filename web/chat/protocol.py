@@ -8,19 +8,29 @@ added `execution.restarted`).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from runtime.errors import CodedError
 from runtime.messages import (
     DeltaEvent,
+    DraftCompleted,
+    DraftDelta,
+    DraftFailed,
     ExecutionCancelled,
     ExecutionCompleted,
     ExecutionFailed,
     ExecutionRestarted,
     ExecutionStarted,
+    HumanJoined,
+    HumanLeft,
+    InboxChanged,
+    SessionEscalated,
+    SessionEventBase,
+    SessionMessage,
     StreamEvent,
 )
 
@@ -79,8 +89,12 @@ class AuthFrame(ClientFrame, tag="auth"):
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
 
 
-Frame = MessageFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame
-KNOWN = {"message", "cancel", "resume", "ping", "auth"}
+class DraftFrame(ClientFrame, tag="draft"):
+    """The person holding the session asks the agent for a co-pilot draft of the next reply."""
+
+
+Frame = MessageFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame | DraftFrame
+KNOWN = {"message", "cancel", "resume", "ping", "auth", "draft"}
 
 
 class FrameError(CodedError):
@@ -172,6 +186,62 @@ class Restarted(ServerFrame, tag="execution.restarted"):
     reason: str
 
 
+# --- a person in the conversation (docs/human-in-the-loop.md) ---
+
+
+class HumanJoinedFrame(ServerFrame, tag="human.joined"):
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+
+
+class HumanLeftFrame(ServerFrame, tag="human.left"):
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+
+
+class MessageFrameOut(ServerFrame, tag="message"):
+    """A message no actor answers: the person's (`human`) or, while held, the end user's."""
+
+    session_id: uuid.UUID
+    message_id: uuid.UUID
+    author: Literal["user", "human"]
+    name: str | None
+    content: str
+    client_id: str | None
+    created_at: dt.datetime
+
+
+class EscalatedFrame(ServerFrame, tag="session.escalated"):
+    session_id: uuid.UUID
+    reason: str
+
+
+class DraftDeltaFrame(ServerFrame, tag="draft.delta"):
+    draft_id: uuid.UUID
+    seq: int
+    text: str
+
+
+class DraftCompletedFrame(ServerFrame, tag="draft.completed"):
+    draft_id: uuid.UUID
+    text: str
+
+
+class DraftFailedFrame(ServerFrame, tag="draft.failed"):
+    draft_id: uuid.UUID
+    error: ErrorBody
+
+
+class InboxChangedFrame(ServerFrame, tag="inbox.changed"):
+    session_id: uuid.UUID
+    hand: str
+    held_by: uuid.UUID | None
+    reason: str | None
+    at: dt.datetime
+
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -180,9 +250,33 @@ def encode(frame: ServerFrame) -> str:
     return _encoder.encode(frame).decode()
 
 
-def frame_of(event: StreamEvent) -> ServerFrame:
-    """The WebSocket frame of an actors' stream event."""
+def frame_of(event: StreamEvent | SessionEventBase | InboxChanged) -> ServerFrame:
+    """The WebSocket frame of an actors' stream event, a session event or an inbox change."""
     match event:
+        case HumanJoined():
+            return HumanJoinedFrame(event.session_id, event.user_id, event.name)
+        case HumanLeft():
+            return HumanLeftFrame(event.session_id, event.user_id, event.name)
+        case SessionMessage():
+            return MessageFrameOut(
+                event.session_id,
+                event.message_id,
+                event.author,
+                event.name,
+                event.content,
+                event.client_id,
+                event.created_at,
+            )
+        case SessionEscalated():
+            return EscalatedFrame(event.session_id, event.reason)
+        case DraftDelta():
+            return DraftDeltaFrame(event.draft_id, event.seq, event.text)
+        case DraftCompleted():
+            return DraftCompletedFrame(event.draft_id, event.text)
+        case DraftFailed():
+            return DraftFailedFrame(event.draft_id, ErrorBody(event.error.code, event.error.message))
+        case InboxChanged():
+            return InboxChangedFrame(event.session_id, event.hand, event.held_by, event.reason, event.at)
         case DeltaEvent():
             return Delta(event.execution_id, event.seq, event.text)
         case ExecutionStarted():
