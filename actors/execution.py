@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from faststream.rabbit import RabbitBroker
 
-from actors import jobs, progress, store
+from actors import escalation, jobs, progress, store
 from actors.breaker import Breakers
 from actors.coalesce import Coalescer
 from actors.llm import Providers, Resolved, conversation_turns, prompt
@@ -180,6 +180,10 @@ class ExecutionRun:
                 await jobs.report(self.ctx, self.id, self.tenant_id)
             except Exception:
                 log.exception("execution %s: could not report its end", self.id)
+            try:  # the tenant's escalation rules (docs/human-in-the-loop.md)
+                await escalation.review(self.ctx.streams, self.id, self.tenant_id, self.session_id)
+            except Exception:
+                log.exception("execution %s: could not review its escalation rules", self.id)
         finally:
             self.finished.set()
 

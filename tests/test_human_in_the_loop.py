@@ -221,3 +221,61 @@ async def test_a_restart_of_web_and_actors_keeps_the_session_held(database: str,
             assert (
                 said["type"] == "message" and said["author"] == "human" and said["content"] == "Still here."
             )
+
+
+async def test_escalation_rules_reach_the_inbox_the_session_and_the_mailbox(
+    platform: Platform, admin: ApiUser, people: dict[str, ApiUser], mailbox
+) -> None:
+    user, support = people["user"], people["support"]
+    rules = {"keywords": ["Refund", "lawyer"], "failed_answers": 2, "sentiment_below": -0.5}
+    r = await admin.put("/api/v1/tenant/escalation-rules", json=rules)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"keywords": ["lawyer", "refund"], "failed_answers": 2, "sentiment_below": -0.5}
+    assert (await support.put("/api/v1/tenant/escalation-rules", json=rules)).status_code == 403
+    bad = await admin.put("/api/v1/tenant/escalation-rules", json={"failed_answers": 0})
+    assert bad.status_code == 400 and bad.json()["code"] == "validation_error"
+
+    bot = await fake_agent(admin)
+    by_keyword = await open_session(user, bot["id"])
+    async with chat(platform, by_keyword, user.token) as ws:
+        answer = await ws.message("I want a REFUND for my order")
+        assert (await ws.reply(answer))["type"] == "execution.completed"
+        escalated = await ws.until("session.escalated")
+        assert "refund" in escalated["reason"]
+    [mail] = await mailbox.wait_for(to=support.email, subject=f"conversation with {bot['name']}")
+    assert "refund" in mail.get_body(preferencelist=("plain",)).get_content()
+    await mailbox.wait_for(to=admin.email, subject=f"conversation with {bot['name']}")
+    assert not mailbox.messages(to=user.email)
+
+    by_failures = await open_session(user, bot["id"])
+    async with chat(platform, by_failures, user.token) as ws:
+        for attempt in range(2):
+            answer = await ws.message(f"try {attempt} [[fail:400]]")
+            assert (await ws.reply(answer))["type"] == "execution.failed"
+        await ws.until("session.escalated")
+
+    moody = await fake_agent(
+        admin,
+        output_schema={
+            "type": "object",
+            "properties": {"sentiment": {"type": "number"}},
+            "required": ["sentiment"],
+        },
+    )
+    by_sentiment = await open_session(user, moody["id"])
+    async with chat(platform, by_sentiment, user.token) as ws:
+        answer = await ws.message('this is awful [[json:{"sentiment": -0.9}]]')
+        assert (await ws.reply(answer))["type"] == "execution.completed"
+        assert "-0.9" in (await ws.until("session.escalated"))["reason"]
+
+    inbox = (await support.get("/api/v1/inbox", params={"state": "escalated"})).json()
+    assert {i["session_id"] for i in inbox} == {by_keyword, by_failures, by_sentiment}
+    assert all(i["held_by"] is None and i["escalation_reason"] for i in inbox)
+    # Taking one over answers its escalation; handing back leaves the inbox.
+    assert (await support.post(f"/api/v1/sessions/{by_keyword}/takeover")).status_code == 200
+    assert (await support.get("/api/v1/inbox", params={"state": "human"})).json()[0][
+        "session_id"
+    ] == by_keyword
+    assert (await support.post(f"/api/v1/sessions/{by_keyword}/handback")).status_code == 200
+    left = {i["session_id"] for i in (await support.get("/api/v1/inbox")).json()}
+    assert left == {by_failures, by_sentiment}

@@ -43,6 +43,7 @@ from web.security.revocation import revocation_lifespan
 from web.sessions.controller import SessionController
 from web.spa import spa
 from web.tenant.controller import BudgetController, TenantController, WebhookSecretController
+from web.tenant.escalation import EscalationRulesController
 from web.usage.controller import ledger_entries, usage
 from web.usage.live import usage_lifespan
 from web.usage.ws import usage_socket
@@ -72,6 +73,7 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     HandoverController,
     InboxController,
     inbox_socket,
+    EscalationRulesController,
 ]
 
 
