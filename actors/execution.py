@@ -31,7 +31,7 @@ from ledger import budget
 from runtime import logs, trace
 from runtime.broker import BROKER_LOST, Topology
 from runtime.errors import CodedError
-from runtime.executions import CONVERSATION_SOURCE, ExecutionStatus
+from runtime.executions import CONVERSATIONAL_SOURCES, ExecutionStatus
 from runtime.messages import (
     DeltaEvent,
     ErrorInfo,
@@ -224,7 +224,7 @@ class ExecutionRun:
             raise ExecutionFailedError("agent_unavailable", "The agent no longer exists.")
         if begun.turns is not None:
             turns = begun.turns
-        elif self.request.source == CONVERSATION_SOURCE:  # the OpenAI-compatible API's messages
+        elif self.request.source in CONVERSATIONAL_SOURCES:  # OpenAI-compatible API, co-pilot drafts
             turns = conversation_turns(claim.input or self.request.input)
         else:
             turns = [{"role": "user", "content": claim.input or self.request.input}]

@@ -69,7 +69,6 @@ class ErrorCode(StrEnum):
     # Human in the loop (docs/human-in-the-loop.md).
     SESSION_HELD = "session_held"  # another person holds the session (takeover, a message)
     NOT_HOLDER = "not_holder"  # hand back or write as a person without holding the session
-    NOT_HELD = "not_held"  # a co-pilot draft asked for a session no person holds
 
 
 class CodedError(Exception):

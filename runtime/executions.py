@@ -111,6 +111,12 @@ class Submission:
 CONVERSATION_SOURCE = "openai"
 """`Submission.source` of an execution started through the OpenAI-compatible API: its
 input is the request's messages as JSON (`[{"role", "content"}, ...]`, oldest first)."""
+COPILOT_SOURCE = "copilot"
+"""`Submission.source` of a co-pilot draft (docs/human-in-the-loop.md): its input is the held
+session's conversation as JSON, like CONVERSATION_SOURCE; it has no session, so its stream
+goes to `execution.<id>`, which only the person's socket listens to."""
+CONVERSATIONAL_SOURCES = (CONVERSATION_SOURCE, COPILOT_SOURCE)
+"""Sources whose input is a JSON conversation rather than one user message."""
 
 
 class Verdict(StrEnum):

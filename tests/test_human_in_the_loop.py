@@ -279,3 +279,40 @@ async def test_escalation_rules_reach_the_inbox_the_session_and_the_mailbox(
     assert (await support.post(f"/api/v1/sessions/{by_keyword}/handback")).status_code == 200
     left = {i["session_id"] for i in (await support.get("/api/v1/inbox")).json()}
     assert left == {by_failures, by_sentiment}
+
+
+async def test_the_co_pilot_drafts_for_the_person_only_and_is_metered(
+    platform: Platform, admin: ApiUser, people: dict[str, ApiUser], usage: UsageTap
+) -> None:
+    user, support = people["user"], people["support"]
+    bot = await fake_agent(admin)
+    session = await open_session(user, bot["id"])
+    async with chat(platform, session, user.token) as end, chat(platform, session, support.token) as person:
+        await end.send({"type": "draft"})
+        assert (await end.until("error"))["code"] == "not_holder"
+        assert (await support.post(f"/api/v1/sessions/{session}/takeover")).status_code == 200
+        await end.send({"type": "message", "content": "where is my parcel? [[echo]]", "client_id": "u"})
+        await person.until("message")
+        await person.send({"type": "draft"})
+        started = await person.until("draft.started", "error")
+        assert started["type"] == "draft.started", started
+        draft = await person.until("draft.completed", "draft.failed")
+        assert draft["type"] == "draft.completed" and draft["draft_id"] == started["draft_id"]
+        deltas = [
+            f for f in person.frames if f["type"] == "draft.delta" and f["draft_id"] == started["draft_id"]
+        ]
+        assert "".join(f["text"] for f in deltas) == draft["text"]
+        assert json.loads(draft["text"])[-1] == ["user", "where is my parcel? [[echo]]"]
+        # The person sends the draft (edited) as their own message; the end user never saw it.
+        await person.send({"type": "message", "content": "It ships today.", "client_id": "h"})
+        said = await end.until("message")
+        while said["author"] != "human":
+            said = await end.until("message")
+        assert said["content"] == "It ships today."
+    assert not [f for f in end.frames if f["type"].startswith("draft.") or f["type"] == "delta"]
+    [metered] = await usage.wait_for(started["draft_id"])
+    assert metered.output_tokens > 0
+    row = (await admin.get(f"/api/v1/executions/{started['draft_id']}")).json()
+    assert row["source"] == "copilot" and row["session_id"] is None and row["status"] == "completed"
+    history = (await user.get(f"/api/v1/sessions/{session}/messages")).json()
+    assert draft["text"] not in [m["content"] for m in history]

@@ -218,6 +218,12 @@ class EscalatedFrame(ServerFrame, tag="session.escalated"):
     reason: str
 
 
+class DraftStartedFrame(ServerFrame, tag="draft.started"):
+    """A co-pilot draft is being written (its id names the draft frames that follow)."""
+
+    draft_id: uuid.UUID
+
+
 class DraftDeltaFrame(ServerFrame, tag="draft.delta"):
     draft_id: uuid.UUID
     seq: int

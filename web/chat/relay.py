@@ -20,7 +20,7 @@ import aio_pika
 import msgspec
 
 from runtime import trace
-from runtime.broker import Topology, inbox_key, session_key
+from runtime.broker import Topology, execution_key, inbox_key, session_key
 from runtime.messages import (
     DeltaBatch,
     DeltaEvent,
@@ -161,8 +161,10 @@ class Relay:
     def _deliver(self, event: Relayed) -> None:
         if isinstance(event, InboxChanged):
             key = inbox_key(event.tenant_id)
-        else:
-            key = session_key(event.session_id) if event.session_id else ""
+        elif event.session_id is not None:
+            key = session_key(event.session_id)
+        else:  # a session-less execution some socket listens to (a co-pilot draft)
+            key = execution_key(event.execution_id)
         sinks = self._sinks.get(key)
         if not sinks:
             return

@@ -51,6 +51,18 @@ async def active_executions(tenant_id: uuid.UUID, session_id: uuid.UUID) -> list
     return [r["id"] for r in rows]
 
 
+async def recent_messages(tenant_id: uuid.UUID, session_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
+    """The session's newest messages (role, content), newest first."""
+    rows = await db.fetch(
+        "SELECT role, content FROM messages WHERE session_id = $1 AND tenant_id = $2 "
+        "ORDER BY created_at DESC, id DESC LIMIT $3",
+        session_id,
+        tenant_id,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
 async def person_name(tenant_id: uuid.UUID, user_id: uuid.UUID) -> str:
     """A user's display name."""
     row = await db.fetchrow(

@@ -8,6 +8,7 @@ process get `human.joined` / `human.left` / `message`, the tenant's inbox socket
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -22,6 +23,9 @@ from web.executions import bus as execution_bus
 from web.executions.bus import Bus
 from web.handover import repository as repo
 from web.handover.schemas import EscalationRules
+
+DRAFT_HISTORY = 50
+"""Messages of the session a co-pilot draft reads (the prompt keeps what fits the model)."""
 
 
 class HandoverService:
@@ -136,6 +140,23 @@ class HandoverService:
         await self.bus.session_event(message)
         await self._inbox(session_id, Hand.HUMAN, held.held_by)
         return message
+
+    async def draft_input(self, session_id: uuid.UUID) -> tuple[uuid.UUID, str]:
+        """(the agent, the conversation as JSON) a co-pilot draft of the holder answers; only
+        the person holding the session gets drafts (409 `not_holder`)."""
+        async with db.scope(self.tenant_id):
+            held = await handover.holding(self.tenant_id, session_id)
+            if held is None:
+                raise CodedError("not_found", "Session not found.", 404)
+            if held.hand != Hand.HUMAN or held.held_by != self.me.id:
+                raise CodedError("not_holder", "Drafts are for the person holding the conversation.", 409)
+            rows = await repo.recent_messages(self.tenant_id, session_id, DRAFT_HISTORY)
+        turns = [
+            {"role": "user" if r["role"] == "user" else "assistant", "content": r["content"]}
+            for r in reversed(rows)
+            if r["role"] in ("user", "assistant", HUMAN_ROLE)
+        ]
+        return held.agent_id, json.dumps(turns)
 
     async def holding(self, session_id: uuid.UUID) -> Holding | None:
         """The session's hand state."""

@@ -50,7 +50,6 @@ export const ERROR_CODES = [
   "too_many_requests",
   "session_held",
   "not_holder",
-  "not_held",
 ] as const;
 
 /** A machine code of a REST problem body, a WebSocket error frame or a failed execution. */
