@@ -32,19 +32,27 @@ def demo_reply(messages: Sequence[ChatMessage]) -> str:
     return f"You said: {said}\n\n{PARAGRAPH}"
 
 
-EMBEDDING_DIMENSIONS = 16
+EMBEDDING_DIMENSIONS = 256
+"""The `demo-embed` dimension, and the `vector(N)` of document chunks (docs/knowledge.md)."""
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 def demo_embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
-    """A deterministic unit vector of `text` (a pure function of it, offline): hash-derived,
-    so equal texts embed equally and different texts (almost surely) differently."""
-    raw = b""
-    counter = 0
-    while len(raw) < dimensions * 4:
-        raw += hashlib.sha256(f"{counter}:{text}".encode()).digest()
-        counter += 1
-    values = [int.from_bytes(raw[i * 4 : i * 4 + 4], "big") / 2**31 - 1.0 for i in range(dimensions)]
-    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    """A deterministic unit vector of `text`, offline: the hashed bag of its lowercased words
+    (each word adds +-1 to one of `dimensions` buckets picked by its SHA-256), so equal texts
+    embed equally and cosine similarity measures shared words, not meaning. A text without
+    words embeds as the hash of its whole text, so it is still a unit vector."""
+    values = [0.0] * dimensions
+    words = _WORD.findall(text.lower()) or [text]
+    for word in words:
+        digest = hashlib.sha256(word.encode()).digest()
+        bucket = int.from_bytes(digest[:4], "big") % dimensions
+        values[bucket] += 1.0 if digest[4] & 1 else -1.0
+    norm = math.sqrt(sum(v * v for v in values))
+    if norm == 0:  # words cancelled out exactly: fall back on the first word's bucket
+        digest = hashlib.sha256(words[0].encode()).digest()
+        values[int.from_bytes(digest[:4], "big") % dimensions] = 1.0
+        norm = 1.0
     return [round(v / norm, 6) for v in values]
 
 
@@ -74,9 +82,12 @@ class DemoProvider:
             yield token
         yield Usage(input_tokens=count_prompt_tokens(messages), output_tokens=len(tokens))
 
-    async def embed(self, texts: list[str], model: str = "demo-embed") -> Embedding:
+    async def embed(
+        self, texts: list[str], model: str = "demo-embed", dimensions: int | None = None
+    ) -> Embedding:
         """`demo_embedding` of each text; tokens counted as for chat."""
-        return Embedding([demo_embedding(t) for t in texts], sum(count_tokens(t) for t in texts))
+        size = dimensions or EMBEDDING_DIMENSIONS
+        return Embedding([demo_embedding(t, size) for t in texts], sum(count_tokens(t) for t in texts))
 
     async def aclose(self) -> None:
         """Stop the stream before its next token."""

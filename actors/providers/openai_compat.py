@@ -151,10 +151,12 @@ class OpenAIProvider:
             counted=True,
         )
 
-    async def embed(self, texts: list[str], model: str) -> Embedding:
-        """The vendor's `/v1/embeddings` of `texts` (tokens counted when it reports none)."""
+    async def embed(self, texts: list[str], model: str, dimensions: int | None = None) -> Embedding:
+        """The vendor's `/v1/embeddings` of `texts` (tokens counted when it reports none);
+        `dimensions` asks for shortened vectors (OpenAI's v3 models and most vendors take it)."""
+        options: dict[str, Any] = {"dimensions": dimensions} if dimensions else {}
         try:
-            response = await self.client.embeddings.create(model=model, input=texts)
+            response = await self.client.embeddings.create(model=model, input=texts, **options)
         except openai.OpenAIError as exc:
             raise map_error(exc) from exc
         vectors = [item.embedding for item in sorted(response.data, key=lambda d: d.index)]

@@ -7,6 +7,7 @@ Every table is bound to the app engine (`runtime.db.APP_DB`), so row-level secur
 
 from runtime.tables.ai import (
     Agent,
+    AgentDocument,
     ChatSession,
     Document,
     DocumentChunk,
@@ -41,6 +42,7 @@ ALL_TABLES = [
     Message,
     Document,
     DocumentChunk,
+    AgentDocument,
     SystemRate,
     PartnerRate,
     LedgerEntry,
@@ -77,6 +79,7 @@ TENANT_TABLES = [
     "webhook_deliveries",
     "budget_reservations",
     "dead_letters",
+    "agent_documents",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 
