@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import math
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -12,6 +13,8 @@ from actors.providers.base import (
     ChatMessage,
     Embedding,
     StreamItem,
+    ToolCallRequest,
+    ToolSpec,
     count_prompt_tokens,
     count_tokens,
     last_user_text,
@@ -27,9 +30,29 @@ _TOKEN = re.compile(r"\S+\s*")
 
 
 def demo_reply(messages: Sequence[ChatMessage]) -> str:
-    """The reply the demo gives to `messages` (a pure function of the last user message)."""
+    """The reply the demo gives to `messages` (a pure function of the last user message, or,
+    right after a tool ran, of what the tool answered)."""
+    if messages and messages[-1].get("role") == "tool":
+        return f"Here is what I found:\n\n{messages[-1].get('content') or ''}"
     said = " ".join(last_user_text(messages).split())
     return f"You said: {said}\n\n{PARAGRAPH}"
+
+
+def demo_tool_call(messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -> ToolCallRequest | None:
+    """The call the demo makes when offered `tools` and the last message is the user's: the
+    tool named in that message, else the first one, with the user's words in each required
+    string parameter (the first string parameter when none is required). None after a tool
+    result: then the demo answers."""
+    if not tools or not messages or messages[-1].get("role") != "user":
+        return None
+    text = " ".join(last_user_text(messages).split())
+    functions = [t["function"] for t in tools]
+    chosen = next((f for f in functions if f["name"] in text), functions[0])
+    properties = (chosen.get("parameters") or {}).get("properties") or {}
+    strings = [k for k, v in properties.items() if v.get("type") == "string"]
+    required = [k for k in (chosen.get("parameters") or {}).get("required") or [] if k in strings]
+    arguments = {k: text for k in (required or strings[:1])}
+    return ToolCallRequest("call_demo", chosen["name"], json.dumps(arguments))
 
 
 EMBEDDING_DIMENSIONS = 256
@@ -71,8 +94,17 @@ class DemoProvider:
         model: str = "demo",
         temperature: float | None = None,
         max_tokens: int | None = None,
+        tools: Sequence[ToolSpec] | None = None,
     ) -> AsyncIterator[StreamItem]:
-        """Yield the reply's words, then `Usage` (one token per word, as it was sent)."""
+        """Yield the reply's words (or a tool call, see `demo_tool_call`), then `Usage`
+        (one token per word, as it was sent)."""
+        call = demo_tool_call(messages, tools or ())
+        if call is not None:
+            yield call
+            yield Usage(
+                input_tokens=count_prompt_tokens(messages), output_tokens=count_tokens(call.arguments)
+            )
+            return
         tokens = _TOKEN.findall(demo_reply(messages))[: max_tokens or None]
         for index, token in enumerate(tokens):
             if index and self.delay_s:

@@ -3,8 +3,8 @@
 from piccolo.columns import (
     JSONB,
     UUID,
-    Bytea,
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     OnDelete,
