@@ -142,12 +142,35 @@ class ExecutionStarted(StreamEventBase, tag="execution.started", kw_only=True):
     attempt: int = 1
 
 
+class Citation(msgspec.Struct, kw_only=True, frozen=True):
+    """A document chunk a reply drew on (the `knowledge_search` tool; docs/knowledge.md)."""
+
+    document_id: UUID
+    filename: str
+    chunk_index: int
+
+
 class ExecutionCompleted(StreamEventBase, tag="execution.completed", kw_only=True):
-    """The full reply and the execution's token usage."""
+    """The full reply and the execution's token usage (and the chunks its tools cited)."""
 
     text: str
     usage: Usage
     last_seq: int = 0
+    citations: list[Citation] = msgspec.field(default_factory=list)
+
+
+class ToolCalled(StreamEventBase, tag="tool.call", kw_only=True):
+    """The model asked for a tool (docs/knowledge.md "Tools"); sent before the tool runs."""
+
+    name: str
+    arguments: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ToolResulted(StreamEventBase, tag="tool.result", kw_only=True):
+    """A tool ran; `summary` is one line for people (the model got the whole result)."""
+
+    name: str
+    summary: str
 
 
 class ExecutionFailed(StreamEventBase, tag="execution.failed", kw_only=True):
@@ -172,6 +195,8 @@ class ExecutionRestarted(StreamEventBase, tag="execution.restarted", kw_only=Tru
 
 StreamEvent = (
     DeltaEvent
+    | ToolCalled
+    | ToolResulted
     | ExecutionStarted
     | ExecutionCompleted
     | ExecutionFailed
@@ -303,6 +328,7 @@ class StoredResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     seq_ends: list[int] = msgspec.field(default_factory=list)
     output: Any = None
     error_code: str | None = None
+    citations: list[Citation] = msgspec.field(default_factory=list)
 
     @classmethod
     def of_chunks(cls, chunks: list[str], **extra: Any) -> StoredResult:

@@ -7,6 +7,7 @@ Every table is bound to the app engine (`runtime.db.APP_DB`), so row-level secur
 
 from runtime.tables.ai import (
     Agent,
+    AgentDocument,
     ChatSession,
     Document,
     DocumentChunk,
@@ -43,6 +44,7 @@ ALL_TABLES = [
     EscalationRule,
     Document,
     DocumentChunk,
+    AgentDocument,
     SystemRate,
     PartnerRate,
     LedgerEntry,
@@ -80,6 +82,7 @@ TENANT_TABLES = [
     "budget_reservations",
     "dead_letters",
     "escalation_rules",
+    "agent_documents",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

@@ -3,12 +3,11 @@
 from piccolo.columns import (
     JSONB,
     UUID,
-    Array,
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     OnDelete,
-    Real,
     Text,
     Timestamptz,
     Varchar,
@@ -146,7 +145,9 @@ class EscalationRule(Table, tablename="escalation_rules", db=APP_DB):
 
 
 class Document(Table, tablename="documents", db=APP_DB):
-    """An uploaded file for retrieval."""
+    """An uploaded file for retrieval (docs/knowledge.md): `upload_status` is processing ->
+    completed | failed (`error` says why); `content_hash` makes a re-upload idempotent.
+    `agent_id` is unused (an agent's documents are `agent_documents`)."""
 
     id = pk()
     tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
@@ -155,15 +156,20 @@ class Document(Table, tablename="documents", db=APP_DB):
     file_type = Varchar(length=32)
     file_size = Varchar(length=32, null=True, default=None)
     upload_status = Varchar(length=20, default="processing")
+    content = Bytea(null=True, default=None)
+    content_hash = Varchar(length=64, null=True, default=None)
+    error = Text(null=True, default=None)
+    chunk_count = Integer(default=0)
+    embedding_model = Varchar(length=100, null=True, default=None)
+    embedding_tokens = Integer(default=0)
     created_at = created_at()
     updated_at = updated_at()
 
 
 class DocumentChunk(Table, tablename="document_chunks", db=APP_DB):
-    """A chunk of a document with its embedding.
-
-    `embedding` is real[] until retrieval lands and pgvector's vector(768) replaces it.
-    """
+    """A chunk of a document. Its `embedding vector(N)` and generated `tsv tsvector` columns
+    are pgvector and full-text types Piccolo has no column for: runtime/knowledge.py reads and
+    writes them in SQL."""
 
     id = pk()
     tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
@@ -172,5 +178,14 @@ class DocumentChunk(Table, tablename="document_chunks", db=APP_DB):
     )
     chunk_index = Integer()
     content = Text()
-    embedding = Array(base_column=Real(), null=True, default=None)
+    created_at = created_at()
+
+
+class AgentDocument(Table, tablename="agent_documents", db=APP_DB):
+    """A document an agent may search with its `knowledge_search` tool."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, on_delete=OnDelete.cascade)
+    agent = ForeignKey(db_column_name="agent_id", references=Agent, on_delete=OnDelete.cascade)
+    document = ForeignKey(db_column_name="document_id", references=Document, on_delete=OnDelete.cascade)
     created_at = created_at()

@@ -32,6 +32,8 @@ from runtime.messages import (
     SessionEventBase,
     SessionMessage,
     StreamEvent,
+    ToolCalled,
+    ToolResulted,
 )
 
 AUTH_TIMEOUT_S = 5.0
@@ -158,10 +160,31 @@ class TokenUsage(msgspec.Struct):
     output_tokens: int
 
 
+class CitationBody(msgspec.Struct):
+    document_id: uuid.UUID
+    filename: str
+    chunk_index: int
+
+
 class Completed(ServerFrame, tag="execution.completed"):
     execution_id: uuid.UUID
     text: str
     usage: TokenUsage
+    citations: list[CitationBody] = []
+
+
+class ToolCall(ServerFrame, tag="tool.call"):
+    """The agent called a tool (docs/knowledge.md "Tools")."""
+
+    execution_id: uuid.UUID
+    name: str
+    arguments: dict[str, Any]
+
+
+class ToolResult(ServerFrame, tag="tool.result"):
+    execution_id: uuid.UUID
+    name: str
+    summary: str
 
 
 class ErrorBody(msgspec.Struct):
@@ -289,7 +312,12 @@ def frame_of(event: StreamEvent | SessionEventBase | InboxChanged) -> ServerFram
             return Started(event.execution_id, event.message_id)
         case ExecutionCompleted():
             usage = TokenUsage(event.usage.input_tokens, event.usage.output_tokens)
-            return Completed(event.execution_id, event.text, usage)
+            cited = [CitationBody(c.document_id, c.filename, c.chunk_index) for c in event.citations]
+            return Completed(event.execution_id, event.text, usage, cited)
+        case ToolCalled():
+            return ToolCall(event.execution_id, event.name, event.arguments)
+        case ToolResulted():
+            return ToolResult(event.execution_id, event.name, event.summary)
         case ExecutionFailed():
             return Failed(event.execution_id, ErrorBody(event.error.code, event.error.message))
         case ExecutionCancelled():
