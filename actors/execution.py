@@ -403,6 +403,7 @@ class ExecutionRun:
             session_id=self.session_id,
             providers=self.ctx.providers,
             meter_embedding=self._meter_embedding,
+            streams=self.ctx.streams,
         )
 
     async def _meter_embedding(self, model: str, provider: str, tokens: int) -> None:

@@ -34,6 +34,7 @@ def statements() -> list[str]:
              keywords text[] NOT NULL DEFAULT '{}',
              failed_answers integer NULL CHECK (failed_answers > 0),
              sentiment_below real NULL CHECK (sentiment_below BETWEEN -1 AND 1),
+             agent_tool boolean NOT NULL DEFAULT false,
              updated_at timestamptz NOT NULL DEFAULT now())""",
         *tenant_table("escalation_rules"),
     ]

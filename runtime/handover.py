@@ -149,7 +149,8 @@ async def write_message(
 async def rules(tenant_id: uuid.UUID) -> Any:
     """The tenant's escalation rules row (keywords, failed_answers, sentiment_below) or None."""
     return await db.fetchrow(
-        "SELECT keywords, failed_answers, sentiment_below FROM escalation_rules WHERE tenant_id = $1",
+        "SELECT keywords, failed_answers, sentiment_below, agent_tool FROM escalation_rules "
+        "WHERE tenant_id = $1",
         tenant_id,
     )
 

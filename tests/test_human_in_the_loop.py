@@ -230,7 +230,12 @@ async def test_escalation_rules_reach_the_inbox_the_session_and_the_mailbox(
     rules = {"keywords": ["Refund", "lawyer"], "failed_answers": 2, "sentiment_below": -0.5}
     r = await admin.put("/api/v1/tenant/escalation-rules", json=rules)
     assert r.status_code == 200, r.text
-    assert r.json() == {"keywords": ["lawyer", "refund"], "failed_answers": 2, "sentiment_below": -0.5}
+    assert r.json() == {
+        "keywords": ["lawyer", "refund"],
+        "failed_answers": 2,
+        "sentiment_below": -0.5,
+        "agent_tool": False,
+    }
     assert (await support.put("/api/v1/tenant/escalation-rules", json=rules)).status_code == 403
     bad = await admin.put("/api/v1/tenant/escalation-rules", json={"failed_answers": 0})
     assert bad.status_code == 400 and bad.json()["code"] == "validation_error"
@@ -316,3 +321,30 @@ async def test_the_co_pilot_drafts_for_the_person_only_and_is_metered(
     assert row["source"] == "copilot" and row["session_id"] is None and row["status"] == "completed"
     history = (await user.get(f"/api/v1/sessions/{session}/messages")).json()
     assert draft["text"] not in [m["content"] for m in history]
+
+
+async def test_the_agents_escalate_to_human_tool_reaches_the_inbox_and_the_mailbox(
+    platform: Platform, admin: ApiUser, people: dict[str, ApiUser], mailbox
+) -> None:
+    user, support = people["user"], people["support"]
+    bot = await fake_agent(admin)
+    session = await open_session(user, bot["id"])
+    async with chat(platform, session, user.token) as ws:  # not offered until the tenant turns it on
+        answer = await ws.message("plain [[echo]]")
+        assert (await ws.reply(answer))["type"] == "execution.completed"
+        assert not [f for f in ws.frames if f["type"] == "tool.call"]
+    r = await admin.put("/api/v1/tenant/escalation-rules", json={"agent_tool": True})
+    assert r.status_code == 200 and r.json()["agent_tool"] is True
+    async with chat(platform, session, user.token) as ws:
+        answer = await ws.message("please get me a real person [[tool:escalate_to_human]]")
+        final = await ws.reply(answer)
+        assert final["type"] == "execution.completed", final
+        call = next(f for f in ws.frames if f["type"] == "tool.call")
+        assert call["name"] == "escalate_to_human" and "real person" in call["arguments"]["reason"]
+        if not [f for f in ws.frames if f["type"] == "session.escalated"]:
+            await ws.until("session.escalated")
+        assert "asked to join" in final["text"]
+    [item] = (await support.get("/api/v1/inbox", params={"state": "escalated"})).json()
+    assert item["session_id"] == session and "real person" in item["escalation_reason"]
+    [mail] = await mailbox.wait_for(to=support.email, subject=f"conversation with {bot['name']}")
+    assert "real person" in mail.get_body(preferencelist=("plain",)).get_content()

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from actors.llm import Providers
 from actors.providers import ToolSpec
 from runtime.messages import Citation
+from runtime.publishing import StreamPublisher
 
 MAX_TOOL_STEPS = 4
 """Provider calls that may ask for tools in one execution; the next call is made without
@@ -37,6 +38,9 @@ class ToolContext:
     meter_embedding: Callable[[str, str, int], Awaitable[None]]
     """`await meter_embedding(model, provider, tokens)`: bill embedding tokens the tool spent
     (published as a usage event of this execution)."""
+    streams: StreamPublisher | None = None
+    """The process's stream publisher, for a tool that tells the session something
+    (`escalate_to_human` publishes `session.escalated`)."""
 
 
 @dataclass(frozen=True)
@@ -96,4 +100,5 @@ async def tools_for(context: ToolContext) -> list[Tool]:
 
 
 # Built-in tools register themselves on import.
+from actors.tools import escalate as _escalate  # noqa: E402,F401
 from actors.tools import knowledge as _knowledge  # noqa: E402,F401

@@ -3,11 +3,13 @@
 from piccolo.columns import (
     JSONB,
     UUID,
+    Array,
     Boolean,
     Bytea,
     ForeignKey,
     Integer,
     OnDelete,
+    Real,
     Text,
     Timestamptz,
     Varchar,
@@ -141,6 +143,8 @@ class EscalationRule(Table, tablename="escalation_rules", db=APP_DB):
     keywords = Array(base_column=Text())
     failed_answers = Integer(null=True, default=None)
     sentiment_below = Real(null=True, default=None)
+    agent_tool = Boolean(default=False)
+    """Offer the agents of session chats the `escalate_to_human` tool."""
     updated_at = updated_at()
 
 

@@ -74,23 +74,29 @@ async def person_name(tenant_id: uuid.UUID, user_id: uuid.UUID) -> str:
 async def rules(tenant_id: uuid.UUID) -> dict[str, Any] | None:
     """The tenant's escalation rules row."""
     row = await db.fetchrow(
-        "SELECT keywords, failed_answers, sentiment_below FROM escalation_rules WHERE tenant_id = $1",
+        "SELECT keywords, failed_answers, sentiment_below, agent_tool FROM escalation_rules "
+        "WHERE tenant_id = $1",
         tenant_id,
     )
     return None if row is None else dict(row)
 
 
 async def save_rules(
-    tenant_id: uuid.UUID, keywords: list[str], failed_answers: int | None, sentiment_below: float | None
+    tenant_id: uuid.UUID,
+    keywords: list[str],
+    failed_answers: int | None,
+    sentiment_below: float | None,
+    agent_tool: bool,
 ) -> None:
     """Insert or replace the tenant's escalation rules."""
     await db.execute(
-        "INSERT INTO escalation_rules (tenant_id, keywords, failed_answers, sentiment_below) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE SET keywords = EXCLUDED.keywords, "
+        "INSERT INTO escalation_rules (tenant_id, keywords, failed_answers, sentiment_below, agent_tool) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET keywords = EXCLUDED.keywords, "
         "failed_answers = EXCLUDED.failed_answers, sentiment_below = EXCLUDED.sentiment_below, "
-        "updated_at = now()",
+        "agent_tool = EXCLUDED.agent_tool, updated_at = now()",
         tenant_id,
         keywords,
         failed_answers,
         sentiment_below,
+        agent_tool,
     )

@@ -51,3 +51,5 @@ class EscalationRules(msgspec.Struct, forbid_unknown_fields=True):
     """Escalate after this many failed replies in a row (`execution.failed`)."""
     sentiment_below: Annotated[float, msgspec.Meta(ge=-1, le=1)] | None = None
     """Escalate when the agent's structured output has a number `sentiment` below this."""
+    agent_tool: bool = False
+    """Offer the agents of session chats the `escalate_to_human {reason}` tool."""

@@ -187,17 +187,21 @@ class HandoverService:
             row = await repo.rules(self.tenant_id)
         if row is None:
             return EscalationRules()
-        return EscalationRules(list(row["keywords"] or []), row["failed_answers"], row["sentiment_below"])
+        return EscalationRules(
+            list(row["keywords"] or []), row["failed_answers"], row["sentiment_below"], row["agent_tool"]
+        )
 
     async def save_rules(self, data: EscalationRules, ip: str | None) -> EscalationRules:
         """Replace the tenant's escalation rules."""
         keywords = sorted({k.strip().lower() for k in data.keywords if k.strip()})
         async with db.scope(self.tenant_id):
-            await repo.save_rules(self.tenant_id, keywords, data.failed_answers, data.sentiment_below)
+            await repo.save_rules(
+                self.tenant_id, keywords, data.failed_answers, data.sentiment_below, data.agent_tool
+            )
             await audit.record(
                 "tenant.escalation_rules", tenant_id=self.tenant_id, actor_id=self.me.id, ip=ip
             )
-        return EscalationRules(keywords, data.failed_answers, data.sentiment_below)
+        return EscalationRules(keywords, data.failed_answers, data.sentiment_below, data.agent_tool)
 
     async def _inbox(self, session_id: uuid.UUID, hand: Hand, held_by: uuid.UUID | None) -> None:
         change = InboxChanged(
