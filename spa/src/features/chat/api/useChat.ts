@@ -13,9 +13,13 @@ export interface Holder { userId: string | null; name: string }
 /** A co-pilot draft streamed to the person holding the session. */
 export interface Draft { id: string; text: string; status: "running" | "completed" | "failed"; error?: string }
 
-export function useChat(sessionId: string, initialHolder: Holder | null = null) {
+/** `coPilotFor`: the signed-in person's id on the support side; while they hold the session,
+ * every end-user message asks the agent for a draft reply (co-pilot mode). */
+export function useChat(sessionId: string, initialHolder: Holder | null = null, coPilotFor?: string) {
   const [stream, setStream] = useState<StreamState>(emptyStream);
-  const [holder, setHolder] = useState<Holder | null>(initialHolder);
+  const [holder, setHolderState] = useState<Holder | null>(initialHolder);
+  const holderRef = useRef(initialHolder);
+  const setHolder = (h: Holder | null) => setHolderState((holderRef.current = h));
   const [people, setPeople] = useState<PersonMessage[]>([]);
   const [escalated, setEscalated] = useState<string | null>(null);
   const [draft, setDraft] = useState<Draft | null>(null);
@@ -60,6 +64,7 @@ export function useChat(sessionId: string, initialHolder: Holder | null = null) 
             const m: PersonMessage = {
               id: frame.message_id, author: frame.author, name: frame.name, content: frame.content, clientId, at: Date.now(),
             };
+            if (m.author === "user" && coPilotFor && holderRef.current?.userId === coPilotFor) socket.send({ type: "draft" });
             return setPeople((all) => (all.some((x) => x.id === m.id) ? all : [...all, m]));
           }
           case "draft.started":
@@ -86,7 +91,7 @@ export function useChat(sessionId: string, initialHolder: Holder | null = null) 
       clearInterval(ping);
       socket.close();
     };
-  }, [sessionId]);
+  }, [sessionId, coPilotFor]);
 
   const send = useCallback((content: string): boolean => {
     const clientId = crypto.randomUUID();

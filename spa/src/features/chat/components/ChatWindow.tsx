@@ -47,7 +47,7 @@ export function ChatWindow({ sessionId, title, holder = null, support }: {
   sessionId: string; title: string; holder?: Holder | null; support?: SupportView;
 }) {
   const history = useMessages(sessionId);
-  const chat = useChat(sessionId, holder);
+  const chat = useChat(sessionId, holder, support?.meId);
   const [draft, setDraft] = useState("");
   const holding = !!support && chat.holder?.userId === support.meId;
   const heldByOther = !!chat.holder && !holding;
