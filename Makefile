@@ -57,6 +57,18 @@ services:
 	  hba=$$(ls /etc/postgresql/*/main/pg_hba.conf | head -1); \
 	  grep -q "hirebuddha-local-trust" $$hba || sed -i '1i host all all 127.0.0.1/32 trust # hirebuddha-local-trust' $$hba; \
 	fi
+	@# pgvector (docs/knowledge.md): Debian's postgresql-N-pgvector where the release has it,
+	@# else built from the copy of its source in deploy/pgvector (bookworm has no package).
+	@v=$$(ls /etc/postgresql | sort -V | tail -1); \
+	if [ ! -f /usr/share/postgresql/$$v/extension/vector.control ]; then \
+	  echo "installing pgvector for PostgreSQL $$v"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-$$v-pgvector 2>/dev/null || { \
+	    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-$$v-pgvector) 2>/dev/null || { \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q build-essential postgresql-server-dev-$$v && \
+	      rm -rf /tmp/hb-pgvector && cp -r deploy/pgvector /tmp/hb-pgvector && \
+	      $(MAKE) -s -C /tmp/hb-pgvector OPTFLAGS="" PG_CONFIG=/usr/lib/postgresql/$$v/bin/pg_config && \
+	      $(MAKE) -s -C /tmp/hb-pgvector OPTFLAGS="" PG_CONFIG=/usr/lib/postgresql/$$v/bin/pg_config install; }; }; \
+	fi
 	@if ! pg_isready -q -h 127.0.0.1 -p 5432; then \
 	  echo "starting PostgreSQL"; \
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \

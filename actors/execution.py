@@ -7,6 +7,7 @@ for a cancel or a snapshot request while the reply streams.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import msgspec
 from faststream.rabbit import RabbitBroker
 
-from actors import jobs, progress, store
+from actors import escalation, jobs, progress, store, tools
 from actors.breaker import Breakers
 from actors.coalesce import Coalescer
 from actors.llm import Providers, Resolved, conversation_turns, prompt
@@ -22,6 +23,7 @@ from actors.progress import Progress, usage_event_id
 from actors.providers import (
     ChatMessage,
     ProviderError,
+    ToolCallRequest,
     TransientProviderError,
     count_prompt_tokens,
     count_tokens,
@@ -31,8 +33,9 @@ from ledger import budget
 from runtime import logs, trace
 from runtime.broker import BROKER_LOST, Topology
 from runtime.errors import CodedError
-from runtime.executions import CONVERSATION_SOURCE, ExecutionStatus
+from runtime.executions import CONVERSATIONAL_SOURCES, ExecutionStatus
 from runtime.messages import (
+    Citation,
     DeltaEvent,
     ErrorInfo,
     ExecutionCancelled,
@@ -43,6 +46,8 @@ from runtime.messages import (
     Snapshot,
     StoredResult,
     StreamEvent,
+    ToolCalled,
+    ToolResulted,
     Usage,
     UsageRecorded,
     canonical_json,
@@ -123,6 +128,10 @@ class ExecutionRun:
         self._provider: Any = None
         self._call: asyncio.Task[Any] | None = None
         self._resolved: Resolved | None = None
+        self._tool_calls: list[ToolCallRequest] = []
+        """The tool calls the last provider call asked for."""
+        self.citations: list[Citation] = []
+        """What the tools cited, in order, without repeats (the completed frame's)."""
         self.finished = asyncio.Event()
         trace.mark(self.id, "admitted", request.requested_at.timestamp())
         trace.mark(self.id, "consumed")
@@ -180,6 +189,10 @@ class ExecutionRun:
                 await jobs.report(self.ctx, self.id, self.tenant_id)
             except Exception:
                 log.exception("execution %s: could not report its end", self.id)
+            try:  # the tenant's escalation rules (docs/human-in-the-loop.md)
+                await escalation.review(self.ctx.streams, self.id, self.tenant_id, self.session_id)
+            except Exception:
+                log.exception("execution %s: could not review its escalation rules", self.id)
         finally:
             self.finished.set()
 
@@ -220,7 +233,7 @@ class ExecutionRun:
             raise ExecutionFailedError("agent_unavailable", "The agent no longer exists.")
         if begun.turns is not None:
             turns = begun.turns
-        elif self.request.source == CONVERSATION_SOURCE:  # the OpenAI-compatible API's messages
+        elif self.request.source in CONVERSATIONAL_SOURCES:  # OpenAI-compatible API, co-pilot drafts
             turns = conversation_turns(claim.input or self.request.input)
         else:
             turns = [{"role": "user", "content": claim.input or self.request.input}]
@@ -286,9 +299,10 @@ class ExecutionRun:
         if isinstance(llm_config.get("fallback"), dict):
             configs.append(llm_config["fallback"])
         failed: TransientProviderError | None = None
+        offered = await tools.tools_for(self._tool_context())
         for config in configs:
             try:
-                usage = await self._call_provider(messages, config, options)
+                await self._converse(list(messages), config, options, offered)
             except _CancelledBeforeCall:
                 await self._cancelled(messages)
                 return
@@ -303,8 +317,6 @@ class ExecutionRun:
                 continue
             except ProviderError as exc:
                 raise ExecutionFailedError(exc.code, exc.message) from exc
-            # `self._resolved` is the provider that answered: the usage event names it.
-            await self._record(usage or self._counted(messages))
             if self.cancel_reason is None:
                 await self._complete()
             else:
@@ -312,6 +324,107 @@ class ExecutionRun:
             return
         assert failed is not None
         raise ExecutionFailedError(failed.code, failed.message) from failed
+
+    async def _converse(
+        self,
+        messages: list[ChatMessage],
+        config: dict[str, Any],
+        options: dict[str, Any],
+        offered: list[tools.Tool],
+    ) -> None:
+        """The tool loop: call the provider, run the tools it asks for, call it again with
+        their results, until it answers without a tool call. At most `MAX_TOOL_STEPS` calls
+        are offered the tools; the one after is not, so the loop always ends with an answer.
+        Every call's usage is recorded as it ends (`self._resolved` names its provider)."""
+        for step in range(tools.MAX_TOOL_STEPS + 1):
+            offer = offered if step < tools.MAX_TOOL_STEPS else []
+            call_options = {**options, "tools": [tools.spec(t) for t in offer]} if offer else options
+            before = len(self.coalescer.text)
+            usage = await self._call_provider(messages, config, call_options)
+            await self._record(usage or self._counted(messages))
+            calls, self._tool_calls = self._tool_calls, []
+            if not calls or self.cancel_reason is not None:
+                return
+            said = self.coalescer.text[before:]
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": said or None,
+                    "tool_calls": [
+                        {
+                            "id": c.id,
+                            "type": "function",
+                            "function": {"name": c.name, "arguments": c.arguments},
+                        }
+                        for c in calls
+                    ],
+                }
+            )
+            for call in calls:
+                content = await self._run_tool(call, {t.name: t for t in offer})
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
+
+    async def _run_tool(self, call: ToolCallRequest, offered: dict[str, tools.Tool]) -> str:
+        """Run one tool call between frames `tool.call` and `tool.result`; returns what the
+        model reads. Bad arguments, an unknown tool or a `ToolError` are told to the model."""
+        try:
+            arguments = json.loads(call.arguments or "{}")
+        except ValueError:
+            arguments = None
+        shown = arguments if isinstance(arguments, dict) else {"raw": call.arguments[:500]}
+        await self._publish(
+            ToolCalled(execution_id=self.id, session_id=self.session_id, name=call.name, arguments=shown)
+        )
+        tool = offered.get(call.name)
+        if tool is None:
+            content = summary = f"error: there is no tool {call.name!r}"
+        elif not isinstance(arguments, dict):
+            content = summary = "error: the arguments are not a JSON object"
+        else:
+            try:
+                output = await tool.run(self._tool_context(), arguments)
+            except tools.ToolError as exc:
+                content = summary = f"error: {exc}"
+            else:
+                content, summary = output.content, output.summary
+                self.citations += [c for c in output.citations if c not in self.citations]
+        await self._publish(
+            ToolResulted(
+                execution_id=self.id, session_id=self.session_id, name=call.name, summary=summary[:300]
+            )
+        )
+        return content
+
+    def _tool_context(self) -> tools.ToolContext:
+        return tools.ToolContext(
+            tenant_id=self.tenant_id,
+            agent_id=self.request.agent_id,
+            execution_id=self.id,
+            session_id=self.session_id,
+            providers=self.ctx.providers,
+            meter_embedding=self._meter_embedding,
+            streams=self.ctx.streams,
+        )
+
+    async def _meter_embedding(self, model: str, provider: str, tokens: int) -> None:
+        """Bill a tool's embedding call as a usage event of this execution (its own call
+        number, so the event id is distinct and stable across redeliveries of the event)."""
+        self.calls += 1
+        await publish_usage(
+            self.ctx.broker,
+            self.ctx.topo,
+            UsageRecorded(
+                event_id=usage_event_id(self.id, self.attempt, self.calls),
+                tenant_id=self.tenant_id,
+                execution_id=self.id,
+                agent_id=self.request.agent_id,
+                model=model,
+                provider=provider,
+                input_tokens=0,
+                output_tokens=0,
+                embedding_tokens=tokens,
+            ),
+        )
 
     async def _call_provider(
         self, messages: list[ChatMessage], config: dict[str, Any], options: dict[str, Any]
@@ -366,6 +479,7 @@ class ExecutionRun:
         assert self._resolved is not None
         self._provider = self._resolved.provider
         self.calls += 1
+        self._tool_calls = []
         usage: Usage | None = None
         stream = self._provider.stream(messages, self._resolved.model, **options)
         limit = self.ctx.limits.provider_timeout_s
@@ -384,6 +498,8 @@ class ExecutionRun:
                 ) from None
             if isinstance(item, Usage):
                 usage = item
+            elif isinstance(item, ToolCallRequest):
+                self._tool_calls.append(item)
             else:
                 await self.coalescer.add(item)
         await self.coalescer.close()
@@ -479,7 +595,7 @@ class ExecutionRun:
         return stored
 
     async def _complete(self, output: Any = None) -> None:
-        result = self._result(output=output)
+        result = self._result(output=output, citations=self.citations)
         if await self._store(ExecutionStatus.COMPLETED, result):
             await self._publish(
                 ExecutionCompleted(
@@ -488,6 +604,7 @@ class ExecutionRun:
                     text=result.text,
                     usage=_total(self.usages),
                     last_seq=self.coalescer.seq,
+                    citations=self.citations,
                 )
             )
 

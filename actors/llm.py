@@ -151,16 +151,18 @@ class Providers:
         provider = OpenAIProvider(name=config.name, client=client)
         return Resolved(provider, client, model, key=f"{config.name}@{config.base_url or 'default'}")
 
-    async def embed(self, model: str, texts: list[str]) -> tuple[Embedding, str]:
-        """Vectors of `texts` from the catalog embedding model `model`, and the provider that
-        made them (its usage is metered as `embedding_tokens`)."""
+    async def embed(
+        self, model: str, texts: list[str], dimensions: int | None = None
+    ) -> tuple[Embedding, str]:
+        """Vectors of `texts` from the catalog embedding model `model` (of `dimensions` when
+        given), and the provider that made them (its usage is metered as `embedding_tokens`)."""
         entry = await self.model(model)
         if entry is None or entry.model_type != "embedding":
             raise ProviderError("unknown_model", f"{model!r} is not an embedding model of the catalog.")
         resolved = await self.resolve({"model": model, "provider": entry.provider})
         embedder = resolved.provider
         assert isinstance(embedder, DemoProvider | OpenAIProvider)
-        return await embedder.embed(texts, model), embedder.name
+        return await embedder.embed(texts, model, dimensions), embedder.name
 
     async def history_budget(self, llm_config: dict[str, Any]) -> int:
         """Tokens of prompt the model can take: its context window minus the reply's room."""
@@ -196,8 +198,6 @@ def prompt(
         used += cost
     kept.reverse()
     return [{"role": "system", "content": role}, *kept]
-
-
 
 
 def conversation_turns(encoded: str) -> list[dict[str, str]]:

@@ -41,6 +41,11 @@ def execution_key(execution_id: Any) -> str:
     return f"execution.{execution_id}"
 
 
+def inbox_key(tenant_id: Any) -> str:
+    """Routing key (streams exchange) of a tenant's inbox changes (docs/human-in-the-loop.md)."""
+    return f"inbox.{tenant_id}"
+
+
 def usage_live_key(tenant_id: Any) -> str:
     """Routing key of a tenant's live usage events (one per committed ledger entry)."""
     return f"usage.{tenant_id}"

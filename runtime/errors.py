@@ -66,6 +66,9 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CONFLICT = "conflict"
     TOO_MANY_REQUESTS = "too_many_requests"  # login and register throttling
+    # Human in the loop (docs/human-in-the-loop.md).
+    SESSION_HELD = "session_held"  # another person holds the session (takeover, a message)
+    NOT_HOLDER = "not_holder"  # hand back or write as a person without holding the session
 
 
 class CodedError(Exception):

@@ -111,6 +111,12 @@ class Submission:
 CONVERSATION_SOURCE = "openai"
 """`Submission.source` of an execution started through the OpenAI-compatible API: its
 input is the request's messages as JSON (`[{"role", "content"}, ...]`, oldest first)."""
+COPILOT_SOURCE = "copilot"
+"""`Submission.source` of a co-pilot draft (docs/human-in-the-loop.md): its input is the held
+session's conversation as JSON, like CONVERSATION_SOURCE; it has no session, so its stream
+goes to `execution.<id>`, which only the person's socket listens to."""
+CONVERSATIONAL_SOURCES = (CONVERSATION_SOURCE, COPILOT_SOURCE)
+"""Sources whose input is a JSON conversation rather than one user message."""
 
 
 class Verdict(StrEnum):
@@ -315,7 +321,9 @@ HISTORY_LIMIT = 200
 """Messages of history `begin` reads (the prompt keeps what fits its token budget)."""
 
 # The session's turn, the claim, the agent and the history: ONE statement, all between the
-# start message and the first token. `turn` (only when asked): an earlier execution of the
+# start message and the first token. Messages without an execution (written while a person
+# held the session: the end user's and the person's `human` ones) are placed by their own
+# time (docs/human-in-the-loop.md). `turn` (only when asked): an earlier execution of the
 # session is still active, so nothing is claimed. History is ordered by execution, not by
 # message time: with `enqueue`, a later user message is written while the previous reply
 # still streams, yet belongs after that reply. A merged execution (`merged_into`) gives
@@ -339,15 +347,16 @@ agent AS (
   WHERE a.tenant_id = $2 AND a.is_active),
 turns AS (
   SELECT m.role, m.content, e.merged_into IS NOT NULL AS merged,
-         e.created_at AS e_at, e.id AS e_id, m.role = 'user' AS asked, m.created_at AS m_at
+         COALESCE(e.created_at, m.created_at) AS e_at, COALESCE(e.id, m.id) AS e_id,
+         m.role = 'user' AS asked, m.created_at AS m_at
   FROM messages m
   JOIN me ON m.session_id = me.session_id
-  JOIN executions e ON e.id = m.execution_id AND e.tenant_id = $2
+  LEFT JOIN executions e ON e.id = m.execution_id AND e.tenant_id = $2
   WHERE m.tenant_id = $2 AND EXISTS (SELECT 1 FROM agent)
-    AND (e.created_at, e.id) <= (me.created_at, me.id)
-    AND NOT (e.id = me.id AND m.role <> 'user')
+    AND (COALESCE(e.created_at, m.created_at), COALESCE(e.id, m.id)) <= (me.created_at, me.id)
+    AND NOT COALESCE(e.id = me.id AND m.role <> 'user', false)
     AND NOT (e.merged_into IS NOT NULL AND m.role <> 'user')
-  ORDER BY e.created_at DESC, e.id DESC, (m.role = 'user'), m.created_at DESC LIMIT $4)
+  ORDER BY 4 DESC, 5 DESC, (m.role = 'user'), m.created_at DESC LIMIT $4)
 SELECT (SELECT busy FROM turn) AS busy, c.attempt, c.agent_id, c.session_id, c.input_data, c.progress,
        a.role, a.llm_config, a.output_schema, a.role IS NOT NULL AS has_agent,
        (SELECT json_agg(json_build_object('role', t.role, 'content', t.content,
@@ -357,13 +366,21 @@ FROM (SELECT 1) one LEFT JOIN claimed c ON true LEFT JOIN agent a ON true
 """
 
 
+HUMAN_ROLE = "human"
+"""`messages.role` of what a person wrote in a held session (docs/human-in-the-loop.md): the
+model sees it as an assistant turn, the reply the business gave."""
+
+
 def merge_turns(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     """History rows (newest first) as turns: a merged execution's user message joins the
-    next user message into one turn (blank line between), as if sent together."""
+    next user message into one turn (blank line between), as if sent together; a person's
+    `human` message is an assistant turn."""
     turns: list[dict[str, str]] = []
     carried: list[str] = []
     for row in reversed(rows):  # oldest first
         content = row["content"]
+        if row["role"] == HUMAN_ROLE:  # a person answered for the agent: the model's side
+            row = {**row, "role": "assistant"}
         if row["role"] == "user" and carried:
             content = "\n\n".join([*carried, content])
             carried = []

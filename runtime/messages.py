@@ -142,12 +142,35 @@ class ExecutionStarted(StreamEventBase, tag="execution.started", kw_only=True):
     attempt: int = 1
 
 
+class Citation(msgspec.Struct, kw_only=True, frozen=True):
+    """A document chunk a reply drew on (the `knowledge_search` tool; docs/knowledge.md)."""
+
+    document_id: UUID
+    filename: str
+    chunk_index: int
+
+
 class ExecutionCompleted(StreamEventBase, tag="execution.completed", kw_only=True):
-    """The full reply and the execution's token usage."""
+    """The full reply and the execution's token usage (and the chunks its tools cited)."""
 
     text: str
     usage: Usage
     last_seq: int = 0
+    citations: list[Citation] = msgspec.field(default_factory=list)
+
+
+class ToolCalled(StreamEventBase, tag="tool.call", kw_only=True):
+    """The model asked for a tool (docs/knowledge.md "Tools"); sent before the tool runs."""
+
+    name: str
+    arguments: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ToolResulted(StreamEventBase, tag="tool.result", kw_only=True):
+    """A tool ran; `summary` is one line for people (the model got the whole result)."""
+
+    name: str
+    summary: str
 
 
 class ExecutionFailed(StreamEventBase, tag="execution.failed", kw_only=True):
@@ -172,6 +195,8 @@ class ExecutionRestarted(StreamEventBase, tag="execution.restarted", kw_only=Tru
 
 StreamEvent = (
     DeltaEvent
+    | ToolCalled
+    | ToolResulted
     | ExecutionStarted
     | ExecutionCompleted
     | ExecutionFailed
@@ -190,7 +215,100 @@ class DeltaBatch(Wire, tag="delta.batch", kw_only=True):
     events: list[DeltaEvent]
 
 
-RelayMessage = StreamEvent | DeltaBatch
+# --- session events: a person in the conversation (docs/human-in-the-loop.md) -----------
+# Routed like stream events (`session.<id>`), between web processes and from actors; their
+# tags are the chat WebSocket frame types.
+
+
+class SessionEventBase(Wire, kw_only=True):
+    """Fields shared by every session event."""
+
+    session_id: UUID
+    for_user: UUID | None = None
+    """Only this user's sockets get the event (a co-pilot draft is for the person only)."""
+
+
+class HumanJoined(SessionEventBase, tag="human.joined", kw_only=True):
+    """A person took the session over: the agent stops answering it."""
+
+    user_id: UUID
+    name: str
+
+
+class HumanLeft(SessionEventBase, tag="human.left", kw_only=True):
+    """The person handed the session back: the agent answers again."""
+
+    user_id: UUID
+    name: str
+
+
+class SessionMessage(SessionEventBase, tag="message", kw_only=True):
+    """A message no actor answers: the person's (`human`) or the end user's (`user`) while
+    a person holds the session."""
+
+    message_id: UUID
+    author: Literal["user", "human"]
+    name: str | None = None
+    content: str
+    client_id: str | None = None
+    created_at: datetime = msgspec.field(default_factory=utcnow)
+
+
+class SessionEscalated(SessionEventBase, tag="session.escalated", kw_only=True):
+    """The session asks for a person (a rule or the agent's `escalate_to_human` tool)."""
+
+    reason: str
+
+
+class DraftDelta(SessionEventBase, tag="draft.delta", kw_only=True):
+    """A piece of a co-pilot draft (for the person holding the session only)."""
+
+    draft_id: UUID
+    seq: int
+    text: str
+
+
+class DraftCompleted(SessionEventBase, tag="draft.completed", kw_only=True):
+    """A whole co-pilot draft; the person sends, edits or discards it."""
+
+    draft_id: UUID
+    text: str
+
+
+class DraftFailed(SessionEventBase, tag="draft.failed", kw_only=True):
+    """A co-pilot draft that could not be written."""
+
+    draft_id: UUID
+    error: ErrorInfo
+
+
+SessionEvent = (
+    HumanJoined | HumanLeft | SessionMessage | SessionEscalated | DraftDelta | DraftCompleted | DraftFailed
+)
+
+
+class InboxChanged(Wire, tag="inbox.changed", kw_only=True):
+    """A session entered, changed in or left a tenant's inbox; routing key `inbox.<tenant>`."""
+
+    tenant_id: UUID
+    session_id: UUID
+    hand: Literal["agent", "escalated", "human"]
+    held_by: UUID | None = None
+    reason: str | None = None
+    at: datetime = msgspec.field(default_factory=utcnow)
+
+
+class DraftRequested(Wire, tag="draft.requested", kw_only=True):
+    """Ask the actors for a co-pilot draft of the next reply of a held session."""
+
+    draft_id: UUID
+    tenant_id: UUID
+    session_id: UUID
+    agent_id: UUID
+    for_user: UUID
+
+
+RelayMessage = StreamEvent | DeltaBatch | SessionEvent | InboxChanged
 """What a web relay's queue carries besides snapshot answers."""
 
 
@@ -210,6 +328,7 @@ class StoredResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     seq_ends: list[int] = msgspec.field(default_factory=list)
     output: Any = None
     error_code: str | None = None
+    citations: list[Citation] = msgspec.field(default_factory=list)
 
     @classmethod
     def of_chunks(cls, chunks: list[str], **extra: Any) -> StoredResult:

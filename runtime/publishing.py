@@ -19,13 +19,15 @@ import aiormq
 from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 
 from runtime import trace
-from runtime.broker import Topology, actor_address, execution_key, results_key, session_key
+from runtime.broker import Topology, actor_address, execution_key, inbox_key, results_key, session_key
 from runtime.messages import (
     ControlMessage,
     DeltaBatch,
     DeltaEvent,
     ExecutionRequested,
+    InboxChanged,
     JobResult,
+    SessionEventBase,
     StreamEvent,
     UsageRecorded,
     WebhookRequested,
@@ -214,6 +216,14 @@ class StreamPublisher:
         await self._send(encode(event), key)
         if trace.ENABLED and isinstance(event, DeltaEvent) and event.seq == 1:
             trace.mark(event.execution_id, "delta_published")
+
+    async def publish_session(self, event: SessionEventBase | InboxChanged) -> None:
+        """A session event to the session's sockets, or an inbox change to the tenant's
+        inbox sockets (docs/human-in-the-loop.md), in the same order as stream events."""
+        if isinstance(event, InboxChanged):
+            await self._send(encode(event), inbox_key(event.tenant_id))
+        else:
+            await self._send(encode(event), session_key(event.session_id))
 
     async def publish_batch(self, events: list[DeltaEvent]) -> None:
         """Session deltas of several executions in one message, to every web relay."""

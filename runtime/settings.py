@@ -158,6 +158,16 @@ class MailSettings(msgspec.Struct, frozen=True):
     """The From address. `HB_MAIL_FROM`."""
 
 
+class KnowledgeSettings(msgspec.Struct, frozen=True):
+    """Documents and retrieval (docs/knowledge.md)."""
+
+    embedding_model: str
+    """The catalog embedding model documents and queries are embedded with.
+    `HB_EMBEDDING_MODEL`, default `demo-embed` (offline)."""
+    max_document_bytes: int
+    """Largest upload; larger ones get 413. `HB_MAX_DOCUMENT_BYTES`, default 10 MiB."""
+
+
 class Settings(msgspec.Struct, frozen=True):
     """All settings of one process."""
 
@@ -172,6 +182,7 @@ class Settings(msgspec.Struct, frozen=True):
     actors: ActorsSettings
     ledger: LedgerSettings
     mail: MailSettings
+    knowledge: KnowledgeSettings
     openai_base_url: str | None
     """`HB_OPENAI_BASE_URL`: unset, the built-in demo provider answers."""
     openai_api_key: str | None
@@ -311,6 +322,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         mail=MailSettings(
             smtp_url=env.get("HB_SMTP_URL", "smtp://127.0.0.1:1025"),
             sender=env.get("HB_MAIL_FROM", "Hirebuddha <no-reply@hirebuddha.local>"),
+        ),
+        knowledge=KnowledgeSettings(
+            embedding_model=env.get("HB_EMBEDDING_MODEL") or "demo-embed",
+            max_document_bytes=_int(env, "HB_MAX_DOCUMENT_BYTES", 10 * 1024 * 1024),
         ),
         openai_base_url=env.get("HB_OPENAI_BASE_URL") or None,
         openai_api_key=env.get("HB_OPENAI_API_KEY") or None,

@@ -10,8 +10,9 @@ from litestar.handlers import HTTPRouteHandler, WebsocketRouteHandler
 
 from helpers.api import ApiUser, app_admin, member, partner, register
 
-ALL = frozenset({"app_admin", "partner_admin", "tenant_admin", "user"})
-MEMBERS = frozenset({"tenant_admin", "user"})
+ALL = frozenset({"app_admin", "partner_admin", "tenant_admin", "support", "user"})
+MEMBERS = frozenset({"tenant_admin", "support", "user"})
+SUPPORT = frozenset({"tenant_admin", "support"})  # people who answer conversations
 
 # (method, path) answered without a token.
 PUBLIC = {
@@ -37,6 +38,8 @@ def expected_roles(method: str, path: str) -> frozenset[str]:
         (r"^/api/v1/models$", "GET", MEMBERS),
         (r"^/v1/", ".*", frozenset({"service"})),  # agents as an OpenAI-compatible API: API keys
         (r"^/api/v1/agents", "POST|PATCH|DELETE", frozenset({"tenant_admin"})),
+        (r"^/api/v1/sessions/[^/]+/(takeover|handback)$", "POST", SUPPORT),
+        (r"^/api/v1/inbox", ".*", SUPPORT),
         (r"^/api/v1/sessions", ".*", MEMBERS),
         (r"^/api/v1/executions", ".*", MEMBERS | {"service"}),
         (r"^/api/v1/(me|auth/logout)$", ".*", ALL),
@@ -97,6 +100,7 @@ async def people(server):
         "partner_admin": await partner(admin),
         "tenant_admin": tenant_admin,
         "user": await member(tenant_admin),
+        "support": await member(tenant_admin, "support"),
         "service": ApiUser(client, key, "", tenant_admin.tenant_id, "service", ""),
     }
     await client.aclose()

@@ -102,3 +102,31 @@ async def test_stats_count_requests_completed_and_disconnected(fake_llm: FakeLLM
     assert stats["requests"] >= before["requests"] + 2
     assert stats["completed_streams"] >= before["completed_streams"] + 1
     assert stats["disconnected_streams"] >= before["disconnected_streams"] + 1
+
+
+async def test_tool_marker_calls_the_named_tool_then_answers_from_its_result(fake_llm: FakeLLM) -> None:
+    tools = [
+        {"type": "function", "function": {"name": "other", "parameters": {}}},
+        {
+            "type": "function",
+            "function": {"name": "lookup", "parameters": {"properties": {"q": {"type": "string"}}}},
+        },
+    ]
+    asked = _chat("where is  Lyon? [[tool:lookup]]", tools=tools)
+    async with httpx.AsyncClient(base_url=fake_llm.base_url) as client:
+        first = (await client.post("/chat/completions", json=asked)).json()
+        call = first["choices"][0]["message"]["tool_calls"][0]
+        answered = {
+            **asked,
+            "messages": [
+                *asked["messages"],
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": call["id"], "content": "Lyon is in France."},
+            ],
+        }
+        second = (await client.post("/chat/completions", json=answered)).json()
+        unasked = (await client.post("/chat/completions", json=_chat("hello", tools=tools))).json()
+    assert call["function"]["name"] == "lookup"
+    assert json.loads(call["function"]["arguments"]) == {"q": "where is Lyon?"}
+    assert second["choices"][0]["message"]["content"].strip() == "From the tools: Lyon is in France."
+    assert unasked["choices"][0]["finish_reason"] == "stop"  # offered tools, not asked: no call

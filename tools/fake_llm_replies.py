@@ -12,9 +12,14 @@ Markers go in the last user message or in the `x-fake-llm` request header:
 - `[[echo]]` reply with the conversation it received, as JSON `[[role, content], ...]`
   without the system prompt (tests assert what the model saw);
 - `[[json:{...}]]` reply with that JSON (as content, or as tool-call arguments when the
-  request carries `tools`, which is how instructor's TOOLS mode asks).
-Without `[[json:...]]`, a request with tools or a JSON schema response format gets a
-minimal object synthesized from the schema, so structured output works unscripted.
+  request carries `tools`, which is how instructor's TOOLS mode asks);
+- `[[tool:NAME]]` or `[[tool:NAME:{json}]]` (when the request offers `tools`) call tool NAME,
+  with those arguments or, without them, the user's words (markers removed) in the tool's
+  first string parameter. Once the conversation ends with `tool` messages, the reply is
+  `From the tools: ` and their contents, so a test sees what the tools returned.
+Without `[[json:...]]`, a request that forces a tool (`tool_choice`, as instructor does) or
+asks for a JSON schema response format gets a minimal object synthesized from the schema,
+so structured output works unscripted.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 
 DEFAULT_TOKENS = 16
 _MARKER = re.compile(
-    r"\[\[(reply|fail|hang|no-usage|json|flaky|bad-sse|cut|echo)(?::(.*?))?\]\](?!\])", re.DOTALL
+    r"\[\[(reply|fail|hang|no-usage|json|flaky|bad-sse|cut|echo|tool)(?::(.*?))?\]\](?!\])", re.DOTALL
 )
 _JSON = re.compile(r"\[\[json:(.*)\]\]", re.DOTALL)  # greedy: the JSON may contain "]]"
 
@@ -101,6 +106,14 @@ def _schema_of(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]
     return None, None
 
 
+def _tool_arguments(body: dict[str, Any], name: str, words: str) -> str:
+    """Arguments for tool `name`: `words` in its first string parameter."""
+    tools = [t["function"] for t in body.get("tools") or [] if t.get("function", {}).get("name") == name]
+    properties = ((tools[0].get("parameters") or {}).get("properties") or {}) if tools else {}
+    first = next((k for k, v in properties.items() if v.get("type") == "string"), None)
+    return json.dumps({first: " ".join(words.split())} if first else {})
+
+
 def plan_for(body: dict[str, Any], header: str = "") -> Plan:
     """Read markers from the last user message (and the header) into a `Plan`."""
     messages = body.get("messages") or []
@@ -114,11 +127,25 @@ def plan_for(body: dict[str, Any], header: str = "") -> Plan:
     plan.bad_sse = "bad-sse" in markers
     plan.cut_after = int(markers["cut"]) if markers.get("cut") else None
     tool_name, schema = _schema_of(body)
-    if (found := _JSON.search(text)) is not None:
-        reply: str | None = found.group(1)
+    forced = isinstance(body.get("tool_choice"), dict) or not body.get("tools")
+    reply: str | None
+    if messages and messages[-1].get("role") == "tool":
+        results: list[str] = []
+        for message in reversed(messages):
+            if message.get("role") != "tool":
+                break
+            results.insert(0, _content(message))
+        plan.tokens = [w + " " for w in ("From the tools: " + " ".join(results)).split()]
+        return plan
+    if markers.get("tool") and body.get("tools"):
+        name, _, arguments = markers["tool"].partition(":")
+        words = _MARKER.sub("", _content(last_user))
+        tool_name, reply = name, arguments or _tool_arguments(body, name, words)
+    elif (found := _JSON.search(text)) is not None:
+        reply = found.group(1)
     elif "echo" in markers:
         reply = json.dumps([[m.get("role"), _content(m)] for m in messages if m.get("role") != "system"])
-    elif schema is not None:
+    elif schema is not None and forced:
         reply = json.dumps(_synthesize(schema))
     else:
         reply = None

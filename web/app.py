@@ -29,6 +29,7 @@ from web.deps import API_DEPENDENCIES
 from web.errors import EXCEPTION_HANDLERS
 from web.executions.bus import open_bus
 from web.executions.controller import ExecutionController
+from web.handover.controller import HandoverController, InboxController, inbox_socket
 from web.health import REQUESTS, live, metrics, ready
 from web.jobs import intake
 from web.jobs.asyncapi import asyncapi_document
@@ -42,6 +43,7 @@ from web.security.revocation import revocation_lifespan
 from web.sessions.controller import SessionController
 from web.spa import spa
 from web.tenant.controller import BudgetController, TenantController, WebhookSecretController
+from web.tenant.escalation import EscalationRulesController
 from web.usage.controller import ledger_entries, usage
 from web.usage.live import usage_lifespan
 from web.usage.ws import usage_socket
@@ -68,6 +70,10 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     ProviderController,
     ModelAdminController,
     ModelController,
+    HandoverController,
+    InboxController,
+    inbox_socket,
+    EscalationRulesController,
 ]
 
 

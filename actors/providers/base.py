@@ -15,8 +15,22 @@ from runtime.supervision import TransientError
 ChatMessage = dict[str, Any]
 """An OpenAI chat message: `{"role": "user", "content": "..."}`."""
 
-StreamItem = str | Usage
-"""A provider stream yields text deltas (str), then exactly one final `Usage`."""
+
+class ToolCallRequest(msgspec.Struct, frozen=True):
+    """A function call the model asked for (OpenAI function calling); `arguments` is the
+    model's JSON text, unparsed (it may be invalid: the tool loop says so to the model)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+StreamItem = str | ToolCallRequest | Usage
+"""A provider stream yields text deltas (str), then the tool calls the model asked for
+(`ToolCallRequest`, only when it was offered `tools`), then exactly one final `Usage`."""
+
+ToolSpec = dict[str, Any]
+"""An OpenAI `tools` entry: `{"type": "function", "function": {name, description, parameters}}`."""
 
 
 class Embedding(msgspec.Struct, frozen=True):
@@ -51,9 +65,10 @@ class Provider(Protocol):
         model: str,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        tools: Sequence[ToolSpec] | None = None,
     ) -> AsyncIterator[StreamItem]:
-        """Yield text deltas as they arrive, then one `Usage` (its `counted` flag set when
-        the provider reported none and we counted). Raises `ProviderError` or
+        """Yield text deltas as they arrive, the tool calls asked for, then one `Usage` (its
+        `counted` flag set when the provider reported none and we counted). Raises `ProviderError` or
         `TransientProviderError`. After `aclose()` the iterator ends quietly."""
         ...
 
@@ -84,6 +99,8 @@ def count_prompt_tokens(messages: Sequence[ChatMessage]) -> int:
         content = message.get("content") or ""
         if isinstance(content, list):
             content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        for call in message.get("tool_calls") or ():
+            content = f"{content} {call['function']['name']} {call['function']['arguments']}"
         total += count_tokens(str(content)) + MESSAGE_OVERHEAD
     return total
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import math
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -12,6 +13,8 @@ from actors.providers.base import (
     ChatMessage,
     Embedding,
     StreamItem,
+    ToolCallRequest,
+    ToolSpec,
     count_prompt_tokens,
     count_tokens,
     last_user_text,
@@ -27,24 +30,52 @@ _TOKEN = re.compile(r"\S+\s*")
 
 
 def demo_reply(messages: Sequence[ChatMessage]) -> str:
-    """The reply the demo gives to `messages` (a pure function of the last user message)."""
+    """The reply the demo gives to `messages` (a pure function of the last user message, or,
+    right after a tool ran, of what the tool answered)."""
+    if messages and messages[-1].get("role") == "tool":
+        return f"Here is what I found:\n\n{messages[-1].get('content') or ''}"
     said = " ".join(last_user_text(messages).split())
     return f"You said: {said}\n\n{PARAGRAPH}"
 
 
-EMBEDDING_DIMENSIONS = 16
+def demo_tool_call(messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -> ToolCallRequest | None:
+    """The call the demo makes when offered `tools` and the last message is the user's: the
+    tool named in that message, else the first one, with the user's words in each required
+    string parameter (the first string parameter when none is required). None after a tool
+    result: then the demo answers."""
+    if not tools or not messages or messages[-1].get("role") != "user":
+        return None
+    text = " ".join(last_user_text(messages).split())
+    functions = [t["function"] for t in tools]
+    chosen = next((f for f in functions if f["name"] in text), functions[0])
+    properties = (chosen.get("parameters") or {}).get("properties") or {}
+    strings = [k for k, v in properties.items() if v.get("type") == "string"]
+    required = [k for k in (chosen.get("parameters") or {}).get("required") or [] if k in strings]
+    arguments = {k: text for k in (required or strings[:1])}
+    return ToolCallRequest("call_demo", chosen["name"], json.dumps(arguments))
+
+
+EMBEDDING_DIMENSIONS = 256
+"""The `demo-embed` dimension, and the `vector(N)` of document chunks (docs/knowledge.md)."""
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 def demo_embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
-    """A deterministic unit vector of `text` (a pure function of it, offline): hash-derived,
-    so equal texts embed equally and different texts (almost surely) differently."""
-    raw = b""
-    counter = 0
-    while len(raw) < dimensions * 4:
-        raw += hashlib.sha256(f"{counter}:{text}".encode()).digest()
-        counter += 1
-    values = [int.from_bytes(raw[i * 4 : i * 4 + 4], "big") / 2**31 - 1.0 for i in range(dimensions)]
-    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    """A deterministic unit vector of `text`, offline: the hashed bag of its lowercased words
+    (each word adds +-1 to one of `dimensions` buckets picked by its SHA-256), so equal texts
+    embed equally and cosine similarity measures shared words, not meaning. A text without
+    words embeds as the hash of its whole text, so it is still a unit vector."""
+    values = [0.0] * dimensions
+    words = _WORD.findall(text.lower()) or [text]
+    for word in words:
+        digest = hashlib.sha256(word.encode()).digest()
+        bucket = int.from_bytes(digest[:4], "big") % dimensions
+        values[bucket] += 1.0 if digest[4] & 1 else -1.0
+    norm = math.sqrt(sum(v * v for v in values))
+    if norm == 0:  # words cancelled out exactly: fall back on the first word's bucket
+        digest = hashlib.sha256(words[0].encode()).digest()
+        values[int.from_bytes(digest[:4], "big") % dimensions] = 1.0
+        norm = 1.0
     return [round(v / norm, 6) for v in values]
 
 
@@ -63,8 +94,17 @@ class DemoProvider:
         model: str = "demo",
         temperature: float | None = None,
         max_tokens: int | None = None,
+        tools: Sequence[ToolSpec] | None = None,
     ) -> AsyncIterator[StreamItem]:
-        """Yield the reply's words, then `Usage` (one token per word, as it was sent)."""
+        """Yield the reply's words (or a tool call, see `demo_tool_call`), then `Usage`
+        (one token per word, as it was sent)."""
+        call = demo_tool_call(messages, tools or ())
+        if call is not None:
+            yield call
+            yield Usage(
+                input_tokens=count_prompt_tokens(messages), output_tokens=count_tokens(call.arguments)
+            )
+            return
         tokens = _TOKEN.findall(demo_reply(messages))[: max_tokens or None]
         for index, token in enumerate(tokens):
             if index and self.delay_s:
@@ -74,9 +114,12 @@ class DemoProvider:
             yield token
         yield Usage(input_tokens=count_prompt_tokens(messages), output_tokens=len(tokens))
 
-    async def embed(self, texts: list[str], model: str = "demo-embed") -> Embedding:
+    async def embed(
+        self, texts: list[str], model: str = "demo-embed", dimensions: int | None = None
+    ) -> Embedding:
         """`demo_embedding` of each text; tokens counted as for chat."""
-        return Embedding([demo_embedding(t) for t in texts], sum(count_tokens(t) for t in texts))
+        size = dimensions or EMBEDDING_DIMENSIONS
+        return Embedding([demo_embedding(t, size) for t in texts], sum(count_tokens(t) for t in texts))
 
     async def aclose(self) -> None:
         """Stop the stream before its next token."""

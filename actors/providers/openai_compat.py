@@ -15,6 +15,8 @@ from actors.providers.base import (
     Embedding,
     ProviderError,
     StreamItem,
+    ToolCallRequest,
+    ToolSpec,
     TransientProviderError,
     count_prompt_tokens,
     count_tokens,
@@ -92,9 +94,13 @@ class OpenAIProvider:
         model: str,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        tools: Sequence[ToolSpec] | None = None,
     ) -> AsyncIterator[StreamItem]:
-        """Yield text deltas, then `Usage` (counted when the endpoint reported none)."""
+        """Yield text deltas, the tool calls asked for, then `Usage` (counted when the
+        endpoint reported none)."""
         options: dict[str, Any] = {}
+        if tools:
+            options["tools"] = list(tools)
         if temperature is not None:
             options["temperature"] = temperature
         if max_tokens is not None:
@@ -116,6 +122,7 @@ class OpenAIProvider:
         trace.mark_current("provider_first_byte")
         self._streams.add(http)
         pieces: list[str] = []
+        calls: dict[int, list[str]] = {}  # index -> [id, name, arguments so far]
         usage: Usage | None = None
         try:
             async for data in sse.data_events(http.aiter_bytes()):
@@ -130,6 +137,12 @@ class OpenAIProvider:
                         trace.mark_current("first_token")
                     pieces.append(text)
                     yield text
+                for piece in sse.tool_deltas_of(chunk):
+                    call = calls.setdefault(piece.index, ["", "", ""])
+                    call[0] = piece.id or call[0]
+                    if piece.function is not None:
+                        call[1] = piece.function.name or call[1]
+                        call[2] += piece.function.arguments or ""
         except Exception as exc:
             if self._closed:
                 return  # we closed the connection ourselves (cancel): not a failure
@@ -145,16 +158,22 @@ class OpenAIProvider:
             await http.aclose()
         if self._closed:
             return
+        for index in sorted(calls):
+            call_id, name, arguments = calls[index]
+            yield ToolCallRequest(call_id or f"call_{index}", name, arguments)
+            pieces.append(f" {name} {arguments}")
         yield usage or Usage(
             input_tokens=count_prompt_tokens(messages),
             output_tokens=count_tokens("".join(pieces)),
             counted=True,
         )
 
-    async def embed(self, texts: list[str], model: str) -> Embedding:
-        """The vendor's `/v1/embeddings` of `texts` (tokens counted when it reports none)."""
+    async def embed(self, texts: list[str], model: str, dimensions: int | None = None) -> Embedding:
+        """The vendor's `/v1/embeddings` of `texts` (tokens counted when it reports none);
+        `dimensions` asks for shortened vectors (OpenAI's v3 models and most vendors take it)."""
+        options: dict[str, Any] = {"dimensions": dimensions} if dimensions else {}
         try:
-            response = await self.client.embeddings.create(model=model, input=texts)
+            response = await self.client.embeddings.create(model=model, input=texts, **options)
         except openai.OpenAIError as exc:
             raise map_error(exc) from exc
         vectors = [item.embedding for item in sorted(response.data, key=lambda d: d.index)]

@@ -13,8 +13,23 @@ from collections.abc import AsyncIterator
 import msgspec
 
 
+class FunctionDelta(msgspec.Struct):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCallDelta(msgspec.Struct):
+    """A piece of a tool call: the first names it (`id`, `function.name`), later ones add
+    to its `arguments`; `index` says which call of the message it belongs to."""
+
+    index: int = 0
+    id: str | None = None
+    function: FunctionDelta | None = None
+
+
 class Delta(msgspec.Struct):
     content: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
 
 
 class Choice(msgspec.Struct):
@@ -46,6 +61,13 @@ DONE = b"[DONE]"
 def texts_of(chunk: Chunk) -> list[str]:
     """The non-empty delta texts of a chunk, in choice order."""
     return [c.delta.content for c in chunk.choices if c.delta is not None and c.delta.content]
+
+
+def tool_deltas_of(chunk: Chunk) -> list[ToolCallDelta]:
+    """The tool-call pieces of a chunk (first choice only: we ask for one)."""
+    return [
+        t for c in chunk.choices if c.delta is not None and c.delta.tool_calls for t in c.delta.tool_calls
+    ]
 
 
 def parse_data(data: bytes) -> Chunk:

@@ -7,9 +7,11 @@ Every table is bound to the app engine (`runtime.db.APP_DB`), so row-level secur
 
 from runtime.tables.ai import (
     Agent,
+    AgentDocument,
     ChatSession,
     Document,
     DocumentChunk,
+    EscalationRule,
     Execution,
     Message,
     Workflow,
@@ -39,8 +41,10 @@ ALL_TABLES = [
     ChatSession,
     Execution,
     Message,
+    EscalationRule,
     Document,
     DocumentChunk,
+    AgentDocument,
     SystemRate,
     PartnerRate,
     LedgerEntry,
@@ -77,6 +81,8 @@ TENANT_TABLES = [
     "webhook_deliveries",
     "budget_reservations",
     "dead_letters",
+    "escalation_rules",
+    "agent_documents",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

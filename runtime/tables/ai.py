@@ -5,6 +5,7 @@ from piccolo.columns import (
     UUID,
     Array,
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     OnDelete,
@@ -64,6 +65,13 @@ class ChatSession(Table, tablename="sessions", db=APP_DB):
         on_delete=OnDelete.set_null,
     )
     title = Varchar(length=200, null=True, default=None)
+    hand = Varchar(length=12, default="agent")
+    """agent | escalated | human (`runtime.handover.Hand`)."""
+    held_by = UUID(null=True, default=None)
+    """The person holding the session while `hand` is `human`."""
+    held_since = Timestamptz(null=True, default=None)
+    escalated_at = Timestamptz(null=True, default=None)
+    escalation_reason = Text(null=True, default=None)
     created_at = created_at()
     updated_at = updated_at()
 
@@ -118,14 +126,32 @@ class Message(Table, tablename="messages", db=APP_DB):
         db_column_name="session_id", references=ChatSession, index=True, on_delete=OnDelete.cascade
     )
     execution_id = UUID(null=True, default=None)
-    role = Varchar(length=12)  # user | assistant | system
+    role = Varchar(length=12)  # user | assistant | system | human (a person of the tenant)
     content = Text()
+    author_id = UUID(null=True, default=None)
+    """The person who wrote a `human` message."""
     client_id = Varchar(length=64, null=True, default=None)
     created_at = created_at()
 
 
+class EscalationRule(Table, tablename="escalation_rules", db=APP_DB):
+    """A tenant's escalation rules (`runtime.handover`); one row per tenant."""
+
+    tenant = ForeignKey(
+        db_column_name="tenant_id", references=Tenant, primary_key=True, on_delete=OnDelete.cascade
+    )
+    keywords = Array(base_column=Text())
+    failed_answers = Integer(null=True, default=None)
+    sentiment_below = Real(null=True, default=None)
+    agent_tool = Boolean(default=False)
+    """Offer the agents of session chats the `escalate_to_human` tool."""
+    updated_at = updated_at()
+
+
 class Document(Table, tablename="documents", db=APP_DB):
-    """An uploaded file for retrieval."""
+    """An uploaded file for retrieval (docs/knowledge.md): `upload_status` is processing ->
+    completed | failed (`error` says why); `content_hash` makes a re-upload idempotent.
+    `agent_id` is unused (an agent's documents are `agent_documents`)."""
 
     id = pk()
     tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
@@ -134,15 +160,20 @@ class Document(Table, tablename="documents", db=APP_DB):
     file_type = Varchar(length=32)
     file_size = Varchar(length=32, null=True, default=None)
     upload_status = Varchar(length=20, default="processing")
+    content = Bytea(null=True, default=None)
+    content_hash = Varchar(length=64, null=True, default=None)
+    error = Text(null=True, default=None)
+    chunk_count = Integer(default=0)
+    embedding_model = Varchar(length=100, null=True, default=None)
+    embedding_tokens = Integer(default=0)
     created_at = created_at()
     updated_at = updated_at()
 
 
 class DocumentChunk(Table, tablename="document_chunks", db=APP_DB):
-    """A chunk of a document with its embedding.
-
-    `embedding` is real[] until retrieval lands and pgvector's vector(768) replaces it.
-    """
+    """A chunk of a document. Its `embedding vector(N)` and generated `tsv tsvector` columns
+    are pgvector and full-text types Piccolo has no column for: runtime/knowledge.py reads and
+    writes them in SQL."""
 
     id = pk()
     tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
@@ -151,5 +182,14 @@ class DocumentChunk(Table, tablename="document_chunks", db=APP_DB):
     )
     chunk_index = Integer()
     content = Text()
-    embedding = Array(base_column=Real(), null=True, default=None)
+    created_at = created_at()
+
+
+class AgentDocument(Table, tablename="agent_documents", db=APP_DB):
+    """A document an agent may search with its `knowledge_search` tool."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, on_delete=OnDelete.cascade)
+    agent = ForeignKey(db_column_name="agent_id", references=Agent, on_delete=OnDelete.cascade)
+    document = ForeignKey(db_column_name="document_id", references=Document, on_delete=OnDelete.cascade)
     created_at = created_at()

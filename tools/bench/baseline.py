@@ -35,6 +35,8 @@ async def _answer(socket: WebSocket, llm: OpenAIProvider, model: str, content: s
         if isinstance(item, Usage):
             usage = {"input_tokens": item.input_tokens, "output_tokens": item.output_tokens}
             continue
+        if not isinstance(item, str):  # a tool call: the baseline offers no tools
+            continue
         seq += 1
         parts.append(item)
         frame = {"type": "delta", "execution_id": execution_id, "seq": seq, "text": item}

@@ -8,7 +8,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-ROLES = ("app_admin", "partner_admin", "tenant_admin", "user")
+ROLES = ("app_admin", "partner_admin", "tenant_admin", "support", "user")
 
 Guard = Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]
 
@@ -30,7 +30,9 @@ def requires_role(*roles: str) -> Guard:
 requires_app_admin = requires_role("app_admin")
 requires_partner_admin = requires_role("partner_admin")
 requires_tenant_admin = requires_role("tenant_admin")
-requires_tenant_member = requires_role("tenant_admin", "user")
+requires_tenant_member = requires_role("tenant_admin", "support", "user")
+# People who answer conversations (docs/human-in-the-loop.md): takeover, hand back, inbox.
+requires_support = requires_role("tenant_admin", "support")
 requires_authenticated = requires_role(*ROLES)
 # External systems (API keys, role `service`) may start and read executions, nothing else.
-requires_execution_caller = requires_role("tenant_admin", "user", "service")
+requires_execution_caller = requires_role("tenant_admin", "support", "user", "service")

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from litestar import WebSocket
 
 from runtime import trace
-from runtime.executions import ACTIVE, Submission
+from runtime.broker import execution_key
+from runtime.errors import CodedError
+from runtime.executions import ACTIVE, COPILOT_SOURCE, Submission
 from runtime.messages import (
     DeltaEvent,
     ExecutionCancelled,
@@ -28,6 +30,8 @@ from runtime.messages import (
     ExecutionFailed,
     ExecutionRestarted,
     ExecutionStarted,
+    InboxChanged,
+    SessionEventBase,
     StreamEvent,
 )
 from web.auth.identity import Principal
@@ -38,10 +42,13 @@ from web.executions import bus as execution_bus
 from web.executions import service
 from web.executions.bus import Bus
 from web.executions.service import Rejected
+from web.handover.service import HandoverService
 
 log = logging.getLogger("hirebuddha.web")
 
 TERMINAL = (ExecutionCompleted, ExecutionFailed, ExecutionCancelled)
+_UNBINDS: set[asyncio.Task[None]] = set()
+"""Unbinds of ended drafts in flight (kept referenced until done)."""
 
 
 @dataclass
@@ -82,6 +89,8 @@ class ChatConnection:
         self.gates: dict[uuid.UUID, list[StreamEvent]] = {}
         """Live events held back while a resume of that execution is being answered."""
         self.closed = False
+        self.drafts: set[uuid.UUID] = set()
+        """Co-pilot drafts this socket asked for and still listens to (`execution.<id>`)."""
 
     # --- outgoing ------------------------------------------------------------------------
 
@@ -103,8 +112,19 @@ class ChatConnection:
         elif self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write())
 
-    def deliver(self, event: StreamEvent, frame: p.ServerFrame | None = None) -> None:
+    def deliver(
+        self, event: StreamEvent | SessionEventBase | InboxChanged, frame: p.ServerFrame | None = None
+    ) -> None:
         """Take a live event from the relay (never blocks)."""
+        if isinstance(event, InboxChanged):  # not a session's (never routed here)
+            return
+        if not isinstance(event, SessionEventBase) and event.execution_id in self.drafts:
+            self._draft_event(event)
+            return
+        if isinstance(event, SessionEventBase):  # a person in the conversation: no seq to dedupe
+            if event.for_user is None or event.for_user == self.me.id:
+                self.send(frame or p.frame_of(event))
+            return
         gate = self.gates.get(event.execution_id)
         if gate is not None:
             gate.append(event)
@@ -193,6 +213,8 @@ class ChatConnection:
             await self._read()
         finally:
             await self.relay.unsubscribe(self.session_id, self)
+            for draft_id in list(self.drafts):
+                await self.relay.unsubscribe_key(execution_key(draft_id), self)
             # Let queued frames (an error, a final state) leave before the socket goes.
             if not self.closed:
                 with contextlib.suppress(Exception):
@@ -226,7 +248,7 @@ class ChatConnection:
             await self._dispatch(frame)
         except p.FrameError as exc:
             self.send(p.Error(exc.code, exc.message))
-        except Rejected as exc:
+        except CodedError as exc:  # Rejected, session_held
             self.send(p.Error(exc.code, exc.message))
         except Exception:
             log.exception("chat frame failed")
@@ -244,9 +266,57 @@ class ChatConnection:
                 self.send(p.Pong())
             case p.AuthFrame():
                 self.send(p.Error("already_authenticated", "This socket is authenticated."))
+            case p.DraftFrame():
+                await self._draft()
+
+    async def _draft(self) -> None:
+        """A co-pilot draft for the person holding the session: an execution of the agent on
+        the conversation, without a session, streamed to this socket only as `draft.*`
+        frames, admitted and metered like any execution (docs/human-in-the-loop.md)."""
+        agent_id, conversation = await HandoverService(self.me, self.bus).draft_input(self.session_id)
+        draft_id = uuid.uuid4()
+        key = execution_key(draft_id)
+        self.drafts.add(draft_id)
+        await self.relay.subscribe_key(key, self)  # before it is queued: no delta is missed
+        try:
+            sub = Submission(agent_id, conversation, source=COPILOT_SOURCE, execution_id=draft_id)
+            await execution_bus.dispatch(self.bus, self.me, sub)
+        except Exception:
+            self.drafts.discard(draft_id)
+            await self.relay.unsubscribe_key(key, self)
+            raise
+        self.send(p.DraftStartedFrame(draft_id))
+
+    def _draft_event(self, event: StreamEvent) -> None:
+        """A draft's stream event as the person's `draft.*` frame."""
+        draft_id = event.execution_id
+        match event:
+            case DeltaEvent():
+                self.send(p.DraftDeltaFrame(draft_id, event.seq, event.text))
+                return
+            case ExecutionCompleted():
+                self.send(p.DraftCompletedFrame(draft_id, event.text))
+            case ExecutionFailed():
+                self.send(p.DraftFailedFrame(draft_id, p.ErrorBody(event.error.code, event.error.message)))
+            case ExecutionCancelled():
+                self.send(p.DraftFailedFrame(draft_id, p.ErrorBody("cancelled", "The draft was cancelled.")))
+            case _:
+                return
+        self.drafts.discard(draft_id)
+        task = asyncio.get_running_loop().create_task(
+            self.relay.unsubscribe_key(execution_key(draft_id), self)
+        )
+        _UNBINDS.add(task)
+        task.add_done_callback(_UNBINDS.discard)
 
     async def _message(self, frame: p.MessageFrame) -> None:
         received = time.time()
+        # A person holds the session: the message goes to them (or is theirs), not to an actor.
+        routed = await HandoverService(self.me, self.bus).route(
+            self.session_id, frame.content, frame.client_id
+        )
+        if routed is not None:
+            return
         sent = await execution_bus.dispatch(
             self.bus,
             self.me,

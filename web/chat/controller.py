@@ -16,7 +16,7 @@ from web.chat import protocol as p
 from web.chat.connection import ChatConnection
 from web.sessions.service import SessionService
 
-MEMBER_ROLES = ("tenant_admin", "user")
+MEMBER_ROLES = ("tenant_admin", "support", "user")
 
 
 @websocket(

@@ -8,20 +8,32 @@ added `execution.restarted`).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from runtime.errors import CodedError
 from runtime.messages import (
     DeltaEvent,
+    DraftCompleted,
+    DraftDelta,
+    DraftFailed,
     ExecutionCancelled,
     ExecutionCompleted,
     ExecutionFailed,
     ExecutionRestarted,
     ExecutionStarted,
+    HumanJoined,
+    HumanLeft,
+    InboxChanged,
+    SessionEscalated,
+    SessionEventBase,
+    SessionMessage,
     StreamEvent,
+    ToolCalled,
+    ToolResulted,
 )
 
 AUTH_TIMEOUT_S = 5.0
@@ -79,8 +91,12 @@ class AuthFrame(ClientFrame, tag="auth"):
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
 
 
-Frame = MessageFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame
-KNOWN = {"message", "cancel", "resume", "ping", "auth"}
+class DraftFrame(ClientFrame, tag="draft"):
+    """The person holding the session asks the agent for a co-pilot draft of the next reply."""
+
+
+Frame = MessageFrame | CancelFrame | ResumeFrame | PingFrame | AuthFrame | DraftFrame
+KNOWN = {"message", "cancel", "resume", "ping", "auth", "draft"}
 
 
 class FrameError(CodedError):
@@ -144,10 +160,31 @@ class TokenUsage(msgspec.Struct):
     output_tokens: int
 
 
+class CitationBody(msgspec.Struct):
+    document_id: uuid.UUID
+    filename: str
+    chunk_index: int
+
+
 class Completed(ServerFrame, tag="execution.completed"):
     execution_id: uuid.UUID
     text: str
     usage: TokenUsage
+    citations: list[CitationBody] = []
+
+
+class ToolCall(ServerFrame, tag="tool.call"):
+    """The agent called a tool (docs/knowledge.md "Tools")."""
+
+    execution_id: uuid.UUID
+    name: str
+    arguments: dict[str, Any]
+
+
+class ToolResult(ServerFrame, tag="tool.result"):
+    execution_id: uuid.UUID
+    name: str
+    summary: str
 
 
 class ErrorBody(msgspec.Struct):
@@ -172,6 +209,68 @@ class Restarted(ServerFrame, tag="execution.restarted"):
     reason: str
 
 
+# --- a person in the conversation (docs/human-in-the-loop.md) ---
+
+
+class HumanJoinedFrame(ServerFrame, tag="human.joined"):
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+
+
+class HumanLeftFrame(ServerFrame, tag="human.left"):
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+
+
+class MessageFrameOut(ServerFrame, tag="message"):
+    """A message no actor answers: the person's (`human`) or, while held, the end user's."""
+
+    session_id: uuid.UUID
+    message_id: uuid.UUID
+    author: Literal["user", "human"]
+    name: str | None
+    content: str
+    client_id: str | None
+    created_at: dt.datetime
+
+
+class EscalatedFrame(ServerFrame, tag="session.escalated"):
+    session_id: uuid.UUID
+    reason: str
+
+
+class DraftStartedFrame(ServerFrame, tag="draft.started"):
+    """A co-pilot draft is being written (its id names the draft frames that follow)."""
+
+    draft_id: uuid.UUID
+
+
+class DraftDeltaFrame(ServerFrame, tag="draft.delta"):
+    draft_id: uuid.UUID
+    seq: int
+    text: str
+
+
+class DraftCompletedFrame(ServerFrame, tag="draft.completed"):
+    draft_id: uuid.UUID
+    text: str
+
+
+class DraftFailedFrame(ServerFrame, tag="draft.failed"):
+    draft_id: uuid.UUID
+    error: ErrorBody
+
+
+class InboxChangedFrame(ServerFrame, tag="inbox.changed"):
+    session_id: uuid.UUID
+    hand: str
+    held_by: uuid.UUID | None
+    reason: str | None
+    at: dt.datetime
+
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -180,16 +279,45 @@ def encode(frame: ServerFrame) -> str:
     return _encoder.encode(frame).decode()
 
 
-def frame_of(event: StreamEvent) -> ServerFrame:
-    """The WebSocket frame of an actors' stream event."""
+def frame_of(event: StreamEvent | SessionEventBase | InboxChanged) -> ServerFrame:
+    """The WebSocket frame of an actors' stream event, a session event or an inbox change."""
     match event:
+        case HumanJoined():
+            return HumanJoinedFrame(event.session_id, event.user_id, event.name)
+        case HumanLeft():
+            return HumanLeftFrame(event.session_id, event.user_id, event.name)
+        case SessionMessage():
+            return MessageFrameOut(
+                event.session_id,
+                event.message_id,
+                event.author,
+                event.name,
+                event.content,
+                event.client_id,
+                event.created_at,
+            )
+        case SessionEscalated():
+            return EscalatedFrame(event.session_id, event.reason)
+        case DraftDelta():
+            return DraftDeltaFrame(event.draft_id, event.seq, event.text)
+        case DraftCompleted():
+            return DraftCompletedFrame(event.draft_id, event.text)
+        case DraftFailed():
+            return DraftFailedFrame(event.draft_id, ErrorBody(event.error.code, event.error.message))
+        case InboxChanged():
+            return InboxChangedFrame(event.session_id, event.hand, event.held_by, event.reason, event.at)
         case DeltaEvent():
             return Delta(event.execution_id, event.seq, event.text)
         case ExecutionStarted():
             return Started(event.execution_id, event.message_id)
         case ExecutionCompleted():
             usage = TokenUsage(event.usage.input_tokens, event.usage.output_tokens)
-            return Completed(event.execution_id, event.text, usage)
+            cited = [CitationBody(c.document_id, c.filename, c.chunk_index) for c in event.citations]
+            return Completed(event.execution_id, event.text, usage, cited)
+        case ToolCalled():
+            return ToolCall(event.execution_id, event.name, event.arguments)
+        case ToolResulted():
+            return ToolResult(event.execution_id, event.name, event.summary)
         case ExecutionFailed():
             return Failed(event.execution_id, ErrorBody(event.error.code, event.error.message))
         case ExecutionCancelled():

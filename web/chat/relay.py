@@ -20,11 +20,23 @@ import aio_pika
 import msgspec
 
 from runtime import trace
-from runtime.broker import Topology, session_key
-from runtime.messages import DeltaBatch, DeltaEvent, RelayMessage, Snapshot, StreamEvent, decode
+from runtime.broker import Topology, execution_key, inbox_key, session_key
+from runtime.messages import (
+    DeltaBatch,
+    DeltaEvent,
+    InboxChanged,
+    RelayMessage,
+    SessionEventBase,
+    Snapshot,
+    StreamEvent,
+    decode,
+)
 from runtime.publishing import DELTA_BATCH_KEY
 from web.chat.protocol import ServerFrame, frame_of
 from web.executions.bus import Bus
+
+Relayed = StreamEvent | SessionEventBase | InboxChanged
+"""What the relay hands a sink: a session's stream and session events, a tenant's inbox changes."""
 
 log = logging.getLogger("hirebuddha.web")
 
@@ -35,7 +47,7 @@ BIND_TIMEOUT_S = 5.0
 class Sink(Protocol):
     """A subscriber of one session's events (a chat socket)."""
 
-    def deliver(self, event: StreamEvent, frame: ServerFrame) -> None:
+    def deliver(self, event: Relayed, frame: ServerFrame) -> None:
         """Take one event without waiting."""
         ...
 
@@ -45,7 +57,8 @@ class Relay:
 
     def __init__(self, url: str, topo: Topology) -> None:
         self._url, self._topo = url, topo
-        self._sinks: dict[uuid.UUID, set[Sink]] = {}
+        self._sinks: dict[str, set[Sink]] = {}
+        """Sinks per routing key (`session.<id>`, `inbox.<tenant>`)."""
         self._pending: dict[str, asyncio.Future[Snapshot]] = {}
         # Binding and unbinding are broker round trips; one lock keeps "first socket binds,
         # last socket unbinds" exact when sockets of one session come and go together.
@@ -77,32 +90,40 @@ class Relay:
 
     async def subscribe(self, session_id: uuid.UUID, sink: Sink) -> None:
         """Deliver `session_id`'s events to `sink` from now on."""
+        await self.subscribe_key(session_key(session_id), sink)
+
+    async def unsubscribe(self, session_id: uuid.UUID, sink: Sink) -> None:
+        """Stop delivering `session_id`'s events to `sink`."""
+        await self.unsubscribe_key(session_key(session_id), sink)
+
+    async def subscribe_key(self, key: str, sink: Sink) -> None:
+        """Deliver the events routed by `key` to `sink` from now on."""
         assert self._queue is not None and self._exchange is not None
         async with self._lock:
-            sinks = self._sinks.setdefault(session_id, set())
+            sinks = self._sinks.setdefault(key, set())
             if not sinks:
                 # Bounded: with the broker down a bind waits for the reconnection without end,
                 # holding this lock and leaving the socket with no answer (TimeoutError here
                 # becomes an `unavailable` error frame; tests/test_faults_broker.py).
                 async with asyncio.timeout(BIND_TIMEOUT_S):
-                    await self._queue.bind(self._exchange, routing_key=session_key(session_id))
+                    await self._queue.bind(self._exchange, routing_key=key)
             sinks.add(sink)
 
-    async def unsubscribe(self, session_id: uuid.UUID, sink: Sink) -> None:
-        """Stop delivering to `sink`; unbind the session when it was the last one."""
+    async def unsubscribe_key(self, key: str, sink: Sink) -> None:
+        """Stop delivering to `sink`; unbind `key` when it was the last one."""
         assert self._queue is not None and self._exchange is not None
         async with self._lock:
-            sinks = self._sinks.get(session_id)
+            sinks = self._sinks.get(key)
             if sinks is None or sink not in sinks:
                 return
             sinks.discard(sink)
             if not sinks:
-                del self._sinks[session_id]
+                del self._sinks[key]
                 # Best effort while the broker is down: a stale binding only feeds events to
                 # no sink, and the exclusive queue goes away with the connection anyway.
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(BIND_TIMEOUT_S):
-                        await self._queue.unbind(self._exchange, routing_key=session_key(session_id))
+                        await self._queue.unbind(self._exchange, routing_key=key)
 
     async def snapshot(
         self, bus: Bus, execution_id: uuid.UUID, after_seq: int, wait_s: float
@@ -137,8 +158,14 @@ class Relay:
         else:
             self._deliver(decoded)
 
-    def _deliver(self, event: StreamEvent) -> None:
-        sinks = self._sinks.get(event.session_id) if event.session_id else None
+    def _deliver(self, event: Relayed) -> None:
+        if isinstance(event, InboxChanged):
+            key = inbox_key(event.tenant_id)
+        elif event.session_id is not None:
+            key = session_key(event.session_id)
+        else:  # a session-less execution some socket listens to (a co-pilot draft)
+            key = execution_key(event.execution_id)
+        sinks = self._sinks.get(key)
         if not sinks:
             return
         if trace.ENABLED and isinstance(event, DeltaEvent) and event.seq == 1:

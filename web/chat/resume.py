@@ -58,7 +58,11 @@ def final_event(row: dict[str, Any]) -> StreamEvent | None:
     if row["status"] == "completed":
         usage = msgspec.convert(row.get("usage") or {"input_tokens": 0, "output_tokens": 0}, Usage)
         return ExecutionCompleted(
-            execution_id=execution_id, session_id=session_id, text=result.text, usage=usage
+            execution_id=execution_id,
+            session_id=session_id,
+            text=result.text,
+            usage=usage,
+            citations=result.citations,
         )
     if row["status"] == "cancelled":
         return ExecutionCancelled(execution_id=execution_id, session_id=session_id)

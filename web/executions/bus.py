@@ -23,6 +23,8 @@ from runtime.messages import (
     ExecutionCancelled,
     ExecutionRequested,
     ExecutionStarted,
+    InboxChanged,
+    SessionEventBase,
     SnapshotRequest,
     StreamEvent,
     encode,
@@ -50,6 +52,11 @@ class Bus:
     async def event(self, event: StreamEvent) -> None:
         """Publish a stream event to its session's (or execution's) subscribers."""
         await self.streams.publish(event)
+
+    async def session_event(self, event: SessionEventBase | InboxChanged) -> None:
+        """Publish a session event (every web process's sockets of the session) or an inbox
+        change (every inbox socket of the tenant): over RabbitMQ, never by polling."""
+        await self.streams.publish_session(event)
 
     async def request_snapshot(
         self, execution_id: uuid.UUID, after_seq: int, reply_to: str, correlation_id: str

@@ -20,6 +20,7 @@ from ledger import budget
 from runtime import db, executions
 from runtime.errors import CodedError
 from runtime.executions import ExecutionStatus, Submission, Verdict
+from runtime.handover import ANSWERING_ROLES
 from web.auth.identity import Principal
 
 
@@ -134,11 +135,12 @@ async def mark_unqueued(tenant_id: uuid.UUID, execution_id: uuid.UUID) -> None:
 
 
 def _viewer(me: Principal) -> uuid.UUID | None:
-    """Whose executions the caller sees: None (all of the tenant) for a tenant admin.
+    """Whose executions the caller sees: None (all of the tenant) for a tenant admin and a
+    support person (who answers the tenant's conversations).
 
     Used as `($2::uuid IS NULL OR user_id = $2)`: a user sees and cancels only its own.
     """
-    return None if me.role == "tenant_admin" else me.id
+    return None if me.role in ANSWERING_ROLES else me.id
 
 
 VISIBLE = "($2::uuid IS NULL OR user_id = $2::uuid)"

@@ -16,6 +16,7 @@ COLUMNS = (
     ChatSession.agent.as_alias("agent_id"),
     ChatSession.user.as_alias("user_id"),
     ChatSession.title,
+    ChatSession.hand,
     ChatSession.created_at,
 )
 LISTING_LIMIT = 500

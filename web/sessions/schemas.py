@@ -19,11 +19,14 @@ class SessionOut(msgspec.Struct):
     user_id: uuid.UUID | None
     title: str | None
     created_at: dt.datetime
+    hand: str = "agent"
+    """Who answers: `agent`, `escalated` (a person is asked for) or `human` (a person holds it)."""
 
 
 class MessageOut(msgspec.Struct):
     id: uuid.UUID
     role: str
+    """user | assistant | human (a person of the tenant, docs/human-in-the-loop.md)"""
     content: str
     execution_id: uuid.UUID | None
     created_at: dt.datetime

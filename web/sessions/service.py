@@ -8,6 +8,7 @@ from typing import Any
 from litestar.exceptions import NotFoundException
 
 from runtime import db
+from runtime.handover import ANSWERING_ROLES
 from runtime.tables import ChatSession
 from web.agents import repository as agents
 from web.auth.identity import Principal
@@ -20,8 +21,8 @@ class SessionService:
 
     def __init__(self, me: Principal) -> None:
         self.me, self.tenant_id = me, me.tenant_id
-        # None: the whole tenant's sessions (tenant admin); else only the caller's own.
-        self.owner = None if me.role == "tenant_admin" else me.id
+        # None: the whole tenant's sessions (tenant admin, support); else only the caller's own.
+        self.owner = None if me.role in ANSWERING_ROLES else me.id
 
     async def open(self, agent_id: uuid.UUID, title: str | None) -> dict[str, Any]:
         """Start a conversation with an active agent of the tenant."""

@@ -10,7 +10,8 @@ import msgspec
 
 from web.schemas import PLACES, Email, Money, Name, Password, check_money
 
-TenantRole = Literal["tenant_admin", "user"]
+TenantRole = Literal["tenant_admin", "support", "user"]
+"""`support`: a member who also answers conversations (docs/human-in-the-loop.md)."""
 
 
 class TenantPatch(msgspec.Struct, forbid_unknown_fields=True):

@@ -7,7 +7,8 @@ import { Loading } from "@/app/guards";
 
 interface Item { to: string; label: string }
 const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
-  { title: "Chat", roles: ["tenant_admin", "user"], items: [{ to: "/chat", label: "Conversations" }] },
+  { title: "Chat", roles: ["tenant_admin", "support", "user"], items: [{ to: "/chat", label: "Conversations" }] },
+  { title: "Support", roles: ["tenant_admin", "support"], items: [{ to: "/inbox", label: "Inbox" }] },
   {
     title: "Workspace",
     roles: ["tenant_admin"],

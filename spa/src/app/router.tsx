@@ -18,6 +18,7 @@ const admin = from(() => import("@/app/areas/admin"));
 const partner = from(() => import("@/app/areas/partner"));
 const workspace = from(() => import("@/app/areas/workspace"));
 const ChatPage = from(() => import("@/app/areas/chat"))("ChatPage");
+const InboxPage = from(() => import("@/app/areas/support"))("InboxPage");
 
 const Admin = {
   Partners: admin("PartnersPage"), Tenants: admin("AdminTenantsPage"), Rates: admin("SystemRatesPage"), Models: admin("ModelsPage"),
@@ -33,6 +34,8 @@ const Workspace = {
 
 const as = (roles: Role[], el: ReactNode) => <RequireRole roles={roles}>{el}</RequireRole>;
 const ADMIN: Role[] = ["tenant_admin"];
+const MEMBERS: Role[] = ["tenant_admin", "support", "user"];
+const SUPPORT: Role[] = ["tenant_admin", "support"];
 const PARTNER: Role[] = ["partner_admin"];
 const ROOT: Role[] = ["app_admin"];
 
@@ -44,8 +47,10 @@ export const router = createBrowserRouter([
     element: <RequireAuth><Shell /></RequireAuth>,
     children: [
       { index: true, element: <Home /> },
-      { path: "chat", element: as(["tenant_admin", "user"], <ChatPage />) },
-      { path: "chat/:sessionId", element: as(["tenant_admin", "user"], <ChatPage />) },
+      { path: "chat", element: as(MEMBERS, <ChatPage />) },
+      { path: "chat/:sessionId", element: as(MEMBERS, <ChatPage />) },
+      { path: "inbox", element: as(SUPPORT, <InboxPage />) },
+      { path: "inbox/:sessionId", element: as(SUPPORT, <InboxPage />) },
       { path: "console", element: <Navigate to="/console/agents" replace /> },
       { path: "console/agents", element: as(ADMIN, <Workspace.Agents />) },
       { path: "console/agents/:agentId", element: as(ADMIN, <Workspace.AgentEditor />) },

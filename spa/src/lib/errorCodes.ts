@@ -48,6 +48,8 @@ export const ERROR_CODES = [
   "method_not_allowed",
   "conflict",
   "too_many_requests",
+  "session_held",
+  "not_holder",
 ] as const;
 
 /** A machine code of a REST problem body, a WebSocket error frame or a failed execution. */

@@ -730,6 +730,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sessions/{session_id}/handback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Handback */
+        post: operations["ApiV1SessionsSessionIdHandbackHandback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{session_id}/takeover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Takeover */
+        post: operations["ApiV1SessionsSessionIdTakeoverTakeover"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Inbox */
+        get: operations["ApiV1InboxInbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/escalation-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** EscalationRules */
+        get: operations["ApiV1TenantEscalationRulesEscalationRules"];
+        /** SetEscalationRules */
+        put: operations["ApiV1TenantEscalationRulesSetEscalationRules"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;
@@ -1011,6 +1080,14 @@ export interface components {
             total_commission: string;
             tenants: components["schemas"]["TenantEarnings"][];
         };
+        /** EscalationRules */
+        EscalationRules: {
+            keywords?: string[];
+            failed_answers?: number | null;
+            sentiment_below?: number | null;
+            /** @default false */
+            agent_tool: boolean;
+        };
         /** ExecutionAccepted */
         ExecutionAccepted: {
             /** Format: uuid */
@@ -1045,6 +1122,35 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             webhooks?: components["schemas"]["WebhookAttemptOut"][];
+        };
+        /** HoldOut */
+        HoldOut: {
+            /** Format: uuid */
+            session_id: string;
+            hand: string;
+            held_by: string | null;
+            holder_name: string | null;
+            cancelled?: string[];
+        };
+        /** InboxItem */
+        InboxItem: {
+            /** Format: uuid */
+            session_id: string;
+            /** Format: uuid */
+            agent_id: string;
+            agent_name: string;
+            user_id: string | null;
+            user_name: string | null;
+            title: string | null;
+            hand: string;
+            held_by: string | null;
+            holder_name: string | null;
+            held_since: string | null;
+            escalated_at: string | null;
+            escalation_reason: string | null;
+            last_message: string | null;
+            /** Format: date-time */
+            updated_at: string;
         };
         /** LedgerEntryOut */
         LedgerEntryOut: {
@@ -1294,11 +1400,21 @@ export interface components {
             title: string | null;
             /** Format: date-time */
             created_at: string;
+            /** @default agent */
+            hand: string;
         };
         /** StreamOptions */
         StreamOptions: {
             /** @default false */
             include_usage: boolean;
+        };
+        /** TakeoverIn */
+        TakeoverIn: {
+            /**
+             * @default cancel
+             * @enum {string}
+             */
+            on_running: "cancel" | "finish";
         };
         /** TenantCreate */
         TenantCreate: {
@@ -1386,7 +1502,7 @@ export interface components {
              * @default user
              * @enum {string}
              */
-            role: "tenant_admin" | "user";
+            role: "tenant_admin" | "support" | "user";
         };
         /** UserOut */
         UserOut: {
@@ -1403,7 +1519,7 @@ export interface components {
         /** UserPatch */
         UserPatch: {
             full_name?: string;
-            role?: "tenant_admin" | "user";
+            role?: "tenant_admin" | "support" | "user";
             is_active?: boolean;
         };
         /** WebhookAttemptOut */
@@ -3366,6 +3482,182 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TenantModelOut"][];
+                };
+            };
+        };
+    };
+    ApiV1SessionsSessionIdHandbackHandback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1SessionsSessionIdTakeoverTakeover: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TakeoverIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1InboxInbox: {
+        parameters: {
+            query?: {
+                agent_id?: string | null;
+                state?: "escalated" | "human" | null;
+                assignee?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxItem"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantEscalationRulesEscalationRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EscalationRules"];
+                };
+            };
+        };
+    };
+    ApiV1TenantEscalationRulesSetEscalationRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EscalationRules"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EscalationRules"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
                 };
             };
         };

@@ -3,7 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "@/lib/api/client";
 
 export type Me = Schemas["MeOut"];
-export type Role = "app_admin" | "partner_admin" | "tenant_admin" | "user";
+export type Role = "app_admin" | "partner_admin" | "tenant_admin" | "support" | "user";
 
 export const meKey = ["me"] as const;
 

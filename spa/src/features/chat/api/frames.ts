@@ -17,13 +17,24 @@ export type ServerFrame =
   | { type: "execution.completed"; execution_id: string; text: string; usage: TokenUsage }
   | { type: "execution.failed"; execution_id: string; error: { code: string; message: string } }
   | { type: "execution.cancelled"; execution_id: string }
-  | { type: "execution.restarted"; execution_id: string; attempt: number; reason: string };
+  | { type: "execution.restarted"; execution_id: string; attempt: number; reason: string }
+  // A person in the conversation (docs/human-in-the-loop.md).
+  | { type: "human.joined"; session_id: string; user_id: string; name: string }
+  | { type: "human.left"; session_id: string; user_id: string; name: string }
+  | { type: "message"; session_id: string; message_id: string; author: "user" | "human"; name: string | null; content: string; client_id: string | null; created_at: string }
+  | { type: "session.escalated"; session_id: string; reason: string }
+  // Co-pilot drafts: only the person holding the session gets these.
+  | { type: "draft.started"; draft_id: string }
+  | { type: "draft.delta"; draft_id: string; seq: number; text: string }
+  | { type: "draft.completed"; draft_id: string; text: string }
+  | { type: "draft.failed"; draft_id: string; error: { code: string; message: string } };
 
 export type ClientFrame =
   | { type: "message"; content: string; client_id: string }
   | { type: "cancel"; execution_id: string }
   | { type: "resume"; execution_id: string; after_seq: number }
-  | { type: "ping" };
+  | { type: "ping" }
+  | { type: "draft" };
 
 const BUSY = "Your workspace is already running as many replies as it may. Wait a moment, then try again.";
 const CREDIT = "Your workspace is out of prepaid credit. Ask your workspace admin to top it up.";
@@ -40,6 +51,8 @@ const WORDS: Partial<Record<ErrorCode, string>> = {
   session_busy: "The agent is still answering your previous message. Wait for it to finish, or stop it first.",
   tenant_inactive: "This workspace is suspended. Contact your administrator.",
   not_found: "This agent or conversation no longer exists. Pick another agent.",
+  session_held: "Someone else from support is answering this conversation.",
+  not_holder: "Take the conversation over first.",
   // The reply failed (execution.failed).
   provider_unavailable: PROVIDER_DOWN,
   provider_error: PROVIDER_DOWN,
@@ -62,7 +75,7 @@ const WORDS: Partial<Record<ErrorCode, string>> = {
 /** Error codes that refuse a message before it runs: the message was not sent. */
 export const REFUSALS = new Set<string>([
   "rate_limited", "insufficient_credit", "tenant_cap_reached", "user_cap_reached", "session_busy", "tenant_inactive",
-  "not_found", "internal_error",
+  "not_found", "internal_error", "session_held",
 ] satisfies ErrorCode[]);
 
 export function describeChatError(code: string): string {

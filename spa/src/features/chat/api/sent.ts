@@ -8,9 +8,18 @@ export interface LocalMessage {
   executionId?: string;
   /** Why the server refused it (it never ran), in words. */
   refused?: string;
+  /** A person held the session: it went to them, no agent reply follows. */
+  toPerson?: boolean;
+  /** When it was sent (ms), to place it among the person's messages. */
+  at?: number;
 }
 
-const waiting = (list: LocalMessage[]) => list.findIndex((m) => !m.executionId && !m.refused);
+const waiting = (list: LocalMessage[]) => list.findIndex((m) => !m.executionId && !m.refused && !m.toPerson);
+
+/** The message with `clientId` went to the person holding the session (no reply will start). */
+export function markToPerson(list: LocalMessage[], clientId: string): LocalMessage[] {
+  return list.map((m) => (m.clientId === clientId ? { ...m, toPerson: true } : m));
+}
 
 /** The oldest waiting message now runs as `executionId` (no change if already matched). */
 export function markStarted(list: LocalMessage[], executionId: string): LocalMessage[] {

@@ -3,11 +3,26 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { AuthSocket, type SocketStatus } from "@/lib/ws";
 import { describeChatError, REFUSALS, type ServerFrame } from "@/features/chat/api/frames";
-import { markRefused, markStarted, type LocalMessage } from "@/features/chat/api/sent";
+import { markRefused, markStarted, markToPerson, type LocalMessage } from "@/features/chat/api/sent";
 import { applyFrame, emptyStream, resumeFrames, type StreamState } from "@/features/chat/api/stream";
 
-export function useChat(sessionId: string) {
+/** A message no agent answers: the person's, or the end user's while a person holds the session. */
+export interface PersonMessage { id: string; author: "user" | "human"; name: string | null; content: string; clientId: string | null; at: number }
+/** The person holding the session (from `human.joined`), if any. */
+export interface Holder { userId: string | null; name: string }
+/** A co-pilot draft streamed to the person holding the session. */
+export interface Draft { id: string; text: string; status: "running" | "completed" | "failed"; error?: string }
+
+/** `coPilotFor`: the signed-in person's id on the support side; while they hold the session,
+ * every end-user message asks the agent for a draft reply (co-pilot mode). */
+export function useChat(sessionId: string, initialHolder: Holder | null = null, coPilotFor?: string) {
   const [stream, setStream] = useState<StreamState>(emptyStream);
+  const [holder, setHolderState] = useState<Holder | null>(initialHolder);
+  const holderRef = useRef(initialHolder);
+  const setHolder = (h: Holder | null) => setHolderState((holderRef.current = h));
+  const [people, setPeople] = useState<PersonMessage[]>([]);
+  const [escalated, setEscalated] = useState<string | null>(null);
+  const [draft, setDraft] = useState<Draft | null>(null);
   const [sent, setSent] = useState<LocalMessage[]>([]);
   const [status, setStatus] = useState<SocketStatus>("connecting");
   const [error, setError] = useState<string | null>(null);
@@ -33,6 +48,34 @@ export function useChat(sessionId: string) {
           else setError(words);
           return;
         }
+        switch (frame.type) {
+          case "human.joined":
+            return setHolder({ userId: frame.user_id, name: frame.name });
+          case "human.left":
+            return setHolder(null);
+          case "session.escalated":
+            return setEscalated(frame.reason);
+          case "message": {
+            const clientId = frame.client_id;
+            if (clientId !== null && sentRef.current.some((m) => m.clientId === clientId)) {
+              setSent((sentRef.current = markToPerson(sentRef.current, clientId)));
+              return; // our own message, already shown
+            }
+            const m: PersonMessage = {
+              id: frame.message_id, author: frame.author, name: frame.name, content: frame.content, clientId, at: Date.now(),
+            };
+            if (m.author === "user" && coPilotFor && holderRef.current?.userId === coPilotFor) socket.send({ type: "draft" });
+            return setPeople((all) => (all.some((x) => x.id === m.id) ? all : [...all, m]));
+          }
+          case "draft.started":
+            return setDraft({ id: frame.draft_id, text: "", status: "running" });
+          case "draft.delta":
+            return setDraft((d) => (d && d.id === frame.draft_id ? { ...d, text: d.text + frame.text } : d));
+          case "draft.completed":
+            return setDraft((d) => (d && d.id === frame.draft_id ? { ...d, text: frame.text, status: "completed" } : d));
+          case "draft.failed":
+            return setDraft((d) => (d && d.id === frame.draft_id ? { ...d, status: "failed", error: describeChatError(frame.error.code) } : d));
+        }
         if (frame.type === "execution.started") {
           setSent((sentRef.current = markStarted(sentRef.current, frame.execution_id)));
         }
@@ -48,7 +91,7 @@ export function useChat(sessionId: string) {
       clearInterval(ping);
       socket.close();
     };
-  }, [sessionId]);
+  }, [sessionId, coPilotFor]);
 
   const send = useCallback((content: string): boolean => {
     const clientId = crypto.randomUUID();
@@ -58,7 +101,7 @@ export function useChat(sessionId: string) {
       return false;
     }
     setError(null);
-    setSent((sentRef.current = [...sentRef.current, { clientId, content }]));
+    setSent((sentRef.current = [...sentRef.current, { clientId, content, at: Date.now() }]));
     return true;
   }, []);
 
@@ -66,6 +109,13 @@ export function useChat(sessionId: string) {
     socketRef.current?.send({ type: "cancel", execution_id: executionId });
   }, []);
 
+  const requestDraft = useCallback(() => {
+    if (!socketRef.current?.send({ type: "draft" })) setError("Not connected right now; reconnecting.");
+  }, []);
+
   const running = stream.order.map((id) => stream.replies[id]).find((r) => r?.status === "running");
-  return { stream, sent, status, error, send, cancel, running, dismissError: () => setError(null) };
+  return {
+    stream, sent, status, error, send, cancel, running, dismissError: () => setError(null),
+    holder, people, escalated, draft, requestDraft, discardDraft: () => setDraft(null),
+  };
 }

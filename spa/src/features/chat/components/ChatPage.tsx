@@ -59,7 +59,12 @@ export function ChatPage() {
         </Card>
       </div>
       {sessionId ? (
-        <ChatWindow key={sessionId} sessionId={sessionId} title={current ? current.title || agentName(current.agent_id) : "Conversation"} />
+        <ChatWindow
+          key={`${sessionId}-${current?.hand ?? ""}`}
+          sessionId={sessionId}
+          title={current ? current.title || agentName(current.agent_id) : "Conversation"}
+          holder={current?.hand === "human" ? { userId: null, name: "A person from support" } : null}
+        />
       ) : (
         <Card className="chat-main">
           <div style={{ padding: "2rem" }}>

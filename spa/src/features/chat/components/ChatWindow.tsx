@@ -1,10 +1,11 @@
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from "react";
 import { Alert } from "@/components/ui/Alert";
 import { Button } from "@/components/ui/Button";
 import { formatNumber } from "@/lib/format";
 import { describeChatError } from "@/features/chat/api/frames";
 import { useMessages } from "@/features/chat/api/queries";
-import { useChat } from "@/features/chat/api/useChat";
+import { useChat, type Holder, type PersonMessage } from "@/features/chat/api/useChat";
+import type { LocalMessage } from "@/features/chat/api/sent";
 import type { Reply } from "@/features/chat/api/stream";
 import { Markdown } from "@/features/chat/components/Markdown";
 
@@ -35,16 +36,27 @@ function ReplyBubble({ reply }: { reply: Reply }) {
   );
 }
 
-export function ChatWindow({ sessionId, title }: { sessionId: string; title: string }) {
+/** How the person answering sees the window (the Inbox's conversation view). */
+export interface SupportView {
+  meId: string;
+  /** Take over / hand back, shown in the header. */
+  actions: (holdingNow: boolean, heldByOther: boolean) => ReactNode;
+}
+
+export function ChatWindow({ sessionId, title, holder = null, support }: {
+  sessionId: string; title: string; holder?: Holder | null; support?: SupportView;
+}) {
   const history = useMessages(sessionId);
-  const chat = useChat(sessionId);
+  const chat = useChat(sessionId, holder, support?.meId);
   const [draft, setDraft] = useState("");
+  const holding = !!support && chat.holder?.userId === support.meId;
+  const heldByOther = !!chat.holder && !holding;
   const end = useRef<HTMLDivElement>(null);
   const shownIds = new Set((history.data ?? []).map((m) => m.execution_id).filter(Boolean));
 
   useEffect(() => {
     end.current?.scrollIntoView({ block: "end" });
-  }, [chat.stream, chat.sent.length, history.data]);
+  }, [chat.stream, chat.sent.length, chat.people.length, chat.draft, history.data]);
 
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
@@ -59,25 +71,57 @@ export function ChatWindow({ sessionId, title }: { sessionId: string; title: str
   };
   const repliesFor = (executionId?: string) => (executionId ? chat.stream.replies[executionId] : undefined);
   const unmatched = chat.stream.order.filter((id) => !chat.sent.some((m) => m.executionId === id) && !shownIds.has(id));
+  const timeline = [
+    ...chat.sent.map((m) => ({ at: m.at ?? 0, key: m.clientId, sent: m as LocalMessage | undefined, person: undefined as PersonMessage | undefined })),
+    ...chat.people.map((m) => ({ at: m.at, key: m.id, sent: undefined, person: m })),
+  ].sort((a, b) => a.at - b.at);
 
   return (
     <section className="glass card chat-main" aria-label={`Chat: ${title}`}>
       <header className="chat-head">
         <h2 className="card-title">{title}</h2>
         <span className="status-line" role="status" data-socket={chat.status}>{STATUS_WORDS[chat.status]}</span>
+        {support ? <div className="chat-actions">{support.actions(holding, heldByOther)}</div> : null}
       </header>
+      {chat.holder ? (
+        <div className="person-banner" role="status" data-testid="person-banner">
+          <span className="person-dot" aria-hidden="true" />
+          {!support
+            ? <span><strong>A person has joined:</strong> {chat.holder.name} is answering you now.</span>
+            : holding
+              ? <span><strong>You are answering.</strong> The agent is paused until you hand back.</span>
+              : <span><strong>{chat.holder.name}</strong> is answering this conversation.</span>}
+        </div>
+      ) : support && chat.escalated ? (
+        <div className="person-banner escalated" role="status">Escalated: {chat.escalated}</div>
+      ) : null}
       <div className="messages" aria-live="polite" aria-relevant="additions text">
         {history.error ? <Alert tone="error">Could not load earlier messages.</Alert> : null}
         {(history.data ?? []).map((m) => (
-          <article key={m.id} className={`msg msg-${m.role === "user" ? "user" : "assistant"}`}>
-            {m.role === "user" ? <p style={{ margin: 0, whiteSpace: "pre-wrap" }}>{m.content}</p> : <Markdown source={m.content} />}
+          <article key={m.id} className={`msg msg-${m.role === "user" ? "user" : m.role === "human" ? "human" : "assistant"}`}>
+            {m.role === "human" ? <div className="msg-author">Support</div> : null}
+            {m.role === "assistant" ? <Markdown source={m.content} /> : <p style={{ margin: 0, whiteSpace: "pre-wrap" }}>{m.content}</p>}
           </article>
         ))}
-        {chat.sent.map((m) => {
+        {timeline.map((item) => {
+          if (item.person) {
+            const m = item.person;
+            return (
+              <article key={item.key} className={`msg msg-${m.author === "human" ? "human" : "user"}`}>
+                {m.author === "human" ? <div className="msg-author">{m.name ?? "Support"}</div> : null}
+                <p style={{ margin: 0, whiteSpace: "pre-wrap" }}>{m.content}</p>
+              </article>
+            );
+          }
+          const m = item.sent!;
           const reply = repliesFor(m.executionId);
+          const mine = support && holding ? "human" : "user";
           return (
-            <div key={m.clientId} className="stack" style={{ display: "contents" }}>
-              <article className="msg msg-user" data-refused={m.refused ? true : undefined}><p style={{ margin: 0, whiteSpace: "pre-wrap" }}>{m.content}</p></article>
+            <div key={item.key} className="stack" style={{ display: "contents" }}>
+              <article className={`msg msg-${mine}`} data-refused={m.refused ? true : undefined}>
+                {mine === "human" ? <div className="msg-author">You</div> : null}
+                <p style={{ margin: 0, whiteSpace: "pre-wrap" }}>{m.content}</p>
+              </article>
               {m.refused ? <Alert tone="warning" title="Not sent">{m.refused}</Alert> : null}
               {reply ? <ReplyBubble reply={reply} /> : null}
             </div>
@@ -91,10 +135,22 @@ export function ChatWindow({ sessionId, title }: { sessionId: string; title: str
           <Alert tone="error">{chat.error}</Alert>
         </div>
       ) : null}
+      {holding && chat.draft ? (
+        <div className="draft-card" aria-label="Suggested reply" role="region" aria-busy={chat.draft.status === "running"}>
+          <div className="msg-author">Suggested reply{chat.draft.status === "running" ? " (writing…)" : ""}</div>
+          {chat.draft.error ? <Alert tone="error">{chat.draft.error}</Alert> : <p style={{ margin: 0, whiteSpace: "pre-wrap" }}>{chat.draft.text}</p>}
+          <div className="draft-actions">
+            <Button variant="primary" disabled={chat.draft.status !== "completed"} onClick={() => { if (chat.send(chat.draft!.text)) chat.discardDraft(); }}>Send</Button>
+            <Button disabled={chat.draft.status !== "completed"} onClick={() => { setDraft(chat.draft!.text); chat.discardDraft(); }}>Edit</Button>
+            <Button onClick={chat.discardDraft}>Discard</Button>
+          </div>
+        </div>
+      ) : null}
       <form className="composer" onSubmit={submit}>
         <label htmlFor="composer" className="sr-only">Message</label>
         <textarea id="composer" placeholder="Write a message… (Enter sends, Shift+Enter for a new line)" value={draft} onChange={(e) => setDraft(e.target.value)} onKeyDown={onKey} rows={2} />
-        {chat.running ? (
+        {holding ? <Button onClick={chat.requestDraft} disabled={chat.draft?.status === "running"}>Suggest</Button> : null}
+        {chat.running && !holding ? (
           <Button variant="danger" onClick={() => chat.cancel(chat.running!.executionId)}>Stop</Button>
         ) : (
           <Button type="submit" variant="primary" disabled={!draft.trim() || chat.status !== "open"}>Send</Button>

@@ -19,7 +19,7 @@ export function UsersPage() {
   const set = (k: keyof typeof f) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    invite.mutate({ ...f, role: f.role as "user" | "tenant_admin" }, { onSuccess: () => setF(blank) });
+    invite.mutate({ ...f, role: f.role as "user" | "support" | "tenant_admin" }, { onSuccess: () => setF(blank) });
   };
   return (
     <>
@@ -32,6 +32,7 @@ export function UsersPage() {
             <TextField label="Initial password" type="password" autoComplete="new-password" required value={f.password} onChange={set("password")} hint="Share it privately; they can change it later." />
             <SelectField label="Role" value={f.role} onChange={set("role")}>
               <option value="user">User (chats)</option>
+              <option value="support">Support (answers conversations)</option>
               <option value="tenant_admin">Admin (manages the workspace)</option>
             </SelectField>
           </div>
@@ -57,8 +58,9 @@ export function UsersPage() {
                   u.id === me.data?.user.id ? (
                     u.role
                   ) : (
-                    <select aria-label={`Role of ${u.full_name}`} value={u.role} onChange={(e) => patch.mutate({ id: u.id, body: { role: e.target.value as "user" | "tenant_admin" } })}>
+                    <select aria-label={`Role of ${u.full_name}`} value={u.role} onChange={(e) => patch.mutate({ id: u.id, body: { role: e.target.value as "user" | "support" | "tenant_admin" } })}>
                       <option value="user">user</option>
+                      <option value="support">support</option>
                       <option value="tenant_admin">tenant_admin</option>
                     </select>
                   ),
