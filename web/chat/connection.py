@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from litestar import WebSocket
 
-from runtime import trace
+from runtime import metrics, telemetry, trace
 from runtime.executions import ACTIVE, Submission
 from runtime.messages import (
     DeltaEvent,
@@ -188,10 +188,13 @@ class ChatConnection:
             await self.socket.send_text(p.encode(unavailable))
             await self.close(p.CLOSE_TRY_AGAIN, "broker unavailable")
             return
+        sockets = metrics.LIVE_SOCKETS.labels("chat")
+        sockets.inc()
         try:
             self.send(p.Ready(self.session_id))
             await self._read()
         finally:
+            sockets.dec()
             await self.relay.unsubscribe(self.session_id, self)
             # Let queued frames (an error, a final state) leave before the socket goes.
             if not self.closed:
@@ -247,17 +250,20 @@ class ChatConnection:
 
     async def _message(self, frame: p.MessageFrame) -> None:
         received = time.time()
-        sent = await execution_bus.dispatch(
-            self.bus,
-            self.me,
-            Submission(
-                self.agent_id,
-                frame.content,
-                source="chat",
-                session_id=self.session_id,
-                client_id=frame.client_id,
-            ),
-        )
+        # The root of the turn's trace: admission and the executions message are its children,
+        # the actor and the ledger continue it from the message headers (runtime.telemetry).
+        with telemetry.span("chat.message", attributes={"hb.session_id": str(self.session_id)}):
+            sent = await execution_bus.dispatch(
+                self.bus,
+                self.me,
+                Submission(
+                    self.agent_id,
+                    frame.content,
+                    source="chat",
+                    session_id=self.session_id,
+                    client_id=frame.client_id,
+                ),
+            )
         trace.mark(sent.execution_id, "received", received)
         trace.mark(sent.execution_id, "queued")
         self.forward(
