@@ -25,11 +25,14 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
     start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+disable_created_metrics()  # no `_created` series beside every counter and histogram
 
 OTHER = "other"
 MAX_TENANTS = 500

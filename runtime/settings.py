@@ -109,6 +109,7 @@ class ActorsSettings(msgspec.Struct, frozen=True, kw_only=True):
     metrics_port: Annotated[
         int | None, Meta(description="port of the Prometheus /metrics endpoint (unset: none)")
     ] = None
+    """`HB_ACTORS_METRICS_PORT` (runtime/metrics.py)."""
 
 
 class LedgerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -130,6 +131,7 @@ class LedgerSettings(msgspec.Struct, frozen=True, kw_only=True):
     metrics_port: Annotated[
         int | None, Meta(description="port of the Prometheus /metrics endpoint (unset: none)")
     ] = None
+    """`HB_LEDGER_METRICS_PORT` (runtime/metrics.py)."""
 
 
 class AuthSettings(msgspec.Struct, frozen=True):

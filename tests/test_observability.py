@@ -240,7 +240,7 @@ async def _exposed(platform: Platform) -> set[str]:
     return names
 
 
-METRIC = re.compile(r"\bhirebuddha_[a-z0-9_]+")
+METRIC = re.compile(r"\b(?:hirebuddha|process)_[a-z0-9_]+")
 
 
 def dashboard_expressions() -> list[str]:
