@@ -10,7 +10,7 @@ from pathlib import Path
 
 from litestar.handlers import HTTPRouteHandler
 
-from helpers.api import ApiUser, app_admin, member, partner, register, resold_tenant
+from helpers.api import ApiUser, app_admin, member, partner, register, resold_tenant, system_rate
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PATHS = re.compile(r"^/api/v1/(admin|partner|tenant)(/|$)|^/api/v1/agents")
@@ -89,16 +89,7 @@ async def test_platform_admin_actions_are_in_the_trail(client, fake_llm):
     )
     assert r.status_code == 201, r.text
     model = f"trail-{uuid.uuid4().hex[:6]}"
-    r = await root.post(
-        "/api/v1/admin/rates",
-        json={
-            "model": model,
-            "resource_type": "input_tokens",
-            "unit": "1k_tokens",
-            "cost_rate": "0.1",
-            "billing_rate": "0.2",
-        },
-    )
+    r = await system_rate(root, model)
     assert r.status_code == 201, r.text
     r = await root.post(
         "/api/v1/admin/models",
