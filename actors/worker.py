@@ -160,8 +160,9 @@ class Worker:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self._dead_letter(message, f"malformed ExecutionRequested: {exc}")
             return
-        waited = time.time() - request.requested_at.timestamp()
-        metrics.QUEUE_WAIT.labels(lane).observe(max(waited, 0.0))
+        if not message.redelivered:  # a redelivery's wait includes the attempt before it
+            waited = time.time() - request.requested_at.timestamp()
+            metrics.QUEUE_WAIT.labels(lane).observe(max(waited, 0.0))
         actor = AgentActor(request, self.ctx)
         actor.run.trace_parent = telemetry.extract(message.headers)
         if actor.actor_id in self.running:  # `running`, not the registry: bind comes first
