@@ -153,10 +153,12 @@ async def test_every_process_serves_metrics_that_move_with_a_chat(observed: Plat
     execution_id, bot, entries = await one_chat_turn(observed, member, f"[[flaky:1]] {uuid.uuid4().hex}")
     model = bot["llm_config"]["model"]
 
-    def ledger_caught_up(now: Samples) -> bool:
+    def ledger_caught_up(now: Samples) -> bool:  # the turn's entries are in the DB already
         return (
-            value(now, "hirebuddha_ledger_events_total", outcome="new")
-            >= value(before["ledger"], "hirebuddha_ledger_events_total", outcome="new") + 1
+            value(
+                now, "hirebuddha_tokens_total", tenant=member.tenant_id, model=model, resource="output_tokens"
+            )
+            > 0
         )
 
     ledger_now = await eventually(
@@ -204,7 +206,8 @@ async def test_every_process_serves_metrics_that_move_with_a_chat(observed: Plat
     assert got_cost == pytest.approx(float(cost)) and cost > 0
     assert got_price == pytest.approx(float(price)) and price > cost
     assert moved(ledger_now, "ledger", "hirebuddha_ledger_batch_size_count") >= 1
-    assert moved(ledger_now, "ledger", "hirebuddha_ledger_lag_seconds_count") == 1
+    assert moved(ledger_now, "ledger", "hirebuddha_ledger_lag_seconds_count") >= 1
+    assert moved(ledger_now, "ledger", "hirebuddha_ledger_events_total", outcome="new") >= 1
 
 
 async def _samples(url: str) -> Samples:
