@@ -805,8 +805,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Metrics */
-        get: operations["MetricsMetrics"];
+        /** PrometheusMetrics */
+        get: operations["MetricsPrometheusMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3475,7 +3475,7 @@ export interface operations {
             };
         };
     };
-    MetricsMetrics: {
+    MetricsPrometheusMetrics: {
         parameters: {
             query?: never;
             header?: never;
