@@ -84,7 +84,7 @@ class Worker:
         await streams.start()
         self.providers = Providers(self.settings)
         breakers = Breakers(self.args.breaker_threshold, self.args.breaker_cooldown, report=True)
-        metrics.register_gauges(breakers.gauges)
+        metrics.register_gauges("breakers", breakers.gauges)
         self.ctx = ActorContext(broker, self.topo, streams, self.providers, self._limits(), breakers)
         self.broker = broker
         connection = await aio_pika.connect_robust(self.settings.broker.url)

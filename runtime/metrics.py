@@ -151,24 +151,36 @@ def record_entries(entries: Iterable[Any]) -> None:
                 COST.labels(tenant, model, kind).inc(float(amount))
 
 
-class _Gauges(Collector):
-    """Gauges read at scrape time from a callback returning {(name, help): [(labels, value)]}."""
+GaugeReader = Callable[[], dict[tuple[str, str], list[tuple[dict[str, str], float]]]]
+"""Returns {(name, help): [(labels, value), ...]} when /metrics is scraped."""
 
-    def __init__(self, read: Callable[[], dict[tuple[str, str], list[tuple[dict[str, str], float]]]]) -> None:
-        self._read = read
+
+class _Gauges(Collector):
+    """Gauges read at scrape time, one reader per owner (a second registration replaces)."""
+
+    def __init__(self) -> None:
+        self.readers: dict[str, GaugeReader] = {}
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        for (name, doc), samples in self._read().items():
-            labels = sorted({k for sample_labels, _ in samples for k in sample_labels})
-            family = GaugeMetricFamily(name, doc, labels=labels)
-            for sample_labels, value in samples:
-                family.add_metric([sample_labels[k] for k in labels], value)
-            yield family
+        for read in list(self.readers.values()):
+            for (name, doc), samples in read().items():
+                labels = sorted({k for sample_labels, _ in samples for k in sample_labels})
+                family = GaugeMetricFamily(name, doc, labels=labels)
+                for sample_labels, value in samples:
+                    family.add_metric([sample_labels[k] for k in labels], value)
+                yield family
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        return []  # names vary with the readers: no duplicate check at registration
 
 
-def register_gauges(read: Callable[[], dict[tuple[str, str], list[tuple[dict[str, str], float]]]]) -> None:
-    """Expose gauges computed at scrape time (e.g. breaker states) from this process."""
-    REGISTRY.register(_Gauges(read))
+_GAUGES = _Gauges()
+REGISTRY.register(_GAUGES)
+
+
+def register_gauges(owner: str, read: GaugeReader) -> None:
+    """Expose gauges computed at scrape time (breaker states, pool size) under `owner`."""
+    _GAUGES.readers[owner] = read
 
 
 def registry() -> CollectorRegistry:

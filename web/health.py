@@ -44,7 +44,8 @@ def _pool_size() -> float:
 
 
 metrics.register_gauges(
-    lambda: {("hirebuddha_db_pool_size", "Connections in this process's pool"): [({}, _pool_size())]}
+    "db_pool",
+    lambda: {("hirebuddha_db_pool_size", "Connections in this process's pool"): [({}, _pool_size())]},
 )
 
 
