@@ -115,6 +115,29 @@ class Breakers:
             self._breakers[key] = CircuitBreaker(name, self.threshold, self.cooldown_s, on_change=on_change)
         return self._breakers[key]
 
+    STATES = {"closed": 0, "half-open": 1, "open": 2}
+
+    def gauges(self) -> dict[tuple[str, str], list[tuple[dict[str, str], float]]]:
+        """The breakers' state (0 closed, 1 half-open, 2 open) and consecutive failures, per
+        provider name, read when /metrics is scraped (`runtime.metrics.register_gauges`)."""
+        from runtime.metrics import provider_label
+
+        states: dict[str, int] = {}
+        failures: dict[str, int] = {}
+        for breaker in list(self._breakers.values()):  # endpoints of one name: the worst
+            name = provider_label(breaker.name)
+            states[name] = max(states.get(name, 0), self.STATES[breaker.state])
+            failures[name] = max(failures.get(name, 0), breaker.failures)
+        return {
+            (
+                "hirebuddha_provider_breaker_state",
+                "Circuit breaker per provider: 0 closed, 1 half-open, 2 open",
+            ): [({"provider": k}, v) for k, v in states.items()],
+            ("hirebuddha_provider_breaker_failures", "Consecutive transient failures per provider"): [
+                ({"provider": k}, v) for k, v in failures.items()
+            ],
+        }
+
     def _changed(self, breaker: CircuitBreaker, error: str | None) -> None:
         # In the background: a state change must not delay the execution that caused it.
         task = asyncio.create_task(self._write(breaker.name, breaker.state, breaker.failures, error))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from actors.providers import (
     structured,
 )
 from ledger import budget
-from runtime import logs, trace
+from runtime import logs, metrics, telemetry, trace
 from runtime.broker import BROKER_LOST, Topology
 from runtime.errors import CodedError
 from runtime.executions import CONVERSATIONAL_SOURCES, ExecutionStatus
@@ -133,6 +134,9 @@ class ExecutionRun:
         self.citations: list[Citation] = []
         """What the tools cited, in order, without repeats (the completed frame's)."""
         self.finished = asyncio.Event()
+        self.trace_parent: Any = None
+        """The trace context of the execution message (`runtime.telemetry.extract`)."""
+        self._last_delta = 0.0
         trace.mark(self.id, "admitted", request.requested_at.timestamp())
         trace.mark(self.id, "consumed")
 
@@ -167,10 +171,12 @@ class ExecutionRun:
         """
         logs.execution_id.set(str(self.id))  # this task's log lines name the execution
         trace.current.set(self.id)
+        attributes = {"hb.execution_id": str(self.id), "hb.tenant_id": str(self.tenant_id)}
         try:
             try:
                 async with asyncio.timeout(self.ctx.limits.execution_timeout_s):
-                    await self._execute()
+                    with telemetry.span("actor.execution", self.trace_parent, attributes):
+                        await self._execute()
             except TimeoutError:
                 await self._fail("timeout", "The execution took too long.")
             except ExecutionFailedError as exc:
@@ -448,10 +454,17 @@ class ExecutionRun:
             self._resolved = await self.ctx.providers.resolve(config)
             name = self._resolved.provider.name
             breaker = self.ctx.breakers.get(self._resolved.key, name)
-            breaker.before_call()
             try:
-                usage = await self._stream_once(messages, options)
+                breaker.before_call()
             except TransientProviderError as exc:
+                metrics.PROVIDER_ERRORS.labels(metrics.provider_label(name), exc.code).inc()
+                raise
+            metrics.PROVIDER_CALLS.labels(metrics.provider_label(name)).inc()
+            try:
+                with telemetry.span("provider.call", attributes={"hb.provider": name, "hb.call": call}):
+                    usage = await self._stream_once(messages, options)
+            except TransientProviderError as exc:
+                metrics.PROVIDER_ERRORS.labels(metrics.provider_label(name), exc.code).inc()
                 breaker.failure(f"{exc.code}: {exc.message}")
                 if self.coalescer.text:  # the broken call produced tokens: they were spent
                     await self._record(self._counted(messages))
@@ -468,7 +481,9 @@ class ExecutionRun:
                 await self._restart_run(exc.code)
                 await asyncio.sleep(backoff.backoff(call))
                 continue
-            except BaseException:
+            except BaseException as exc:
+                if isinstance(exc, ProviderError):
+                    metrics.PROVIDER_ERRORS.labels(metrics.provider_label(name), exc.code).inc()
                 breaker.release()  # permanent error or cancellation: says nothing of health
                 raise
             breaker.success()
@@ -590,6 +605,7 @@ class ExecutionRun:
         if not stored:
             log.warning("execution %s attempt %d was taken over; result dropped", self.id, self.attempt)
             return stored
+        metrics.EXECUTIONS.labels(status.value).inc()
         # Shrink the budget hold to what was used; the ledger settles the rest as it records.
         await budget.release(self.id, self.tenant_id)
         return stored
@@ -636,6 +652,14 @@ class ExecutionRun:
     # --- publishing ----------------------------------------------------------------------
 
     async def _emit(self, seq: int, text: str) -> None:
+        now = time.monotonic()
+        if not self._last_delta:  # the attempt's first delta
+            waited = time.time() - self.request.requested_at.timestamp()
+            model = self._resolved.model if self._resolved is not None else ""
+            metrics.FIRST_TOKEN.labels(metrics.model_label(model)).observe(max(waited, 0.0))
+        elif self._last_delta:
+            metrics.DELTA_GAP.observe(now - self._last_delta)
+        self._last_delta = now
         await self._publish(DeltaEvent(execution_id=self.id, session_id=self.session_id, seq=seq, text=text))
 
     async def _publish(self, event: StreamEvent) -> None:

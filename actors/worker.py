@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
+import time
 
 import aio_pika
 import msgspec
@@ -29,7 +31,7 @@ from actors.jobs import promote_forever
 from actors.llm import Providers
 from actors.sweeper import sweep_forever
 from actors.webhooks import on_webhook
-from runtime import db
+from runtime import db, metrics, telemetry
 from runtime.broker import BROKER_LOST, build_broker, declare_topology, topology
 from runtime.logs import configure_logging
 from runtime.messages import ExecutionRequested, decode
@@ -72,6 +74,8 @@ class Worker:
 
     async def run(self) -> None:
         """Serve until SIGTERM/SIGINT, then shut down gracefully."""
+        telemetry.setup("actors", self.settings.otlp_endpoint)
+        metrics_server = metrics.serve(self.args.metrics_port, self.settings.metrics_host)
         await db.open_pool(min(self.settings.db.pool_max, self.args.capacity + 4))
         broker = build_broker(self.settings)
         await broker.connect()
@@ -80,6 +84,7 @@ class Worker:
         await streams.start()
         self.providers = Providers(self.settings)
         breakers = Breakers(self.args.breaker_threshold, self.args.breaker_cooldown, report=True)
+        metrics.register_gauges("breakers", breakers.gauges)
         self.ctx = ActorContext(broker, self.topo, streams, self.providers, self._limits(), breakers)
         self.broker = broker
         connection = await aio_pika.connect_robust(self.settings.broker.url)
@@ -88,11 +93,13 @@ class Worker:
         # One channel per tier lane, each with prefetch = capacity: a burst in one tier's
         # queue never sits in front of another tier's work (web.jobs "Fairness").
         consumers = []
-        for lane in (self.topo.executions_enterprise, self.topo.executions_pro, self.topo.executions):
+        lanes = (self.topo.executions_enterprise, self.topo.executions_pro, self.topo.executions)
+        for lane in lanes:
             channel = await connection.channel()
             await channel.set_qos(prefetch_count=self.args.capacity)
             queue = await channel.get_queue(lane.name)
-            consumers.append((queue, await queue.consume(self._on_execution)))
+            on_execution = functools.partial(self._on_execution, lane=self.topo.label(lane))
+            consumers.append((queue, await queue.consume(on_execution)))
         hooks = await connection.channel()
         await hooks.set_qos(prefetch_count=self.args.webhook_capacity)
         hooks_queue = await hooks.get_queue(self.topo.webhooks.name)
@@ -102,6 +109,8 @@ class Worker:
             sweep_forever(self.ctx, args.sweep_interval, args.stale_after, args.pending_after)
         )
         promoter = asyncio.create_task(promote_forever(self.ctx, args.sweep_interval))
+        sampled = {self.topo.label(q): q.name for q in (*lanes, self.topo.webhooks)}
+        sampler = asyncio.create_task(metrics.sample_queues(connection.channel, sampled))
         log.info("actors ready: capacity %d on %s", args.capacity, self.topo.executions.name)
         print(f"actors ready (capacity {args.capacity})", flush=True)
         await self.stopping.wait()
@@ -110,12 +119,15 @@ class Worker:
             await queue.cancel(tag)
         sweeper.cancel()
         promoter.cancel()
+        sampler.cancel()
         await self._drain()
         await self.inbox.close()
         await connection.close()
         await self.providers.close()
         await broker.stop()
         await db.close_pool()
+        if metrics_server is not None:
+            metrics_server.shutdown()
 
     def _limits(self) -> Limits:
         return Limits(
@@ -140,13 +152,19 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.idle.wait(), 10)
 
-    async def _on_execution(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+    async def _on_execution(
+        self, message: aio_pika.abc.AbstractIncomingMessage, lane: str = "executions"
+    ) -> None:
         try:
             request = decode(message.body, ExecutionRequested)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self._dead_letter(message, f"malformed ExecutionRequested: {exc}")
             return
+        if not message.redelivered:  # a redelivery's wait includes the attempt before it
+            waited = time.time() - request.requested_at.timestamp()
+            metrics.QUEUE_WAIT.labels(lane).observe(max(waited, 0.0))
         actor = AgentActor(request, self.ctx)
+        actor.run.trace_parent = telemetry.extract(message.headers)
         if actor.actor_id in self.running:  # `running`, not the registry: bind comes first
             await self._adopt(actor.actor_id, message)
             return
@@ -155,6 +173,7 @@ class Worker:
             return
         log.info("execution.take %s (delivery %s)", request.execution_id, message.redelivered)
         self.running[actor.actor_id] = actor
+        metrics.EXECUTIONS_RUNNING.inc()
         self.deliveries[actor.actor_id] = message
         started = False
         try:
@@ -197,6 +216,7 @@ class Worker:
             self.handed_back.discard(actor.actor_id)
             await _settle(delivery, requeue=True if handed_back or not started else None)
             self.running.pop(actor.actor_id, None)
+            metrics.EXECUTIONS_RUNNING.dec()
             if not self.running and self.stopping.is_set():
                 self.idle.set()
 

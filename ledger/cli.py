@@ -29,9 +29,15 @@ def _crash_hook(args: argparse.Namespace) -> int | None:
 
 
 async def _consume(args: argparse.Namespace) -> int:
+    from faststream.rabbit import Channel
+
     from ledger.consumer import LedgerConsumer
+    from runtime import metrics, telemetry
     from runtime.broker import build_broker, topology
 
+    settings = get_settings()
+    telemetry.setup("ledger", settings.otlp_endpoint)
+    metrics_server = metrics.serve(args.metrics_port, settings.metrics_host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -40,9 +46,10 @@ async def _consume(args: argparse.Namespace) -> int:
     broker = build_broker()
     try:
         await broker.connect()
+        topo = topology()
         consumer = LedgerConsumer(
             broker,
-            topology(),
+            topo,
             batch_size=args.batch_size,
             batch_ms=args.batch_ms,
             crash_after_commits=_crash_hook(args),
@@ -50,14 +57,25 @@ async def _consume(args: argparse.Namespace) -> int:
         ready = asyncio.Event()
         task = asyncio.create_task(consumer.run(stop, ready))
         sweeper = asyncio.create_task(_sweep_until(stop, args.sweep_interval))
+        sampling = Channel(publisher_confirms=False)  # its own channel: a failed declare closes it
+
+        async def sampling_channel() -> object:
+            return await broker.config.channel_manager.get_channel(sampling)
+
+        sampler = asyncio.create_task(
+            metrics.sample_queues(sampling_channel, {topo.label(topo.usage): topo.usage.name})
+        )
         await asyncio.wait({task, asyncio.create_task(ready.wait())}, return_when="FIRST_COMPLETED")
         if ready.is_set():
             print("ledger consumer ready", flush=True)  # tests and `up` wait for this line
         await task
         sweeper.cancel()
+        sampler.cancel()
     finally:
         await broker.stop()
         await db.close_pool()
+        if metrics_server is not None:
+            metrics_server.shutdown()
     return 0
 
 

@@ -27,6 +27,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -38,6 +39,7 @@ from faststream.rabbit import Channel, RabbitBroker
 from ledger import service
 from ledger.chain import Entry
 from ledger.live import LivePublisher
+from runtime import metrics, telemetry
 from runtime.broker import BROKER_LOST, Topology, declare_topology
 from runtime.messages import UsageRecorded, decode
 from runtime.publishing import dead_letter
@@ -264,6 +266,7 @@ class LedgerConsumer:
         if not pairs:
             return
         attempt = 0
+        started_ns = time.time_ns()
         while True:
             try:
                 if priced is None:
@@ -290,6 +293,7 @@ class LedgerConsumer:
         self._commits += 1
         if self._crash_after is not None and self._commits >= self._crash_after:
             os.kill(os.getpid(), signal.SIGKILL)  # committed, not acked (crash tests)
+        _observe(pairs, result, started_ns)
         for pos, reason in result.rejected.items():
             await self._dead_letter(pairs[pos][0], reason)  # before the multiple-ack below
         await _ack([pairs[pos][0] for pos in result.recorded], alone=alone)
@@ -324,3 +328,28 @@ class LedgerConsumer:
         log.warning("ledger.dead_letter: %s: %s", message.message_id, reason)
         consumed = _Consumed(message)
         await dead_letter(self.broker, self.topo, consumed, reason)  # type: ignore[arg-type]
+
+
+def _observe(
+    pairs: Sequence[tuple[Delivery, UsageRecorded]], result: service.BatchResult, started_ns: int
+) -> None:
+    """Metrics of a committed batch and, when tracing, one `ledger.record` span per recorded
+    event, child of the span that published it, over the batch's write and commit."""
+    committed_ns = time.time_ns()
+    metrics.LEDGER_BATCH.observe(len(pairs))
+    metrics.LEDGER_EVENTS.labels("new").inc(max(len(result.recorded) - result.duplicates, 0))
+    metrics.LEDGER_EVENTS.labels("rejected").inc(len(result.rejected))
+    metrics.LEDGER_EVENTS.labels("duplicate").inc(result.duplicates)
+    metrics.record_entries(result.entries)
+    now = committed_ns / 1e9
+    for pos in result.recorded:
+        message, event = pairs[pos]
+        metrics.LEDGER_LAG.observe(max(now - event.occurred_at.timestamp(), 0.0))
+        if telemetry.ENABLED:
+            telemetry.record_span(
+                "ledger.record",
+                telemetry.extract(message.headers),
+                started_ns,
+                committed_ns,
+                {"hb.event_id": str(event.event_id), "hb.execution_id": str(event.execution_id)},
+            )

@@ -102,6 +102,10 @@ class Topology:
     (two broker round trips on each first token, and under load a bind that timed out
     closed the inbox channel and handed hundreds of executions back; issue 11)."""
 
+    def label(self, queue: RabbitQueue) -> str:
+        """A queue's name without the deployment prefix and `hirebuddha.` (metrics labels)."""
+        return queue.name.removeprefix(self.prefix).removeprefix("hirebuddha.")
+
     def lane(self, tier: str | None) -> RabbitQueue:
         """The executions queue of a tenant tier (see `web.jobs` "Fairness")."""
         return {"pro": self.executions_pro, "enterprise": self.executions_enterprise}.get(

@@ -50,8 +50,16 @@ async def _prepare() -> dict[str, str] | None:
 
 
 def _spawn(name: str) -> subprocess.Popen:
-    kind = name.partition("-")[0]  # "actors-2" is the second actors process
-    return subprocess.Popen([sys.executable, "-m", "runtime.cli", kind])
+    kind, _, number = name.partition("-")  # "actors-2" is the second actors process
+    return subprocess.Popen([sys.executable, "-m", "runtime.cli", kind], env=_env_of(number))
+
+
+def _env_of(number: str) -> dict[str, str] | None:
+    """The N-th actors process serves its metrics on `HB_ACTORS_METRICS_PORT` + N - 1."""
+    base = get_settings().actors.metrics_port
+    if not number or not base:
+        return None
+    return {**os.environ, "HB_ACTORS_METRICS_PORT": str(base + int(number) - 1)}
 
 
 def default_actors() -> int:

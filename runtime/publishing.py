@@ -18,7 +18,7 @@ import aio_pika
 import aiormq
 from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 
-from runtime import trace
+from runtime import telemetry, trace
 from runtime.broker import Topology, actor_address, execution_key, inbox_key, results_key, session_key
 from runtime.messages import (
     ControlMessage,
@@ -49,25 +49,32 @@ caches channels by the identity of this object)."""
 async def publish_execution(
     broker: RabbitBroker, topo: Topology, request: ExecutionRequested, tier: str | None = None
 ) -> None:
-    """Queue an execution on its tenant tier's lane: persistent, confirmed."""
-    await broker.publish(
-        encode(request),
-        topo.lane(tier).name,
-        persist=True,
-        content_type=JSON,
-        message_id=f"{request.execution_id}:{request.attempt}",
-    )
+    """Queue an execution on its tenant tier's lane: persistent, confirmed (with the trace
+    context in its headers when tracing is on)."""
+    queue = topo.lane(tier).name
+    with telemetry.span("amqp.publish", attributes={"messaging.destination.name": queue}):
+        await broker.publish(
+            encode(request),
+            queue,
+            persist=True,
+            content_type=JSON,
+            message_id=f"{request.execution_id}:{request.attempt}",
+            headers=telemetry.inject(),
+        )
 
 
 async def publish_usage(broker: RabbitBroker, topo: Topology, event: UsageRecorded) -> None:
-    """Queue a usage event for the ledger: persistent, confirmed, id = event id."""
-    await broker.publish(
-        encode(event),
-        topo.usage.name,
-        persist=True,
-        content_type=JSON,
-        message_id=str(event.event_id),
-    )
+    """Queue a usage event for the ledger: persistent, confirmed, id = event id (with the
+    trace context in its headers when tracing is on)."""
+    with telemetry.span("amqp.publish", attributes={"messaging.destination.name": topo.usage.name}):
+        await broker.publish(
+            encode(event),
+            topo.usage.name,
+            persist=True,
+            content_type=JSON,
+            message_id=str(event.event_id),
+            headers=telemetry.inject(),
+        )
 
 
 async def publish_control(broker: RabbitBroker, topo: Topology, message: ControlMessage) -> None:

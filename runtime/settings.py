@@ -106,6 +106,10 @@ class ActorsSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = 5
     breaker_cooldown: Annotated[float, Meta(gt=0, description="seconds a circuit stays open")] = 30.0
     webhook_capacity: Annotated[int, Meta(ge=1, description="webhook deliveries at once")] = 16
+    metrics_port: Annotated[
+        int | None, Meta(description="port of the Prometheus /metrics endpoint (unset: none)")
+    ] = None
+    """`HB_ACTORS_METRICS_PORT` (runtime/metrics.py)."""
 
 
 class LedgerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,6 +128,10 @@ class LedgerSettings(msgspec.Struct, frozen=True, kw_only=True):
         int | None,
         Meta(description="tests only (HB_ENV=test): SIGKILL itself after N commits, before the acks"),
     ] = None
+    metrics_port: Annotated[
+        int | None, Meta(description="port of the Prometheus /metrics endpoint (unset: none)")
+    ] = None
+    """`HB_LEDGER_METRICS_PORT` (runtime/metrics.py)."""
 
 
 class AuthSettings(msgspec.Struct, frozen=True):
@@ -190,6 +198,10 @@ class Settings(msgspec.Struct, frozen=True):
     stripe_api_base: str | None
     stripe_secret_key: str | None
     stripe_webhook_secret: str | None
+    metrics_host: str = "127.0.0.1"
+    """Address the actors' and ledger's metrics endpoints bind. `HB_METRICS_HOST`."""
+    otlp_endpoint: str | None = None
+    """OTLP/HTTP collector (`http://host:4318`): traces are exported when set. `HB_OTLP_ENDPOINT`."""
 
     @property
     def production(self) -> bool:
@@ -332,6 +344,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         stripe_api_base=env.get("HB_STRIPE_API_BASE") or None,
         stripe_secret_key=env.get("HB_STRIPE_SECRET_KEY") or None,
         stripe_webhook_secret=env.get("HB_STRIPE_WEBHOOK_SECRET") or None,
+        metrics_host=env.get("HB_METRICS_HOST") or "127.0.0.1",
+        otlp_endpoint=env.get("HB_OTLP_ENDPOINT") or None,
     )
 
 

@@ -10,7 +10,7 @@ import uuid
 import asyncpg
 import pytest
 
-from helpers.api import ApiUser, app_admin, member, partner, register
+from helpers.api import ApiUser, app_admin, member, partner, register, system_rate
 from runtime import db
 
 # Unpriced, so created switched off (an active model needs rates).
@@ -127,16 +127,7 @@ async def test_a_partners_price_change_is_recorded_for_the_app_admin(client):
     root = await app_admin(client)
     p = await partner(root)
     model = f"audit-rate-{uuid.uuid4().hex[:6]}"
-    rate = await root.post(
-        "/api/v1/admin/rates",
-        json={
-            "model": model,
-            "resource_type": "input_tokens",
-            "unit": "1k_tokens",
-            "cost_rate": "0.1",
-            "billing_rate": "0.2",
-        },
-    )
+    rate = await system_rate(root, model)
     assert rate.status_code == 201, rate.text
     r = await p.put("/api/v1/partner/rates", json=[{"system_rate_id": rate.json()["id"], "rate": "0.3"}])
     assert r.status_code == 200, r.text

@@ -14,7 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler, Message, Scope
 
-from runtime import db, deadletters
+from runtime import db, deadletters, metrics, telemetry
 from runtime.settings import Settings, get_settings
 from web.admin.controller import AdminController
 from web.admin.credit import CreditController
@@ -30,7 +30,7 @@ from web.errors import EXCEPTION_HANDLERS
 from web.executions.bus import open_bus
 from web.executions.controller import ExecutionController
 from web.handover.controller import HandoverController, InboxController, inbox_socket
-from web.health import REQUESTS, live, metrics, ready
+from web.health import live, prometheus_metrics, ready
 from web.jobs import intake
 from web.jobs.asyncapi import asyncapi_document
 from web.logs import access_log, configure_logging, request_id_middleware
@@ -79,13 +79,14 @@ API_HANDLERS: list[ControllerRouterHandler] = [
 
 async def _count_status(message: Message, scope: Scope) -> None:
     if message["type"] == "http.response.start":
-        REQUESTS[f"{message['status'] // 100}xx"] += 1
+        metrics.HTTP_REQUESTS.labels(f"{message['status'] // 100}xx").inc()
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the web application for these settings (default: the environment's)."""
     settings = settings or get_settings()
     configure_logging()
+    telemetry.setup("web", settings.otlp_endpoint)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     origins = [f"http://{settings.http.host}:{settings.http.port}", *settings.http.allowed_origins]
     api = Router(path="/api/v1", route_handlers=API_HANDLERS, dependencies=API_DEPENDENCIES)
     return Litestar(
-        route_handlers=[api, openai_router, live, ready, metrics, asyncapi_document, spa],
+        route_handlers=[api, openai_router, live, ready, prometheus_metrics, asyncapi_document, spa],
         lifespan=[lifespan, usage_lifespan, revocation_lifespan, openai_lifespan],
         middleware=[
             request_id_middleware,

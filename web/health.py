@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.datastructures import State
 
-from runtime import db
+from runtime import db, metrics
 
 PUBLIC = {"exclude_from_auth": True}
-REQUESTS: collections.Counter[str] = collections.Counter()
 
 
 async def _db_ok() -> bool:
@@ -40,14 +38,19 @@ async def ready(state: State) -> Response[dict[str, object]]:
     )
 
 
-@get("/metrics", opt=PUBLIC, tags=["health"], media_type="text/plain; version=0.0.4")
-async def metrics(request: Request) -> str:
-    """Prometheus text: request counts by status class and the DB pool."""
-    lines = ["# TYPE hirebuddha_http_requests_total counter"]
-    lines += [f'hirebuddha_http_requests_total{{status="{k}"}} {v}' for k, v in sorted(REQUESTS.items())]
+def _pool_size() -> float:
     pool = db.APP_DB.pool
-    lines += [
-        "# TYPE hirebuddha_db_pool_size gauge",
-        f"hirebuddha_db_pool_size {pool.get_size() if pool else 0}",
-    ]
-    return "\n".join(lines) + "\n"
+    return pool.get_size() if pool else 0
+
+
+metrics.register_gauges(
+    "db_pool",
+    lambda: {("hirebuddha_db_pool_size", "Connections in this process's pool"): [({}, _pool_size())]},
+)
+
+
+@get("/metrics", opt=PUBLIC, tags=["health"], media_type="text/plain; version=0.0.4")
+async def prometheus_metrics() -> Response[bytes]:
+    """Prometheus text of this process (docs/operations.md "Metrics"); no tenant's data."""
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)

@@ -147,3 +147,17 @@ async def resold_tenant(partner_admin: ApiUser, name: str = "Resold Co") -> tupl
     )
     assert r.status_code == 201, r.text
     return r.json(), address
+
+
+async def system_rate(root: ApiUser, model: str, resource_type: str = "input_tokens") -> httpx.Response:
+    """An app admin's new system rate of `model` (cost 0.1, billing 0.2 per 1k tokens)."""
+    return await root.post(
+        "/api/v1/admin/rates",
+        json={
+            "model": model,
+            "resource_type": resource_type,
+            "unit": "1k_tokens",
+            "cost_rate": "0.1",
+            "billing_rate": "0.2",
+        },
+    )

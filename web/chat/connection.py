@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from litestar import WebSocket
 
-from runtime import trace
+from runtime import metrics, telemetry, trace
 from runtime.broker import execution_key
 from runtime.errors import CodedError
 from runtime.executions import ACTIVE, COPILOT_SOURCE, Submission
@@ -208,10 +208,13 @@ class ChatConnection:
             await self.socket.send_text(p.encode(unavailable))
             await self.close(p.CLOSE_TRY_AGAIN, "broker unavailable")
             return
+        sockets = metrics.LIVE_SOCKETS.labels("chat")
+        sockets.inc()
         try:
             self.send(p.Ready(self.session_id))
             await self._read()
         finally:
+            sockets.dec()
             await self.relay.unsubscribe(self.session_id, self)
             for draft_id in list(self.drafts):
                 await self.relay.unsubscribe_key(execution_key(draft_id), self)
@@ -317,17 +320,20 @@ class ChatConnection:
         )
         if routed is not None:
             return
-        sent = await execution_bus.dispatch(
-            self.bus,
-            self.me,
-            Submission(
-                self.agent_id,
-                frame.content,
-                source="chat",
-                session_id=self.session_id,
-                client_id=frame.client_id,
-            ),
-        )
+        # The root of the turn's trace: admission and the executions message are its children,
+        # the actor and the ledger continue it from the message headers (runtime.telemetry).
+        with telemetry.span("chat.message", attributes={"hb.session_id": str(self.session_id)}):
+            sent = await execution_bus.dispatch(
+                self.bus,
+                self.me,
+                Submission(
+                    self.agent_id,
+                    frame.content,
+                    source="chat",
+                    session_id=self.session_id,
+                    client_id=frame.client_id,
+                ),
+            )
         trace.mark(sent.execution_id, "received", received)
         trace.mark(sent.execution_id, "queued")
         self.forward(

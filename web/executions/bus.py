@@ -16,6 +16,7 @@ from typing import Any
 
 from faststream.rabbit import RabbitBroker
 
+from runtime import metrics, telemetry
 from runtime.broker import Topology, actor_address, build_broker, declare_topology, topology
 from runtime.executions import ExecutionStatus, Submission, announce_end
 from runtime.messages import (
@@ -94,7 +95,15 @@ async def dispatch(bus: Bus, me: Principal, sub: Submission) -> Submitted:
     A `queued` execution (`sub.wait_for_slot`, tenant at its limit) is not published here:
     an actor publishes it when a slot of the tenant frees (`web.jobs` "Fairness").
     """
-    sent = await service.submit(me, sub)
+    with telemetry.span("admission", attributes={"hb.tenant_id": str(me.tenant_id)}):
+        try:
+            sent = await service.submit(me, sub)
+        except Rejected as exc:
+            metrics.ADMISSIONS.labels(exc.code).inc()
+            raise
+    metrics.ADMISSIONS.labels(
+        "duplicate" if sent.duplicate else "queued" if sent.queued else "admitted"
+    ).inc()
     if sent.duplicate or sent.queued:
         return sent
     for earlier in sent.interrupted:

@@ -43,6 +43,6 @@ class ProviderController(Controller):
         await providers.delete(name, me.id)
 
     @post("/{name:str}/test", status_code=200)
-    async def test_provider(self, providers: ProviderService, name: str) -> ConnectionTest:
-        """Try the provider's `GET /models` with its key."""
-        return await providers.test(name)
+    async def test_provider(self, me: Principal, providers: ProviderService, name: str) -> ConnectionTest:
+        """Try the provider's `GET /models` with its key (audited as `provider.test`)."""
+        return await providers.test(name, me.id)

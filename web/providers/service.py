@@ -121,8 +121,22 @@ class ProviderService:
             await self.repo.delete(name)
             await audit.record("provider.delete", tenant_id=None, actor_id=actor_id, provider=name)
 
-    async def test(self, name: str) -> ConnectionTest:
-        """Call the provider's `GET /models` with its key: does the endpoint answer us?"""
+    async def test(self, name: str, actor_id: uuid.UUID) -> ConnectionTest:
+        """Call the provider's `GET /models` with its key (does the endpoint answer us?); the
+        attempt is audited: it sends the stored key to the stored URL."""
+        result = await self._test(name)
+        async with db.scope(system=True):
+            await audit.record(
+                "provider.test",
+                tenant_id=None,
+                actor_id=actor_id,
+                provider=name,
+                ok=result.ok,
+                status=result.status,
+            )
+        return result
+
+    async def _test(self, name: str) -> ConnectionTest:
         check_name(name)
         if name == BUILTIN:
             return ConnectionTest(

@@ -17,6 +17,7 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
+from runtime import metrics
 from runtime.messages import LiveUsage
 from web.auth.sockets import accept_authenticated
 from web.chat import protocol as p
@@ -63,6 +64,8 @@ class UsageSocket:
         """Subscribe, say ready, answer client frames until the socket closes."""
         await relay.subscribe(self)
         writer = asyncio.create_task(self._writer())
+        sockets = metrics.LIVE_SOCKETS.labels("usage")
+        sockets.inc()
         try:
             self.send('{"type":"ready"}')
             while True:
@@ -79,6 +82,7 @@ class UsageSocket:
         except WebSocketDisconnect:
             pass
         finally:
+            sockets.dec()
             await relay.unsubscribe(self)
             writer.cancel()
 

@@ -874,8 +874,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Metrics */
-        get: operations["MetricsMetrics"];
+        /** PrometheusMetrics */
+        get: operations["MetricsPrometheusMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3767,7 +3767,7 @@ export interface operations {
             };
         };
     };
-    MetricsMetrics: {
+    MetricsPrometheusMetrics: {
         parameters: {
             query?: never;
             header?: never;
