@@ -39,6 +39,7 @@ AUDITED = {
     ("DELETE", "/api/v1/tenant/api-keys/{key_id:uuid}"): "tenant.api_key_revoke",
     ("POST", "/api/v1/tenant/webhook-secret/rotate"): "tenant.webhook_secret_rotate",
     ("PUT", "/api/v1/tenant/budget"): "budget.update",
+    ("PUT", "/api/v1/tenant/escalation-rules"): "tenant.escalation_rules",
     ("PUT", "/api/v1/tenant/users/{user_id:uuid}/budget"): "budget.user_cap",
     ("POST", "/api/v1/agents"): "agent.create",
     ("PATCH", "/api/v1/agents/{agent_id:uuid}"): "agent.update",
@@ -129,6 +130,8 @@ async def test_partner_and_tenant_admin_actions_are_in_the_trail(client):
     assert r.status_code == 201, r.text
     assert (await tenant.delete(f"/api/v1/tenant/api-keys/{r.json()['id']}")).status_code == 204
     assert (await tenant.put("/api/v1/tenant/budget", json={"monthly_cap": "50"})).status_code == 200
+    rules = {"keywords": ["refund"], "failed_answers": 3, "sentiment_below": None, "agent_tool": False}
+    assert (await tenant.put("/api/v1/tenant/escalation-rules", json=rules)).status_code == 200
     colleague = await member(tenant)
     r = await tenant.put(f"/api/v1/tenant/users/{colleague.user_id}/budget", json={"monthly_cap": "5"})
     assert r.status_code in (200, 204), r.text
@@ -148,6 +151,7 @@ async def test_partner_and_tenant_admin_actions_are_in_the_trail(client):
         "tenant.api_key_revoke",
         "budget.update",
         "budget.user_cap",
+        "tenant.escalation_rules",
         "agent.create",
         "agent.update",
         "agent.delete",
