@@ -19,6 +19,7 @@ from runtime.settings import Settings, get_settings
 from web.admin.controller import AdminController
 from web.admin.credit import CreditController
 from web.admin.deadletters import DeadLetterController
+from web.admin.tiers import TierController
 from web.agents.controller import AgentController
 from web.audit.controller import PlatformAuditController, TenantAuditController
 from web.auth.controller import AuthController, me
@@ -38,10 +39,16 @@ from web.openai_api.controller import openai_lifespan, openai_router
 from web.partner.controller import PartnerController
 from web.providers.controller import ProviderController
 from web.security.headers import security_headers
+from web.security.quota import api_quota_middleware
 from web.security.revocation import revocation_lifespan
 from web.sessions.controller import SessionController
 from web.spa import spa
-from web.tenant.controller import BudgetController, TenantController, WebhookSecretController
+from web.tenant.controller import (
+    BudgetController,
+    LimitsController,
+    TenantController,
+    WebhookSecretController,
+)
 from web.usage.controller import ledger_entries, usage
 from web.usage.live import usage_lifespan
 from web.usage.ws import usage_socket
@@ -68,6 +75,8 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     ProviderController,
     ModelAdminController,
     ModelController,
+    TierController,
+    LimitsController,
 ]
 
 
@@ -111,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema", "^/health", "^/metrics"]),
+            api_quota_middleware,  # inside authentication: it meters the caller's tenant
         ],
         before_send=[access_log, _count_status, security_headers(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

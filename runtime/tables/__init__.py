@@ -23,7 +23,7 @@ from runtime.tables.billing import (
     SystemRate,
 )
 from runtime.tables.budget import BudgetReservation
-from runtime.tables.config import AIModel, ProviderHealth, SystemConfig
+from runtime.tables.config import AIModel, ProviderHealth, SystemConfig, TierLimit
 from runtime.tables.identity import ApiKey, AuditLog, Partner, RefreshToken, Tenant, User
 from runtime.tables.ops import DeadLetter, WebhookDelivery
 
@@ -53,6 +53,7 @@ ALL_TABLES = [
     WebhookDelivery,
     BudgetReservation,
     ProviderHealth,
+    TierLimit,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
@@ -77,6 +78,7 @@ TENANT_TABLES = [
     "webhook_deliveries",
     "budget_reservations",
     "dead_letters",
+    "rate_counters",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

@@ -88,10 +88,12 @@ async def dispatch(bus: Bus, me: Principal, sub: Submission) -> Submitted:
     an actor publishes it when a slot of the tenant frees (`web.jobs` "Fairness").
     """
     sent = await service.submit(me, sub)
-    if sent.duplicate or sent.queued:
+    if sent.duplicate:
         return sent
     for earlier in sent.interrupted:
         await cancel(bus, me, earlier, reason="interrupted")
+    if sent.queued:
+        return sent
     request = ExecutionRequested(
         execution_id=sent.execution_id,
         tenant_id=me.tenant_id,
