@@ -19,6 +19,7 @@ from runtime.settings import Settings, get_settings
 from web.admin.controller import AdminController
 from web.admin.credit import CreditController
 from web.admin.deadletters import DeadLetterController
+from web.admin.erasure import ErasureController
 from web.admin.tiers import TierController
 from web.agents.controller import AgentController
 from web.audit.controller import PlatformAuditController, TenantAuditController
@@ -45,6 +46,7 @@ from web.sessions.controller import SessionController
 from web.spa import spa
 from web.tenant.controller import (
     BudgetController,
+    ExportController,
     LimitsController,
     TenantController,
     WebhookSecretController,
@@ -77,6 +79,8 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     ModelController,
     TierController,
     LimitsController,
+    ExportController,
+    ErasureController,
 ]
 
 

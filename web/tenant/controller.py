@@ -7,9 +7,12 @@ import uuid
 import msgspec
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import Provide
+from litestar.response import Stream
 
 from web.auth.guards import requires_tenant_admin
+from web.auth.identity import Principal
 from web.auth.schemas import TenantOut, UserOut
+from web.tenant import erasure
 from web.tenant.budget import BudgetService
 from web.tenant.deps import provide_budget_service, provide_limits_service, provide_tenant_service
 from web.tenant.limits import LimitsService
@@ -145,3 +148,22 @@ class LimitsController(Controller):
     async def get_limits(self, limits_service: LimitsService) -> LimitsOut:
         """Concurrent executions, requests and API calls per hour, and what is used now."""
         return msgspec.convert(await limits_service.overview(), LimitsOut)
+
+
+class ExportController(Controller):
+    """GDPR: everything the workspace holds, as one JSON archive (docs/gdpr.md)."""
+
+    path = "/tenant/export"
+    guards = [requires_tenant_admin]
+    tags = ["tenant"]
+
+    @get("/", media_type="application/json")
+    async def export_tenant(self, me: Principal, ip: str | None) -> Stream:
+        """Download the workspace's data (secrets left out), streamed as it is read."""
+        await erasure.record_export(me, ip)
+        filename = f"hirebuddha-export-{me.tenant_id}.json"
+        return Stream(
+            erasure.export_archive(me.tenant_id),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
