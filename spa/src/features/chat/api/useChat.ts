@@ -33,7 +33,7 @@ export function useChat(sessionId: string) {
           else setError(words);
           return;
         }
-        if (frame.type === "execution.started") {
+        if (frame.type === "execution.started" || frame.type === "execution.queued") {
           setSent((sentRef.current = markStarted(sentRef.current, frame.execution_id)));
         }
         const out = applyFrame(streamRef.current, frame);
@@ -66,6 +66,6 @@ export function useChat(sessionId: string) {
     socketRef.current?.send({ type: "cancel", execution_id: executionId });
   }, []);
 
-  const running = stream.order.map((id) => stream.replies[id]).find((r) => r?.status === "running");
+  const running = stream.order.map((id) => stream.replies[id]).find((r) => r?.status === "running" || r?.status === "queued");
   return { stream, sent, status, error, send, cancel, running, dismissError: () => setError(null) };
 }
