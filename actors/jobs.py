@@ -52,6 +52,8 @@ async def promote(ctx: ActorContext, tenant_id: uuid.UUID) -> int:
             reply_to=job.reply_to,
             source=job.source,
             webhook_url=job.webhook_url,
+            session_id=job.session_id,
+            message_id=job.message_id,
         )
         await publish_execution(ctx.broker, ctx.topo, request, job.tier)
     return len(promoted)

@@ -32,7 +32,7 @@ from actors.llm import Providers
 from actors.sweeper import sweep_forever
 from actors.webhooks import on_webhook
 from runtime import db, metrics, telemetry
-from runtime.broker import BROKER_LOST, build_broker, declare_topology, topology
+from runtime.broker import BROKER_LOST, build_broker, connect_robust, declare_topology, topology
 from runtime.logs import configure_logging
 from runtime.messages import ExecutionRequested, decode
 from runtime.publishing import (
@@ -87,7 +87,7 @@ class Worker:
         metrics.register_gauges("breakers", breakers.gauges)
         self.ctx = ActorContext(broker, self.topo, streams, self.providers, self._limits(), breakers)
         self.broker = broker
-        connection = await aio_pika.connect_robust(self.settings.broker.url)
+        connection = await connect_robust(self.settings.broker.url)
         self.inbox = ControlInbox(connection, self.topo, self.registry)
         await self.inbox.start()
         # One channel per tier lane, each with prefetch = capacity: a burst in one tier's

@@ -9,7 +9,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import aio_pika
 import aiormq
+from aio_pika.abc import AbstractRobustConnection
+from aio_pika.robust_connection import RobustConnection
 from faststream.rabbit import (
     Channel,
     ExchangeType,
@@ -18,6 +21,7 @@ from faststream.rabbit import (
     RabbitExchange,
     RabbitQueue,
 )
+from yarl import URL
 
 from runtime.settings import Settings, get_settings
 
@@ -195,12 +199,81 @@ def topology(prefix: str | None = None, *, delivery_limit: int = 5) -> Topology:
     )
 
 
+# --- several nodes: a cluster behind one setting (docs/operations.md "RabbitMQ cluster") ---
+
+RECONNECT_INTERVAL_S = 1.0
+"""Pause between reconnection attempts (aio-pika's default is 5 s): with a node gone, the
+next attempt goes to the next node, so a short pause is a short outage."""
+
+
+def broker_urls(setting: str) -> list[str]:
+    """`HB_AMQP_URL`: one URL, or the URLs of a cluster's nodes separated by commas."""
+    urls = [u.strip() for u in setting.split(",") if u.strip()]
+    if not urls:
+        raise ValueError("HB_AMQP_URL names no broker")
+    return urls
+
+
+class FailoverConnection(RobustConnection):
+    """aio-pika's robust connection over several nodes: every (re)connection attempt takes
+    the next URL of `URLS` in turn, so a process whose node stopped reconnects to a survivor
+    by itself, and its robust channels restore their consumers, queues and bindings there.
+
+    aio-pika reads `self.url` once per attempt (in `Connection.connect`); here that read
+    takes the next URL while the connection is down and the current one while it is up.
+    """
+
+    URLS: tuple[str, ...] = ()
+
+    def __init__(self, url: URL | str, loop: Any = None, **kwargs: Any) -> None:
+        self._urls = [URL(u) for u in (self.URLS or (str(url),))]
+        self._turn = 0
+        self._current = self._urls[0]
+        super().__init__(URL(str(url)), loop, **kwargs)
+
+    @property
+    def url(self) -> URL:
+        connected = self.__dict__.get("connected")
+        if connected is None or connected.is_set():
+            return self._current
+        self._current = self._urls[self._turn % len(self._urls)]
+        self._turn += 1
+        return self._current
+
+    @url.setter
+    def url(self, value: URL) -> None:  # aio-pika assigns it in __init__ and update_secret
+        self._urls = [u.with_password(value.password) if value.password else u for u in self._urls]
+        self._current = value
+
+    def __str__(self) -> str:
+        url = self._current
+        return str(url.with_password("******") if url.password else url)
+
+
+def failover_class(urls: list[str]) -> type[RobustConnection]:
+    """A `FailoverConnection` over these URLs (aio-pika builds connections from a class)."""
+    return type("FailoverConnection", (FailoverConnection,), {"URLS": tuple(urls)})
+
+
+async def connect_robust(setting: str, **kwargs: Any) -> AbstractRobustConnection:
+    """`aio_pika.connect_robust` for `HB_AMQP_URL` (one node or several, see above)."""
+    urls = broker_urls(setting)
+    kwargs.setdefault("reconnect_interval", RECONNECT_INTERVAL_S)
+    return await aio_pika.connect_robust(urls[0], connection_class=failover_class(urls), **kwargs)
+
+
 def build_broker(settings: Settings | None = None, **kwargs: Any) -> RabbitBroker:
-    """The process's broker: confirms on its default channel, per-message logs at DEBUG."""
+    """The process's broker: confirms on its default channel, per-message logs at DEBUG,
+    failover over every node of `HB_AMQP_URL`."""
     settings = settings or get_settings()
     kwargs.setdefault("log_level", logging.DEBUG)  # INFO per message costs on hot paths
     kwargs.setdefault("default_channel", Channel(publisher_confirms=True))
-    return RabbitBroker(settings.broker.url, **kwargs)
+    urls = broker_urls(settings.broker.url)
+    broker = RabbitBroker(urls[0], **kwargs)
+    # FastStream passes these to aio_pika.connect_robust as they are (faststream 0.7).
+    broker._connection_kwargs["connection_class"] = failover_class(urls)
+    broker._connection_kwargs["reconnect_interval"] = RECONNECT_INTERVAL_S
+    return broker
 
 
 async def declare_topology(broker: RabbitBroker, topo: Topology) -> None:

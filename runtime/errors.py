@@ -17,6 +17,9 @@ class ErrorCode(StrEnum):
 
     # Admission: a message, REST execution or job refused before it runs.
     RATE_LIMITED = "rate_limited"  # the tenant runs max_concurrency executions already
+    REQUEST_QUOTA_EXCEEDED = "request_quota_exceeded"  # the tier's requests per hour are used up
+    API_QUOTA_EXCEEDED = "api_quota_exceeded"  # the tier's API calls per hour are used up (REST)
+    QUEUE_WAIT_EXCEEDED = "queue_wait_exceeded"  # a chat message waited for a slot too long
     SESSION_BUSY = "session_busy"  # double-texting `reject` while the previous one runs
     INSUFFICIENT_CREDIT = "insufficient_credit"
     TENANT_CAP_REACHED = "tenant_cap_reached"

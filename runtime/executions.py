@@ -249,6 +249,9 @@ class Promoted:
     webhook_url: str | None
     source: str
     tier: str
+    session_id: uuid.UUID | None = None
+    """A chat message's session (its stream goes to `session.<id>`); None for a job."""
+    message_id: uuid.UUID | None = None
 
 
 async def promote(tenant_id: uuid.UUID) -> list[Promoted]:
@@ -266,9 +269,53 @@ async def promote(tenant_id: uuid.UUID) -> list[Promoted]:
             r["o_webhook_url"],
             r["o_source"],
             r["o_tier"],
+            r["o_session_id"],
+            r["o_message_id"],
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a waiting execution stands: its status and, while `queued`, its position in
+    the tenant's queue (1: next to get a slot)."""
+
+    status: ExecutionStatus
+    position: int | None
+
+
+async def places(tenant_id: uuid.UUID, execution_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Place]:
+    """The status of each execution and, for a queued one, how many of the tenant's queued
+    executions are ahead of it plus one (promotion takes them in this order, `hb_promote`)."""
+    async with db.scope(tenant_id):
+        rows = await db.fetch(
+            "SELECT e.id, e.status, CASE WHEN e.status = 'queued' THEN (SELECT count(*) FROM executions q "
+            "  WHERE q.tenant_id = $1 AND q.status = 'queued' "
+            "    AND (q.created_at, q.id) <= (e.created_at, e.id)) END AS position "
+            "FROM executions e WHERE e.tenant_id = $1 AND e.id = ANY($2::uuid[])",
+            tenant_id,
+            list(execution_ids),
+        )
+    return {r["id"]: Place(ExecutionStatus(r["status"]), r["position"]) for r in rows}
+
+
+QUEUE_WAIT_EXCEEDED = "queue_wait_exceeded"
+
+
+async def expire_queued(tenant_id: uuid.UUID, execution_id: uuid.UUID, message: str) -> Any:
+    """queued -> failed (`queue_wait_exceeded`): it waited for a slot longer than allowed.
+    The ended row (ENDED_COLUMNS), or None when it is no longer queued (promoted meanwhile)."""
+    async with db.scope(tenant_id):
+        return await db.fetchrow(
+            "UPDATE executions SET status = 'failed', completed_at = now(), updated_at = now(), "  # noqa: S608 (constant SQL)
+            "error_message = $3, result_data = jsonb_build_object('error_code', $4::text) "
+            f"WHERE id = $1 AND tenant_id = $2 AND status = 'queued' RETURNING {ENDED_COLUMNS}",
+            execution_id,
+            tenant_id,
+            message,
+            QUEUE_WAIT_EXCEEDED,
+        )
 
 
 async def tenants_waiting() -> list[uuid.UUID]:

@@ -54,7 +54,7 @@ async def grant_app_role(url: str, role: str) -> None:
     """Grant the app role exactly what the app needs, table by table."""
     from runtime.tables import ALL_TABLES
 
-    tables = [t._meta.tablename for t in ALL_TABLES] + ["rate_limit_buckets"]
+    tables = [t._meta.tablename for t in ALL_TABLES] + ["rate_limit_buckets", "rate_counters"]
     conn = await asyncpg.connect(url)
     try:
         db = urlsplit(url).path.lstrip("/")

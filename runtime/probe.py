@@ -13,6 +13,7 @@ import sys
 import aio_pika
 import asyncpg
 
+from runtime.broker import broker_urls
 from runtime.settings import get_settings
 
 TIMEOUT_S = 5.0
@@ -28,7 +29,7 @@ async def check() -> list[str]:
     except Exception as exc:  # any failure means not ready
         failed.append(f"postgresql: {type(exc).__name__}")
     try:
-        amqp = await asyncio.wait_for(aio_pika.connect(settings.broker.url), TIMEOUT_S)
+        amqp = await asyncio.wait_for(aio_pika.connect(broker_urls(settings.broker.url)[0]), TIMEOUT_S)
         await amqp.close()
     except Exception as exc:
         failed.append(f"rabbitmq: {type(exc).__name__}")

@@ -74,6 +74,9 @@ class HttpSettings(msgspec.Struct, frozen=True):
     """Set the Secure flag on cookies; on by default in production."""
     spa_dist: str
     """Folder of the built console served at `/`. `HB_SPA_DIST`, default `spa/dist`."""
+    chat_queue_wait_s: float = 120.0
+    """How long a chat message over the workspace's concurrency limit waits for a slot
+    before it is refused (`queue_wait_exceeded`). `HB_CHAT_QUEUE_WAIT_S`, default 120."""
 
 
 class ActorsSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -247,6 +250,16 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _process_settings(cls: type[msgspec.Struct], env: dict[str, str]) -> Any:
     """A process struct from its `<env_prefix><FIELD>` variables; unset ones keep the default."""
     values: dict[str, Any] = {}
@@ -317,6 +330,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             max_body_bytes=_int(env, "HB_MAX_BODY_BYTES", 1_048_576),
             secure_cookies=env.get("HB_SECURE_COOKIES", "1" if mode == "production" else "0") == "1",
             spa_dist=env.get("HB_SPA_DIST") or str(Path(__file__).resolve().parent.parent / "spa" / "dist"),
+            chat_queue_wait_s=_float(env, "HB_CHAT_QUEUE_WAIT_S", 120.0),
         ),
         auth=AuthSettings(
             secret_key=secret_key,

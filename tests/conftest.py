@@ -123,6 +123,9 @@ async def database() -> AsyncIterator[str]:
     from helpers.catalog import seed_test_catalog
 
     await seed_test_catalog()  # the models the suite's agents name (agents need catalog models)
+    from helpers.tiers import unmeter_tiers
+
+    await unmeter_tiers()  # hourly limits lifted for the suite's free tenants (helpers/tiers.py)
     yield DB_NAME
     try:  # every process of the run has stopped: its dead letters are all in
         await dead_letters.check(os.environ["HB_AMQP_URL"], VHOST)

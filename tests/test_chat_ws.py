@@ -99,20 +99,6 @@ async def test_fifty_concurrent_sessions_over_two_actors_processes_never_cross(
     assert all(served), f"both actors processes should have taken work: {served}"
 
 
-async def test_concurrency_limit_answers_rate_limited(platform: Platform, admin: ApiUser) -> None:
-    await set_max_concurrency(admin.tenant_id, 1)
-    bot = await fake_agent(admin)
-    session_a, session_b = await open_session(admin, bot["id"]), await open_session(admin, bot["id"])
-    async with chat(platform, session_a, admin.token) as a, chat(platform, session_b, admin.token) as b:
-        running = await a.message("[[reply:3000]]")
-        await a.until("delta", execution_id=running)
-        await b.send({"type": "message", "content": "hi", "client_id": "x1"})
-        refused = await b.until("error")
-        assert refused["code"] == "rate_limited"
-        await a.send({"type": "cancel", "execution_id": running})
-        await a.reply(running)
-
-
 async def test_cancel_mid_stream_closes_the_provider_and_records_partial_usage(
     platform: Platform, admin: ApiUser, fake_llm: FakeLLM, usage: UsageTap
 ) -> None:

@@ -19,6 +19,8 @@ from runtime.settings import Settings, get_settings
 from web.admin.controller import AdminController
 from web.admin.credit import CreditController
 from web.admin.deadletters import DeadLetterController
+from web.admin.erasure import ErasureController
+from web.admin.tiers import TierController
 from web.agents.controller import AgentController
 from web.audit.controller import PlatformAuditController, TenantAuditController
 from web.auth.controller import AuthController, me
@@ -39,10 +41,17 @@ from web.openai_api.controller import openai_lifespan, openai_router
 from web.partner.controller import PartnerController
 from web.providers.controller import ProviderController
 from web.security.headers import security_headers
+from web.security.quota import api_quota_middleware
 from web.security.revocation import revocation_lifespan
 from web.sessions.controller import SessionController
 from web.spa import spa
-from web.tenant.controller import BudgetController, TenantController, WebhookSecretController
+from web.tenant.controller import (
+    BudgetController,
+    ExportController,
+    LimitsController,
+    TenantController,
+    WebhookSecretController,
+)
 from web.tenant.escalation import EscalationRulesController
 from web.usage.controller import ledger_entries, usage
 from web.usage.live import usage_lifespan
@@ -74,6 +83,10 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     InboxController,
     inbox_socket,
     EscalationRulesController,
+    TierController,
+    LimitsController,
+    ExportController,
+    ErasureController,
 ]
 
 
@@ -118,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema", "^/health", "^/metrics"]),
+            api_quota_middleware,  # inside authentication: it meters the caller's tenant
         ],
         before_send=[access_log, _count_status, security_headers(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -57,6 +57,8 @@ def problem(status: int, code: str, detail: str, errors: Any = None, headers: di
 def _coded(request: Request, exc: CodedError) -> Response:
     status = exc.status or 400
     headers = {"Retry-After": _RETRY_AFTER[status]} if status in _RETRY_AFTER else None
+    if isinstance(getattr(exc, "headers", None), dict):  # a quota refusal says when to retry
+        headers = {**(headers or {}), **exc.headers}  # type: ignore[attr-defined]
     return problem(status, exc.code, exc.message, headers=headers)
 
 

@@ -25,7 +25,7 @@ from runtime.tables.billing import (
     SystemRate,
 )
 from runtime.tables.budget import BudgetReservation
-from runtime.tables.config import AIModel, ProviderHealth, SystemConfig
+from runtime.tables.config import AIModel, ProviderHealth, SystemConfig, TierLimit
 from runtime.tables.identity import ApiKey, AuditLog, Partner, RefreshToken, Tenant, User
 from runtime.tables.ops import DeadLetter, WebhookDelivery
 
@@ -57,6 +57,7 @@ ALL_TABLES = [
     WebhookDelivery,
     BudgetReservation,
     ProviderHealth,
+    TierLimit,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
@@ -83,6 +84,7 @@ TENANT_TABLES = [
     "dead_letters",
     "escalation_rules",
     "agent_documents",
+    "rate_counters",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

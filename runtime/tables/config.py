@@ -44,3 +44,15 @@ class ProviderHealth(Table, tablename="provider_health", db=APP_DB):
     last_error = Text(null=True, default=None)
     last_error_at = Timestamptz(null=True, default=None)
     updated_at = updated_at()
+
+
+class TierLimit(Table, tablename="tier_limits", db=APP_DB):
+    """A tier's limits (docs/limits.md); the app admin edits them. NULL per hour: unlimited.
+
+    A tenant's `max_concurrency`, when set, overrides `concurrent_executions` for it."""
+
+    tier = Varchar(length=20, primary_key=True)
+    concurrent_executions = Integer()
+    requests_per_hour = Integer(null=True, default=None)
+    api_calls_per_hour = Integer(null=True, default=None)
+    updated_at = Timestamptz()

@@ -47,7 +47,7 @@ class Tenant(Table, tablename="tenants", db=APP_DB):
         on_delete=OnDelete.restrict,
     )
     tier = Varchar(length=20, default="free")  # free | pro | enterprise
-    max_concurrency = Integer(default=4)
+    max_concurrency = Integer(null=True, default=None)  # None: the tier's (tier_limits)
     webhook_secret = Text(null=True, default=None)  # Fernet token; signs webhook deliveries
     created_at = created_at()
     updated_at = updated_at()

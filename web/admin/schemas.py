@@ -42,7 +42,8 @@ class PartnerOut(msgspec.Struct):
 class AdminTenantPatch(msgspec.Struct, forbid_unknown_fields=True):
     status: Literal["active", "suspended"] | msgspec.UnsetType = msgspec.UNSET
     tier: Literal["free", "pro", "enterprise"] | msgspec.UnsetType = msgspec.UNSET
-    max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | msgspec.UnsetType = msgspec.UNSET
+    max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None | msgspec.UnsetType = msgspec.UNSET
+    """Override the tier's concurrent executions for this tenant; null: back to the tier's."""
 
 
 class RateCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -67,3 +68,14 @@ class RateOut(msgspec.Struct):
     billing_rate: Decimal
     valid_from: dt.datetime
     valid_to: dt.datetime | None
+
+
+PerHour = Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)]
+
+
+class TierLimitsPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Change a tier's limits; a per-hour limit set to null is unlimited."""
+
+    concurrent_executions: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | msgspec.UnsetType = msgspec.UNSET
+    requests_per_hour: PerHour | None | msgspec.UnsetType = msgspec.UNSET
+    api_calls_per_hour: PerHour | None | msgspec.UnsetType = msgspec.UNSET

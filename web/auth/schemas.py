@@ -41,7 +41,8 @@ class TenantOut(msgspec.Struct):
     status: str
     partner_id: uuid.UUID | None
     tier: str
-    max_concurrency: int
+    max_concurrency: int | None
+    """A per-tenant override of the tier's concurrent executions; None: the tier's."""
 
 
 class PartnerOut(msgspec.Struct):

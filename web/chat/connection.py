@@ -5,6 +5,14 @@ frame, so live events, a resume's snapshot and stored results can overlap withou
 client ever seeing a delta twice or out of order. A socket follows an execution's deltas
 once it has seen the execution start (its `execution.started`, a restart, or seq 1) or
 was asked to `resume` it; a socket that joins mid-stream resumes to catch up.
+
+A message sent while the workspace runs as many executions as its limit allows waits in
+the tenant's fair queue (`queued`, promoted in arrival order by the actors, docs/limits.md):
+the socket says `execution.queued {position}`, watches its place (one query per
+`QUEUE_POLL_S` for all of the socket's waiting messages) and says it again when it moves,
+then `execution.started` once it has a slot. After `chat_queue_wait_s` it is refused
+(`execution.failed`, code `queue_wait_exceeded`); a socket that closes cancels the messages
+it still has waiting, so nothing waits without someone watching.
 """
 
 from __future__ import annotations
@@ -19,12 +27,13 @@ from dataclasses import dataclass
 
 from litestar import WebSocket
 
-from runtime import metrics, telemetry, trace
+from runtime import executions, metrics, telemetry, trace
 from runtime.broker import execution_key
 from runtime.errors import CodedError
-from runtime.executions import ACTIVE, COPILOT_SOURCE, Submission
+from runtime.executions import ACTIVE, COPILOT_SOURCE, ExecutionStatus, Submission
 from runtime.messages import (
     DeltaEvent,
+    ErrorInfo,
     ExecutionCancelled,
     ExecutionCompleted,
     ExecutionFailed,
@@ -46,9 +55,22 @@ from web.handover.service import HandoverService
 
 log = logging.getLogger("hirebuddha.web")
 
-TERMINAL = (ExecutionCompleted, ExecutionFailed, ExecutionCancelled)
+TERMINAL = ExecutionCompleted | ExecutionFailed | ExecutionCancelled
 _UNBINDS: set[asyncio.Task[None]] = set()
 """Unbinds of ended drafts in flight (kept referenced until done)."""
+
+QUEUE_POLL_S = 1.0
+"""How often a socket with waiting messages reads their places in the queue."""
+
+
+@dataclass
+class Waiting:
+    """A message of this socket waiting for a slot."""
+
+    message_id: uuid.UUID | None
+    since: float
+    """time.monotonic() when it was admitted as queued."""
+    position: int = 0
 
 
 @dataclass
@@ -74,9 +96,13 @@ class ChatConnection:
         agent_id: uuid.UUID,
         relay: Relay,
         bus: Bus,
+        queue_wait_s: float = 120.0,
     ) -> None:
         self.socket, self.me, self.session_id, self.agent_id = socket, me, session_id, agent_id
-        self.relay, self.bus = relay, bus
+        self.relay, self.bus, self.queue_wait_s = relay, bus, queue_wait_s
+        self.waiting: dict[uuid.UUID, Waiting] = {}
+        """Messages of this socket waiting in the tenant's queue (see the module doc)."""
+        self._watcher: asyncio.Task[None] | None = None
         # Frames waiting to be written, and the writer task while there are any: an idle
         # socket holds no task and no queue machinery (10,000 idle sockets, issue 11).
         self.out: deque[str] = deque()
@@ -133,6 +159,13 @@ class ChatConnection:
 
     def forward(self, event: StreamEvent, frame: p.ServerFrame | None = None) -> None:
         """Send `event` unless the client has it already (the dedupe rules above)."""
+        waited = self.waiting.pop(event.execution_id, None)
+        if waited is not None and not isinstance(event, ExecutionStarted | TERMINAL):
+            # It got a slot and its stream began before the watcher noticed: started first.
+            started = ExecutionStarted(
+                execution_id=event.execution_id, session_id=self.session_id, message_id=waited.message_id
+            )
+            self.forward(started)
         state = self.followed.setdefault(event.execution_id, Followed())
         if state.finished:
             return
@@ -218,6 +251,7 @@ class ChatConnection:
             await self.relay.unsubscribe(self.session_id, self)
             for draft_id in list(self.drafts):
                 await self.relay.unsubscribe_key(execution_key(draft_id), self)
+            await self._abandon_waiting()
             # Let queued frames (an error, a final state) leave before the socket goes.
             if not self.closed:
                 with contextlib.suppress(Exception):
@@ -226,7 +260,7 @@ class ChatConnection:
                 self._writer.cancel()
 
     def _streaming(self) -> bool:
-        return any(s.started and not s.finished for s in self.followed.values())
+        return bool(self.waiting) or any(s.started and not s.finished for s in self.followed.values())
 
     async def _read(self) -> None:
         while not self.closed:
@@ -332,9 +366,13 @@ class ChatConnection:
                     source="chat",
                     session_id=self.session_id,
                     client_id=frame.client_id,
+                    wait_for_slot=True,  # over the limit it waits its turn (module doc)
                 ),
             )
         trace.mark(sent.execution_id, "received", received)
+        if sent.status == ExecutionStatus.QUEUED:  # new, or a retried send still waiting
+            await self._wait(sent.execution_id, sent.message_id)
+            return
         trace.mark(sent.execution_id, "queued")
         self.forward(
             ExecutionStarted(
@@ -343,6 +381,78 @@ class ChatConnection:
         )
         if sent.duplicate:  # a retried send: give the client whatever it may have missed
             await resume.resume(self, sent.execution_id, 0)
+
+    # --- waiting for a slot --------------------------------------------------------------
+
+    async def _wait(self, execution_id: uuid.UUID, message_id: uuid.UUID | None) -> None:
+        """Say where the message stands in the queue and watch it until it has a slot."""
+        if execution_id not in self.waiting:
+            self.waiting[execution_id] = Waiting(message_id, time.monotonic())
+        await self._look()
+        if self.waiting and self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        try:
+            while self.waiting and not self.closed:
+                await asyncio.sleep(QUEUE_POLL_S)
+                await self._look()
+        except Exception:  # the database is away: the messages stay queued; a new send re-watches
+            log.exception("watching queued chat messages failed")
+        finally:
+            self._watcher = None
+
+    async def _look(self) -> None:
+        """One read of every waiting message's place: a new position, a slot, an ending."""
+        if not self.waiting:
+            return
+        places = await executions.places(self.me.tenant_id, list(self.waiting))
+        now = time.monotonic()
+        for execution_id, waited in list(self.waiting.items()):
+            place = places.get(execution_id)
+            if place is None or execution_id not in self.waiting:
+                self.waiting.pop(execution_id, None)
+            elif place.status == ExecutionStatus.QUEUED:
+                if now - waited.since >= self.queue_wait_s:
+                    await self._expire(execution_id)
+                elif place.position is not None and place.position != waited.position:
+                    waited.position = place.position
+                    self.send(p.Queued(execution_id, waited.message_id, place.position))
+            elif place.status in ACTIVE:
+                trace.mark(execution_id, "queued")
+                self.forward(
+                    ExecutionStarted(
+                        execution_id=execution_id, session_id=self.session_id, message_id=waited.message_id
+                    )
+                )
+            else:  # ended while waiting (cancelled from elsewhere): its final state
+                self.waiting.pop(execution_id, None)
+                await resume.resume(self, execution_id, 0)
+
+    async def _expire(self, execution_id: uuid.UUID) -> None:
+        """Refuse a message that waited longer than `queue_wait_s` (if still queued)."""
+        message = f"No execution slot freed up within {self.queue_wait_s:g} s; please retry later."
+        row = await executions.expire_queued(self.me.tenant_id, execution_id, message)
+        if row is None:
+            return  # promoted meanwhile: the next look starts it
+        failed = ExecutionFailed(
+            execution_id=execution_id,
+            session_id=self.session_id,
+            error=ErrorInfo(code=executions.QUEUE_WAIT_EXCEEDED, message=message),
+        )
+        self.forward(failed)
+        await self.bus.event(failed)  # the session's other sockets
+
+    async def _abandon_waiting(self) -> None:
+        """Cancel the messages this socket still has waiting (nobody would see them start)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+        for execution_id in list(self.waiting):
+            try:
+                await execution_bus.cancel(self.bus, self.me, execution_id, reason="abandoned")
+            except Exception:  # best effort: the promoter would start it, the reply is kept
+                log.warning("could not cancel abandoned queued message %s", execution_id)
+        self.waiting.clear()
 
     async def _cancel(self, execution_id: uuid.UUID) -> None:
         row = await service.get(self.me, execution_id)

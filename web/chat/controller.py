@@ -38,7 +38,8 @@ async def chat_socket(socket: WebSocket, session_id: uuid.UUID) -> None:
         await socket.close(code=p.CLOSE_NOT_FOUND, reason="session not found")
         return
     state = socket.app.state
-    await ChatConnection(socket, me, session_id, agent_id, state.relay, state.bus).serve()
+    wait_s = state.settings.http.chat_queue_wait_s
+    await ChatConnection(socket, me, session_id, agent_id, state.relay, state.bus, wait_s).serve()
 
 
 __all__ = ["chat_socket"]

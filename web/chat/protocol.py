@@ -149,6 +149,15 @@ class Started(ServerFrame, tag="execution.started"):
     message_id: uuid.UUID | None
 
 
+class Queued(ServerFrame, tag="execution.queued"):
+    """The message waits for one of the workspace's execution slots; `position` 1 is next.
+    Sent again when the position changes; `execution.started` follows when it gets a slot."""
+
+    execution_id: uuid.UUID
+    message_id: uuid.UUID | None
+    position: int
+
+
 class Delta(ServerFrame, tag="delta"):
     execution_id: uuid.UUID
     seq: int

@@ -20,7 +20,7 @@ import aio_pika
 import msgspec
 
 from runtime import trace
-from runtime.broker import Topology, execution_key, inbox_key, session_key
+from runtime.broker import Topology, connect_robust, execution_key, inbox_key, session_key
 from runtime.messages import (
     DeltaBatch,
     DeltaEvent,
@@ -69,7 +69,7 @@ class Relay:
 
     async def start(self) -> None:
         """Connect, declare the exclusive queue and consume it."""
-        self._connection = await aio_pika.connect_robust(self._url)
+        self._connection = await connect_robust(self._url)
         channel = await self._connection.channel()
         self._exchange = await channel.get_exchange(self._topo.streams.name)
         # Our own name, not a server-named one: after a broker restart the robust channel

@@ -104,10 +104,12 @@ async def dispatch(bus: Bus, me: Principal, sub: Submission) -> Submitted:
     metrics.ADMISSIONS.labels(
         "duplicate" if sent.duplicate else "queued" if sent.queued else "admitted"
     ).inc()
-    if sent.duplicate or sent.queued:
+    if sent.duplicate:
         return sent
     for earlier in sent.interrupted:
         await cancel(bus, me, earlier, reason="interrupted")
+    if sent.queued:
+        return sent
     request = ExecutionRequested(
         execution_id=sent.execution_id,
         tenant_id=me.tenant_id,

@@ -20,6 +20,8 @@ from web.security.urls import require_safe_url
 
 def _refuse(exc: Rejected) -> HTTPException:
     headers = {"Retry-After": "1"} if exc.status in (429, 503) else None
+    if exc.headers:
+        headers = {**(headers or {}), **exc.headers}
     return HTTPException(status_code=exc.status, detail=exc.message, headers=headers)
 
 

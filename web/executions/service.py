@@ -18,10 +18,11 @@ from typing import Any
 # admission holds budget under the tenant lock, by the ledger's own rules.
 from ledger import budget
 from runtime import db, executions
-from runtime.errors import CodedError
+from runtime.errors import CodedError, ErrorCode
 from runtime.executions import ExecutionStatus, Submission, Verdict
 from runtime.handover import ANSWERING_ROLES
 from web.auth.identity import Principal
+from web.security import quota
 
 
 class Rejected(CodedError):
@@ -29,8 +30,10 @@ class Rejected(CodedError):
 
     status: int
 
-    def __init__(self, code: str, message: str, status: int) -> None:
+    def __init__(self, code: str, message: str, status: int, headers: dict[str, str] | None = None) -> None:
         super().__init__(code, message, status)
+        self.headers = headers
+        """Extra HTTP headers of the refusal (an hourly quota's Retry-After and RateLimit-*)."""
 
 
 async def admit_credit(call: budget.Call, estimate: budget.Estimate | None) -> None:
@@ -118,6 +121,14 @@ async def submit(me: Principal, sub: Submission) -> Submitted:
             return Submitted(admission.execution_id, admission.message_id, duplicate=True, status=status)
         if admission.verdict != Verdict.ADMITTED:
             raise _refusal(admission)
+        taken = await quota.take(me.tenant_id, quota.REQUESTS)  # a refusal rolls it back too
+        if not taken.allowed:
+            raise Rejected(
+                ErrorCode.REQUEST_QUOTA_EXCEEDED,
+                quota.refusal_message("requests", taken),
+                429,
+                {"Retry-After": str(taken.reset_s), **taken.headers()},
+            )
         await admit_credit(call, estimate)  # a refusal rolls the insert back
     assert admission.status is not None
     return Submitted(

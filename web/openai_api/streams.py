@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 import aio_pika
 import msgspec
 
-from runtime.broker import Topology, execution_key
+from runtime.broker import Topology, connect_robust, execution_key
 from runtime.messages import StreamEvent, decode
 
 log = logging.getLogger("hirebuddha.web")
@@ -39,7 +39,7 @@ class ExecutionStreams:
     async def _open(self) -> tuple[aio_pika.abc.AbstractQueue, aio_pika.abc.AbstractExchange]:
         async with self._opening:
             if self._queue is None or self._exchange is None:
-                self._connection = await aio_pika.connect_robust(self._url)
+                self._connection = await connect_robust(self._url)
                 channel = await self._connection.channel()
                 self._exchange = await channel.get_exchange(self._topo.streams.name)
                 name = f"{self._topo.streams.name}.openai.{uuid.uuid4().hex}"

@@ -7,17 +7,22 @@ import uuid
 import msgspec
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import Provide
+from litestar.response import Stream
 
 from web.auth.guards import requires_tenant_admin
+from web.auth.identity import Principal
 from web.auth.schemas import TenantOut, UserOut
+from web.tenant import erasure
 from web.tenant.budget import BudgetService
-from web.tenant.deps import provide_budget_service, provide_tenant_service
+from web.tenant.deps import provide_budget_service, provide_limits_service, provide_tenant_service
+from web.tenant.limits import LimitsService
 from web.tenant.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyOut,
     BudgetIn,
     BudgetOut,
+    LimitsOut,
     TenantPatch,
     UserBudgetIn,
     UserCap,
@@ -129,3 +134,36 @@ class BudgetController(Controller):
         """Set or clear (null) one user's monthly cap."""
         await budget_service.set_user_cap(user_id, data.monthly_cap)
         return UserCap(user_id=user_id, monthly_cap=data.monthly_cap)
+
+
+class LimitsController(Controller):
+    """The workspace's tier limits and this hour's use (docs/limits.md)."""
+
+    path = "/tenant/limits"
+    guards = [requires_tenant_admin]
+    dependencies = {"limits_service": Provide(provide_limits_service)}
+    tags = ["tenant"]
+
+    @get("/")
+    async def get_limits(self, limits_service: LimitsService) -> LimitsOut:
+        """Concurrent executions, requests and API calls per hour, and what is used now."""
+        return msgspec.convert(await limits_service.overview(), LimitsOut)
+
+
+class ExportController(Controller):
+    """GDPR: everything the workspace holds, as one JSON archive (docs/gdpr.md)."""
+
+    path = "/tenant/export"
+    guards = [requires_tenant_admin]
+    tags = ["tenant"]
+
+    @get("/", media_type="application/json")
+    async def export_tenant(self, me: Principal, ip: str | None) -> Stream:
+        """Download the workspace's data (secrets left out), streamed as it is read."""
+        await erasure.record_export(me, ip)
+        filename = f"hirebuddha-export-{me.tenant_id}.json"
+        return Stream(
+            erasure.export_archive(me.tenant_id),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )

@@ -105,3 +105,31 @@ class CreditIn(msgspec.Struct, forbid_unknown_fields=True):
 class CreditOut(msgspec.Struct):
     tenant_id: uuid.UUID
     credit_balance: Money
+
+
+class TierLimitsOut(msgspec.Struct):
+    """A tier's limits (docs/limits.md); null per hour: unlimited."""
+
+    tier: str
+    concurrent_executions: int
+    requests_per_hour: int | None
+    api_calls_per_hour: int | None
+    updated_at: dt.datetime
+
+
+class LimitsOut(msgspec.Struct):
+    """What the caller's workspace may do, and how much of this hour it has used."""
+
+    tier: str
+    concurrent_executions: int
+    """The tier's, or the workspace's own override (`max_concurrency`)."""
+    requests_per_hour: int | None
+    api_calls_per_hour: int | None
+    running: int
+    """Executions pending or running now."""
+    queued: int
+    """Executions waiting for a slot."""
+    requests_used: int
+    api_calls_used: int
+    reset_s: int
+    """Seconds until the hourly counters start again."""

@@ -20,7 +20,7 @@ import aio_pika
 import msgspec
 from litestar import Litestar
 
-from runtime.broker import topology
+from runtime.broker import connect_robust, topology
 from runtime.messages import LiveUsage, decode
 from runtime.settings import Settings
 from web.auth.identity import Principal
@@ -90,7 +90,7 @@ class UsageRelay:
 
     async def start(self) -> None:
         """Connect, declare the exchange (idempotent) and the exclusive queue, consume."""
-        self._connection = await aio_pika.connect_robust(self._url)
+        self._connection = await connect_robust(self._url)
         channel = await self._connection.channel()
         self._exchange = await channel.declare_exchange(
             self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True

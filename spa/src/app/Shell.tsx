@@ -21,6 +21,7 @@ const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
       { to: "/console/budget", label: "Budget" },
       { to: "/console/webhooks", label: "Webhooks" },
       { to: "/console/audit", label: "Audit log" },
+      { to: "/console/plan", label: "Plan & data" },
     ],
   },
   {
@@ -39,6 +40,7 @@ const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
     items: [
       { to: "/admin/partners", label: "Partners" },
       { to: "/admin/tenants", label: "Tenants" },
+      { to: "/admin/tiers", label: "Tiers" },
       { to: "/admin/rates", label: "System rates" },
       { to: "/admin/models", label: "Models" },
       { to: "/admin/providers", label: "Providers" },

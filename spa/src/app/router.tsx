@@ -23,6 +23,7 @@ const InboxPage = from(() => import("@/app/areas/support"))("InboxPage");
 const Admin = {
   Partners: admin("PartnersPage"), Tenants: admin("AdminTenantsPage"), Rates: admin("SystemRatesPage"), Models: admin("ModelsPage"),
   Providers: admin("ProvidersPage"), DeadLetters: admin("DeadLettersPage"), Health: admin("HealthPage"), Audit: admin("AdminAuditPage"),
+  Tiers: admin("TiersPage"),
 };
 const Partner = {
   Tenants: partner("TenantsPage"), Rates: partner("PartnerRatesPage"), Earnings: partner("EarningsPage"), Live: partner("LiveUsagePage"),
@@ -30,6 +31,7 @@ const Partner = {
 const Workspace = {
   Agents: workspace("AgentsPage"), AgentEditor: workspace("AgentEditor"), Users: workspace("UsersPage"), ApiKeys: workspace("ApiKeysPage"),
   Usage: workspace("UsagePage"), Executions: workspace("ExecutionsPage"), Budget: workspace("BudgetPage"), Webhooks: workspace("WebhooksPage"), Audit: workspace("TenantAuditPage"),
+  Limits: workspace("LimitsPage"),
 };
 
 const as = (roles: Role[], el: ReactNode) => <RequireRole roles={roles}>{el}</RequireRole>;
@@ -61,6 +63,7 @@ export const router = createBrowserRouter([
       { path: "console/budget", element: as(ADMIN, <Workspace.Budget />) },
       { path: "console/webhooks", element: as(ADMIN, <Workspace.Webhooks />) },
       { path: "console/audit", element: as(ADMIN, <Workspace.Audit />) },
+      { path: "console/plan", element: as(ADMIN, <Workspace.Limits />) },
       { path: "partner", element: <Navigate to="/partner/tenants" replace /> },
       { path: "partner/tenants", element: as(PARTNER, <Partner.Tenants />) },
       { path: "partner/rates", element: as(PARTNER, <Partner.Rates />) },
@@ -75,6 +78,7 @@ export const router = createBrowserRouter([
       { path: "admin/dead-letters", element: as(ROOT, <Admin.DeadLetters />) },
       { path: "admin/health", element: as(ROOT, <Admin.Health />) },
       { path: "admin/audit", element: as(ROOT, <Admin.Audit />) },
+      { path: "admin/tiers", element: as(ROOT, <Admin.Tiers />) },
       { path: "*", element: <p className="muted">This page does not exist. <a href="/">Go home</a></p> },
     ],
   },

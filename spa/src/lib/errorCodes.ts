@@ -3,6 +3,9 @@
 
 export const ERROR_CODES = [
   "rate_limited",
+  "request_quota_exceeded",
+  "api_quota_exceeded",
+  "queue_wait_exceeded",
   "session_busy",
   "insufficient_credit",
   "tenant_cap_reached",

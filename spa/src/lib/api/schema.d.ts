@@ -431,7 +431,8 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        delete?: never;
+        /** DeleteTenant */
+        delete: operations["ApiV1AdminTenantsTenantIdDeleteTenant"];
         options?: never;
         head?: never;
         /** PatchTenant */
@@ -799,6 +800,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/tiers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListTiers */
+        get: operations["ApiV1AdminTiersListTiers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tiers/{tier}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** PatchTier */
+        patch: operations["ApiV1AdminTiersPatchTier"];
+        trace?: never;
+    };
+    "/api/v1/tenant/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetLimits */
+        get: operations["ApiV1TenantLimitsGetLimits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ExportTenant */
+        get: operations["ApiV1TenantExportExportTenant"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;
@@ -892,7 +961,7 @@ export interface components {
         AdminTenantPatch: {
             status?: "active" | "suspended";
             tier?: "free" | "pro" | "enterprise";
-            max_concurrency?: number;
+            max_concurrency?: number | null;
         };
         /** AgentCreate */
         AgentCreate: {
@@ -1179,6 +1248,18 @@ export interface components {
             entries: components["schemas"]["LedgerEntryOut"][];
             next_cursor: string | null;
         };
+        /** LimitsOut */
+        LimitsOut: {
+            tier: string;
+            concurrent_executions: number;
+            requests_per_hour: number | null;
+            api_calls_per_hour: number | null;
+            running: number;
+            queued: number;
+            requests_used: number;
+            api_calls_used: number;
+            reset_s: number;
+        };
         /** LlmConfig */
         LlmConfig: {
             model: string;
@@ -1449,7 +1530,7 @@ export interface components {
             status: string;
             partner_id: string | null;
             tier: string;
-            max_concurrency: number;
+            max_concurrency: number | null;
         };
         /** TenantPatch */
         TenantPatch: {
@@ -1459,6 +1540,21 @@ export interface components {
         TenantStatusPatch: {
             /** @enum {string} */
             status: "active" | "suspended";
+        };
+        /** TierLimitsOut */
+        TierLimitsOut: {
+            tier: string;
+            concurrent_executions: number;
+            requests_per_hour: number | null;
+            api_calls_per_hour: number | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** TierLimitsPatch */
+        TierLimitsPatch: {
+            concurrent_executions?: number;
+            requests_per_hour?: number | null;
+            api_calls_per_hour?: number | null;
         };
         /** UsageGroup */
         UsageGroup: {
@@ -2765,6 +2861,44 @@ export interface operations {
             };
         };
     };
+    ApiV1AdminTenantsTenantIdDeleteTenant: {
+        parameters: {
+            query: {
+                /** @description The workspace's exact name */
+                confirm: string;
+            };
+            header?: never;
+            path: {
+                tenant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
     ApiV1AdminTenantsTenantIdPatchTenant: {
         parameters: {
             query?: never;
@@ -3658,6 +3792,107 @@ export interface operations {
                             [key: string]: unknown;
                         } | unknown[];
                     };
+                };
+            };
+        };
+    };
+    ApiV1AdminTiersListTiers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TierLimitsOut"][];
+                };
+            };
+        };
+    };
+    ApiV1AdminTiersPatchTier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tier: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TierLimitsPatch"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TierLimitsOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantLimitsGetLimits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LimitsOut"];
+                };
+            };
+        };
+    };
+    ApiV1TenantExportExportTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stream Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
         };

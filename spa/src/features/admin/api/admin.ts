@@ -113,3 +113,13 @@ export function useHealth() {
     },
   });
 }
+
+/** GDPR erasure of a tenant, confirmed with its exact name (docs/gdpr.md). */
+export function useDeleteTenant() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ id, confirm }: { id: string; confirm: string }) =>
+      unwrap(await api.DELETE("/api/v1/admin/tenants/{tenant_id}", { params: { path: { tenant_id: id }, query: { confirm } } })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ["admin", "tenants"] }),
+  });
+}

@@ -7,7 +7,7 @@ import { SelectField, TextField } from "@/components/ui/Field";
 import { PageHeader } from "@/components/ui/PageHeader";
 import { Table } from "@/components/ui/Table";
 import { formatMoney } from "@/lib/format";
-import { useAddCredit, useAllTenants, usePatchTenant } from "@/features/admin/api/admin";
+import { useAddCredit, useAllTenants, useDeleteTenant, usePatchTenant } from "@/features/admin/api/admin";
 
 const MONEY = /^\d{1,12}(\.\d{1,6})?$/;
 
@@ -43,13 +43,40 @@ function CreditTopUp({ tenants }: { tenants: { id: string; name: string }[] }) {
   );
 }
 
+/** GDPR erasure, confirmed by typing the workspace's name (docs/gdpr.md). */
+function EraseTenant({ tenant, onDone }: { tenant: { id: string; name: string }; onDone: (message: string | null) => void }) {
+  const erase = useDeleteTenant();
+  const [typed, setTyped] = useState("");
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    erase.mutate({ id: tenant.id, confirm: typed }, { onSuccess: () => onDone(`Deleted ${tenant.name}. Its ledger entries and invoices are kept, anonymised.`) });
+  };
+  return (
+    <Card title={`Delete ${tenant.name}`}>
+      <form onSubmit={submit}>
+        <Alert tone="warning" title="This cannot be undone">
+          Every user, agent, conversation, execution and key of this workspace is deleted. Ledger entries, invoices and the audit trail are kept (the law requires it); nothing left in them names a person.
+        </Alert>
+        <TextField label="Type the workspace's name to confirm" name="confirm_name" autoComplete="off" value={typed} onChange={(e) => setTyped(e.target.value)} />
+        {erase.error ? <Alert tone="error">{erase.error.message}</Alert> : null}
+        <Button type="submit" variant="danger" busy={erase.isPending} disabled={typed !== tenant.name}>Delete workspace</Button>{" "}
+        <Button onClick={() => onDone(null)}>Keep it</Button>
+      </form>
+    </Card>
+  );
+}
+
 export function AdminTenantsPage() {
   const tenants = useAllTenants();
   const patch = usePatchTenant();
+  const [erasing, setErasing] = useState<{ id: string; name: string } | null>(null);
+  const [erased, setErased] = useState<string | null>(null);
   return (
     <>
       <PageHeader title="All tenants" subtitle="Every workspace on the platform." />
       {tenants.data ? <CreditTopUp tenants={tenants.data} /> : null}
+      {erasing ? <EraseTenant key={erasing.id} tenant={erasing} onDone={(message) => { setErasing(null); setErased(message); }} /> : null}
+      {erased ? <Alert tone="success">{erased}</Alert> : null}
       <Card>
         {tenants.error ? <QueryError error={tenants.error} /> : null}
         {patch.error ? <Alert tone="error">{patch.error.message}</Alert> : null}
@@ -57,12 +84,15 @@ export function AdminTenantsPage() {
           <Table caption="Tenants" rows={tenants.data} rowKey={(t) => t.id} columns={[
             { key: "name", header: "Name", render: (t) => t.name },
             { key: "tier", header: "Tier", render: (t) => t.tier },
-            { key: "conc", header: "Max concurrency", numeric: true, render: (t) => String(t.max_concurrency) },
+            { key: "conc", header: "Max concurrency", numeric: true, render: (t) => (t.max_concurrency === null ? "tier's" : String(t.max_concurrency)) },
             { key: "status", header: "Status", render: (t) => <StatusBadge status={t.status} /> },
-            { key: "act", header: <span className="sr-only">Actions</span>, render: (t) => (
-              <Button variant={t.status === "active" ? "danger" : "ghost"} onClick={() => patch.mutate({ id: t.id, body: { status: t.status === "active" ? "suspended" : "active" } })}>
-                {t.status === "active" ? "Suspend" : "Resume"}
-              </Button>
+            { key: "act", header: <span className="sr-only">Actions</span>, render: (t) => t.status === "deleted" ? null : (
+              <>
+                <Button variant={t.status === "active" ? "danger" : "ghost"} onClick={() => patch.mutate({ id: t.id, body: { status: t.status === "active" ? "suspended" : "active" } })}>
+                  {t.status === "active" ? "Suspend" : "Resume"}
+                </Button>
+                <Button variant="ghost" onClick={() => setErasing(t)}>Delete…</Button>
+              </>
             ) },
           ]} />
         ) : null}

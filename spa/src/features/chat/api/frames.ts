@@ -12,6 +12,7 @@ export type ServerFrame =
   | { type: "ready"; session_id: string }
   | { type: "pong" }
   | { type: "error"; code: string; message: string }
+  | { type: "execution.queued"; execution_id: string; message_id: string | null; position: number }
   | { type: "execution.started"; execution_id: string; message_id: string | null }
   | { type: "delta"; execution_id: string; seq: number; text: string }
   | { type: "execution.completed"; execution_id: string; text: string; usage: TokenUsage }
@@ -45,6 +46,8 @@ const RETRY = "This reply could not be finished. Try sending it again.";
 const WORDS: Partial<Record<ErrorCode, string>> = {
   // Refused before anything ran (error frames answering a message).
   rate_limited: BUSY,
+  request_quota_exceeded: "Your workspace has used all the requests its plan allows this hour. Try again later or ask your admin about the plan.",
+  queue_wait_exceeded: "Your workspace stayed busy for too long, so this message was not answered. Send it again in a moment.",
   insufficient_credit: CREDIT,
   tenant_cap_reached: "Your workspace has reached its monthly spending limit. Ask your workspace admin to raise it.",
   user_cap_reached: "You have reached your personal monthly spending limit. Ask your workspace admin to raise it.",
@@ -74,7 +77,7 @@ const WORDS: Partial<Record<ErrorCode, string>> = {
 
 /** Error codes that refuse a message before it runs: the message was not sent. */
 export const REFUSALS = new Set<string>([
-  "rate_limited", "insufficient_credit", "tenant_cap_reached", "user_cap_reached", "session_busy", "tenant_inactive",
+  "rate_limited", "request_quota_exceeded", "insufficient_credit", "tenant_cap_reached", "user_cap_reached", "session_busy", "tenant_inactive",
   "not_found", "internal_error", "session_held",
 ] satisfies ErrorCode[]);
 

@@ -16,6 +16,24 @@ function run(frames: ServerFrame[], start: StreamState = emptyStream) {
 }
 
 describe("stream reassembly", () => {
+  it("shows the place in the queue until the reply starts", () => {
+    const q = (position: number): ServerFrame => ({ type: "execution.queued", execution_id: E, message_id: "m", position });
+    const waiting = run([q(3), q(2)]);
+    expect(waiting.reply.status).toBe("queued");
+    expect(waiting.reply.position).toBe(2);
+    const { reply } = run([q(1), { type: "execution.started", execution_id: E, message_id: "m" }, d(1, "hi")], waiting.state);
+    expect(reply.status).toBe("running");
+    expect(reply.position).toBeUndefined();
+    expect(reply.text).toBe("hi");
+  });
+
+  it("a queued message refused after waiting too long fails with its code", () => {
+    const failed: ServerFrame = { type: "execution.failed", execution_id: E, error: { code: "queue_wait_exceeded", message: "m" } };
+    const { reply } = run([{ type: "execution.queued", execution_id: E, message_id: null, position: 1 }, failed]);
+    expect(reply.status).toBe("failed");
+    expect(reply.error?.code).toBe("queue_wait_exceeded");
+  });
+
   it("joins deltas in order", () => {
     const { reply } = run([{ type: "execution.started", execution_id: E, message_id: null }, d(1, "Hel"), d(2, "lo")]);
     expect(reply.text).toBe("Hello");

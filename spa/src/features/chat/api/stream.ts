@@ -4,7 +4,7 @@
 // final frame whose full text is authoritative.
 import type { ServerFrame, TokenUsage } from "@/features/chat/api/frames";
 
-export type ReplyStatus = "running" | "completed" | "failed" | "cancelled";
+export type ReplyStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
 
 export interface Reply {
   executionId: string;
@@ -16,6 +16,8 @@ export interface Reply {
   usage?: TokenUsage;
   error?: { code: string; message: string };
   restarts: number;
+  /** While `queued`: the place in the workspace's queue for a free slot (1 is next). */
+  position?: number;
 }
 
 export interface StreamState {
@@ -67,10 +69,14 @@ export function applyFrame(state: StreamState, frame: ServerFrame): Applied {
   const id = frame.execution_id;
   const current = state.replies[id] ?? newReply(id);
   switch (frame.type) {
+    case "execution.queued":
+      if (current.status !== "queued" && current.status !== "running") return { state };
+      return { state: put(state, { ...current, status: "queued", position: frame.position }) };
     case "execution.started":
-      return { state: put(state, current) };
+      return { state: put(state, current.status === "queued" ? { ...current, status: "running", position: undefined } : current) };
     case "delta": {
-      const { reply, gap } = appendDelta(current, frame.seq, frame.text);
+      const live = current.status === "queued" ? { ...current, status: "running" as const, position: undefined } : current;
+      const { reply, gap } = appendDelta(live, frame.seq, frame.text);
       const next = put(state, reply);
       return gap ? { state: next, resume: { execution_id: id, after_seq: reply.lastSeq } } : { state: next };
     }
@@ -79,9 +85,9 @@ export function applyFrame(state: StreamState, frame: ServerFrame): Applied {
     case "execution.completed":
       return { state: put(state, { ...current, text: frame.text, status: "completed", usage: frame.usage, held: {} }) };
     case "execution.failed":
-      return { state: put(state, { ...current, status: "failed", error: frame.error, held: {} }) };
+      return { state: put(state, { ...current, status: "failed", error: frame.error, held: {}, position: undefined }) };
     case "execution.cancelled":
-      return { state: put(state, { ...current, status: "cancelled", held: {} }) };
+      return { state: put(state, { ...current, status: "cancelled", held: {}, position: undefined }) };
   }
 }
 

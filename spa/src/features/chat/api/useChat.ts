@@ -76,7 +76,7 @@ export function useChat(sessionId: string, initialHolder: Holder | null = null, 
           case "draft.failed":
             return setDraft((d) => (d && d.id === frame.draft_id ? { ...d, status: "failed", error: describeChatError(frame.error.code) } : d));
         }
-        if (frame.type === "execution.started") {
+        if (frame.type === "execution.started" || frame.type === "execution.queued") {
           setSent((sentRef.current = markStarted(sentRef.current, frame.execution_id)));
         }
         const out = applyFrame(streamRef.current, frame);
@@ -113,7 +113,7 @@ export function useChat(sessionId: string, initialHolder: Holder | null = null, 
     if (!socketRef.current?.send({ type: "draft" })) setError("Not connected right now; reconnecting.");
   }, []);
 
-  const running = stream.order.map((id) => stream.replies[id]).find((r) => r?.status === "running");
+  const running = stream.order.map((id) => stream.replies[id]).find((r) => r?.status === "running" || r?.status === "queued");
   return {
     stream, sent, status, error, send, cancel, running, dismissError: () => setError(null),
     holder, people, escalated, draft, requestDraft, discardDraft: () => setDraft(null),

@@ -19,7 +19,12 @@ const STATUS_WORDS = {
 
 function ReplyBubble({ reply }: { reply: Reply }) {
   return (
-    <article className="msg msg-assistant" aria-busy={reply.status === "running"} data-status={reply.status}>
+    <article className="msg msg-assistant" aria-busy={reply.status === "running" || reply.status === "queued"} data-status={reply.status}>
+      {reply.status === "queued" ? (
+        <span className="muted" role="status" data-position={reply.position}>
+          Your workspace is busy: waiting for a free slot, number {reply.position} in line…
+        </span>
+      ) : null}
       {reply.text ? <Markdown source={reply.text} /> : reply.status === "running" ? <span className="muted">Thinking…</span> : null}
       {reply.status === "running" ? <span className="caret" aria-hidden="true" /> : null}
       <div className="msg-meta">
