@@ -19,6 +19,8 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 # (method, path) -> the audit action it records.
 AUDITED = {
     ("POST", "/api/v1/admin/partners"): "partner.create",
+    ("PATCH", "/api/v1/admin/tiers/{tier:str}"): "tier.update",
+    ("DELETE", "/api/v1/admin/tenants/{tenant_id:uuid}"): "tenant.delete",
     ("PATCH", "/api/v1/admin/tenants/{tenant_id:uuid}"): "tenant.update",  # or tenant.suspend/resume
     ("POST", "/api/v1/admin/tenants/{tenant_id:uuid}/credit"): "credit.top_up",
     ("POST", "/api/v1/admin/rates"): "rate.create",
@@ -101,6 +103,13 @@ async def test_platform_admin_actions_are_in_the_trail(client, fake_llm):
     assert r.status_code == 200, r.text
     r = await root.patch(f"/api/v1/admin/tenants/{tenant.tenant_id}", json={"status": "suspended"})
     assert r.status_code == 200, r.text
+    tiers = (await root.get("/api/v1/admin/tiers")).json()
+    enterprise = next(t for t in tiers if t["tier"] == "enterprise")
+    same = {"concurrent_executions": enterprise["concurrent_executions"]}  # a write that changes nothing
+    assert (await root.patch("/api/v1/admin/tiers/enterprise", json=same)).status_code == 200
+    doomed = await register(client, "Erased Co")
+    r = await root.delete(f"/api/v1/admin/tenants/{doomed.tenant_id}", params={"confirm": "Erased Co"})
+    assert r.status_code == 204, r.text
 
     mine = await trail(root, actor=root.user_id)
     seen = {e["action"] for e in mine}
@@ -113,6 +122,8 @@ async def test_platform_admin_actions_are_in_the_trail(client, fake_llm):
         "model.create",
         "model.update",
         "tenant.suspend",
+        "tier.update",
+        "tenant.delete",
     ):
         assert action in seen, (action, seen)
     tested = next(e for e in mine if e["action"] == "provider.test")
