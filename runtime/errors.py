@@ -66,6 +66,10 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CONFLICT = "conflict"
     TOO_MANY_REQUESTS = "too_many_requests"  # login and register throttling
+    # Identity (docs/identity.md).
+    INVALID_TOKEN = "invalid_token"  # a mailed link that is unknown, expired, used or revoked
+    INVALID_MFA_CODE = "invalid_mfa_code"  # a wrong, replayed or used TOTP or recovery code
+    MFA_REQUIRED = "mfa_required"  # the tenant requires a second factor the caller lacks
 
 
 class CodedError(Exception):

@@ -74,6 +74,10 @@ class HttpSettings(msgspec.Struct, frozen=True):
     """Set the Secure flag on cookies; on by default in production."""
     spa_dist: str
     """Folder of the built console served at `/`. `HB_SPA_DIST`, default `spa/dist`."""
+    public_url: str = ""
+    """Where people reach the console, for the links mailed to them (verify, reset,
+    invitation) and OIDC redirects. `HB_PUBLIC_URL`, default `http://<host>:<port>`; never
+    taken from a request's Host header (a forged one would send reset links elsewhere)."""
 
 
 class ActorsSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -294,6 +298,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             max_body_bytes=_int(env, "HB_MAX_BODY_BYTES", 1_048_576),
             secure_cookies=env.get("HB_SECURE_COOKIES", "1" if mode == "production" else "0") == "1",
             spa_dist=env.get("HB_SPA_DIST") or str(Path(__file__).resolve().parent.parent / "spa" / "dist"),
+            public_url=(
+                env.get("HB_PUBLIC_URL")
+                or f"http://{env.get('HB_HTTP_HOST', '127.0.0.1')}:{_int(env, 'HB_HTTP_PORT', 8000)}"
+            ).rstrip("/"),
         ),
         auth=AuthSettings(
             secret_key=secret_key,

@@ -18,6 +18,9 @@ PUBLIC = {
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/verify-email"),
+    ("POST", "/api/v1/auth/password/forgot"),
+    ("POST", "/api/v1/auth/password/reset"),
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("GET", "/metrics"),
@@ -40,6 +43,7 @@ def expected_roles(method: str, path: str) -> frozenset[str]:
         (r"^/api/v1/sessions", ".*", MEMBERS),
         (r"^/api/v1/executions", ".*", MEMBERS | {"service"}),
         (r"^/api/v1/(me|auth/logout)$", ".*", ALL),
+        (r"^/api/v1/me/", ".*", ALL),  # one's own profile, password, second factor
         (r"^/api/v1/usage$", "GET", frozenset({"tenant_admin"})),
         (r"^/api/v1/ledger/entries$", "GET", frozenset({"app_admin", "partner_admin", "tenant_admin"})),
     ]

@@ -23,6 +23,7 @@ from web.agents.controller import AgentController
 from web.audit.controller import PlatformAuditController, TenantAuditController
 from web.auth.controller import AuthController, me
 from web.auth.middleware import BearerAuthMiddleware
+from web.auth.profile import ProfileController
 from web.chat.controller import chat_socket
 from web.chat.relay import Relay
 from web.deps import API_DEPENDENCIES
@@ -49,6 +50,7 @@ from web.usage.ws import usage_socket
 API_HANDLERS: list[ControllerRouterHandler] = [
     AuthController,
     me,
+    ProfileController,
     TenantController,
     AgentController,
     SessionController,

@@ -24,7 +24,17 @@ from runtime.tables.billing import (
 )
 from runtime.tables.budget import BudgetReservation
 from runtime.tables.config import AIModel, ProviderHealth, SystemConfig
-from runtime.tables.identity import ApiKey, AuditLog, Partner, RefreshToken, Tenant, User
+from runtime.tables.identity import (
+    AccountToken,
+    ApiKey,
+    AuditLog,
+    DomainClaim,
+    MfaRecoveryCode,
+    Partner,
+    RefreshToken,
+    Tenant,
+    User,
+)
 from runtime.tables.ops import DeadLetter, WebhookDelivery
 
 ALL_TABLES = [
@@ -53,6 +63,9 @@ ALL_TABLES = [
     WebhookDelivery,
     BudgetReservation,
     ProviderHealth,
+    AccountToken,
+    DomainClaim,
+    MfaRecoveryCode,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
@@ -77,6 +90,9 @@ TENANT_TABLES = [
     "webhook_deliveries",
     "budget_reservations",
     "dead_letters",
+    "account_tokens",
+    "domain_claims",
+    "mfa_recovery_codes",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

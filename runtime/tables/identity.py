@@ -5,6 +5,7 @@ from decimal import Decimal
 from piccolo.columns import (
     JSONB,
     UUID,
+    BigInt,
     Boolean,
     ForeignKey,
     Integer,
@@ -49,6 +50,7 @@ class Tenant(Table, tablename="tenants", db=APP_DB):
     tier = Varchar(length=20, default="free")  # free | pro | enterprise
     max_concurrency = Integer(default=4)
     webhook_secret = Text(null=True, default=None)  # Fernet token; signs webhook deliveries
+    require_mfa = Boolean(default=False)
     created_at = created_at()
     updated_at = updated_at()
 
@@ -69,6 +71,10 @@ class User(Table, tablename="users", db=APP_DB):
     role = Varchar(length=20, default="tenant_admin")
     is_active = Boolean(default=True)
     is_verified = Boolean(default=False)
+    session_epoch = Integer(default=0)  # bumped to end every session (password reset/change)
+    mfa_secret = Text(null=True, default=None)  # Fernet token of the TOTP secret
+    mfa_enabled = Boolean(default=False)
+    mfa_last_step = BigInt(default=0)  # last TOTP time step accepted (no replay)
     created_at = created_at()
     updated_at = updated_at()
 
@@ -118,4 +124,45 @@ class AuditLog(Table, tablename="audit_log", db=APP_DB):
     target_id = UUID(null=True, default=None)
     details = JSONB(default={})
     ip = Text(null=True, default=None)
+    created_at = created_at()
+
+
+class AccountToken(Table, tablename="account_tokens", db=APP_DB):
+    """A single-use link mailed to a person (verify, change email, reset, join, invitation)."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    user = ForeignKey(db_column_name="user_id", references=User, null=True, on_delete=OnDelete.cascade)
+    purpose = Varchar(length=20)
+    token_hash = Varchar(length=64, unique=True)  # sha256 hex of the token in the link
+    email = Varchar(length=320)
+    role = Varchar(length=20, null=True, default=None)
+    payload = JSONB(default={})
+    created_by = UUID(null=True, default=None)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    created_at = created_at()
+
+
+class DomainClaim(Table, tablename="domain_claims", db=APP_DB):
+    """A tenant's claim on an email domain; sign-ups from a verified one join the tenant."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    domain = Varchar(length=253)
+    token = Varchar(length=64)
+    verified_at = Timestamptz(null=True, default=None)
+    created_by = UUID(null=True, default=None)
+    created_at = created_at()
+
+
+class MfaRecoveryCode(Table, tablename="mfa_recovery_codes", db=APP_DB):
+    """One single-use recovery code of a user's second factor, stored as SHA-256."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    user = ForeignKey(db_column_name="user_id", references=User, index=True, on_delete=OnDelete.cascade)
+    code_hash = Varchar(length=64)
+    used_at = Timestamptz(null=True, default=None)
     created_at = created_at()

@@ -10,20 +10,25 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import Body
 
-from web.auth import service
+from web.auth import recovery, service
 from web.auth.guards import requires_authenticated
 from web.auth.identity import Principal
 from web.auth.ratelimit import enforce
 from web.auth.schemas import (
+    ForgotIn,
     LoginIn,
     LoginOut,
     MeOut,
     PartnerOut,
+    PendingOut,
     RefreshIn,
     RegisterIn,
     RegisterOut,
+    ResetIn,
     TenantOut,
+    TokenIn,
     UserOut,
+    VerifiedOut,
 )
 from web.deps import client_ip
 
@@ -44,13 +49,21 @@ def _refresh_cookie(request: Request, value: str, max_age: int) -> Cookie:
     )
 
 
-async def _throttle(request: Request, action: str, email: str) -> None:
+async def _throttle(request: Request, action: str, email: str | None) -> None:
+    """Login's limits: per client IP, and per email when the request names one."""
     auth = request.app.state.settings.auth
-    limits = {
-        f"{action}:ip:{(client_ip(request) or 'unknown')}": auth.login_ip_limit,
-        f"{action}:email:{email.lower()}": auth.login_limit,
-    }
+    limits = {f"{action}:ip:{(client_ip(request) or 'unknown')}": auth.login_ip_limit}
+    if email is not None:
+        limits[f"{action}:email:{email.lower()}"] = auth.login_limit
     await enforce(limits, auth.login_window_s)
+
+
+async def session_response(request: Request, user: dict) -> Response[LoginOut]:
+    """A new session for `user`: access and refresh tokens, the refresh one also as a cookie."""
+    access, expires_in, refresh = await service.start_session(user)
+    body = LoginOut(access, "bearer", expires_in, msgspec.convert(user, UserOut), refresh)
+    ttl = request.app.state.settings.auth.refresh_ttl_s
+    return Response(body, cookies=[_refresh_cookie(request, refresh, ttl)])
 
 
 class AuthController(Controller):
@@ -60,12 +73,19 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/register", opt=PUBLIC, status_code=201)
-    async def register(self, request: Request, data: RegisterIn) -> Response[RegisterOut]:
-        """Create a workspace (tenant) whose first user is its tenant_admin, and log in."""
+    async def register(self, request: Request, data: RegisterIn) -> Response[RegisterOut | PendingOut]:
+        """Create a workspace (tenant) whose first user is its tenant_admin, and log in.
+
+        From a domain a tenant has claimed: 202, a link is mailed, and using it creates the
+        account as a `user` of that tenant (docs/identity.md "Domain claims").
+        """
         await _throttle(request, "register", data.email)
-        user, tenant = await service.register(
+        created = await service.register(
             data.email, data.password, data.full_name, data.workspace_name, client_ip(request)
         )
+        if created is None:
+            return Response(PendingOut("verification_sent", data.email.lower()), status_code=202)
+        user, tenant = created
         access, expires_in, refresh = await service.start_session(user)
         body = RegisterOut(
             access_token=access,
@@ -83,10 +103,7 @@ class AuthController(Controller):
         """Exchange email and password for an access token and a refresh token."""
         await _throttle(request, "login", data.email)
         user = await service.authenticate(data.email, data.password, client_ip(request))
-        access, expires_in, refresh = await service.start_session(user)
-        body = LoginOut(access, "bearer", expires_in, msgspec.convert(user, UserOut), refresh)
-        ttl = request.app.state.settings.auth.refresh_ttl_s
-        return Response(body, cookies=[_refresh_cookie(request, refresh, ttl)])
+        return await session_response(request, user)
 
     @post("/refresh", opt=PUBLIC, status_code=200)
     async def refresh(
@@ -100,6 +117,25 @@ class AuthController(Controller):
         body = LoginOut(access, "bearer", expires_in, msgspec.convert(user, UserOut), new)
         ttl = request.app.state.settings.auth.refresh_ttl_s
         return Response(body, cookies=[_refresh_cookie(request, new, ttl)])
+
+    @post("/verify-email", opt=PUBLIC, status_code=200)
+    async def verify_email(self, request: Request, data: TokenIn) -> VerifiedOut:
+        """Use a mailed verification link (register, email change, domain join)."""
+        await _throttle(request, "verify", None)
+        return VerifiedOut(await recovery.verify_email(data.token, client_ip(request)), True)
+
+    @post("/password/forgot", opt=PUBLIC, status_code=202)
+    async def forgot_password(self, request: Request, data: ForgotIn) -> PendingOut:
+        """Mail a 15-minute reset link; the same answer whether or not the address is known."""
+        await _throttle(request, "forgot", data.email)
+        await recovery.forgot_password(data.email, client_ip(request))
+        return PendingOut("sent_if_known", data.email.lower())
+
+    @post("/password/reset", opt=PUBLIC, status_code=204)
+    async def reset_password(self, request: Request, data: ResetIn) -> None:
+        """Set a new password with a reset link; every session of the account ends."""
+        await _throttle(request, "reset", None)
+        await recovery.reset_password(data.token, data.password, client_ip(request))
 
     @post("/logout", guards=[requires_authenticated], status_code=204)
     async def logout(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import msgspec
 
@@ -33,6 +34,8 @@ class UserOut(msgspec.Struct):
     tenant_id: uuid.UUID
     is_active: bool
     partner_id: uuid.UUID | None = None
+    is_verified: bool = False
+    mfa_enabled: bool = False
 
 
 class TenantOut(msgspec.Struct):
@@ -42,6 +45,7 @@ class TenantOut(msgspec.Struct):
     partner_id: uuid.UUID | None
     tier: str
     max_concurrency: int
+    require_mfa: bool = False
 
 
 class PartnerOut(msgspec.Struct):
@@ -74,3 +78,42 @@ class MeOut(msgspec.Struct):
     tenant: TenantOut
     role: str
     partner: PartnerOut | None = None
+
+
+class PendingOut(msgspec.Struct):
+    """Nothing is signed in yet: a link was mailed to `email` (domain join, password reset)."""
+
+    status: str
+    email: str
+
+
+class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class VerifiedOut(msgspec.Struct):
+    email: str
+    verified: bool
+
+
+class ForgotIn(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+
+
+class ResetIn(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    password: Password
+
+
+class ProfilePatch(msgspec.Struct, forbid_unknown_fields=True):
+    full_name: Name
+
+
+class EmailChangeIn(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Password
+
+
+class PasswordChangeIn(msgspec.Struct, forbid_unknown_fields=True):
+    old_password: Password
+    new_password: Password

@@ -48,6 +48,9 @@ export const ERROR_CODES = [
   "method_not_allowed",
   "conflict",
   "too_many_requests",
+  "invalid_token",
+  "invalid_mfa_code",
+  "mfa_required",
 ] as const;
 
 /** A machine code of a REST problem body, a WebSocket error frame or a failed execution. */

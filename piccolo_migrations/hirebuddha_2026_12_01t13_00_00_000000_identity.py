@@ -1,0 +1,75 @@
+"""Identity: email verification, password reset, invitations, domain claims, TOTP MFA.
+
+- `users.session_epoch`: bumped when a password is reset or changed. Access tokens carry the
+  epoch they were issued under (`sv`), and the per-request check refuses an older one, so
+  every session of the user ends at once; the trigger of the `access_revoked` migration is
+  reused for it, closing the user's open sockets too (web/security/revocation.py).
+- `users.mfa_*`, `tenants.require_mfa`, `mfa_recovery_codes`: TOTP second factor.
+- `account_tokens`: single-use links mailed to a person (verify an email, change it, reset a
+  password, join a claimed domain, accept an invitation), stored as SHA-256 only.
+- `domain_claims`: a tenant's claim on an email domain, verified once (docs/identity.md).
+"""
+
+from piccolo_migrations.hirebuddha_2026_11_21t22_18_30_000000_security import tenant_table
+from piccolo_migrations.hirebuddha_2026_11_30t22_31_00_000000_dead_letters_rls import raw_migration
+
+ID = "2026-12-01T13:00:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "Email verification, password reset, invitations, domain claims, MFA"
+
+
+def statements() -> list[str]:
+    """Every statement of this migration, in order."""
+    return [
+        "ALTER TABLE users ADD COLUMN session_epoch integer NOT NULL DEFAULT 0",
+        "ALTER TABLE users ADD COLUMN mfa_secret text NULL",
+        "ALTER TABLE users ADD COLUMN mfa_enabled boolean NOT NULL DEFAULT false",
+        "ALTER TABLE users ADD COLUMN mfa_last_step bigint NOT NULL DEFAULT 0",
+        "ALTER TABLE tenants ADD COLUMN require_mfa boolean NOT NULL DEFAULT false",
+        """CREATE TABLE account_tokens (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_id uuid NULL REFERENCES users(id) ON DELETE CASCADE,
+  purpose varchar(20) NOT NULL CHECK (purpose IN
+    ('verify_email', 'change_email', 'reset_password', 'join_domain', 'invitation')),
+  token_hash varchar(64) NOT NULL UNIQUE,
+  email varchar(320) NOT NULL,
+  role varchar(20) NULL,
+  payload jsonb NOT NULL DEFAULT '{}',
+  created_by uuid NULL,
+  expires_at timestamptz NOT NULL,
+  used_at timestamptz NULL,
+  revoked_at timestamptz NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+)""",
+        "CREATE INDEX account_tokens_tenant ON account_tokens (tenant_id, purpose, created_at)",
+        """CREATE TABLE domain_claims (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  domain varchar(253) NOT NULL,
+  token varchar(64) NOT NULL,
+  verified_at timestamptz NULL,
+  created_by uuid NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (tenant_id, domain)
+)""",
+        # One tenant owns a verified domain; pending claims of several tenants may coexist.
+        "CREATE UNIQUE INDEX domain_claims_verified ON domain_claims (domain) WHERE verified_at IS NOT NULL",
+        """CREATE TABLE mfa_recovery_codes (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  code_hash varchar(64) NOT NULL,
+  used_at timestamptz NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+)""",
+        "CREATE INDEX mfa_recovery_codes_user ON mfa_recovery_codes (user_id)",
+        *tenant_table("account_tokens"),
+        *tenant_table("domain_claims"),
+        *tenant_table("mfa_recovery_codes"),
+        "CREATE TRIGGER users_sessions_revoked AFTER UPDATE OF session_epoch ON users FOR EACH ROW "
+        "WHEN (NEW.session_epoch <> OLD.session_epoch) EXECUTE FUNCTION notify_access_revoked()",
+    ]
+
+
+forwards = raw_migration(ID, DESCRIPTION, statements)
