@@ -21,6 +21,7 @@ PUBLIC = {
     ("POST", "/api/v1/auth/verify-email"),
     ("POST", "/api/v1/auth/password/forgot"),
     ("POST", "/api/v1/auth/password/reset"),
+    ("POST", "/api/v1/auth/invitations/accept"),
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("GET", "/metrics"),

@@ -19,6 +19,7 @@ from runtime.settings import Settings, get_settings
 from web.admin.controller import AdminController
 from web.admin.credit import CreditController
 from web.admin.deadletters import DeadLetterController
+from web.admin.domains import DomainClaimAdminController
 from web.agents.controller import AgentController
 from web.audit.controller import PlatformAuditController, TenantAuditController
 from web.auth.controller import AuthController, me
@@ -43,6 +44,7 @@ from web.security.revocation import revocation_lifespan
 from web.sessions.controller import SessionController
 from web.spa import spa
 from web.tenant.controller import BudgetController, TenantController, WebhookSecretController
+from web.tenant.invitations import InvitationController
 from web.usage.controller import ledger_entries, usage
 from web.usage.live import usage_lifespan
 from web.usage.ws import usage_socket
@@ -70,6 +72,8 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     ProviderController,
     ModelAdminController,
     ModelController,
+    InvitationController,
+    DomainClaimAdminController,
 ]
 
 

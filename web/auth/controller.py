@@ -15,6 +15,7 @@ from web.auth.guards import requires_authenticated
 from web.auth.identity import Principal
 from web.auth.ratelimit import enforce
 from web.auth.schemas import (
+    AcceptIn,
     ForgotIn,
     LoginIn,
     LoginOut,
@@ -136,6 +137,15 @@ class AuthController(Controller):
         """Set a new password with a reset link; every session of the account ends."""
         await _throttle(request, "reset", None)
         await recovery.reset_password(data.token, data.password, client_ip(request))
+
+    @post("/invitations/accept", opt=PUBLIC, status_code=201)
+    async def accept_invitation(self, request: Request, data: AcceptIn) -> Response[LoginOut]:
+        """Use an invitation link: a verified account in the inviting workspace, signed in."""
+        await _throttle(request, "accept", None)
+        user = await recovery.accept_invitation(data.token, data.full_name, data.password, client_ip(request))
+        response = await session_response(request, user)
+        response.status_code = 201
+        return response
 
     @post("/logout", guards=[requires_authenticated], status_code=204)
     async def logout(

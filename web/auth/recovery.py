@@ -156,3 +156,33 @@ async def end_sessions_with_password(user_id: uuid.UUID, hashed: str) -> None:
     """
     await repo.set_password_and_bump_epoch(user_id, hashed)
     await repo.revoke_user_tokens([user_id])
+
+
+async def accept_invitation(token: str, full_name: str, password: str, ip: str | None) -> dict[str, Any]:
+    """Use an invitation link: a verified account in the inviting tenant, with its role."""
+    hashed = await hash_password(password)
+    async with db.scope(system=True):  # the link is all we know of the person
+        row = await links.consume(("invitation",), token)
+        if row is None:
+            raise refused()
+        await db.rescope(row["tenant_id"])
+        user = await repo.insert_user(
+            repo.new_user(
+                tenant_id=row["tenant_id"],
+                email=row["email"],
+                full_name=full_name,
+                hashed_password=hashed,
+                role=row["role"],
+                verified=True,
+            )
+        )
+        await audit.record(
+            "invitation.accept",
+            tenant_id=row["tenant_id"],
+            actor_id=user["id"],
+            target_type="user",
+            target_id=user["id"],
+            ip=ip,
+            invitation_id=str(row["id"]),
+        )
+    return user

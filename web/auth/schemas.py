@@ -117,3 +117,9 @@ class EmailChangeIn(msgspec.Struct, forbid_unknown_fields=True):
 class PasswordChangeIn(msgspec.Struct, forbid_unknown_fields=True):
     old_password: Password
     new_password: Password
+
+
+class AcceptIn(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    full_name: Name
+    password: Password
