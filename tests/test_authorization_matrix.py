@@ -22,6 +22,9 @@ PUBLIC = {
     ("POST", "/api/v1/auth/password/forgot"),
     ("POST", "/api/v1/auth/password/reset"),
     ("POST", "/api/v1/auth/invitations/accept"),
+    ("POST", "/api/v1/auth/mfa/verify"),  # the challenge token proves the password
+    ("POST", "/api/v1/auth/mfa/setup"),
+    ("POST", "/api/v1/auth/mfa/confirm"),
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("GET", "/metrics"),

@@ -45,6 +45,7 @@ from web.sessions.controller import SessionController
 from web.spa import spa
 from web.tenant.controller import BudgetController, TenantController, WebhookSecretController
 from web.tenant.invitations import InvitationController
+from web.tenant.security import TenantSecurityController
 from web.usage.controller import ledger_entries, usage
 from web.usage.live import usage_lifespan
 from web.usage.ws import usage_socket
@@ -73,6 +74,7 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     ModelAdminController,
     ModelController,
     InvitationController,
+    TenantSecurityController,
     DomainClaimAdminController,
 ]
 

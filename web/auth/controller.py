@@ -10,7 +10,7 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import Body
 
-from web.auth import recovery, service
+from web.auth import mfa, recovery, service
 from web.auth.guards import requires_authenticated
 from web.auth.identity import Principal
 from web.auth.ratelimit import enforce
@@ -20,6 +20,11 @@ from web.auth.schemas import (
     LoginIn,
     LoginOut,
     MeOut,
+    MfaChallengeOut,
+    MfaEnabledOut,
+    MfaSetupOut,
+    MfaTokenIn,
+    MfaVerifyIn,
     PartnerOut,
     PendingOut,
     RefreshIn,
@@ -59,12 +64,18 @@ async def _throttle(request: Request, action: str, email: str | None) -> None:
     await enforce(limits, auth.login_window_s)
 
 
-async def session_response(request: Request, user: dict) -> Response[LoginOut]:
-    """A new session for `user`: access and refresh tokens, the refresh one also as a cookie."""
+async def new_session(request: Request, user: dict) -> tuple[LoginOut, Cookie]:
+    """A new session for `user`: access and refresh tokens, and the refresh cookie."""
     access, expires_in, refresh = await service.start_session(user)
     body = LoginOut(access, "bearer", expires_in, msgspec.convert(user, UserOut), refresh)
     ttl = request.app.state.settings.auth.refresh_ttl_s
-    return Response(body, cookies=[_refresh_cookie(request, refresh, ttl)])
+    return body, _refresh_cookie(request, refresh, ttl)
+
+
+async def session_response(request: Request, user: dict) -> Response[LoginOut]:
+    """A new session for `user` as the answer (login, MFA, invitation, password change)."""
+    body, cookie = await new_session(request, user)
+    return Response(body, cookies=[cookie])
 
 
 class AuthController(Controller):
@@ -100,11 +111,42 @@ class AuthController(Controller):
         return Response(body, status_code=201, cookies=[_refresh_cookie(request, refresh, ttl)])
 
     @post("/login", opt=PUBLIC, status_code=200)
-    async def login(self, request: Request, data: LoginIn) -> Response[LoginOut]:
-        """Exchange email and password for an access token and a refresh token."""
+    async def login(self, request: Request, data: LoginIn) -> Response[LoginOut | MfaChallengeOut]:
+        """Exchange email and password for an access token and a refresh token, or for an
+        MFA challenge when the account has (or its workspace requires) a second factor."""
         await _throttle(request, "login", data.email)
         user = await service.authenticate(data.email, data.password, client_ip(request))
-        return await session_response(request, user)
+        if user["mfa_enabled"] or user["tenant_requires_mfa"]:
+            kind = "verify" if user["mfa_enabled"] else "setup"
+            challenge = MfaChallengeOut(True, kind, mfa.issue_challenge(user, kind), mfa.CHALLENGE_TTL_S)
+            return Response(challenge)
+        body, cookie = await new_session(request, user)
+        return Response(body, cookies=[cookie])
+
+    @post("/mfa/verify", opt=PUBLIC, status_code=200)
+    async def mfa_verify(self, request: Request, data: MfaVerifyIn) -> Response[LoginOut]:
+        """Second step of login: a TOTP or recovery code for the challenge token."""
+        challenge = mfa.read_challenge(data.mfa_token, "verify")
+        await _throttle(request, "mfa", str(challenge.sub))
+        await mfa.check_code(challenge.sub, challenge.tenant_id, data.code, client_ip(request))
+        return await session_response(request, await mfa.challenged_user(challenge))
+
+    @post("/mfa/setup", opt=PUBLIC, status_code=200)
+    async def mfa_setup(self, request: Request, data: MfaTokenIn) -> MfaSetupOut:
+        """Enrol during login, when the workspace requires a second factor."""
+        challenge = mfa.read_challenge(data.mfa_token, "setup")
+        await _throttle(request, "mfa", str(challenge.sub))
+        secret, uri = await mfa.start_enrolment(challenge.sub, challenge.tenant_id)
+        return MfaSetupOut(secret, uri)
+
+    @post("/mfa/confirm", opt=PUBLIC, status_code=200)
+    async def mfa_confirm(self, request: Request, data: MfaVerifyIn) -> Response[MfaEnabledOut]:
+        """Finish enrolment during login: the recovery codes (shown once) and the session."""
+        challenge = mfa.read_challenge(data.mfa_token, "setup")
+        await _throttle(request, "mfa", str(challenge.sub))
+        codes = await mfa.confirm_enrolment(challenge.sub, challenge.tenant_id, data.code, client_ip(request))
+        session, cookie = await new_session(request, await mfa.challenged_user(challenge))
+        return Response(MfaEnabledOut(codes, session), cookies=[cookie])
 
     @post("/refresh", opt=PUBLIC, status_code=200)
     async def refresh(

@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import Provide
 from litestar.exceptions import ClientException, NotAuthorizedException
 
 from runtime import db
+from runtime.errors import CodedError, ErrorCode
 from web import audit
-from web.auth import links, recovery
+from web.auth import links, mfa, recovery
 from web.auth import repository as repo
 from web.auth.controller import session_response
 from web.auth.guards import requires_authenticated
@@ -23,7 +24,12 @@ from web.auth.passwords import hash_password, verify_password
 from web.auth.schemas import (
     EmailChangeIn,
     LoginOut,
+    MfaCodeIn,
+    MfaEnabledOut,
+    MfaSetupOut,
+    MfaStatusOut,
     PasswordChangeIn,
+    PasswordIn,
     PendingOut,
     ProfilePatch,
     UserOut,
@@ -97,6 +103,21 @@ class ProfileService:
             )
             return repo.one(await repo.user_by_id(self.me.id))
 
+    async def mfa_status(self) -> tuple[dict[str, Any], dict[str, Any], int]:
+        """The caller's user and tenant rows and unused recovery codes."""
+        async with db.scope(self.me.tenant_id):
+            user = repo.one(await repo.user_by_id(self.me.id))
+            tenant = repo.one(await repo.tenant_by_id(self.me.tenant_id))
+        return user, tenant, await mfa.remaining_recovery_codes(self.me.id, self.me.tenant_id)
+
+    async def disable_mfa(self, password: str) -> None:
+        """Turn the second factor off (password required; refused where the tenant requires it)."""
+        await self._check_password(password)
+        _, tenant, _ = await self.mfa_status()
+        if tenant["require_mfa"]:
+            raise CodedError(ErrorCode.MFA_REQUIRED, "Your workspace requires a second factor.", 403)
+        await mfa.disable(self.me.id, self.me.tenant_id, self.ip)
+
 
 async def provide_profile_service(me: Principal, ip: str | None) -> ProfileService:
     """The caller's own account."""
@@ -137,3 +158,25 @@ class ProfileController(Controller):
         replaced by the tokens returned."""
         user = await profile.change_password(data.old_password, data.new_password)
         return await session_response(request, user)
+
+    @get("/mfa")
+    async def mfa_status(self, profile: ProfileService) -> MfaStatusOut:
+        """Whether a second factor is on, and how many recovery codes are left."""
+        user, tenant, left = await profile.mfa_status()
+        return MfaStatusOut(user["mfa_enabled"], left, tenant["require_mfa"])
+
+    @post("/mfa/setup", status_code=200)
+    async def mfa_setup(self, me: Principal) -> MfaSetupOut:
+        """Start enrolment: a new secret and its provisioning URI (the console draws the QR)."""
+        secret, uri = await mfa.start_enrolment(me.id, me.tenant_id)
+        return MfaSetupOut(secret, uri)
+
+    @post("/mfa/confirm", status_code=200)
+    async def mfa_confirm(self, me: Principal, ip: str | None, data: MfaCodeIn) -> MfaEnabledOut:
+        """Finish enrolment with a first code; the recovery codes are in this answer only."""
+        return MfaEnabledOut(await mfa.confirm_enrolment(me.id, me.tenant_id, data.code, ip))
+
+    @post("/mfa/disable", status_code=204)
+    async def mfa_disable(self, profile: ProfileService, data: PasswordIn) -> None:
+        """Turn the second factor off (password required)."""
+        await profile.disable_mfa(data.password)

@@ -123,3 +123,49 @@ class AcceptIn(msgspec.Struct, forbid_unknown_fields=True):
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     full_name: Name
     password: Password
+
+
+Code = Annotated[str, msgspec.Meta(min_length=6, max_length=32, pattern=r"^[0-9a-fA-F -]+$")]
+
+
+class MfaChallengeOut(msgspec.Struct):
+    """Login passed the password; a second factor is asked (`verify`) or must be set up
+    first (`setup`, the tenant requires one). No access or refresh token yet."""
+
+    mfa_required: bool
+    kind: str
+    mfa_token: str
+    expires_in: int
+
+
+class MfaVerifyIn(msgspec.Struct, forbid_unknown_fields=True):
+    mfa_token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    code: Code
+
+
+class MfaTokenIn(msgspec.Struct, forbid_unknown_fields=True):
+    mfa_token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class MfaCodeIn(msgspec.Struct, forbid_unknown_fields=True):
+    code: Code
+
+
+class MfaSetupOut(msgspec.Struct):
+    secret: str
+    provisioning_uri: str
+
+
+class MfaEnabledOut(msgspec.Struct):
+    recovery_codes: list[str]
+    session: LoginOut | None = None
+
+
+class MfaStatusOut(msgspec.Struct):
+    enabled: bool
+    recovery_codes_left: int
+    required_by_tenant: bool
+
+
+class PasswordIn(msgspec.Struct, forbid_unknown_fields=True):
+    password: Password

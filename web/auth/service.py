@@ -124,7 +124,7 @@ async def authenticate(email: str, password: str, ip: str | None) -> dict[str, A
         if needs_rehash(row["hashed_password"]):
             await repo.set_password_hash(row["id"], await hash_password(password), now())
         await audit.record("auth.login", tenant_id=row["tenant_id"], actor_id=row["id"], ip=ip)
-        return one(await repo.user_by_id(row["id"]))
+        return {**one(await repo.user_by_id(row["id"])), "tenant_requires_mfa": row["require_mfa"]}
 
 
 async def start_session(user: dict[str, Any], family_id: uuid.UUID | None = None) -> tuple[str, int, str]:
@@ -166,6 +166,11 @@ async def rotate(refresh: str) -> tuple[dict[str, Any], str, int, str]:
         raise NotAuthorizedException("Refresh token is invalid, expired or already used.")
     if user is None:
         raise NotAuthorizedException("Access revoked: account disabled or workspace suspended.")
+    if not user["mfa_enabled"]:
+        async with db.scope(user["tenant_id"]):
+            tenant = one(await repo.tenant_by_id(user["tenant_id"]))
+        if tenant["require_mfa"]:  # required after this session began: sign in again, enrol
+            raise NotAuthorizedException("Your workspace requires a second factor; sign in again.")
     access, expires_in, new = await start_session(user, family_id=row["family_id"])
     return user, access, expires_in, new
 
