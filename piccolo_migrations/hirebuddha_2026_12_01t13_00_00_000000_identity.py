@@ -8,6 +8,9 @@
 - `account_tokens`: single-use links mailed to a person (verify an email, change it, reset a
   password, join a claimed domain, accept an invitation), stored as SHA-256 only.
 - `domain_claims`: a tenant's claim on an email domain, verified once (docs/identity.md).
+- `identity_providers` (platform: the app admin's OIDC issuers, secrets encrypted),
+  `oidc_logins` (a started sign-in: state, nonce, PKCE verifier; single-use, 10 minutes),
+  `user_identities` (which IdP subject is which user).
 """
 
 from piccolo_migrations.hirebuddha_2026_11_21t22_18_30_000000_security import tenant_table
@@ -31,7 +34,7 @@ def statements() -> list[str]:
   tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
   user_id uuid NULL REFERENCES users(id) ON DELETE CASCADE,
   purpose varchar(20) NOT NULL CHECK (purpose IN
-    ('verify_email', 'change_email', 'reset_password', 'join_domain', 'invitation')),
+    ('verify_email', 'change_email', 'reset_password', 'join_domain', 'invitation', 'link_identity')),
   token_hash varchar(64) NOT NULL UNIQUE,
   email varchar(320) NOT NULL,
   role varchar(20) NULL,
@@ -64,6 +67,39 @@ def statements() -> list[str]:
   created_at timestamptz NOT NULL DEFAULT now()
 )""",
         "CREATE INDEX mfa_recovery_codes_user ON mfa_recovery_codes (user_id)",
+        """CREATE TABLE identity_providers (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  slug varchar(40) NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9][a-z0-9-]*$'),
+  display_name varchar(100) NOT NULL,
+  kind varchar(20) NOT NULL DEFAULT 'oidc' CHECK (kind IN ('google', 'microsoft', 'oidc')),
+  issuer varchar(500) NOT NULL,
+  client_id varchar(500) NOT NULL,
+  client_secret text NOT NULL,
+  enabled boolean NOT NULL DEFAULT true,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+)""",
+        """CREATE TABLE oidc_logins (
+  state_hash varchar(64) PRIMARY KEY,
+  provider_id uuid NOT NULL REFERENCES identity_providers(id) ON DELETE CASCADE,
+  nonce varchar(100) NOT NULL,
+  code_verifier text NOT NULL,
+  expires_at timestamptz NOT NULL,
+  used_at timestamptz NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+)""",
+        """CREATE TABLE user_identities (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  provider_id uuid NOT NULL REFERENCES identity_providers(id) ON DELETE CASCADE,
+  subject varchar(255) NOT NULL,
+  email varchar(320) NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (provider_id, subject)
+)""",
+        "CREATE INDEX user_identities_user ON user_identities (user_id)",
+        *tenant_table("user_identities"),
         *tenant_table("account_tokens"),
         *tenant_table("domain_claims"),
         *tenant_table("mfa_recovery_codes"),

@@ -25,6 +25,10 @@ PUBLIC = {
     ("POST", "/api/v1/auth/mfa/verify"),  # the challenge token proves the password
     ("POST", "/api/v1/auth/mfa/setup"),
     ("POST", "/api/v1/auth/mfa/confirm"),
+    ("GET", "/api/v1/auth/oidc/providers"),
+    ("GET", "/api/v1/auth/oidc/{provider:str}/start"),
+    ("GET", "/api/v1/auth/oidc/{provider:str}/callback"),
+    ("POST", "/api/v1/auth/oidc/link"),
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("GET", "/metrics"),

@@ -20,9 +20,10 @@ from web.admin.controller import AdminController
 from web.admin.credit import CreditController
 from web.admin.deadletters import DeadLetterController
 from web.admin.domains import DomainClaimAdminController
+from web.admin.identity_providers import IdentityProviderController
 from web.agents.controller import AgentController
 from web.audit.controller import PlatformAuditController, TenantAuditController
-from web.auth.controller import AuthController, me
+from web.auth.controller import AuthController, OidcController, me
 from web.auth.middleware import BearerAuthMiddleware
 from web.auth.profile import ProfileController
 from web.chat.controller import chat_socket
@@ -52,6 +53,7 @@ from web.usage.ws import usage_socket
 
 API_HANDLERS: list[ControllerRouterHandler] = [
     AuthController,
+    OidcController,
     me,
     ProfileController,
     TenantController,
@@ -76,6 +78,7 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     InvitationController,
     TenantSecurityController,
     DomainClaimAdminController,
+    IdentityProviderController,
 ]
 
 

@@ -29,11 +29,14 @@ from runtime.tables.identity import (
     ApiKey,
     AuditLog,
     DomainClaim,
+    IdentityProvider,
     MfaRecoveryCode,
+    OidcLogin,
     Partner,
     RefreshToken,
     Tenant,
     User,
+    UserIdentity,
 )
 from runtime.tables.ops import DeadLetter, WebhookDelivery
 
@@ -66,6 +69,9 @@ ALL_TABLES = [
     AccountToken,
     DomainClaim,
     MfaRecoveryCode,
+    IdentityProvider,
+    OidcLogin,
+    UserIdentity,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
@@ -93,6 +99,7 @@ TENANT_TABLES = [
     "account_tokens",
     "domain_claims",
     "mfa_recovery_codes",
+    "user_identities",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

@@ -166,3 +166,46 @@ class MfaRecoveryCode(Table, tablename="mfa_recovery_codes", db=APP_DB):
     code_hash = Varchar(length=64)
     used_at = Timestamptz(null=True, default=None)
     created_at = created_at()
+
+
+class IdentityProvider(Table, tablename="identity_providers", db=APP_DB):
+    """An OpenID provider people may sign in with (the app admin's; platform data)."""
+
+    id = pk()
+    slug = Varchar(length=40, unique=True)  # the {provider} of /auth/oidc/{provider}/...
+    display_name = Varchar(length=100)
+    kind = Varchar(length=20, default="oidc")  # google | microsoft | oidc (the button's look)
+    issuer = Varchar(length=500)
+    client_id = Varchar(length=500)
+    client_secret = Text()  # Fernet token
+    enabled = Boolean(default=True)
+    created_at = created_at()
+    updated_at = updated_at()
+
+
+class OidcLogin(Table, tablename="oidc_logins", db=APP_DB):
+    """A started OIDC sign-in: its state (hashed), nonce and PKCE verifier; used once."""
+
+    state_hash = Varchar(length=64, primary_key=True)
+    provider = ForeignKey(
+        db_column_name="provider_id", references=IdentityProvider, on_delete=OnDelete.cascade
+    )
+    nonce = Varchar(length=100)
+    code_verifier = Text()  # Fernet token
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = created_at()
+
+
+class UserIdentity(Table, tablename="user_identities", db=APP_DB):
+    """A user's account at an OpenID provider (issuer subject), linked to sign in with it."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    user = ForeignKey(db_column_name="user_id", references=User, index=True, on_delete=OnDelete.cascade)
+    provider = ForeignKey(
+        db_column_name="provider_id", references=IdentityProvider, on_delete=OnDelete.cascade
+    )
+    subject = Varchar(length=255)
+    email = Varchar(length=320)
+    created_at = created_at()

@@ -8,15 +8,18 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException
-from litestar.params import Body
+from litestar.params import Body, Parameter
+from litestar.response import Redirect
 
-from web.auth import mfa, recovery, service
+from runtime.errors import CodedError, ErrorCode
+from web.auth import mfa, oidc, recovery, service
 from web.auth.guards import requires_authenticated
 from web.auth.identity import Principal
 from web.auth.ratelimit import enforce
 from web.auth.schemas import (
     AcceptIn,
     ForgotIn,
+    LinkIn,
     LoginIn,
     LoginOut,
     MeOut,
@@ -25,6 +28,7 @@ from web.auth.schemas import (
     MfaSetupOut,
     MfaTokenIn,
     MfaVerifyIn,
+    OidcProviderOut,
     PartnerOut,
     PendingOut,
     RefreshIn,
@@ -78,6 +82,15 @@ async def session_response(request: Request, user: dict) -> Response[LoginOut]:
     return Response(body, cookies=[cookie])
 
 
+async def login_answer(request: Request, user: dict) -> Response[LoginOut | MfaChallengeOut]:
+    """The session, or the MFA challenge when the account has or needs a second factor."""
+    kind = await mfa.pending_kind(user)
+    if kind is not None:
+        return Response(MfaChallengeOut(True, kind, mfa.issue_challenge(user, kind), mfa.CHALLENGE_TTL_S))
+    body, cookie = await new_session(request, user)
+    return Response(body, cookies=[cookie])
+
+
 class AuthController(Controller):
     """Registration, login, token refresh and logout."""
 
@@ -116,12 +129,7 @@ class AuthController(Controller):
         MFA challenge when the account has (or its workspace requires) a second factor."""
         await _throttle(request, "login", data.email)
         user = await service.authenticate(data.email, data.password, client_ip(request))
-        if user["mfa_enabled"] or user["tenant_requires_mfa"]:
-            kind = "verify" if user["mfa_enabled"] else "setup"
-            challenge = MfaChallengeOut(True, kind, mfa.issue_challenge(user, kind), mfa.CHALLENGE_TTL_S)
-            return Response(challenge)
-        body, cookie = await new_session(request, user)
-        return Response(body, cookies=[cookie])
+        return await login_answer(request, user)
 
     @post("/mfa/verify", opt=PUBLIC, status_code=200)
     async def mfa_verify(self, request: Request, data: MfaVerifyIn) -> Response[LoginOut]:
@@ -221,3 +229,72 @@ def _partner_out(row: dict | None) -> PartnerOut | None:
         commission_pct=str(row["commission_pct"]),
         commission_basis=row["commission_basis"],
     )
+
+
+class OidcController(Controller):
+    """Sign-in with Google, Microsoft or another OpenID provider (web/auth/oidc.py)."""
+
+    path = "/auth/oidc"
+    tags = ["auth"]
+
+    @get("/providers", opt=PUBLIC)
+    async def providers(self) -> list[OidcProviderOut]:
+        """The providers the login page offers a button for."""
+        return msgspec.convert(await oidc.enabled_providers(), list[OidcProviderOut])
+
+    @get("/{provider:str}/start", opt=PUBLIC, status_code=302)
+    async def start(self, request: Request, provider: str) -> Redirect:
+        """Send the browser to the provider (state, nonce, PKCE); the state also in a cookie."""
+        url, state = await oidc.start(provider)
+        cookie = Cookie(
+            key=oidc.STATE_COOKIE,
+            value=state,
+            max_age=int(oidc.LOGIN_TTL.total_seconds()),
+            path="/api/v1/auth/oidc",
+            httponly=True,
+            samesite="lax",  # sent on the provider's top-level redirect back to us
+            secure=request.app.state.settings.http.secure_cookies,
+        )
+        return Redirect(url, status_code=302, cookies=[cookie])
+
+    @get("/{provider:str}/callback", opt=PUBLIC, status_code=302)
+    async def callback(
+        self,
+        request: Request,
+        provider: str,
+        code: Annotated[str | None, Parameter(max_length=2000)] = None,
+        oidc_state: Annotated[str | None, Parameter(query="state", max_length=200)] = None,
+        error: Annotated[str | None, Parameter(max_length=200)] = None,
+        iss: Annotated[str | None, Parameter(max_length=500)] = None,
+    ) -> Redirect:
+        """The provider sends the browser back here: the same session as a password login
+        (refresh cookie, then the console's /oidc/done), or the MFA step, or the page that
+        asks for the password of the local account with this email."""
+        if error is not None or not code or not oidc_state:
+            raise CodedError(
+                ErrorCode.OIDC_FAILED, f"The provider did not sign you in ({error or 'no code'}).", 400
+            )
+        outcome = await oidc.finish(
+            provider, code, oidc_state, request.cookies.get(oidc.STATE_COOKIE), iss, client_ip(request)
+        )
+        console = request.app.state.settings.http.public_url
+        gone = Cookie(key=oidc.STATE_COOKIE, value="", max_age=0, path="/api/v1/auth/oidc")
+        if outcome.link_token is not None:
+            target = f"{console}/link-account#token={outcome.link_token}&provider={provider}"
+            return Redirect(target, status_code=302, cookies=[gone])
+        assert outcome.user is not None
+        kind = await mfa.pending_kind(outcome.user)
+        if kind is not None:
+            challenge = mfa.issue_challenge(outcome.user, kind)
+            return Redirect(
+                f"{console}/login#mfa_token={challenge}&kind={kind}", status_code=302, cookies=[gone]
+            )
+        _, cookie = await new_session(request, outcome.user)
+        return Redirect(f"{console}/oidc/done", status_code=302, cookies=[gone, cookie])
+
+    @post("/link", opt=PUBLIC, status_code=200)
+    async def link(self, request: Request, data: LinkIn) -> Response[LoginOut | MfaChallengeOut]:
+        """Prove the password of the local account with the provider's email to link them."""
+        await _throttle(request, "link", None)
+        user = await oidc.link(data.token, data.password, client_ip(request))
+        return await login_answer(request, user)

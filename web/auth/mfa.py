@@ -210,3 +210,13 @@ async def challenged_user(challenge: Challenge) -> dict[str, Any]:
     if user is None or not active:
         raise NotAuthorizedException("Access revoked: account disabled or workspace suspended.")
     return user
+
+
+async def pending_kind(user: dict[str, Any]) -> str | None:
+    """What a sign-in of `user` still asks: `verify` a code, `setup` first (the tenant
+    requires one), or None."""
+    if user["mfa_enabled"]:
+        return "verify"
+    async with db.scope(user["tenant_id"]):
+        tenant = repo.one(await repo.tenant_by_id(user["tenant_id"]))
+    return "setup" if tenant["require_mfa"] else None

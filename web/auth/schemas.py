@@ -169,3 +169,14 @@ class MfaStatusOut(msgspec.Struct):
 
 class PasswordIn(msgspec.Struct, forbid_unknown_fields=True):
     password: Password
+
+
+class OidcProviderOut(msgspec.Struct):
+    slug: str
+    display_name: str
+    kind: str
+
+
+class LinkIn(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    password: Password
