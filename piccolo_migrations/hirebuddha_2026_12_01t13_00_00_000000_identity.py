@@ -11,6 +11,8 @@
 - `identity_providers` (platform: the app admin's OIDC issuers, secrets encrypted),
   `oidc_logins` (a started sign-in: state, nonce, PKCE verifier; single-use, 10 minutes),
   `user_identities` (which IdP subject is which user).
+- `support_grants`: a tenant admin's time-limited, revocable grant of read access to its
+  agents and sessions for its partner (docs/identity.md "Partner support access").
 """
 
 from piccolo_migrations.hirebuddha_2026_11_21t22_18_30_000000_security import tenant_table
@@ -99,6 +101,21 @@ def statements() -> list[str]:
   UNIQUE (provider_id, subject)
 )""",
         "CREATE INDEX user_identities_user ON user_identities (user_id)",
+        """CREATE TABLE support_grants (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  partner_id uuid NOT NULL REFERENCES partners(id) ON DELETE CASCADE,
+  granted_by uuid NULL,
+  expires_at timestamptz NOT NULL,
+  revoked_at timestamptz NULL,
+  revoked_by uuid NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+)""",
+        "CREATE INDEX support_grants_tenant ON support_grants (tenant_id, expires_at)",
+        *tenant_table("support_grants"),
+        # A partner admin lists the grants its tenants gave it (its read view, app.partner_id).
+        "CREATE POLICY partner_read ON support_grants FOR SELECT USING "
+        "(partner_id = NULLIF(current_setting('app.partner_id', true), '')::uuid)",
         *tenant_table("user_identities"),
         *tenant_table("account_tokens"),
         *tenant_table("domain_claims"),

@@ -39,6 +39,7 @@ from web.logs import access_log, configure_logging, request_id_middleware
 from web.models.controller import ModelAdminController, ModelController
 from web.openai_api.controller import openai_lifespan, openai_router
 from web.partner.controller import PartnerController
+from web.partner.support import PartnerSupportController
 from web.providers.controller import ProviderController
 from web.security.headers import security_headers
 from web.security.revocation import revocation_lifespan
@@ -47,6 +48,7 @@ from web.spa import spa
 from web.tenant.controller import BudgetController, TenantController, WebhookSecretController
 from web.tenant.invitations import InvitationController
 from web.tenant.security import TenantSecurityController
+from web.tenant.support import SupportAccessController
 from web.usage.controller import ledger_entries, usage
 from web.usage.live import usage_lifespan
 from web.usage.ws import usage_socket
@@ -77,6 +79,8 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     ModelController,
     InvitationController,
     TenantSecurityController,
+    SupportAccessController,
+    PartnerSupportController,
     DomainClaimAdminController,
     IdentityProviderController,
 ]

@@ -34,6 +34,7 @@ from runtime.tables.identity import (
     OidcLogin,
     Partner,
     RefreshToken,
+    SupportGrant,
     Tenant,
     User,
     UserIdentity,
@@ -72,6 +73,7 @@ ALL_TABLES = [
     IdentityProvider,
     OidcLogin,
     UserIdentity,
+    SupportGrant,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
@@ -100,6 +102,7 @@ TENANT_TABLES = [
     "domain_claims",
     "mfa_recovery_codes",
     "user_identities",
+    "support_grants",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

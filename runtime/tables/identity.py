@@ -209,3 +209,16 @@ class UserIdentity(Table, tablename="user_identities", db=APP_DB):
     subject = Varchar(length=255)
     email = Varchar(length=320)
     created_at = created_at()
+
+
+class SupportGrant(Table, tablename="support_grants", db=APP_DB):
+    """A tenant lets its partner read its agents and sessions until `expires_at` (revocable)."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    partner = ForeignKey(db_column_name="partner_id", references=Partner, on_delete=OnDelete.cascade)
+    granted_by = UUID(null=True, default=None)
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+    revoked_by = UUID(null=True, default=None)
+    created_at = created_at()
