@@ -32,7 +32,7 @@ ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^
 Kind = Literal["google", "microsoft", "oidc"]
 
 
-class ProviderIn(msgspec.Struct, forbid_unknown_fields=True):
+class IdentityProviderIn(msgspec.Struct, forbid_unknown_fields=True):
     slug: Slug
     display_name: Name
     issuer: Url
@@ -42,7 +42,7 @@ class ProviderIn(msgspec.Struct, forbid_unknown_fields=True):
     enabled: bool = True
 
 
-class ProviderPatch(msgspec.Struct, forbid_unknown_fields=True):
+class IdentityProviderPatch(msgspec.Struct, forbid_unknown_fields=True):
     display_name: Name | msgspec.UnsetType = msgspec.UNSET
     issuer: Url | msgspec.UnsetType = msgspec.UNSET
     client_id: ClientId | msgspec.UnsetType = msgspec.UNSET
@@ -51,7 +51,7 @@ class ProviderPatch(msgspec.Struct, forbid_unknown_fields=True):
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
 
 
-class ProviderOut(msgspec.Struct):
+class IdentityProviderOut(msgspec.Struct):
     id: uuid.UUID
     slug: str
     display_name: str
@@ -78,9 +78,9 @@ _COLUMNS = (
 )
 
 
-def provider_out(row: dict[str, Any]) -> ProviderOut:
+def provider_out(row: dict[str, Any]) -> IdentityProviderOut:
     """A provider as the admin sees it: the secret only as a hint."""
-    return ProviderOut(
+    return IdentityProviderOut(
         id=row["id"],
         slug=row["slug"],
         display_name=row["display_name"],
@@ -110,7 +110,7 @@ class IdentityProviderService:
         async with db.scope(system=True):  # platform data, the app admin's audit rows
             return await P.select(*_COLUMNS).order_by(P.slug)
 
-    async def create(self, data: ProviderIn) -> dict[str, Any]:
+    async def create(self, data: IdentityProviderIn) -> dict[str, Any]:
         """Add a provider (409 when the slug is taken)."""
         await require_safe_url(data.issuer, "issuer")
         async with db.scope(system=True):  # platform data, the app admin's audit rows
@@ -129,7 +129,7 @@ class IdentityProviderService:
             await self._audit("identity_provider.create", row["id"], slug=data.slug)
             return dict(row)
 
-    async def update(self, provider_id: uuid.UUID, data: ProviderPatch) -> dict[str, Any]:
+    async def update(self, provider_id: uuid.UUID, data: IdentityProviderPatch) -> dict[str, Any]:
         """Change what was given; a new secret replaces the old one."""
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         if isinstance(changes.get("issuer"), str):
@@ -170,19 +170,21 @@ class IdentityProviderController(Controller):
     tags = ["admin"]
 
     @get("/")
-    async def list_providers(self, providers: IdentityProviderService) -> list[ProviderOut]:
+    async def list_providers(self, providers: IdentityProviderService) -> list[IdentityProviderOut]:
         """Every provider, secrets as hints."""
         return [provider_out(r) for r in await providers.all()]
 
     @post("/", status_code=201)
-    async def create_provider(self, providers: IdentityProviderService, data: ProviderIn) -> ProviderOut:
+    async def create_provider(
+        self, providers: IdentityProviderService, data: IdentityProviderIn
+    ) -> IdentityProviderOut:
         """Add a provider."""
         return provider_out(await providers.create(data))
 
     @patch("/{provider_id:uuid}")
     async def update_provider(
-        self, providers: IdentityProviderService, provider_id: uuid.UUID, data: ProviderPatch
-    ) -> ProviderOut:
+        self, providers: IdentityProviderService, provider_id: uuid.UUID, data: IdentityProviderPatch
+    ) -> IdentityProviderOut:
         """Change a provider."""
         return provider_out(await providers.update(provider_id, data))
 

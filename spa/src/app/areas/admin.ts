@@ -4,3 +4,4 @@ export { AdminTenantsPage } from "@/features/admin/components/AdminTenantsPage";
 export { DeadLettersPage } from "@/features/admin/components/DeadLettersPage";
 export { PartnersPage } from "@/features/admin/components/PartnersPage";
 export { HealthPage, ModelsPage, ProvidersPage, SystemRatesPage } from "@/features/admin/components/SystemPages";
+export { IdentityProvidersPage } from "@/features/auth/components/IdentityProvidersPage";

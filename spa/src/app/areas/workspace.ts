@@ -8,3 +8,4 @@ export { ExecutionsPage } from "@/features/tenant/components/ExecutionsPage";
 export { UsagePage } from "@/features/tenant/components/UsagePage";
 export { UsersPage } from "@/features/tenant/components/UsersPage";
 export { WebhooksPage } from "@/features/tenant/components/WebhooksPage";
+export { AccessPage } from "@/features/auth/components/AccessPage";
