@@ -324,19 +324,7 @@ async def _sign_in(provider: dict[str, Any], claims: dict[str, Any], ip: str | N
     unusable = await hash_password(secrets.token_urlsafe(32))  # until a reset sets one
     if claimed is not None:
         async with db.scope(claimed):
-            user = await repo.insert_user(
-                repo.new_user(
-                    tenant_id=claimed,
-                    email=email,
-                    full_name=name,
-                    hashed_password=unusable,
-                    role="user",
-                    verified=True,
-                )
-            )
-            await audit.record(
-                "auth.domain_join", tenant_id=claimed, actor_id=user["id"], ip=ip, via=provider["slug"]
-            )
+            user = await recovery.join_claimed(claimed, email, name, unusable, ip, via=provider["slug"])
     else:
         from web.auth.service import create_workspace
 

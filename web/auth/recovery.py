@@ -70,6 +70,32 @@ async def request_domain_join(
     )
 
 
+async def join_claimed(
+    tenant_id: uuid.UUID, email: str, full_name: str, hashed_password: str, ip: str | None, **details: str
+) -> dict[str, Any]:
+    """A verified `user` of the tenant that claimed the email's domain (in its scope)."""
+    user = await repo.insert_user(
+        repo.new_user(
+            tenant_id=tenant_id,
+            email=email,
+            full_name=full_name,
+            hashed_password=hashed_password,
+            role="user",
+            verified=True,
+        )
+    )
+    await audit.record(
+        "auth.domain_join",
+        tenant_id=tenant_id,
+        actor_id=user["id"],
+        target_type="user",
+        target_id=user["id"],
+        ip=ip,
+        **details,
+    )
+    return user
+
+
 async def verify_email(token: str, ip: str | None) -> str:
     """Use a verification link; returns the address now verified."""
     # The link is all we know of the person: the lookup is cross-tenant by nature.
@@ -82,23 +108,8 @@ async def verify_email(token: str, ip: str | None) -> str:
         if row["purpose"] == "join_domain":
             if await claimed_tenant(row["email"]) != tenant_id:  # the claim was withdrawn since
                 raise refused()
-            user = await repo.insert_user(
-                repo.new_user(
-                    tenant_id=tenant_id,
-                    email=row["email"],
-                    full_name=row["payload"]["full_name"],
-                    hashed_password=row["payload"]["hashed_password"],
-                    role="user",
-                    verified=True,
-                )
-            )
-            await audit.record(
-                "auth.domain_join",
-                tenant_id=tenant_id,
-                actor_id=user["id"],
-                target_type="user",
-                target_id=user["id"],
-                ip=ip,
+            await join_claimed(
+                tenant_id, row["email"], row["payload"]["full_name"], row["payload"]["hashed_password"], ip
             )
         elif row["purpose"] == "change_email":
             if not await repo.set_email(row["user_id"], row["email"]):
