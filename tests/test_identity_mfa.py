@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pyotp
 import pytest
 
@@ -125,3 +126,30 @@ async def test_a_tenant_that_requires_mfa_makes_members_enrol_at_login(client):
     disable = await client.post("/api/v1/me/mfa/disable", headers=headers, json={"password": PASSWORD})
     assert disable.status_code == 403 and disable.json()["code"] == "mfa_required"
     assert (await _challenge(client, user.email))["kind"] == "verify"
+
+
+async def test_codes_are_throttled_like_login():
+    from conftest import start_web
+
+    base, web = await start_web(env={"HB_LOGIN_LIMIT": "3"})
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            admin = await register(client)
+            await _enrol(admin)  # the set-up codes are not throttled by this limit's key
+            token = (await _challenge(client, admin.email))["mfa_token"]
+            answers = [
+                (
+                    await client.post(
+                        "/api/v1/auth/mfa/verify", json={"mfa_token": token, "code": "99999999"}
+                    )
+                ).status_code
+                for _ in range(4)
+            ]
+            assert answers == [401, 401, 401, 429]
+            forgot = [
+                (await client.post("/api/v1/auth/password/forgot", json={"email": admin.email})).status_code
+                for _ in range(4)
+            ]
+            assert forgot == [202, 202, 202, 429]
+    finally:
+        web.stop()
