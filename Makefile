@@ -11,7 +11,7 @@ TEST_WORKERS ?= 3
 
 SPA_SRC := $(shell find spa/src spa/public -type f 2>/dev/null) spa/index.html spa/package.json spa/vite.config.ts spa/tsconfig.json
 
-install: $(STAMP) spa/dist/index.html
+install: $(STAMP) spa/dist/index.html tools/oidc/node_modules/.installed
 
 # Python packages come from requirements.lock (pinned, with hashes), never from whatever is
 # newest on the day; the project itself is installed on top without resolving anything.
@@ -40,6 +40,11 @@ lock:
 spa/node_modules/.installed: spa/package-lock.json
 	@command -v npm >/dev/null || { echo "Node 20.19+ with npm is required to build the console"; exit 1; }
 	cd spa && npm ci --no-audit --no-fund
+	@touch $@
+
+# The OpenID provider the identity tests run (tools/oidc, docs/identity.md "OIDC").
+tools/oidc/node_modules/.installed: tools/oidc/package-lock.json
+	cd tools/oidc && npm ci --no-audit --no-fund
 	@touch $@
 
 spa/dist/index.html: spa/node_modules/.installed $(SPA_SRC)

@@ -72,6 +72,14 @@ class ErrorCode(StrEnum):
     # Human in the loop (docs/human-in-the-loop.md).
     SESSION_HELD = "session_held"  # another person holds the session (takeover, a message)
     NOT_HOLDER = "not_holder"  # hand back or write as a person without holding the session
+    # Identity (docs/identity.md).
+    INVALID_TOKEN = "invalid_token"  # a mailed link that is unknown, expired, used or revoked
+    INVALID_MFA_CODE = "invalid_mfa_code"  # a wrong, replayed or used TOTP or recovery code
+    MFA_REQUIRED = "mfa_required"  # the tenant requires a second factor the caller lacks
+    OIDC_STATE_INVALID = "oidc_state_invalid"  # an OIDC callback whose state is unknown, used or foreign
+    OIDC_FAILED = "oidc_failed"  # the provider refused the code, or its ID token failed validation
+    OIDC_EMAIL_UNVERIFIED = "oidc_email_unverified"  # the provider does not vouch for the email
+    OIDC_UNAVAILABLE = "oidc_unavailable"  # discovery, JWKS or token endpoint unreachable
 
 
 class CodedError(Exception):

@@ -77,6 +77,10 @@ class HttpSettings(msgspec.Struct, frozen=True):
     chat_queue_wait_s: float = 120.0
     """How long a chat message over the workspace's concurrency limit waits for a slot
     before it is refused (`queue_wait_exceeded`). `HB_CHAT_QUEUE_WAIT_S`, default 120."""
+    public_url: str = ""
+    """Where people reach the console, for the links mailed to them (verify, reset,
+    invitation) and OIDC redirects. `HB_PUBLIC_URL`, default `http://<host>:<port>`; never
+    taken from a request's Host header (a forged one would send reset links elsewhere)."""
 
 
 class ActorsSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -331,6 +335,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             secure_cookies=env.get("HB_SECURE_COOKIES", "1" if mode == "production" else "0") == "1",
             spa_dist=env.get("HB_SPA_DIST") or str(Path(__file__).resolve().parent.parent / "spa" / "dist"),
             chat_queue_wait_s=_float(env, "HB_CHAT_QUEUE_WAIT_S", 120.0),
+            public_url=(
+                env.get("HB_PUBLIC_URL")
+                or f"http://{env.get('HB_HTTP_HOST', '127.0.0.1')}:{_int(env, 'HB_HTTP_PORT', 8000)}"
+            ).rstrip("/"),
         ),
         auth=AuthSettings(
             secret_key=secret_key,

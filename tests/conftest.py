@@ -88,6 +88,7 @@ pytest_plugins = [
     "helpers.dead_letters",  # `expect_dead_letters`, checked when the run ends
     "helpers.smtp",  # `mailbox`: the mail every process sent, read from a real SMTP server
     "helpers.otlp",  # `otlp_collector`: spans the processes export over OTLP/HTTP, decoded
+    "helpers.oidc",  # `oidc_world`: two real OpenID providers and a web process they call back
 ]
 
 

@@ -19,6 +19,17 @@ PUBLIC = {
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/verify-email"),
+    ("POST", "/api/v1/auth/password/forgot"),
+    ("POST", "/api/v1/auth/password/reset"),
+    ("POST", "/api/v1/auth/invitations/accept"),
+    ("POST", "/api/v1/auth/mfa/verify"),  # the challenge token proves the password
+    ("POST", "/api/v1/auth/mfa/setup"),
+    ("POST", "/api/v1/auth/mfa/confirm"),
+    ("GET", "/api/v1/auth/oidc/providers"),
+    ("GET", "/api/v1/auth/oidc/{provider:str}/start"),
+    ("GET", "/api/v1/auth/oidc/{provider:str}/callback"),
+    ("POST", "/api/v1/auth/oidc/link"),
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("GET", "/metrics"),
@@ -43,6 +54,7 @@ def expected_roles(method: str, path: str) -> frozenset[str]:
         (r"^/api/v1/sessions", ".*", MEMBERS),
         (r"^/api/v1/executions", ".*", MEMBERS | {"service"}),
         (r"^/api/v1/(me|auth/logout)$", ".*", ALL),
+        (r"^/api/v1/me/", ".*", ALL),  # one's own profile, password, second factor
         (r"^/api/v1/usage$", "GET", frozenset({"tenant_admin"})),
         (r"^/api/v1/ledger/entries$", "GET", frozenset({"app_admin", "partner_admin", "tenant_admin"})),
     ]

@@ -103,3 +103,18 @@ async def test_suspending_a_tenant_closes_its_chat_and_usage_sockets_only(client
     assert again.status_code == 200
     async with socket(server, f"/api/v1/sessions/{session}/ws", again.json()["access_token"]) as chat:
         assert await still_open(chat)
+
+
+async def test_a_password_change_closes_the_users_sockets(client, server):
+    admin = await register(client, "Password change")
+    bot = await agent(admin)
+    user = await member(admin)
+    user_session, admin_session = await _session(user, bot["id"]), await _session(admin, bot["id"])
+    async with (
+        socket(server, f"/api/v1/sessions/{user_session}/ws", user.token) as mine,
+        socket(server, f"/api/v1/sessions/{admin_session}/ws", admin.token) as colleague,
+    ):
+        body = {"old_password": PASSWORD, "new_password": "a brand new passphrase"}
+        assert (await user.post("/api/v1/me/password", json=body)).status_code == 200
+        assert await closed_with(mine) == CLOSE_ACCESS_REVOKED  # the session epoch's trigger
+        assert await still_open(colleague)

@@ -19,12 +19,15 @@ from runtime.settings import Settings, get_settings
 from web.admin.controller import AdminController
 from web.admin.credit import CreditController
 from web.admin.deadletters import DeadLetterController
+from web.admin.domains import DomainClaimAdminController
 from web.admin.erasure import ErasureController
+from web.admin.identity_providers import IdentityProviderController
 from web.admin.tiers import TierController
 from web.agents.controller import AgentController
 from web.audit.controller import PlatformAuditController, TenantAuditController
-from web.auth.controller import AuthController, me
+from web.auth.controller import AuthController, OidcController, me
 from web.auth.middleware import BearerAuthMiddleware
+from web.auth.profile import ProfileController
 from web.chat.controller import chat_socket
 from web.chat.relay import Relay
 from web.deps import API_DEPENDENCIES
@@ -39,6 +42,7 @@ from web.logs import access_log, configure_logging, request_id_middleware
 from web.models.controller import ModelAdminController, ModelController
 from web.openai_api.controller import openai_lifespan, openai_router
 from web.partner.controller import PartnerController
+from web.partner.support import PartnerSupportController
 from web.providers.controller import ProviderController
 from web.security.headers import security_headers
 from web.security.quota import api_quota_middleware
@@ -53,13 +57,18 @@ from web.tenant.controller import (
     WebhookSecretController,
 )
 from web.tenant.escalation import EscalationRulesController
+from web.tenant.invitations import InvitationController
+from web.tenant.security import TenantSecurityController
+from web.tenant.support import SupportAccessController
 from web.usage.controller import ledger_entries, usage
 from web.usage.live import usage_lifespan
 from web.usage.ws import usage_socket
 
 API_HANDLERS: list[ControllerRouterHandler] = [
     AuthController,
+    OidcController,
     me,
+    ProfileController,
     TenantController,
     AgentController,
     SessionController,
@@ -87,6 +96,12 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     LimitsController,
     ExportController,
     ErasureController,
+    InvitationController,
+    TenantSecurityController,
+    SupportAccessController,
+    PartnerSupportController,
+    DomainClaimAdminController,
+    IdentityProviderController,
 ]
 
 

@@ -31,7 +31,12 @@ async def create_admin(email: str, password: str, full_name: str = "App Admin") 
         if tenant is None:
             await Tenant.insert(Tenant(id=tenant_id, name=PLATFORM_TENANT, tier="enterprise"))
         user = await auth.create_user(
-            tenant_id=tenant_id, email=email, password=password, full_name=full_name, role="app_admin"
+            tenant_id=tenant_id,
+            email=email,
+            password=password,
+            full_name=full_name,
+            role="app_admin",
+            verified=True,
         )
     return user["id"]
 
@@ -70,8 +75,8 @@ async def seed_if_empty() -> dict[str, str] | None:
     admin_password = secrets.token_urlsafe(12)
     demo_password = secrets.token_urlsafe(12)
     await create_admin("admin@hirebuddha.local", admin_password)
-    _, tenant = await auth.register(
-        "demo@hirebuddha.local", demo_password, "Demo Admin", "Demo Workspace", None
+    _, tenant = await auth.create_workspace(
+        "demo@hirebuddha.local", demo_password, "Demo Admin", "Demo Workspace", None, verified=True
     )
     await seed_demo_model()
     async with db.scope(tenant["id"]):

@@ -26,7 +26,21 @@ from runtime.tables.billing import (
 )
 from runtime.tables.budget import BudgetReservation
 from runtime.tables.config import AIModel, ProviderHealth, SystemConfig, TierLimit
-from runtime.tables.identity import ApiKey, AuditLog, Partner, RefreshToken, Tenant, User
+from runtime.tables.identity import (
+    AccountToken,
+    ApiKey,
+    AuditLog,
+    DomainClaim,
+    IdentityProvider,
+    MfaRecoveryCode,
+    OidcLogin,
+    Partner,
+    RefreshToken,
+    SupportGrant,
+    Tenant,
+    User,
+    UserIdentity,
+)
 from runtime.tables.ops import DeadLetter, WebhookDelivery
 
 ALL_TABLES = [
@@ -58,6 +72,13 @@ ALL_TABLES = [
     BudgetReservation,
     ProviderHealth,
     TierLimit,
+    AccountToken,
+    DomainClaim,
+    MfaRecoveryCode,
+    IdentityProvider,
+    OidcLogin,
+    UserIdentity,
+    SupportGrant,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
@@ -85,6 +106,11 @@ TENANT_TABLES = [
     "escalation_rules",
     "agent_documents",
     "rate_counters",
+    "account_tokens",
+    "domain_claims",
+    "mfa_recovery_codes",
+    "user_identities",
+    "support_grants",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

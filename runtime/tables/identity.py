@@ -5,6 +5,7 @@ from decimal import Decimal
 from piccolo.columns import (
     JSONB,
     UUID,
+    BigInt,
     Boolean,
     ForeignKey,
     Integer,
@@ -49,6 +50,7 @@ class Tenant(Table, tablename="tenants", db=APP_DB):
     tier = Varchar(length=20, default="free")  # free | pro | enterprise
     max_concurrency = Integer(null=True, default=None)  # None: the tier's (tier_limits)
     webhook_secret = Text(null=True, default=None)  # Fernet token; signs webhook deliveries
+    require_mfa = Boolean(default=False)
     created_at = created_at()
     updated_at = updated_at()
 
@@ -69,6 +71,10 @@ class User(Table, tablename="users", db=APP_DB):
     role = Varchar(length=20, default="tenant_admin")
     is_active = Boolean(default=True)
     is_verified = Boolean(default=False)
+    session_epoch = Integer(default=0)  # bumped to end every session (password reset/change)
+    mfa_secret = Text(null=True, default=None)  # Fernet token of the TOTP secret
+    mfa_enabled = Boolean(default=False)
+    mfa_last_step = BigInt(default=0)  # last TOTP time step accepted (no replay)
     created_at = created_at()
     updated_at = updated_at()
 
@@ -118,4 +124,101 @@ class AuditLog(Table, tablename="audit_log", db=APP_DB):
     target_id = UUID(null=True, default=None)
     details = JSONB(default={})
     ip = Text(null=True, default=None)
+    created_at = created_at()
+
+
+class AccountToken(Table, tablename="account_tokens", db=APP_DB):
+    """A single-use link mailed to a person (verify, change email, reset, join, invitation)."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    user = ForeignKey(db_column_name="user_id", references=User, null=True, on_delete=OnDelete.cascade)
+    purpose = Varchar(length=20)
+    token_hash = Varchar(length=64, unique=True)  # sha256 hex of the token in the link
+    email = Varchar(length=320)
+    role = Varchar(length=20, null=True, default=None)
+    payload = JSONB(default={})
+    created_by = UUID(null=True, default=None)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    created_at = created_at()
+
+
+class DomainClaim(Table, tablename="domain_claims", db=APP_DB):
+    """A tenant's claim on an email domain; sign-ups from a verified one join the tenant."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    domain = Varchar(length=253)
+    token = Varchar(length=64)
+    verified_at = Timestamptz(null=True, default=None)
+    created_by = UUID(null=True, default=None)
+    created_at = created_at()
+
+
+class MfaRecoveryCode(Table, tablename="mfa_recovery_codes", db=APP_DB):
+    """One single-use recovery code of a user's second factor, stored as SHA-256."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    user = ForeignKey(db_column_name="user_id", references=User, index=True, on_delete=OnDelete.cascade)
+    code_hash = Varchar(length=64)
+    used_at = Timestamptz(null=True, default=None)
+    created_at = created_at()
+
+
+class IdentityProvider(Table, tablename="identity_providers", db=APP_DB):
+    """An OpenID provider people may sign in with (the app admin's; platform data)."""
+
+    id = pk()
+    slug = Varchar(length=40, unique=True)  # the {provider} of /auth/oidc/{provider}/...
+    display_name = Varchar(length=100)
+    kind = Varchar(length=20, default="oidc")  # google | microsoft | oidc (the button's look)
+    issuer = Varchar(length=500)
+    client_id = Varchar(length=500)
+    client_secret = Text()  # Fernet token
+    enabled = Boolean(default=True)
+    created_at = created_at()
+    updated_at = updated_at()
+
+
+class OidcLogin(Table, tablename="oidc_logins", db=APP_DB):
+    """A started OIDC sign-in: its state (hashed), nonce and PKCE verifier; used once."""
+
+    state_hash = Varchar(length=64, primary_key=True)
+    provider = ForeignKey(
+        db_column_name="provider_id", references=IdentityProvider, on_delete=OnDelete.cascade
+    )
+    nonce = Varchar(length=100)
+    code_verifier = Text()  # Fernet token
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = created_at()
+
+
+class UserIdentity(Table, tablename="user_identities", db=APP_DB):
+    """A user's account at an OpenID provider (issuer subject), linked to sign in with it."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    user = ForeignKey(db_column_name="user_id", references=User, index=True, on_delete=OnDelete.cascade)
+    provider = ForeignKey(
+        db_column_name="provider_id", references=IdentityProvider, on_delete=OnDelete.cascade
+    )
+    subject = Varchar(length=255)
+    email = Varchar(length=320)
+    created_at = created_at()
+
+
+class SupportGrant(Table, tablename="support_grants", db=APP_DB):
+    """A tenant lets its partner read its agents and sessions until `expires_at` (revocable)."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    partner = ForeignKey(db_column_name="partner_id", references=Partner, on_delete=OnDelete.cascade)
+    granted_by = UUID(null=True, default=None)
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+    revoked_by = UUID(null=True, default=None)
     created_at = created_at()

@@ -8,22 +8,37 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException
-from litestar.params import Body
+from litestar.params import Body, Parameter
+from litestar.response import Redirect
 
-from web.auth import service
+from runtime.errors import CodedError, ErrorCode
+from web.auth import mfa, oidc, recovery, service
 from web.auth.guards import requires_authenticated
 from web.auth.identity import Principal
 from web.auth.ratelimit import enforce
 from web.auth.schemas import (
+    AcceptIn,
+    ForgotIn,
+    LinkIn,
     LoginIn,
     LoginOut,
     MeOut,
+    MfaChallengeOut,
+    MfaEnabledOut,
+    MfaSetupOut,
+    MfaTokenIn,
+    MfaVerifyIn,
+    OidcProviderOut,
     PartnerOut,
+    PendingOut,
     RefreshIn,
     RegisterIn,
     RegisterOut,
+    ResetIn,
     TenantOut,
+    TokenIn,
     UserOut,
+    VerifiedOut,
 )
 from web.deps import client_ip
 
@@ -44,13 +59,36 @@ def _refresh_cookie(request: Request, value: str, max_age: int) -> Cookie:
     )
 
 
-async def _throttle(request: Request, action: str, email: str) -> None:
+async def _throttle(request: Request, action: str, email: str | None) -> None:
+    """Login's limits: per client IP, and per email when the request names one."""
     auth = request.app.state.settings.auth
-    limits = {
-        f"{action}:ip:{(client_ip(request) or 'unknown')}": auth.login_ip_limit,
-        f"{action}:email:{email.lower()}": auth.login_limit,
-    }
+    limits = {f"{action}:ip:{(client_ip(request) or 'unknown')}": auth.login_ip_limit}
+    if email is not None:
+        limits[f"{action}:email:{email.lower()}"] = auth.login_limit
     await enforce(limits, auth.login_window_s)
+
+
+async def new_session(request: Request, user: dict) -> tuple[LoginOut, Cookie]:
+    """A new session for `user`: access and refresh tokens, and the refresh cookie."""
+    access, expires_in, refresh = await service.start_session(user)
+    body = LoginOut(access, "bearer", expires_in, msgspec.convert(user, UserOut), refresh)
+    ttl = request.app.state.settings.auth.refresh_ttl_s
+    return body, _refresh_cookie(request, refresh, ttl)
+
+
+async def session_response(request: Request, user: dict) -> Response[LoginOut]:
+    """A new session for `user` as the answer (login, MFA, invitation, password change)."""
+    body, cookie = await new_session(request, user)
+    return Response(body, cookies=[cookie])
+
+
+async def login_answer(request: Request, user: dict) -> Response[LoginOut | MfaChallengeOut]:
+    """The session, or the MFA challenge when the account has or needs a second factor."""
+    kind = await mfa.pending_kind(user)
+    if kind is not None:
+        return Response(MfaChallengeOut(True, kind, mfa.issue_challenge(user, kind), mfa.CHALLENGE_TTL_S))
+    body, cookie = await new_session(request, user)
+    return Response(body, cookies=[cookie])
 
 
 class AuthController(Controller):
@@ -60,12 +98,19 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/register", opt=PUBLIC, status_code=201)
-    async def register(self, request: Request, data: RegisterIn) -> Response[RegisterOut]:
-        """Create a workspace (tenant) whose first user is its tenant_admin, and log in."""
+    async def register(self, request: Request, data: RegisterIn) -> Response[RegisterOut | PendingOut]:
+        """Create a workspace (tenant) whose first user is its tenant_admin, and log in.
+
+        From a domain a tenant has claimed: 202, a link is mailed, and using it creates the
+        account as a `user` of that tenant (docs/identity.md "Domain claims").
+        """
         await _throttle(request, "register", data.email)
-        user, tenant = await service.register(
+        created = await service.register(
             data.email, data.password, data.full_name, data.workspace_name, client_ip(request)
         )
+        if created is None:
+            return Response(PendingOut("verification_sent", data.email.lower()), status_code=202)
+        user, tenant = created
         access, expires_in, refresh = await service.start_session(user)
         body = RegisterOut(
             access_token=access,
@@ -79,14 +124,37 @@ class AuthController(Controller):
         return Response(body, status_code=201, cookies=[_refresh_cookie(request, refresh, ttl)])
 
     @post("/login", opt=PUBLIC, status_code=200)
-    async def login(self, request: Request, data: LoginIn) -> Response[LoginOut]:
-        """Exchange email and password for an access token and a refresh token."""
+    async def login(self, request: Request, data: LoginIn) -> Response[LoginOut | MfaChallengeOut]:
+        """Exchange email and password for an access token and a refresh token, or for an
+        MFA challenge when the account has (or its workspace requires) a second factor."""
         await _throttle(request, "login", data.email)
         user = await service.authenticate(data.email, data.password, client_ip(request))
-        access, expires_in, refresh = await service.start_session(user)
-        body = LoginOut(access, "bearer", expires_in, msgspec.convert(user, UserOut), refresh)
-        ttl = request.app.state.settings.auth.refresh_ttl_s
-        return Response(body, cookies=[_refresh_cookie(request, refresh, ttl)])
+        return await login_answer(request, user)
+
+    @post("/mfa/verify", opt=PUBLIC, status_code=200)
+    async def mfa_verify(self, request: Request, data: MfaVerifyIn) -> Response[LoginOut]:
+        """Second step of login: a TOTP or recovery code for the challenge token."""
+        challenge = mfa.read_challenge(data.mfa_token, "verify")
+        await _throttle(request, "mfa", str(challenge.sub))
+        await mfa.check_code(challenge.sub, challenge.tenant_id, data.code, client_ip(request))
+        return await session_response(request, await mfa.challenged_user(challenge))
+
+    @post("/mfa/setup", opt=PUBLIC, status_code=200)
+    async def mfa_setup(self, request: Request, data: MfaTokenIn) -> MfaSetupOut:
+        """Enrol during login, when the workspace requires a second factor."""
+        challenge = mfa.read_challenge(data.mfa_token, "setup")
+        await _throttle(request, "mfa", str(challenge.sub))
+        secret, uri = await mfa.start_enrolment(challenge.sub, challenge.tenant_id)
+        return MfaSetupOut(secret, uri)
+
+    @post("/mfa/confirm", opt=PUBLIC, status_code=200)
+    async def mfa_confirm(self, request: Request, data: MfaVerifyIn) -> Response[MfaEnabledOut]:
+        """Finish enrolment during login: the recovery codes (shown once) and the session."""
+        challenge = mfa.read_challenge(data.mfa_token, "setup")
+        await _throttle(request, "mfa", str(challenge.sub))
+        codes = await mfa.confirm_enrolment(challenge.sub, challenge.tenant_id, data.code, client_ip(request))
+        session, cookie = await new_session(request, await mfa.challenged_user(challenge))
+        return Response(MfaEnabledOut(codes, session), cookies=[cookie])
 
     @post("/refresh", opt=PUBLIC, status_code=200)
     async def refresh(
@@ -100,6 +168,34 @@ class AuthController(Controller):
         body = LoginOut(access, "bearer", expires_in, msgspec.convert(user, UserOut), new)
         ttl = request.app.state.settings.auth.refresh_ttl_s
         return Response(body, cookies=[_refresh_cookie(request, new, ttl)])
+
+    @post("/verify-email", opt=PUBLIC, status_code=200)
+    async def verify_email(self, request: Request, data: TokenIn) -> VerifiedOut:
+        """Use a mailed verification link (register, email change, domain join)."""
+        await _throttle(request, "verify", None)
+        return VerifiedOut(await recovery.verify_email(data.token, client_ip(request)), True)
+
+    @post("/password/forgot", opt=PUBLIC, status_code=202)
+    async def forgot_password(self, request: Request, data: ForgotIn) -> PendingOut:
+        """Mail a 15-minute reset link; the same answer whether or not the address is known."""
+        await _throttle(request, "forgot", data.email)
+        await recovery.forgot_password(data.email, client_ip(request))
+        return PendingOut("sent_if_known", data.email.lower())
+
+    @post("/password/reset", opt=PUBLIC, status_code=204)
+    async def reset_password(self, request: Request, data: ResetIn) -> None:
+        """Set a new password with a reset link; every session of the account ends."""
+        await _throttle(request, "reset", None)
+        await recovery.reset_password(data.token, data.password, client_ip(request))
+
+    @post("/invitations/accept", opt=PUBLIC, status_code=201)
+    async def accept_invitation(self, request: Request, data: AcceptIn) -> Response[LoginOut]:
+        """Use an invitation link: a verified account in the inviting workspace, signed in."""
+        await _throttle(request, "accept", None)
+        user = await recovery.accept_invitation(data.token, data.full_name, data.password, client_ip(request))
+        response = await session_response(request, user)
+        response.status_code = 201
+        return response
 
     @post("/logout", guards=[requires_authenticated], status_code=204)
     async def logout(
@@ -133,3 +229,72 @@ def _partner_out(row: dict | None) -> PartnerOut | None:
         commission_pct=str(row["commission_pct"]),
         commission_basis=row["commission_basis"],
     )
+
+
+class OidcController(Controller):
+    """Sign-in with Google, Microsoft or another OpenID provider (web/auth/oidc.py)."""
+
+    path = "/auth/oidc"
+    tags = ["auth"]
+
+    @get("/providers", opt=PUBLIC)
+    async def providers(self) -> list[OidcProviderOut]:
+        """The providers the login page offers a button for."""
+        return msgspec.convert(await oidc.enabled_providers(), list[OidcProviderOut])
+
+    @get("/{provider:str}/start", opt=PUBLIC, status_code=302)
+    async def start(self, request: Request, provider: str) -> Redirect:
+        """Send the browser to the provider (state, nonce, PKCE); the state also in a cookie."""
+        url, state = await oidc.start(provider)
+        cookie = Cookie(
+            key=oidc.STATE_COOKIE,
+            value=state,
+            max_age=int(oidc.LOGIN_TTL.total_seconds()),
+            path="/api/v1/auth/oidc",
+            httponly=True,
+            samesite="lax",  # sent on the provider's top-level redirect back to us
+            secure=request.app.state.settings.http.secure_cookies,
+        )
+        return Redirect(url, status_code=302, cookies=[cookie])
+
+    @get("/{provider:str}/callback", opt=PUBLIC, status_code=302)
+    async def callback(
+        self,
+        request: Request,
+        provider: str,
+        code: Annotated[str | None, Parameter(max_length=2000)] = None,
+        oidc_state: Annotated[str | None, Parameter(query="state", max_length=200)] = None,
+        error: Annotated[str | None, Parameter(max_length=200)] = None,
+        iss: Annotated[str | None, Parameter(max_length=500)] = None,
+    ) -> Redirect:
+        """The provider sends the browser back here: the same session as a password login
+        (refresh cookie, then the console's /oidc/done), or the MFA step, or the page that
+        asks for the password of the local account with this email."""
+        if error is not None or not code or not oidc_state:
+            raise CodedError(
+                ErrorCode.OIDC_FAILED, f"The provider did not sign you in ({error or 'no code'}).", 400
+            )
+        outcome = await oidc.finish(
+            provider, code, oidc_state, request.cookies.get(oidc.STATE_COOKIE), iss, client_ip(request)
+        )
+        console = request.app.state.settings.http.public_url
+        gone = Cookie(key=oidc.STATE_COOKIE, value="", max_age=0, path="/api/v1/auth/oidc")
+        if outcome.link_token is not None:
+            target = f"{console}/link-account#token={outcome.link_token}&provider={provider}"
+            return Redirect(target, status_code=302, cookies=[gone])
+        assert outcome.user is not None
+        kind = await mfa.pending_kind(outcome.user)
+        if kind is not None:
+            challenge = mfa.issue_challenge(outcome.user, kind)
+            return Redirect(
+                f"{console}/login#mfa_token={challenge}&kind={kind}", status_code=302, cookies=[gone]
+            )
+        _, cookie = await new_session(request, outcome.user)
+        return Redirect(f"{console}/oidc/done", status_code=302, cookies=[gone, cookie])
+
+    @post("/link", opt=PUBLIC, status_code=200)
+    async def link(self, request: Request, data: LinkIn) -> Response[LoginOut | MfaChallengeOut]:
+        """Prove the password of the local account with the provider's email to link them."""
+        await _throttle(request, "link", None)
+        user = await oidc.link(data.token, data.password, client_ip(request))
+        return await login_answer(request, user)

@@ -23,11 +23,15 @@ class Inactive(Exception):
     """The user is deactivated, or its tenant or partner is suspended."""
 
 
-async def load_principal(user_id: uuid.UUID, tenant_id: uuid.UUID) -> Principal | None:
+async def load_principal(
+    user_id: uuid.UUID, tenant_id: uuid.UUID, session_epoch: int | None = None
+) -> Principal | None:
     """Fetch role and status in one indexed query; None when the user no longer exists.
 
     Runs on every authenticated request so that deactivating a user or suspending a tenant
     takes effect on the very next request, whatever access tokens are still in flight.
+    A token issued before the user's last password reset or change (`session_epoch`) is
+    refused the same way.
     """
     async with db.scope(tenant_id):
         row = await repository.principal_row(user_id)
@@ -37,4 +41,6 @@ async def load_principal(user_id: uuid.UUID, tenant_id: uuid.UUID) -> Principal 
         raise Inactive("account disabled or workspace suspended")
     if row["partner_status"] not in (None, "active"):
         raise Inactive("the partner of this workspace is suspended")
+    if session_epoch is not None and session_epoch != row["session_epoch"]:
+        raise Inactive("signed out by a password change")
     return Principal(user_id, tenant_id, row["role"], row["partner_id"])

@@ -25,7 +25,7 @@ async def authenticate_token(token: str) -> AuthenticationResult:
     except TokenError as exc:
         raise NotAuthorizedException("Invalid or expired access token.") from exc
     try:
-        principal = await load_principal(claims.sub, claims.tenant_id)
+        principal = await load_principal(claims.sub, claims.tenant_id, claims.sv)
     except Inactive as exc:
         raise NotAuthorizedException(f"Access revoked: {exc}.") from exc
     if principal is None:

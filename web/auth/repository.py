@@ -21,6 +21,9 @@ USER_COLUMNS = (
     User.tenant.as_alias("tenant_id"),
     User.is_active,
     User.partner.as_alias("partner_id"),
+    User.is_verified,
+    User.mfa_enabled,
+    User.session_epoch,
 )
 TENANT_COLUMNS = (
     Tenant.id,
@@ -29,6 +32,7 @@ TENANT_COLUMNS = (
     Tenant.partner.as_alias("partner_id"),
     Tenant.tier,
     Tenant.max_concurrency,
+    Tenant.require_mfa,
 )
 
 
@@ -46,6 +50,69 @@ async def insert_user(user: User) -> dict[str, Any]:
     """Insert a user into the current scope's tenant; returns its public columns."""
     await User.insert(user)
     return one(await user_by_id(user.id))
+
+
+def new_user(
+    *,
+    tenant_id: uuid.UUID,
+    email: str,
+    full_name: str,
+    hashed_password: str,
+    role: str,
+    partner_id: uuid.UUID | None = None,
+    verified: bool = False,
+) -> User:
+    """A user row to insert."""
+    return User(
+        email=email.lower(),
+        full_name=full_name,
+        hashed_password=hashed_password,
+        tenant=tenant_id,
+        role=role,
+        partner=partner_id,
+        is_verified=verified,
+    )
+
+
+async def set_email(user_id: uuid.UUID, email: str) -> bool:
+    """Change a user's address (verified by the link that brought it); False if gone."""
+    row = await db.fetchrow(
+        "UPDATE users SET email = $2, is_verified = true, updated_at = now() WHERE id = $1 RETURNING id",
+        user_id,
+        email.lower(),
+    )
+    return row is not None
+
+
+async def mark_verified(user_id: uuid.UUID, email: str) -> bool:
+    """Mark the address verified, if it is still the user's; False otherwise."""
+    row = await db.fetchrow(
+        "UPDATE users SET is_verified = true, updated_at = now() WHERE id = $1 AND email = $2 RETURNING id",
+        user_id,
+        email.lower(),
+    )
+    return row is not None
+
+
+async def set_password_and_bump_epoch(user_id: uuid.UUID, hashed: str) -> None:
+    """A new password hash; older access tokens die with the old session epoch."""
+    await db.execute(
+        "UPDATE users SET hashed_password = $2, session_epoch = session_epoch + 1, updated_at = now() "
+        "WHERE id = $1",
+        user_id,
+        hashed,
+    )
+
+
+async def password_hash(user_id: uuid.UUID) -> str | None:
+    """The stored hash of a user's password."""
+    row = await User.select(User.hashed_password).where(User.id == user_id).first()
+    return None if row is None else row["hashed_password"]
+
+
+async def set_full_name(user_id: uuid.UUID, full_name: str) -> None:
+    """Rename a user."""
+    await db.execute("UPDATE users SET full_name = $2, updated_at = now() WHERE id = $1", user_id, full_name)
 
 
 async def user_by_id(user_id: uuid.UUID) -> dict[str, Any] | None:
@@ -71,7 +138,8 @@ async def partner_by_id(partner_id: uuid.UUID) -> dict[str, Any] | None:
 async def login_row(email: str) -> Any:
     """Hash and status of the user with this email, whatever its tenant (system scope)."""
     return await db.fetchrow(
-        "SELECT u.id, u.hashed_password, u.is_active, u.tenant_id, t.status AS tenant_status "
+        "SELECT u.id, u.hashed_password, u.is_active, u.tenant_id, u.mfa_enabled, "
+        "t.status AS tenant_status, t.require_mfa "
         "FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.email = $1",
         email.lower(),
     )
@@ -95,7 +163,7 @@ async def is_active(user_id: uuid.UUID) -> bool:
 async def principal_row(user_id: uuid.UUID) -> Any:
     """Role, partner and the status of user, tenant and partner, in one indexed query."""
     return await db.fetchrow(
-        "SELECT u.role, u.partner_id, u.is_active, t.status AS tenant_status, "
+        "SELECT u.role, u.partner_id, u.is_active, u.session_epoch, t.status AS tenant_status, "
         "p.status AS partner_status "
         "FROM users u JOIN tenants t ON t.id = u.tenant_id "
         "LEFT JOIN partners p ON p.id = COALESCE(u.partner_id, t.partner_id) "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import msgspec
 
@@ -33,6 +34,8 @@ class UserOut(msgspec.Struct):
     tenant_id: uuid.UUID
     is_active: bool
     partner_id: uuid.UUID | None = None
+    is_verified: bool = False
+    mfa_enabled: bool = False
 
 
 class TenantOut(msgspec.Struct):
@@ -43,6 +46,7 @@ class TenantOut(msgspec.Struct):
     tier: str
     max_concurrency: int | None
     """A per-tenant override of the tier's concurrent executions; None: the tier's."""
+    require_mfa: bool = False
 
 
 class PartnerOut(msgspec.Struct):
@@ -75,3 +79,105 @@ class MeOut(msgspec.Struct):
     tenant: TenantOut
     role: str
     partner: PartnerOut | None = None
+
+
+class PendingOut(msgspec.Struct):
+    """Nothing is signed in yet: a link was mailed to `email` (domain join, password reset)."""
+
+    status: str
+    email: str
+
+
+class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class VerifiedOut(msgspec.Struct):
+    email: str
+    verified: bool
+
+
+class ForgotIn(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+
+
+class ResetIn(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    password: Password
+
+
+class ProfilePatch(msgspec.Struct, forbid_unknown_fields=True):
+    full_name: Name
+
+
+class EmailChangeIn(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Password
+
+
+class PasswordChangeIn(msgspec.Struct, forbid_unknown_fields=True):
+    old_password: Password
+    new_password: Password
+
+
+class AcceptIn(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    full_name: Name
+    password: Password
+
+
+Code = Annotated[str, msgspec.Meta(min_length=6, max_length=32, pattern=r"^[0-9a-fA-F -]+$")]
+
+
+class MfaChallengeOut(msgspec.Struct):
+    """Login passed the password; a second factor is asked (`verify`) or must be set up
+    first (`setup`, the tenant requires one). No access or refresh token yet."""
+
+    mfa_required: bool
+    kind: str
+    mfa_token: str
+    expires_in: int
+
+
+class MfaVerifyIn(msgspec.Struct, forbid_unknown_fields=True):
+    mfa_token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    code: Code
+
+
+class MfaTokenIn(msgspec.Struct, forbid_unknown_fields=True):
+    mfa_token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class MfaCodeIn(msgspec.Struct, forbid_unknown_fields=True):
+    code: Code
+
+
+class MfaSetupOut(msgspec.Struct):
+    secret: str
+    provisioning_uri: str
+
+
+class MfaEnabledOut(msgspec.Struct):
+    recovery_codes: list[str]
+    session: LoginOut | None = None
+
+
+class MfaStatusOut(msgspec.Struct):
+    enabled: bool
+    recovery_codes_left: int
+    required_by_tenant: bool
+
+
+class PasswordIn(msgspec.Struct, forbid_unknown_fields=True):
+    password: Password
+
+
+class OidcProviderOut(msgspec.Struct):
+    slug: str
+    display_name: str
+    kind: str
+
+
+class LinkIn(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    password: Password

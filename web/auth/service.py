@@ -14,8 +14,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 
 from runtime import db
 from runtime.settings import get_settings
-from runtime.tables import User
 from web import audit
+from web.auth import recovery
 from web.auth import repository as repo
 from web.auth.passwords import hash_password, needs_rehash, verify_password
 from web.auth.repository import one
@@ -50,23 +50,48 @@ async def create_user(
     full_name: str,
     role: str,
     partner_id: uuid.UUID | None = None,
+    verified: bool = False,
 ) -> dict[str, Any]:
     """Insert a user into the current scope's tenant; returns its public columns."""
-    user = User(
-        email=email.lower(),
+    user = repo.new_user(
+        tenant_id=tenant_id,
+        email=email,
         full_name=full_name,
         hashed_password=await hash_password(password),
-        tenant=tenant_id,
         role=role,
-        partner=partner_id,
+        partner_id=partner_id,
+        verified=verified,
     )
     return await repo.insert_user(user)
 
 
 async def register(
     email: str, password: str, full_name: str, workspace: str | None, ip: str | None
+) -> tuple[dict, dict] | None:
+    """A new tenant whose first user is its tenant_admin, its address still to verify.
+
+    An address of a domain a tenant has claimed joins that tenant as `user` instead, once the
+    mailed link proves it (None: nothing exists until then).
+    """
+    # Which tenant claimed the email's domain is a cross-tenant question.
+    async with db.scope(system=True):
+        claimed = await recovery.claimed_tenant(email)
+    if claimed is not None:
+        await recovery.request_domain_join(claimed, email, password, full_name, ip)
+        return None
+    return await create_workspace(email, password, full_name, workspace, ip)
+
+
+async def create_workspace(
+    email: str,
+    password: str,
+    full_name: str,
+    workspace: str | None,
+    ip: str | None,
+    *,
+    verified: bool = False,
 ) -> tuple[dict, dict]:
-    """A new tenant whose first user is its tenant_admin."""
+    """A new tenant and its tenant_admin; a verification link is mailed unless `verified`."""
     tenant_id = uuid.uuid4()
     async with db.scope(tenant_id):
         await repo.insert_tenant(tenant_id, workspace_name_for(email, workspace))
@@ -76,8 +101,11 @@ async def register(
             password=password,
             full_name=full_name,
             role="tenant_admin",
+            verified=verified,
         )
         await audit.record("auth.register", tenant_id=tenant_id, actor_id=user["id"], ip=ip)
+        if not verified:
+            await recovery.send_verification(user)
         tenant = one(await repo.tenant_by_id(tenant_id))
     return user, tenant
 
@@ -96,12 +124,14 @@ async def authenticate(email: str, password: str, ip: str | None) -> dict[str, A
         if needs_rehash(row["hashed_password"]):
             await repo.set_password_hash(row["id"], await hash_password(password), now())
         await audit.record("auth.login", tenant_id=row["tenant_id"], actor_id=row["id"], ip=ip)
-        return one(await repo.user_by_id(row["id"]))
+        return {**one(await repo.user_by_id(row["id"])), "tenant_requires_mfa": row["require_mfa"]}
 
 
 async def start_session(user: dict[str, Any], family_id: uuid.UUID | None = None) -> tuple[str, int, str]:
     """An access token and a new refresh token (a new family unless rotating one)."""
-    access, expires_in = issue_access_token(user["id"], user["tenant_id"], user["role"], user["partner_id"])
+    access, expires_in = issue_access_token(
+        user["id"], user["tenant_id"], user["role"], user["partner_id"], user.get("session_epoch", 0)
+    )
     refresh = new_refresh_token()
     async with db.scope(user["tenant_id"]):
         await repo.insert_refresh_token(
@@ -136,6 +166,11 @@ async def rotate(refresh: str) -> tuple[dict[str, Any], str, int, str]:
         raise NotAuthorizedException("Refresh token is invalid, expired or already used.")
     if user is None:
         raise NotAuthorizedException("Access revoked: account disabled or workspace suspended.")
+    if not user["mfa_enabled"]:
+        async with db.scope(user["tenant_id"]):
+            tenant = one(await repo.tenant_by_id(user["tenant_id"]))
+        if tenant["require_mfa"]:  # required after this session began: sign in again, enrol
+            raise NotAuthorizedException("Your workspace requires a second factor; sign in again.")
     access, expires_in, new = await start_session(user, family_id=row["family_id"])
     return user, access, expires_in, new
 

@@ -25,6 +25,8 @@ class Claims(msgspec.Struct, frozen=True):
     exp: int
     iat: int
     jti: str
+    sv: int = 0
+    """The user's session epoch when issued; a password reset or change bumps it."""
 
 
 class TokenError(Exception):
@@ -32,7 +34,11 @@ class TokenError(Exception):
 
 
 def issue_access_token(
-    user_id: uuid.UUID, tenant_id: uuid.UUID, role: str, partner_id: uuid.UUID | None
+    user_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    role: str,
+    partner_id: uuid.UUID | None,
+    session_epoch: int = 0,
 ) -> tuple[str, int]:
     """A signed access token and its lifetime in seconds."""
     auth = get_settings().auth
@@ -45,6 +51,7 @@ def issue_access_token(
         "iat": now,
         "exp": now + auth.access_ttl_s,
         "jti": uuid.uuid4().hex,
+        "sv": session_epoch,
         "iss": auth.issuer,
         "aud": auth.audience,
     }

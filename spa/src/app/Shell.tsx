@@ -15,6 +15,7 @@ const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
     items: [
       { to: "/console/agents", label: "Agents" },
       { to: "/console/users", label: "Users" },
+      { to: "/console/access", label: "Access" },
       { to: "/console/api-keys", label: "API keys" },
       { to: "/console/usage", label: "Usage" },
       { to: "/console/executions", label: "Live executions" },
@@ -44,11 +45,13 @@ const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
       { to: "/admin/rates", label: "System rates" },
       { to: "/admin/models", label: "Models" },
       { to: "/admin/providers", label: "Providers" },
+      { to: "/admin/identity-providers", label: "Sign-in providers" },
       { to: "/admin/dead-letters", label: "Dead letters" },
       { to: "/admin/health", label: "Health" },
       { to: "/admin/audit", label: "Audit log" },
     ],
   },
+  { title: "Account", roles: ["app_admin", "partner_admin", "tenant_admin", "user"], items: [{ to: "/profile", label: "Profile and security" }] },
 ];
 
 export function Shell() {

@@ -7,6 +7,14 @@ import { GuestOnly, Home, RequireAuth, RequireRole } from "@/app/guards";
 import { Shell } from "@/app/Shell";
 import { LoginPage } from "@/features/auth/components/LoginPage";
 import { RegisterPage } from "@/features/auth/components/RegisterPage";
+import {
+  AcceptInvitationPage,
+  ForgotPasswordPage,
+  LinkAccountPage,
+  OidcDonePage,
+  ResetPasswordPage,
+  VerifyEmailPage,
+} from "@/features/auth/components/LinkPages";
 import type { Role } from "@/lib/auth/me";
 
 type Area = Record<string, ComponentType>;
@@ -19,10 +27,11 @@ const partner = from(() => import("@/app/areas/partner"));
 const workspace = from(() => import("@/app/areas/workspace"));
 const ChatPage = from(() => import("@/app/areas/chat"))("ChatPage");
 const InboxPage = from(() => import("@/app/areas/support"))("InboxPage");
+const ProfilePage = from(() => import("@/app/areas/account"))("ProfilePage");
 
 const Admin = {
   Partners: admin("PartnersPage"), Tenants: admin("AdminTenantsPage"), Rates: admin("SystemRatesPage"), Models: admin("ModelsPage"),
-  Providers: admin("ProvidersPage"), DeadLetters: admin("DeadLettersPage"), Health: admin("HealthPage"), Audit: admin("AdminAuditPage"),
+  Providers: admin("ProvidersPage"), IdentityProviders: admin("IdentityProvidersPage"), DeadLetters: admin("DeadLettersPage"), Health: admin("HealthPage"), Audit: admin("AdminAuditPage"),
   Tiers: admin("TiersPage"),
 };
 const Partner = {
@@ -32,6 +41,7 @@ const Workspace = {
   Agents: workspace("AgentsPage"), AgentEditor: workspace("AgentEditor"), Users: workspace("UsersPage"), ApiKeys: workspace("ApiKeysPage"),
   Usage: workspace("UsagePage"), Executions: workspace("ExecutionsPage"), Budget: workspace("BudgetPage"), Webhooks: workspace("WebhooksPage"), Audit: workspace("TenantAuditPage"),
   Limits: workspace("LimitsPage"),
+  Access: workspace("AccessPage"),
 };
 
 const as = (roles: Role[], el: ReactNode) => <RequireRole roles={roles}>{el}</RequireRole>;
@@ -44,11 +54,19 @@ const ROOT: Role[] = ["app_admin"];
 export const router = createBrowserRouter([
   { path: "/login", element: <GuestOnly><LoginPage /></GuestOnly> },
   { path: "/register", element: <GuestOnly><RegisterPage /></GuestOnly> },
+  // The pages our mails and the OIDC callback open (signed in or not).
+  { path: "/forgot-password", element: <GuestOnly><ForgotPasswordPage /></GuestOnly> },
+  { path: "/reset-password", element: <ResetPasswordPage /> },
+  { path: "/verify-email", element: <VerifyEmailPage /> },
+  { path: "/accept-invitation", element: <AcceptInvitationPage /> },
+  { path: "/link-account", element: <LinkAccountPage /> },
+  { path: "/oidc/done", element: <OidcDonePage /> },
   {
     path: "/",
     element: <RequireAuth><Shell /></RequireAuth>,
     children: [
       { index: true, element: <Home /> },
+      { path: "profile", element: <ProfilePage /> },
       { path: "chat", element: as(MEMBERS, <ChatPage />) },
       { path: "chat/:sessionId", element: as(MEMBERS, <ChatPage />) },
       { path: "inbox", element: as(SUPPORT, <InboxPage />) },
@@ -64,6 +82,7 @@ export const router = createBrowserRouter([
       { path: "console/webhooks", element: as(ADMIN, <Workspace.Webhooks />) },
       { path: "console/audit", element: as(ADMIN, <Workspace.Audit />) },
       { path: "console/plan", element: as(ADMIN, <Workspace.Limits />) },
+      { path: "console/access", element: as(ADMIN, <Workspace.Access />) },
       { path: "partner", element: <Navigate to="/partner/tenants" replace /> },
       { path: "partner/tenants", element: as(PARTNER, <Partner.Tenants />) },
       { path: "partner/rates", element: as(PARTNER, <Partner.Rates />) },
@@ -75,6 +94,7 @@ export const router = createBrowserRouter([
       { path: "admin/rates", element: as(ROOT, <Admin.Rates />) },
       { path: "admin/models", element: as(ROOT, <Admin.Models />) },
       { path: "admin/providers", element: as(ROOT, <Admin.Providers />) },
+      { path: "admin/identity-providers", element: as(ROOT, <Admin.IdentityProviders />) },
       { path: "admin/dead-letters", element: as(ROOT, <Admin.DeadLetters />) },
       { path: "admin/health", element: as(ROOT, <Admin.Health />) },
       { path: "admin/audit", element: as(ROOT, <Admin.Audit />) },

@@ -53,6 +53,13 @@ export const ERROR_CODES = [
   "too_many_requests",
   "session_held",
   "not_holder",
+  "invalid_token",
+  "invalid_mfa_code",
+  "mfa_required",
+  "oidc_state_invalid",
+  "oidc_failed",
+  "oidc_email_unverified",
+  "oidc_unavailable",
 ] as const;
 
 /** A machine code of a REST problem body, a WebSocket error frame or a failed execution. */

@@ -5,3 +5,4 @@ export { DeadLettersPage } from "@/features/admin/components/DeadLettersPage";
 export { PartnersPage } from "@/features/admin/components/PartnersPage";
 export { HealthPage, ModelsPage, ProvidersPage, SystemRatesPage } from "@/features/admin/components/SystemPages";
 export { TiersPage } from "@/features/limits/components/TiersPage";
+export { IdentityProvidersPage } from "@/features/auth/components/IdentityProvidersPage";

@@ -9,3 +9,4 @@ export { UsagePage } from "@/features/tenant/components/UsagePage";
 export { UsersPage } from "@/features/tenant/components/UsersPage";
 export { WebhooksPage } from "@/features/tenant/components/WebhooksPage";
 export { LimitsPage } from "@/features/limits/components/LimitsPage";
+export { AccessPage } from "@/features/auth/components/AccessPage";

@@ -3,13 +3,9 @@ import { api, unwrap, type Schemas } from "@/lib/api/client";
 import { setToken } from "@/lib/auth/session";
 
 export function useLogin() {
-  const qc = useQueryClient();
   return useMutation({
+    // An MFA challenge carries no token: the login page asks for the code first.
     mutationFn: async (body: Schemas["LoginIn"]) => unwrap(await api.POST("/api/v1/auth/login", { body })),
-    onSuccess: (out) => {
-      qc.clear();
-      setToken(out.access_token);
-    },
   });
 }
 
@@ -18,6 +14,7 @@ export function useRegister() {
   return useMutation({
     mutationFn: async (body: Schemas["RegisterIn"]) => unwrap(await api.POST("/api/v1/auth/register", { body })),
     onSuccess: (out) => {
+      if (!("access_token" in out)) return; // a claimed domain: a link was mailed first
       qc.clear();
       setToken(out.access_token);
     },

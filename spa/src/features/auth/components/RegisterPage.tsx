@@ -13,12 +13,13 @@ export function RegisterPage() {
   const navigate = useNavigate();
   const [form, setForm] = useState({ full_name: "", email: "", password: "", workspace_name: "" });
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
+  const [pending, setPending] = useState<string | null>(null);
   const tooShort = form.password.length > 0 && form.password.length < 8;
   const submit = (e: FormEvent) => {
     e.preventDefault();
     register.mutate(
       { ...form, workspace_name: form.workspace_name || null },
-      { onSuccess: () => navigate("/console/agents", { replace: true }) },
+      { onSuccess: (out) => ("access_token" in out ? navigate("/console/agents", { replace: true }) : setPending(out.email)) },
     );
   };
   return (
@@ -27,6 +28,11 @@ export function RegisterPage() {
         <h1 className="rose-text">Create a workspace</h1>
         <p className="muted">You become its admin.</p>
         <hr className="rose-rule" />
+        {pending ? (
+          <Alert tone="success" title="Check your email">
+            Your organisation already uses Hirebuddha. We sent a link to {pending}: open it to join its workspace.
+          </Alert>
+        ) : (
         <form onSubmit={submit} noValidate>
           <TextField label="Full name" name="full_name" autoComplete="name" required value={form.full_name} onChange={set("full_name")} />
           <TextField label="Email" type="email" name="email" autoComplete="email" required value={form.email} onChange={set("email")} />
@@ -35,6 +41,7 @@ export function RegisterPage() {
           {register.error ? <Alert tone="error">{register.error.message}</Alert> : null}
           <Button type="submit" variant="primary" busy={register.isPending}>Create workspace</Button>
         </form>
+        )}
         <p className="muted">Already have an account? <Link to="/login">Sign in</Link></p>
       </Card>
     </main>
