@@ -10,7 +10,7 @@ from pathlib import Path
 
 from litestar.handlers import HTTPRouteHandler
 
-from helpers.api import ApiUser, app_admin, member, partner, register, resold_tenant, system_rate
+from helpers.api import ApiUser, app_admin, login, member, partner, register, resold_tenant, system_rate
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PATHS = re.compile(r"^/api/v1/(admin|partner|tenant)(/|$)|^/api/v1/agents")
@@ -42,6 +42,18 @@ AUDITED = {
     ("POST", "/api/v1/tenant/webhook-secret/rotate"): "tenant.webhook_secret_rotate",
     ("PUT", "/api/v1/tenant/budget"): "budget.update",
     ("PUT", "/api/v1/tenant/escalation-rules"): "tenant.escalation_rules",
+    # Identity (docs/identity.md); exercised in tests/test_identity_*.py.
+    ("POST", "/api/v1/tenant/invitations"): "invitation.create",
+    ("DELETE", "/api/v1/tenant/invitations/{invitation_id:uuid}"): "invitation.revoke",
+    ("POST", "/api/v1/tenant/domains"): "domain.claim",
+    ("DELETE", "/api/v1/tenant/domains/{claim_id:uuid}"): "domain.withdraw",
+    ("POST", "/api/v1/admin/domain-claims/{claim_id:uuid}/verify"): "domain.verify",
+    ("PUT", "/api/v1/tenant/security"): "tenant.require_mfa",
+    ("POST", "/api/v1/tenant/support-access"): "support.grant",
+    ("DELETE", "/api/v1/tenant/support-access/{grant_id:uuid}"): "support.revoke",
+    ("POST", "/api/v1/admin/identity-providers"): "identity_provider.create",
+    ("PATCH", "/api/v1/admin/identity-providers/{provider_id:uuid}"): "identity_provider.update",
+    ("DELETE", "/api/v1/admin/identity-providers/{provider_id:uuid}"): "identity_provider.delete",
     ("PUT", "/api/v1/tenant/users/{user_id:uuid}/budget"): "budget.user_cap",
     ("POST", "/api/v1/agents"): "agent.create",
     ("PATCH", "/api/v1/agents/{agent_id:uuid}"): "agent.update",
@@ -168,3 +180,55 @@ async def test_partner_and_tenant_admin_actions_are_in_the_trail(client):
         "agent.delete",
     ):
         assert action in tenant_rows, (action, tenant_rows)
+
+
+async def test_identity_admin_actions_are_in_the_trail(client):
+    root = await app_admin(client)
+    reseller = await partner(root)
+    body, address = await resold_tenant(reseller, "Identity Trail Co")
+    admin = await login(client, address)
+    domain = f"trail-{uuid.uuid4().hex[:8]}.example"
+    invited = (await admin.post("/api/v1/tenant/invitations", json={"email": f"in@{domain}"})).json()
+    assert (await admin.delete(f"/api/v1/tenant/invitations/{invited['id']}")).status_code == 204
+    claim = (await admin.post("/api/v1/tenant/domains", json={"domain": domain})).json()
+    assert (await root.post(f"/api/v1/admin/domain-claims/{claim['id']}/verify")).status_code == 200
+    assert (await admin.delete(f"/api/v1/tenant/domains/{claim['id']}")).status_code == 204
+    assert (await admin.put("/api/v1/tenant/security", json={"require_mfa": False})).status_code == 200
+    grant = (await admin.post("/api/v1/tenant/support-access", json={"hours": 1})).json()
+    assert (await admin.delete(f"/api/v1/tenant/support-access/{grant['id']}")).status_code == 204
+    slug = f"idp{uuid.uuid4().hex[:6]}"
+    r = await root.post(
+        "/api/v1/admin/identity-providers",
+        json={
+            "slug": slug,
+            "display_name": "Trail IdP",
+            "issuer": "http://127.0.0.1:9/idp",  # resolvable; loopback is allowed in tests
+            "client_id": "hirebuddha",
+            "client_secret": "s3cret-s3cret",
+        },
+    )
+    assert r.status_code == 201, r.text
+    provider = r.json()["id"]
+    r = await root.patch(f"/api/v1/admin/identity-providers/{provider}", json={"enabled": False})
+    assert r.status_code == 200, r.text
+    assert (await root.delete(f"/api/v1/admin/identity-providers/{provider}")).status_code == 204
+
+    tenant_rows = {e["action"] for e in await trail(root, tenant_id=body["id"])}
+    for action in (
+        "invitation.create",
+        "invitation.revoke",
+        "domain.claim",
+        "domain.withdraw",
+        "tenant.require_mfa",
+        "support.grant",
+        "support.revoke",
+    ):
+        assert action in tenant_rows, (action, tenant_rows)
+    mine = {e["action"] for e in await trail(root, actor=root.user_id)}
+    for action in (
+        "domain.verify",
+        "identity_provider.create",
+        "identity_provider.update",
+        "identity_provider.delete",
+    ):
+        assert action in mine, (action, mine)

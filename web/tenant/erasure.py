@@ -45,11 +45,12 @@ KEPT = ("ledger_entries", "invoices", "audit_log")
 
 SECRET_COLUMNS: dict[str, list[str]] = {
     "tenants": ["webhook_secret"],
-    "users": ["hashed_password"],
+    "users": ["hashed_password", "mfa_secret"],
     "api_keys": ["key_hash"],
 }
-NOT_EXPORTED = ("refresh_tokens", "rate_counters")
-"""Login tokens (secrets) and hourly counters (not the tenant's data, only our bookkeeping)."""
+NOT_EXPORTED = ("refresh_tokens", "rate_counters", "account_tokens", "mfa_recovery_codes")
+"""Login tokens, mailed-link tokens and recovery codes (secrets, hashed or not) and hourly
+counters (not the tenant's data, only our bookkeeping)."""
 
 TOMBSTONE_NAME = "Deleted workspace"
 
@@ -57,6 +58,25 @@ TOMBSTONE_NAME = "Deleted workspace"
 def exported_tables() -> list[str]:
     """The tables an archive has, in a stable order."""
     return [t for t in TENANT_TABLES if t not in NOT_EXPORTED]
+
+
+async def _with_ids(tables: list[str]) -> set[str]:
+    """Those of `tables` with an `id` column: paged by it. The others (one row per tenant, such
+    as a tenant's settings keyed by tenant_id) are read whole."""
+    rows = await db.fetch(
+        "SELECT table_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND column_name = 'id' AND table_name = ANY($1)",
+        tables,
+    )
+    return {r["table_name"] for r in rows}
+
+
+async def _whole(table: str, tenant_id: uuid.UUID) -> Sequence[Any]:
+    return await db.fetch(
+        f"SELECT to_jsonb(t) - $2::text[] AS row FROM {table} t WHERE t.tenant_id = $1",  # noqa: S608 (table names from TENANT_TABLES)
+        tenant_id,
+        SECRET_COLUMNS.get(table, []),
+    )
 
 
 async def _page(table: str, tenant_id: uuid.UUID, after: uuid.UUID | None) -> Sequence[Any]:
@@ -86,10 +106,14 @@ async def export_archive(tenant_id: uuid.UUID) -> AsyncIterator[bytes]:
             "tenant": json.loads(tenant["row"]) if tenant else None,
         }
         yield json.dumps(head)[:-1].encode() + b', "tables": {'
-        for index, table in enumerate(exported_tables()):
+        tables = exported_tables()
+        paged = await _with_ids(tables)
+        for index, table in enumerate(tables):
             yield (b", " if index else b"") + json.dumps(table).encode() + b": ["
             after, first = None, True
-            while True:
+            if table not in paged:
+                yield b",".join(r["row"].encode() for r in await _whole(table, tenant_id))
+            while table in paged:
                 rows = await _page(table, tenant_id, after)
                 if not rows:
                     break
