@@ -66,6 +66,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CONFLICT = "conflict"
     TOO_MANY_REQUESTS = "too_many_requests"  # login and register throttling
+    UNSUPPORTED_DOCUMENT_TYPE = "unsupported_document_type"  # an upload that is no PDF/DOCX/HTML/MD/text
 
 
 class CodedError(Exception):

@@ -106,6 +106,7 @@ class ActorsSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = 5
     breaker_cooldown: Annotated[float, Meta(gt=0, description="seconds a circuit stays open")] = 30.0
     webhook_capacity: Annotated[int, Meta(ge=1, description="webhook deliveries at once")] = 16
+    ingest_capacity: Annotated[int, Meta(ge=1, description="documents ingested at once")] = 1
 
 
 class LedgerSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -32,6 +32,7 @@ from web.executions.controller import ExecutionController
 from web.health import REQUESTS, live, metrics, ready
 from web.jobs import intake
 from web.jobs.asyncapi import asyncapi_document
+from web.knowledge.controller import AgentDocumentsController, DocumentController, KnowledgeController
 from web.logs import access_log, configure_logging, request_id_middleware
 from web.models.controller import ModelAdminController, ModelController
 from web.openai_api.controller import openai_lifespan, openai_router
@@ -68,6 +69,9 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     ProviderController,
     ModelAdminController,
     ModelController,
+    DocumentController,
+    KnowledgeController,
+    AgentDocumentsController,
 ]
 
 

@@ -73,13 +73,17 @@ async def clear_stored_openai_config() -> None:
 
 
 @asynccontextmanager
-async def running_platform(fake_llm: FakeLLM, actors: int = 1, *flags: str) -> AsyncIterator[Platform]:
-    """Web + `actors` actors processes on a fresh prefix, the LLM at the fake server."""
+async def running_platform(
+    fake_llm: FakeLLM, actors: int = 1, *flags: str, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[Platform]:
+    """Web + `actors` actors processes on a fresh prefix, the LLM at the fake server
+    (`extra_env`: more settings for every process)."""
     await clear_stored_openai_config()
     env = {
         "HB_AMQP_PREFIX": f"test-{uuid.uuid4().hex[:8]}.",
         "HB_OPENAI_BASE_URL": fake_llm.base_url,
         "HB_OPENAI_API_KEY": "test-key",
+        **(extra_env or {}),
     }
     base, web = await start_web(env)
     platform = Platform(base, web, env)

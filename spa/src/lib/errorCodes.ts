@@ -48,6 +48,7 @@ export const ERROR_CODES = [
   "method_not_allowed",
   "conflict",
   "too_many_requests",
+  "unsupported_document_type",
 ] as const;
 
 /** A machine code of a REST problem body, a WebSocket error frame or a failed execution. */
