@@ -70,9 +70,15 @@ class DocumentController(Controller):
         return msgspec.convert(await documents.listing(), list[DocumentOut])
 
     @get("/{document_id:uuid}", guards=[requires_tenant_member])
-    async def get_document(self, documents: DocumentService, document_id: uuid.UUID) -> DocumentDetail:
-        """One document, its status (and why it failed) and its first chunks."""
-        return msgspec.convert(await documents.get(document_id), DocumentDetail)
+    async def get_document(
+        self,
+        documents: DocumentService,
+        document_id: uuid.UUID,
+        chunk: Annotated[int, Parameter(ge=0)] | None = None,
+    ) -> DocumentDetail:
+        """One document, its status (and why it failed) and a few chunks: its first ones, or
+        those around `chunk` (a citation's)."""
+        return msgspec.convert(await documents.get(document_id, chunk), DocumentDetail)
 
     @delete("/{document_id:uuid}", guards=[requires_tenant_admin], status_code=204)
     async def delete_document(

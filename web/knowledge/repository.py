@@ -81,13 +81,16 @@ async def delete(tenant_id: uuid.UUID, document_id: uuid.UUID) -> bool:
     return status == "DELETE 1"
 
 
-async def preview(tenant_id: uuid.UUID, document_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
-    """The first `limit` chunks of a document."""
+async def preview(
+    tenant_id: uuid.UUID, document_id: uuid.UUID, start: int, limit: int
+) -> list[dict[str, Any]]:
+    """`limit` chunks of a document from chunk `start` on."""
     rows = await db.fetch(
         "SELECT chunk_index, content FROM document_chunks WHERE tenant_id = $1 AND document_id = $2 "
-        "ORDER BY chunk_index LIMIT $3",
+        "AND chunk_index >= $3 ORDER BY chunk_index LIMIT $4",
         tenant_id,
         document_id,
+        start,
         limit,
     )
     return [dict(r) for r in rows]

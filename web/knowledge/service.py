@@ -114,11 +114,13 @@ class DocumentService:
         async with db.scope(self.tenant_id):
             return await repo.documents(self.tenant_id)
 
-    async def get(self, document_id: uuid.UUID) -> dict[str, Any]:
-        """One document with its first chunks (404 for another tenant's)."""
+    async def get(self, document_id: uuid.UUID, around: int | None = None) -> dict[str, Any]:
+        """One document with a few chunks: the first ones, or those around chunk `around`
+        (a citation's); 404 for another tenant's."""
+        start = 0 if around is None else max(around - PREVIEW_CHUNKS // 2, 0)
         async with db.scope(self.tenant_id):
             row = found(await repo.document(self.tenant_id, document_id), "Document")
-            row["preview"] = await repo.preview(self.tenant_id, document_id, PREVIEW_CHUNKS)
+            row["preview"] = await repo.preview(self.tenant_id, document_id, start, PREVIEW_CHUNKS)
         return row
 
     async def delete(self, document_id: uuid.UUID, ip: str | None) -> None:

@@ -29,6 +29,7 @@ const Partner = {
 const Workspace = {
   Agents: workspace("AgentsPage"), AgentEditor: workspace("AgentEditor"), Users: workspace("UsersPage"), ApiKeys: workspace("ApiKeysPage"),
   Usage: workspace("UsagePage"), Executions: workspace("ExecutionsPage"), Budget: workspace("BudgetPage"), Webhooks: workspace("WebhooksPage"), Audit: workspace("TenantAuditPage"),
+  Knowledge: workspace("KnowledgePage"),
 };
 
 const as = (roles: Role[], el: ReactNode) => <RequireRole roles={roles}>{el}</RequireRole>;
@@ -56,6 +57,7 @@ export const router = createBrowserRouter([
       { path: "console/budget", element: as(ADMIN, <Workspace.Budget />) },
       { path: "console/webhooks", element: as(ADMIN, <Workspace.Webhooks />) },
       { path: "console/audit", element: as(ADMIN, <Workspace.Audit />) },
+      { path: "console/knowledge", element: as(["tenant_admin", "user"], <Workspace.Knowledge />) },
       { path: "partner", element: <Navigate to="/partner/tenants" replace /> },
       { path: "partner/tenants", element: as(PARTNER, <Partner.Tenants />) },
       { path: "partner/rates", element: as(PARTNER, <Partner.Rates />) },
