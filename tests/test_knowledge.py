@@ -245,3 +245,31 @@ async def test_search_validates_its_input(admin: ApiUser) -> None:
     assert bad_mode.status_code == 400
     unknown = await admin.get("/api/v1/knowledge/search", params={"q": "x", "agent_id": str(uuid.uuid4())})
     assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+
+
+async def test_a_bad_tool_call_is_told_to_the_model_and_the_reply_goes_on(
+    admin: ApiUser, platform: Platform
+) -> None:
+    helper = await fake_agent(admin)
+    await uploaded(admin, "tools.txt", f"Tool test {marker()}.".encode(), helper["id"])
+    session = await open_session(admin, helper["id"])
+    async with chat(platform, session, admin.token) as client:
+        unknown = await client.message("[[tool:no_such_tool]]")
+        first = await client.reply(unknown)
+        broken = await client.message("[[tool:knowledge_search:not json]]")
+        second = await client.reply(broken)
+        results = [f["summary"] for f in client.frames if f["type"] == "tool.result"]
+    assert first["type"] == second["type"] == "execution.completed"
+    assert results == ["error: there is no tool 'no_such_tool'", "error: the arguments are not a JSON object"]
+    assert first["text"].startswith("From the tools: error:") and first["citations"] == []
+
+
+async def test_uploads_that_are_not_multipart_files_are_refused_with_a_code(admin: ApiUser) -> None:
+    as_json = await admin.post("/api/v1/documents", json={"file": "text"})
+    no_file = await admin.post(
+        "/api/v1/documents", data={"agent_id": str(uuid.uuid4())}, files={"other": ("x", b"y")}
+    )
+    for r in (as_json, no_file):
+        assert 400 <= r.status_code < 500 and r.json()["code"], r.text
+    unknown_agent = await upload(admin, "x.txt", b"attach me", agent_id=str(uuid.uuid4()))
+    assert unknown_agent.status_code == 404, unknown_agent.text
