@@ -273,3 +273,25 @@ async def test_uploads_that_are_not_multipart_files_are_refused_with_a_code(admi
         assert 400 <= r.status_code < 500 and r.json()["code"], r.text
     unknown_agent = await upload(admin, "x.txt", b"attach me", agent_id=str(uuid.uuid4()))
     assert unknown_agent.status_code == 404, unknown_agent.text
+
+
+async def test_a_model_that_never_stops_calling_tools_is_bounded(
+    admin: ApiUser, platform: Platform, fake_llm: FakeLLM
+) -> None:
+    from actors.tools import MAX_TOOL_STEPS
+
+    helper = await fake_agent(admin)
+    word = marker()
+    await uploaded(admin, "loop.txt", f"Loop test {word}.".encode(), helper["id"])
+    session = await open_session(admin, helper["id"])
+    before = fake_llm.stats.requests
+    async with chat(platform, session, admin.token) as client:
+        execution = await client.message(f"{word} again [[tool-loop:knowledge_search]]")
+        done = await client.reply(execution)
+        calls = client.of(execution, "tool.call")
+    assert done["type"] == "execution.completed", done
+    assert len(calls) == MAX_TOOL_STEPS
+    assert fake_llm.stats.requests - before == MAX_TOOL_STEPS + 1  # the last call offers no tools
+    assert done["text"].startswith("From the tools:") and [c["filename"] for c in done["citations"]] == [
+        "loop.txt"
+    ]
