@@ -23,6 +23,7 @@ import time
 import aio_pika
 import msgspec
 
+from actors import ingest
 from actors.agent import AgentActor
 from actors.breaker import Breakers
 from actors.control import ControlInbox
@@ -104,6 +105,12 @@ class Worker:
         await hooks.set_qos(prefetch_count=self.args.webhook_capacity)
         hooks_queue = await hooks.get_queue(self.topo.webhooks.name)
         consumers.append((hooks_queue, await hooks_queue.consume(on_webhook)))
+        # Documents on a channel of their own, a few at a time (docs/knowledge.md "Ingestion").
+        documents = await connection.channel()
+        await documents.set_qos(prefetch_count=self.args.ingest_capacity)
+        documents_queue = await documents.get_queue(self.topo.documents.name)
+        on_document = ingest.consumer(ingest.IngestContext(broker, self.topo))
+        consumers.append((documents_queue, await documents_queue.consume(on_document)))
         args = self.args
         sweeper = asyncio.create_task(
             sweep_forever(self.ctx, args.sweep_interval, args.stale_after, args.pending_after)

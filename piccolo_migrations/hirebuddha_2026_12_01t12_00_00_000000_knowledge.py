@@ -40,8 +40,7 @@ def statements() -> list[str]:
         "ALTER TABLE document_chunks ADD COLUMN tsv tsvector "
         "GENERATED ALWAYS AS (to_tsvector('english', content)) STORED",
         "CREATE UNIQUE INDEX document_chunks_position ON document_chunks (document_id, chunk_index)",
-        "CREATE INDEX document_chunks_embedding ON document_chunks "
-        "USING hnsw (embedding vector_cosine_ops)",
+        "CREATE INDEX document_chunks_embedding ON document_chunks USING hnsw (embedding vector_cosine_ops)",
         "CREATE INDEX document_chunks_tsv ON document_chunks USING gin (tsv)",
         """CREATE TABLE agent_documents (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -99,6 +99,9 @@ class Topology:
     """Topic: every job result, routing key `tenant.<tenant_id>`."""
     webhooks: RabbitQueue = RabbitQueue("hirebuddha.webhooks")
     """Durable `WebhookRequested`: signed deliveries, consumed by the actors processes."""
+    documents: RabbitQueue = RabbitQueue("hirebuddha.documents")
+    """Durable `DocumentIngest`: documents to parse, chunk and embed, consumed by the actors
+    processes on a channel of their own (docs/knowledge.md "Ingestion")."""
     control_all: RabbitExchange = RabbitExchange("hirebuddha.control.all", ExchangeType.FANOUT, durable=True)
     """Fanout: control messages (routing key `actor.<execution_id>` kept for tracing) to every
     actors process's inbox, bound once when the process starts; the process hands a message
@@ -140,6 +143,7 @@ class Topology:
             self.dead_letters,
             self.jobs_submit,
             self.webhooks,
+            self.documents,
         )
 
 
@@ -195,6 +199,7 @@ def topology(prefix: str | None = None, *, delivery_limit: int = 5) -> Topology:
         ),
         results=RabbitExchange(f"{prefix}hirebuddha.results", ExchangeType.TOPIC, durable=True),
         webhooks=_work_queue(f"{prefix}hirebuddha.webhooks", dlx, delivery_limit),
+        documents=_work_queue(f"{prefix}hirebuddha.documents", dlx, delivery_limit),
         control_all=RabbitExchange(f"{prefix}hirebuddha.control.all", ExchangeType.FANOUT, durable=True),
     )
 

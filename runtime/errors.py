@@ -80,6 +80,7 @@ class ErrorCode(StrEnum):
     OIDC_FAILED = "oidc_failed"  # the provider refused the code, or its ID token failed validation
     OIDC_EMAIL_UNVERIFIED = "oidc_email_unverified"  # the provider does not vouch for the email
     OIDC_UNAVAILABLE = "oidc_unavailable"  # discovery, JWKS or token endpoint unreachable
+    UNSUPPORTED_DOCUMENT_TYPE = "unsupported_document_type"  # an upload that is no PDF/DOCX/HTML/MD/text
 
 
 class CodedError(Exception):

@@ -371,6 +371,16 @@ class UsageRecorded(Wire, tag="usage.recorded", kw_only=True):
     """Tokens of texts embedded (`/v1/embeddings`), priced as their own resource type."""
 
 
+# --- documents: the durable documents queue, consumed by the actors processes ----------
+
+
+class DocumentIngest(Wire, tag="document.ingest", kw_only=True):
+    """Parse, chunk and embed one uploaded document (docs/knowledge.md "Ingestion")."""
+
+    tenant_id: UUID
+    document_id: UUID
+
+
 # --- live usage: topic exchange usage.live, routing key usage.<tenant_id> ---------------
 
 

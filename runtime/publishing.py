@@ -24,6 +24,7 @@ from runtime.messages import (
     ControlMessage,
     DeltaBatch,
     DeltaEvent,
+    DocumentIngest,
     ExecutionRequested,
     InboxChanged,
     JobResult,
@@ -106,6 +107,17 @@ async def publish_result(
     if reply_to:
         await broker.publish(body, routing_key=reply_to, **options)  # type: ignore[arg-type]
     await broker.publish(body, exchange=topo.results, routing_key=results_key(tenant_id), **options)  # type: ignore[arg-type]
+
+
+async def publish_ingest(broker: RabbitBroker, topo: Topology, request: DocumentIngest) -> None:
+    """Queue a document's ingestion: persistent, confirmed."""
+    await broker.publish(
+        encode(request),
+        topo.documents.name,
+        persist=True,
+        content_type=JSON,
+        message_id=f"ingest:{request.document_id}",
+    )
 
 
 async def publish_webhook(broker: RabbitBroker, topo: Topology, request: WebhookRequested) -> None:

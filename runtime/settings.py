@@ -117,6 +117,7 @@ class ActorsSettings(msgspec.Struct, frozen=True, kw_only=True):
         int | None, Meta(description="port of the Prometheus /metrics endpoint (unset: none)")
     ] = None
     """`HB_ACTORS_METRICS_PORT` (runtime/metrics.py)."""
+    ingest_capacity: Annotated[int, Meta(ge=1, description="documents ingested at once")] = 1
 
 
 class LedgerSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -28,7 +28,6 @@ async def platform(database: str, fake_llm: FakeLLM) -> AsyncIterator[Platform]:
         yield running
 
 
-
 async def test_payloads_in_agent_names_and_chat_render_as_text_and_never_run(
     browser: Browser, platform: Platform
 ) -> None:

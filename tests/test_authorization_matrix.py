@@ -48,9 +48,12 @@ def expected_roles(method: str, path: str) -> frozenset[str]:
         (r"^/api/v1/agents", "GET", MEMBERS),
         (r"^/api/v1/models$", "GET", MEMBERS),
         (r"^/v1/", ".*", frozenset({"service"})),  # agents as an OpenAI-compatible API: API keys
-        (r"^/api/v1/agents", "POST|PATCH|DELETE", frozenset({"tenant_admin"})),
+        (r"^/api/v1/agents", "POST|PUT|PATCH|DELETE", frozenset({"tenant_admin"})),
         (r"^/api/v1/sessions/[^/]+/(takeover|handback)$", "POST", SUPPORT),
         (r"^/api/v1/inbox", ".*", SUPPORT),
+        (r"^/api/v1/documents", "GET", MEMBERS),
+        (r"^/api/v1/documents", "POST|DELETE", frozenset({"tenant_admin"})),
+        (r"^/api/v1/knowledge/search$", "GET", MEMBERS),
         (r"^/api/v1/sessions", ".*", MEMBERS),
         (r"^/api/v1/executions", ".*", MEMBERS | {"service"}),
         (r"^/api/v1/(me|auth/logout)$", ".*", ALL),

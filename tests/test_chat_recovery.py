@@ -57,7 +57,6 @@ async def orphan_row(admin: ApiUser, bot: dict, *, session: str | None = None, *
     return orphan
 
 
-
 async def recorded_progress(execution: str, tenant_id: str) -> dict:
     """The execution's progress as its running attempt last wrote it, once it has output."""
     async with asyncio.timeout(20):

@@ -85,3 +85,27 @@ async def test_embedding_tokens_are_priced_as_their_own_resource_type(database: 
     [entry] = await entries_of(tenant)
     assert (entry.resource_type, entry.quantity) == ("embedding_tokens", Decimal("12345"))
     assert entry.tenant_cost == Decimal("0.246900") and entry.platform_cost == Decimal("0.123450")
+
+
+async def test_knowledge_embeds_through_a_vendor_at_the_chunk_dimension(
+    database: str, fake_llm: FakeLLM
+) -> None:
+    from runtime import db, embeddings, knowledge, provider_config
+
+    name = f"vendor{uuid.uuid4().hex[:6]}"
+    model = await catalog_model(f"emb-{name}", name, model_type="embedding")
+    async with db.scope(system=True):
+        await provider_config.save(name, "test-key", fake_llm.base_url)
+    try:
+        embedded = await embeddings.embed(model, TEXTS, knowledge.DIMENSIONS)
+        assert embedded.provider == name
+        assert embedded.vectors == [demo_embedding(t, knowledge.DIMENSIONS) for t in TEXTS]
+        with pytest.raises(embeddings.EmbeddingError) as failed:
+            await embeddings.embed(model, ["boom [[fail:503]]"])
+        assert failed.value.transient and failed.value.code == "provider_error"
+        with pytest.raises(embeddings.EmbeddingError) as refused:
+            await embeddings.embed("demo-1", ["a chat model"])
+        assert refused.value.code == "unknown_model" and not refused.value.transient
+    finally:
+        async with db.scope(system=True):
+            await provider_config.delete(name)

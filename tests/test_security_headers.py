@@ -54,7 +54,6 @@ async def test_hsts_is_sent_when_secure_cookies_are_on(database) -> None:
         proc.stop()
 
 
-
 async def csp_tab_sign_in(t: Tab, address: str) -> None:
     await t.page.add_init_script(CSP_PROBE)
     await sign_in(t, address)

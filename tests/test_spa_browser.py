@@ -53,7 +53,6 @@ async def platform(database: str, fake_llm: FakeLLM) -> AsyncIterator[Platform]:
         yield running
 
 
-
 @pytest.fixture(scope="module")
 async def people(platform: Platform) -> AsyncIterator[dict]:
     async with httpx.AsyncClient(base_url=platform.base_url, timeout=30) as client:
@@ -81,8 +80,9 @@ async def ledger(platform: Platform, request: pytest.FixtureRequest) -> AsyncIte
     dead_letters.EXPECTED.append(
         dead_letters.Expectation(
             request.node.nodeid,
-            lambda letter: letter.routing_key.startswith(prefix)
-            and "no rate for model 'fake'" in letter.reason,
+            lambda letter: (
+                letter.routing_key.startswith(prefix) and "no rate for model 'fake'" in letter.reason
+            ),
             None,
             "usage of the console's chats on the unpriced fake model",
         )

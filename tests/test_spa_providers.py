@@ -25,7 +25,6 @@ async def platform(database: str, fake_llm: FakeLLM) -> AsyncIterator[Platform]:
         yield running
 
 
-
 async def sign_in(t: Tab, address: str) -> None:
     await t.go("/login")
     await t.page.get_by_label("Email").fill(address)

@@ -16,7 +16,9 @@ Markers go in the last user message or in the `x-fake-llm` request header:
 - `[[tool:NAME]]` or `[[tool:NAME:{json}]]` (when the request offers `tools`) call tool NAME,
   with those arguments or, without them, the user's words (markers removed) in the tool's
   first string parameter. Once the conversation ends with `tool` messages, the reply is
-  `From the tools: ` and their contents, so a test sees what the tools returned.
+  `From the tools: ` and their contents, so a test sees what the tools returned;
+- `[[tool-loop:NAME]]` call tool NAME on every request that offers tools, also after tool
+  results (a model that never stops calling: tests the actor's bound on tool steps).
 Without `[[json:...]]`, a request that forces a tool (`tool_choice`, as instructor does) or
 asks for a JSON schema response format gets a minimal object synthesized from the schema,
 so structured output works unscripted.
@@ -33,7 +35,8 @@ from typing import Any
 
 DEFAULT_TOKENS = 16
 _MARKER = re.compile(
-    r"\[\[(reply|fail|hang|no-usage|json|flaky|bad-sse|cut|echo|tool)(?::(.*?))?\]\](?!\])", re.DOTALL
+    r"\[\[(reply|fail|hang|no-usage|json|flaky|bad-sse|cut|echo|tool-loop|tool)(?::(.*?))?\]\](?!\])",
+    re.DOTALL,
 )
 _JSON = re.compile(r"\[\[json:(.*)\]\]", re.DOTALL)  # greedy: the JSON may contain "]]"
 
@@ -129,6 +132,12 @@ def plan_for(body: dict[str, Any], header: str = "") -> Plan:
     tool_name, schema = _schema_of(body)
     forced = isinstance(body.get("tool_choice"), dict) or not body.get("tools")
     reply: str | None
+    looping = markers.get("tool-loop")
+    if looping and body.get("tools"):
+        plan.tool_name = looping
+        reply = _tool_arguments(body, looping, _MARKER.sub("", _content(last_user)))
+        plan.tokens = [reply[i : i + 8] for i in range(0, len(reply), 8)] or [""]
+        return plan
     if messages and messages[-1].get("role") == "tool":
         results: list[str] = []
         for message in reversed(messages):

@@ -38,6 +38,7 @@ from web.handover.controller import HandoverController, InboxController, inbox_s
 from web.health import live, prometheus_metrics, ready
 from web.jobs import intake
 from web.jobs.asyncapi import asyncapi_document
+from web.knowledge.controller import AgentDocumentsController, DocumentController, KnowledgeController
 from web.logs import access_log, configure_logging, request_id_middleware
 from web.models.controller import ModelAdminController, ModelController
 from web.openai_api.controller import openai_lifespan, openai_router
@@ -102,6 +103,9 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     PartnerSupportController,
     DomainClaimAdminController,
     IdentityProviderController,
+    DocumentController,
+    KnowledgeController,
+    AgentDocumentsController,
 ]
 
 

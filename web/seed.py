@@ -45,6 +45,8 @@ DEMO_RATES = {  # per 1M tokens: (platform cost, direct tenants' price)
     "input_tokens": (Decimal("0.10"), Decimal("0.25")),
     "output_tokens": (Decimal("0.40"), Decimal("1.00")),
 }
+DEMO_EMBED_RATE = (Decimal("0.01"), Decimal("0.02"))
+"""`demo-embed` per 1M embedding tokens: documents and knowledge searches (docs/knowledge.md)."""
 
 
 async def seed_demo_model() -> None:
@@ -54,10 +56,12 @@ async def seed_demo_model() -> None:
         if not await AIModel.exists().where(AIModel.model_key == "demo-1"):
             await AIModel.insert(AIModel(model_key="demo-1", model_name="Demo (offline)", provider="demo"))
         start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-        for resource, (cost, price) in DEMO_RATES.items():
+        rates = [("demo-1", resource, rate) for resource, rate in DEMO_RATES.items()]
+        rates.append(("demo-embed", "embedding_tokens", DEMO_EMBED_RATE))
+        for model, resource, (cost, price) in rates:
             await SystemRate.insert(
                 SystemRate(
-                    model="demo-1",
+                    model=model,
                     resource_type=resource,
                     unit="1m_tokens",
                     rate=cost,

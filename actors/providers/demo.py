@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import math
 import re
 from collections.abc import AsyncIterator, Sequence
 
@@ -19,6 +17,7 @@ from actors.providers.base import (
     count_tokens,
     last_user_text,
 )
+from runtime.embeddings import DEMO_DIMENSIONS, demo_embedding
 from runtime.messages import Usage
 
 PARAGRAPH = (
@@ -55,28 +54,9 @@ def demo_tool_call(messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -
     return ToolCallRequest("call_demo", chosen["name"], json.dumps(arguments))
 
 
-EMBEDDING_DIMENSIONS = 256
-"""The `demo-embed` dimension, and the `vector(N)` of document chunks (docs/knowledge.md)."""
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def demo_embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
-    """A deterministic unit vector of `text`, offline: the hashed bag of its lowercased words
-    (each word adds +-1 to one of `dimensions` buckets picked by its SHA-256), so equal texts
-    embed equally and cosine similarity measures shared words, not meaning. A text without
-    words embeds as the hash of its whole text, so it is still a unit vector."""
-    values = [0.0] * dimensions
-    words = _WORD.findall(text.lower()) or [text]
-    for word in words:
-        digest = hashlib.sha256(word.encode()).digest()
-        bucket = int.from_bytes(digest[:4], "big") % dimensions
-        values[bucket] += 1.0 if digest[4] & 1 else -1.0
-    norm = math.sqrt(sum(v * v for v in values))
-    if norm == 0:  # words cancelled out exactly: fall back on the first word's bucket
-        digest = hashlib.sha256(words[0].encode()).digest()
-        values[int.from_bytes(digest[:4], "big") % dimensions] = 1.0
-        norm = 1.0
-    return [round(v / norm, 6) for v in values]
+EMBEDDING_DIMENSIONS = DEMO_DIMENSIONS
+"""The `demo-embed` dimension (runtime/embeddings.py, where `demo_embedding` lives so web
+embeds search queries the same way)."""
 
 
 class DemoProvider:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from actors.tools import ToolContext, ToolError, ToolOutput, register
-from runtime import knowledge
+from runtime import embeddings, knowledge
 from runtime.messages import Citation
 from runtime.settings import get_settings
 
@@ -37,8 +37,11 @@ class KnowledgeSearch:
         if not isinstance(query, str) or not query.strip():
             raise ToolError("`query` must be a non-empty string.")
         model = get_settings().knowledge.embedding_model
-        embedded, provider = await context.providers.embed(model, [query[:2000]], knowledge.DIMENSIONS)
-        await context.meter_embedding(model, provider, embedded.tokens)
+        try:
+            embedded = await embeddings.embed(model, [query[:2000]], knowledge.DIMENSIONS)
+        except embeddings.EmbeddingError as exc:
+            raise ToolError(f"the search is unavailable ({exc.code}): {exc.message}") from exc
+        await context.meter_embedding(model, embedded.provider, embedded.tokens)
         hits = await knowledge.search(
             context.tenant_id, query, embedded.vectors[0], agent_id=context.agent_id, limit=RESULTS
         )

@@ -14,6 +14,7 @@ const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
     roles: ["tenant_admin"],
     items: [
       { to: "/console/agents", label: "Agents" },
+      { to: "/console/knowledge", label: "Knowledge" },
       { to: "/console/users", label: "Users" },
       { to: "/console/access", label: "Access" },
       { to: "/console/api-keys", label: "API keys" },

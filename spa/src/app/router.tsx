@@ -42,6 +42,7 @@ const Workspace = {
   Usage: workspace("UsagePage"), Executions: workspace("ExecutionsPage"), Budget: workspace("BudgetPage"), Webhooks: workspace("WebhooksPage"), Audit: workspace("TenantAuditPage"),
   Limits: workspace("LimitsPage"),
   Access: workspace("AccessPage"),
+  Knowledge: workspace("KnowledgePage"),
 };
 
 const as = (roles: Role[], el: ReactNode) => <RequireRole roles={roles}>{el}</RequireRole>;
@@ -83,6 +84,7 @@ export const router = createBrowserRouter([
       { path: "console/audit", element: as(ADMIN, <Workspace.Audit />) },
       { path: "console/plan", element: as(ADMIN, <Workspace.Limits />) },
       { path: "console/access", element: as(ADMIN, <Workspace.Access />) },
+      { path: "console/knowledge", element: as(MEMBERS, <Workspace.Knowledge />) },
       { path: "partner", element: <Navigate to="/partner/tenants" replace /> },
       { path: "partner/tenants", element: as(PARTNER, <Partner.Tenants />) },
       { path: "partner/rates", element: as(PARTNER, <Partner.Rates />) },

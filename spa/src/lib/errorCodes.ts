@@ -60,6 +60,7 @@ export const ERROR_CODES = [
   "oidc_failed",
   "oidc_email_unverified",
   "oidc_unavailable",
+  "unsupported_document_type",
 ] as const;
 
 /** A machine code of a REST problem body, a WebSocket error frame or a failed execution. */

@@ -1,6 +1,7 @@
 // The tenant admin's screens: one lazily loaded chunk (see app/router.tsx).
 export { AgentEditor } from "@/features/agents/components/AgentEditor";
 export { AgentsPage } from "@/features/agents/components/AgentsPage";
+export { KnowledgePage } from "@/features/knowledge/components/KnowledgePage";
 export { TenantAuditPage } from "@/features/audit/components/AuditPage";
 export { ApiKeysPage } from "@/features/tenant/components/ApiKeysPage";
 export { BudgetPage } from "@/features/tenant/components/BudgetPage";

@@ -7,7 +7,7 @@ export function StatusBadge({ status }: { status: string }) {
     ? "good"
     : ["suspended", "failed", "revoked", "cancelled"].includes(status)
       ? "bad"
-      : ["pending", "running"].includes(status)
+      : ["pending", "running", "processing"].includes(status)
         ? "warn"
         : "neutral";
   return <Badge tone={tone}>{status}</Badge>;

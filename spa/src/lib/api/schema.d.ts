@@ -1451,6 +1451,77 @@ export interface paths {
         patch: operations["ApiV1AdminIdentityProvidersProviderIdUpdateProvider"];
         trace?: never;
     };
+    "/api/v1/documents/{document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetDocument */
+        get: operations["ApiV1DocumentsDocumentIdGetDocument"];
+        put?: never;
+        post?: never;
+        /** DeleteDocument */
+        delete: operations["ApiV1DocumentsDocumentIdDeleteDocument"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListDocuments */
+        get: operations["ApiV1DocumentsListDocuments"];
+        put?: never;
+        /** UploadDocument */
+        post: operations["ApiV1DocumentsUploadDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SearchKnowledge */
+        get: operations["ApiV1KnowledgeSearchSearchKnowledge"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{agent_id}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListAgentDocuments */
+        get: operations["ApiV1AgentsAgentIdDocumentsListAgentDocuments"];
+        /** SetAgentDocuments */
+        put: operations["ApiV1AgentsAgentIdDocumentsSetAgentDocuments"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;
@@ -1565,6 +1636,10 @@ export interface components {
             is_active: boolean;
             slug?: string | null;
         };
+        /** AgentDocumentsIn */
+        AgentDocumentsIn: {
+            document_ids: string[];
+        };
         /** AgentOut */
         AgentOut: {
             /** Format: uuid */
@@ -1674,6 +1749,11 @@ export interface components {
             stream: boolean;
             stream_options?: components["schemas"]["StreamOptions"] | null;
         };
+        /** ChunkOut */
+        ChunkOut: {
+            chunk_index: number;
+            content: string;
+        };
         /** ConnectionTest */
         ConnectionTest: {
             ok: boolean;
@@ -1718,6 +1798,41 @@ export interface components {
             retried_at: string | null;
             /** Format: date-time */
             created_at: string;
+        };
+        /** DocumentDetail */
+        DocumentDetail: {
+            /** Format: uuid */
+            id: string;
+            filename: string;
+            file_type: string;
+            size_bytes: number;
+            upload_status: string;
+            error: string | null;
+            chunk_count: number;
+            embedding_tokens: number;
+            agent_ids: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            preview?: components["schemas"]["ChunkOut"][];
+        };
+        /** DocumentOut */
+        DocumentOut: {
+            /** Format: uuid */
+            id: string;
+            filename: string;
+            file_type: string;
+            size_bytes: number;
+            upload_status: string;
+            error: string | null;
+            chunk_count: number;
+            embedding_tokens: number;
+            agent_ids: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         /** DomainClaimOut */
         DomainClaimOut: {
@@ -2231,6 +2346,21 @@ export interface components {
             token: string;
             password: string;
         };
+        /** SearchHit */
+        SearchHit: {
+            /** Format: uuid */
+            document_id: string;
+            filename: string;
+            chunk_index: number;
+            content: string;
+            score: number;
+        };
+        /** SearchOut */
+        SearchOut: {
+            query: string;
+            mode: string;
+            hits: components["schemas"]["SearchHit"][];
+        };
         /** SecurityIn */
         SecurityIn: {
             require_mfa: boolean;
@@ -2331,6 +2461,12 @@ export interface components {
         /** TokenIn */
         TokenIn: {
             token: string;
+        };
+        /** UploadForm */
+        UploadForm: {
+            /** Format: binary */
+            file: string;
+            agent_id?: string | null;
         };
         /** UsageGroup */
         UsageGroup: {
@@ -5970,6 +6106,257 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["IdentityProviderOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1DocumentsDocumentIdGetDocument: {
+        parameters: {
+            query?: {
+                chunk?: number | null;
+            };
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentDetail"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1DocumentsDocumentIdDeleteDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1DocumentsListDocuments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentOut"][];
+                };
+            };
+        };
+    };
+    ApiV1DocumentsUploadDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["UploadForm"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentDetail"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1KnowledgeSearchSearchKnowledge: {
+        parameters: {
+            query: {
+                q: string;
+                agent_id?: string | null;
+                mode?: "hybrid" | "vector" | "keyword";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AgentsAgentIdDocumentsListAgentDocuments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentDocumentsIn"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AgentsAgentIdDocumentsSetAgentDocuments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentDocumentsIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentDocumentsIn"];
                 };
             };
             /** @description Bad request syntax or unsupported method */

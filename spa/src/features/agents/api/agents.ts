@@ -41,3 +41,24 @@ export function useDeleteAgent() {
     onSuccess: () => qc.invalidateQueries({ queryKey: ["agents"] }),
   });
 }
+
+/** The workspace's documents, for the agent's document picker (the Knowledge page uploads them). */
+export function useWorkspaceDocuments() {
+  return useQuery({ queryKey: ["documents"], queryFn: async () => unwrap(await api.GET("/api/v1/documents")) });
+}
+
+export function useAgentDocuments(agentId: string) {
+  return useQuery({
+    queryKey: ["agent-documents", agentId],
+    queryFn: async () => unwrap(await api.GET("/api/v1/agents/{agent_id}/documents", { params: { path: { agent_id: agentId } } })),
+  });
+}
+
+export function useSetAgentDocuments(agentId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (ids: string[]) =>
+      unwrap(await api.PUT("/api/v1/agents/{agent_id}/documents", { params: { path: { agent_id: agentId } }, body: { document_ids: ids } })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ["agent-documents", agentId] }),
+  });
+}

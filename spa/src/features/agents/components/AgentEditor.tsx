@@ -5,6 +5,7 @@ import { Button } from "@/components/ui/Button";
 import { Card } from "@/components/ui/Card";
 import { SelectField, TextArea, TextField } from "@/components/ui/Field";
 import { PageHeader } from "@/components/ui/PageHeader";
+import { DocumentPicker } from "@/features/agents/components/DocumentPicker";
 import { useAgent, useCatalog, useDeleteAgent, useSaveAgent, type Agent, type CatalogModel } from "@/features/agents/api/agents";
 
 const POLICIES = {
@@ -146,6 +147,7 @@ export function AgentEditor() {
       <PageHeader title={isNew ? "New agent" : (agent.data?.name ?? "Agent")} subtitle={<Link to="/console/agents">← All agents</Link>} />
       {agent.error ? <QueryError error={agent.error} /> : null}
       {isNew ? <Form /> : agent.data ? <Form key={agent.data.id} agent={agent.data} /> : null}
+      {!isNew && agent.data ? <DocumentPicker agentId={agent.data.id} /> : null}
     </>
   );
 }

@@ -8,6 +8,13 @@ export interface TokenUsage {
   output_tokens: number;
 }
 
+/** A document chunk a reply drew on (docs/knowledge.md). */
+export interface Citation {
+  document_id: string;
+  filename: string;
+  chunk_index: number;
+}
+
 export type ServerFrame =
   | { type: "ready"; session_id: string }
   | { type: "pong" }
@@ -15,7 +22,9 @@ export type ServerFrame =
   | { type: "execution.queued"; execution_id: string; message_id: string | null; position: number }
   | { type: "execution.started"; execution_id: string; message_id: string | null }
   | { type: "delta"; execution_id: string; seq: number; text: string }
-  | { type: "execution.completed"; execution_id: string; text: string; usage: TokenUsage }
+  | { type: "tool.call"; execution_id: string; name: string; arguments: Record<string, unknown> }
+  | { type: "tool.result"; execution_id: string; name: string; summary: string }
+  | { type: "execution.completed"; execution_id: string; text: string; usage: TokenUsage; citations?: Citation[] }
   | { type: "execution.failed"; execution_id: string; error: { code: string; message: string } }
   | { type: "execution.cancelled"; execution_id: string }
   | { type: "execution.restarted"; execution_id: string; attempt: number; reason: string }

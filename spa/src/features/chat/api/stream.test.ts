@@ -34,6 +34,19 @@ describe("stream reassembly", () => {
     expect(reply.error?.code).toBe("queue_wait_exceeded");
   });
 
+  it("records tool calls with their results and keeps the completed frame's citations", () => {
+    const citation = { document_id: "d1", filename: "faq.md", chunk_index: 2 };
+    const { reply } = run([
+      { type: "tool.call", execution_id: E, name: "knowledge_search", arguments: { query: "refunds" } },
+      { type: "tool.result", execution_id: E, name: "knowledge_search", summary: "1 passage(s) from faq.md" },
+      d(1, "Thirty days."),
+      { type: "execution.completed", execution_id: E, text: "Thirty days.", usage: { input_tokens: 5, output_tokens: 3 }, citations: [citation] },
+    ]);
+    expect(reply.tools).toEqual([{ name: "knowledge_search", summary: "1 passage(s) from faq.md" }]);
+    expect(reply.citations).toEqual([citation]);
+    expect(reply.text).toBe("Thirty days.");
+  });
+
   it("joins deltas in order", () => {
     const { reply } = run([{ type: "execution.started", execution_id: E, message_id: null }, d(1, "Hel"), d(2, "lo")]);
     expect(reply.text).toBe("Hello");

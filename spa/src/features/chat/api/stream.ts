@@ -2,7 +2,7 @@
 // duplicates after a reconnect (seq <= last seen is dropped), gaps (held back until the missing
 // deltas arrive; the caller asks the server to `resume`), restarts (text starts over), and the
 // final frame whose full text is authoritative.
-import type { ServerFrame, TokenUsage } from "@/features/chat/api/frames";
+import type { Citation, ServerFrame, TokenUsage } from "@/features/chat/api/frames";
 
 export type ReplyStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
 
@@ -18,6 +18,9 @@ export interface Reply {
   restarts: number;
   /** While `queued`: the place in the workspace's queue for a free slot (1 is next). */
   position?: number;
+  /** What the agent's tools did, in order (`tool.call` then its `tool.result` summary). */
+  tools: { name: string; summary?: string }[];
+  citations: Citation[];
 }
 
 export interface StreamState {
@@ -34,7 +37,7 @@ export interface Applied {
 }
 
 function newReply(executionId: string): Reply {
-  return { executionId, text: "", lastSeq: 0, status: "running", held: {}, restarts: 0 };
+  return { executionId, text: "", lastSeq: 0, status: "running", held: {}, restarts: 0, tools: [], citations: [] };
 }
 
 function put(state: StreamState, reply: Reply): StreamState {
@@ -82,8 +85,19 @@ export function applyFrame(state: StreamState, frame: ServerFrame): Applied {
     }
     case "execution.restarted":
       return { state: put(state, { ...newReply(id), restarts: current.restarts + 1 }) };
+    case "tool.call":
+      return { state: put(state, { ...current, tools: [...current.tools, { name: frame.name }] }) };
+    case "tool.result": {
+      const tools = [...current.tools];
+      const open = tools.findLastIndex((t) => t.name === frame.name && t.summary === undefined);
+      if (open >= 0) tools[open] = { name: frame.name, summary: frame.summary };
+      else tools.push({ name: frame.name, summary: frame.summary });
+      return { state: put(state, { ...current, tools }) };
+    }
     case "execution.completed":
-      return { state: put(state, { ...current, text: frame.text, status: "completed", usage: frame.usage, held: {} }) };
+      return {
+        state: put(state, { ...current, text: frame.text, status: "completed", usage: frame.usage, held: {}, citations: frame.citations ?? [] }),
+      };
     case "execution.failed":
       return { state: put(state, { ...current, status: "failed", error: frame.error, held: {}, position: undefined }) };
     case "execution.cancelled":

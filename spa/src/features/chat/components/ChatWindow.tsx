@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from "react";
+import { Link } from "react-router";
 import { Alert } from "@/components/ui/Alert";
 import { Button } from "@/components/ui/Button";
 import { formatNumber } from "@/lib/format";
@@ -17,6 +18,20 @@ const STATUS_WORDS = {
   refused: "This conversation cannot be opened (it may have been deleted).",
 } as const;
 
+/** The document chunks a reply cites, as links to them on the Knowledge page. */
+function Citations({ reply }: { reply: Reply }) {
+  if (!reply.citations.length) return null;
+  return (
+    <nav className="citations" aria-label="Sources">
+      {reply.citations.map((c) => (
+        <Link key={`${c.document_id}-${c.chunk_index}`} to={`/console/knowledge?document=${c.document_id}&chunk=${c.chunk_index}`}>
+          {c.filename} #{c.chunk_index}
+        </Link>
+      ))}
+    </nav>
+  );
+}
+
 function ReplyBubble({ reply }: { reply: Reply }) {
   return (
     <article className="msg msg-assistant" aria-busy={reply.status === "running" || reply.status === "queued"} data-status={reply.status}>
@@ -25,12 +40,19 @@ function ReplyBubble({ reply }: { reply: Reply }) {
           Your workspace is busy: waiting for a free slot, number {reply.position} in line…
         </span>
       ) : null}
+      {reply.tools.map((t, i) => (
+        <p key={i} className="tool-activity">
+          {t.name === "knowledge_search" ? "Searched the documents" : `Used ${t.name}`}
+          {t.summary ? `: ${t.summary}` : "…"}
+        </p>
+      ))}
       {reply.text ? <Markdown source={reply.text} /> : reply.status === "running" ? <span className="muted">Thinking…</span> : null}
       {reply.status === "running" ? <span className="caret" aria-hidden="true" /> : null}
       <div className="msg-meta">
         {reply.status === "cancelled" ? <span>Stopped</span> : null}
         {reply.status === "failed" ? <span className="msg-error" role="alert">{describeChatError(reply.error?.code ?? "failed")}</span> : null}
         {reply.restarts > 0 ? <span>Restarted {reply.restarts}×</span> : null}
+        <Citations reply={reply} />
         {reply.usage ? (
           <span className="usage" title="Tokens used by this reply">
             {formatNumber(reply.usage.input_tokens)} in · {formatNumber(reply.usage.output_tokens)} out tokens
