@@ -58,6 +58,7 @@ AUDITED = {
     ("POST", "/api/v1/agents"): "agent.create",
     ("PATCH", "/api/v1/agents/{agent_id:uuid}"): "agent.update",
     ("DELETE", "/api/v1/agents/{agent_id:uuid}"): "agent.delete",
+    ("PUT", "/api/v1/agents/{agent_id:uuid}/documents"): "agent.documents",
 }
 
 
@@ -164,6 +165,11 @@ async def test_partner_and_tenant_admin_actions_are_in_the_trail(client):
     )
     assert bot.status_code == 201, bot.text
     assert (await tenant.patch(f"/api/v1/agents/{bot.json()['id']}", json={"name": "B"})).status_code == 200
+    notes = {"file": ("n.txt", b"Audit trail notes.", "text/plain")}
+    doc = await tenant.post("/api/v1/documents", files=notes)
+    assert doc.status_code == 201, doc.text
+    attach = {"document_ids": [doc.json()["id"]]}
+    assert (await tenant.put(f"/api/v1/agents/{bot.json()['id']}/documents", json=attach)).status_code == 200
     assert (await tenant.delete(f"/api/v1/agents/{bot.json()['id']}")).status_code == 204
 
     partner_rows = {e["action"] for e in await trail(root, actor=reseller.user_id)}
@@ -178,6 +184,7 @@ async def test_partner_and_tenant_admin_actions_are_in_the_trail(client):
         "agent.create",
         "agent.update",
         "agent.delete",
+        "agent.documents",
     ):
         assert action in tenant_rows, (action, tenant_rows)
 
