@@ -10,8 +10,7 @@ VERSION = "1.38.0"
 DESCRIPTION = "Agent slugs, unique per tenant"
 
 STATEMENTS = [
-    "ALTER TABLE agents ADD COLUMN slug varchar(64) NULL "
-    "CHECK (slug ~ '^[a-z0-9][a-z0-9-]{0,63}$')",
+    "ALTER TABLE agents ADD COLUMN slug varchar(64) NULL CHECK (slug ~ '^[a-z0-9][a-z0-9-]{0,63}$')",
     "CREATE UNIQUE INDEX agents_tenant_slug ON agents (tenant_id, slug) WHERE slug IS NOT NULL",
 ]
 

@@ -87,6 +87,7 @@ pytest_plugins = [
     "helpers.browser",
     "helpers.dead_letters",  # `expect_dead_letters`, checked when the run ends
     "helpers.smtp",  # `mailbox`: the mail every process sent, read from a real SMTP server
+    "helpers.channel_fakes",  # `telegram_api`, `whatsapp_api`: fakes of the channels' send APIs
 ]
 
 

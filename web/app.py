@@ -23,6 +23,7 @@ from web.agents.controller import AgentController
 from web.audit.controller import PlatformAuditController, TenantAuditController
 from web.auth.controller import AuthController, me
 from web.auth.middleware import BearerAuthMiddleware
+from web.branding.controller import PartnerBrandController, host_brand, my_brand
 from web.chat.controller import chat_socket
 from web.chat.relay import Relay
 from web.deps import API_DEPENDENCIES
@@ -45,6 +46,8 @@ from web.tenant.controller import BudgetController, TenantController, WebhookSec
 from web.usage.controller import ledger_entries, usage
 from web.usage.live import usage_lifespan
 from web.usage.ws import usage_socket
+from web.widgets.controller import WidgetController, widget_config, widget_script
+from web.widgets.socket import widget_socket
 
 API_HANDLERS: list[ControllerRouterHandler] = [
     AuthController,
@@ -68,6 +71,12 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     ProviderController,
     ModelAdminController,
     ModelController,
+    WidgetController,
+    widget_config,
+    widget_socket,
+    PartnerBrandController,
+    my_brand,
+    host_brand,
 ]
 
 
@@ -106,7 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     origins = [f"http://{settings.http.host}:{settings.http.port}", *settings.http.allowed_origins]
     api = Router(path="/api/v1", route_handlers=API_HANDLERS, dependencies=API_DEPENDENCIES)
     return Litestar(
-        route_handlers=[api, openai_router, live, ready, metrics, asyncapi_document, spa],
+        route_handlers=[api, openai_router, live, ready, metrics, asyncapi_document, widget_script, spa],
         lifespan=[lifespan, usage_lifespan, revocation_lifespan, openai_lifespan],
         middleware=[
             request_id_middleware,

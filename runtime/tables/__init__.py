@@ -23,6 +23,7 @@ from runtime.tables.billing import (
     SystemRate,
 )
 from runtime.tables.budget import BudgetReservation
+from runtime.tables.channels import Channel, ChannelDelivery, ChannelSession, PartnerBrand, Widget
 from runtime.tables.config import AIModel, ProviderHealth, SystemConfig
 from runtime.tables.identity import ApiKey, AuditLog, Partner, RefreshToken, Tenant, User
 from runtime.tables.ops import DeadLetter, WebhookDelivery
@@ -53,6 +54,11 @@ ALL_TABLES = [
     WebhookDelivery,
     BudgetReservation,
     ProviderHealth,
+    Widget,
+    Channel,
+    ChannelSession,
+    ChannelDelivery,
+    PartnerBrand,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
@@ -77,6 +83,10 @@ TENANT_TABLES = [
     "webhook_deliveries",
     "budget_reservations",
     "dead_letters",
+    "widgets",
+    "channels",
+    "channel_sessions",
+    "channel_deliveries",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

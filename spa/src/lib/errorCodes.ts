@@ -48,6 +48,11 @@ export const ERROR_CODES = [
   "method_not_allowed",
   "conflict",
   "too_many_requests",
+  "widget_origin_refused",
+  "visitor_rate_limited",
+  "brand_contrast",
+  "channel_signature_invalid",
+  "channel_verify_failed",
 ] as const;
 
 /** A machine code of a REST problem body, a WebSocket error frame or a failed execution. */
