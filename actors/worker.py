@@ -23,6 +23,7 @@ import msgspec
 
 from actors.agent import AgentActor
 from actors.breaker import Breakers
+from actors.channels import on_channel_reply
 from actors.control import ControlInbox
 from actors.execution import ActorContext, Limits
 from actors.jobs import promote_forever
@@ -97,6 +98,10 @@ class Worker:
         await hooks.set_qos(prefetch_count=self.args.webhook_capacity)
         hooks_queue = await hooks.get_queue(self.topo.webhooks.name)
         consumers.append((hooks_queue, await hooks_queue.consume(on_webhook)))
+        # Replies through Telegram/WhatsApp share the webhooks' channel and prefetch: both
+        # are outbound HTTP with retries (actors.channels).
+        replies_queue = await hooks.get_queue(self.topo.channel_replies.name)
+        consumers.append((replies_queue, await replies_queue.consume(on_channel_reply)))
         args = self.args
         sweeper = asyncio.create_task(
             sweep_forever(self.ctx, args.sweep_interval, args.stale_after, args.pending_after)

@@ -90,6 +90,8 @@ class Topology:
     """Topic: every job result, routing key `tenant.<tenant_id>`."""
     webhooks: RabbitQueue = RabbitQueue("hirebuddha.webhooks")
     """Durable `WebhookRequested`: signed deliveries, consumed by the actors processes."""
+    channel_replies: RabbitQueue = RabbitQueue("hirebuddha.channel_replies")
+    """Durable `ChannelReplyRequested`: replies sent back through Telegram/WhatsApp by the actors."""
     control_all: RabbitExchange = RabbitExchange("hirebuddha.control.all", ExchangeType.FANOUT, durable=True)
     """Fanout: control messages (routing key `actor.<execution_id>` kept for tracing) to every
     actors process's inbox, bound once when the process starts; the process hands a message
@@ -127,6 +129,7 @@ class Topology:
             self.dead_letters,
             self.jobs_submit,
             self.webhooks,
+            self.channel_replies,
         )
 
 
@@ -182,6 +185,7 @@ def topology(prefix: str | None = None, *, delivery_limit: int = 5) -> Topology:
         ),
         results=RabbitExchange(f"{prefix}hirebuddha.results", ExchangeType.TOPIC, durable=True),
         webhooks=_work_queue(f"{prefix}hirebuddha.webhooks", dlx, delivery_limit),
+        channel_replies=_work_queue(f"{prefix}hirebuddha.channel_replies", dlx, delivery_limit),
         control_all=RabbitExchange(f"{prefix}hirebuddha.control.all", ExchangeType.FANOUT, durable=True),
     )
 

@@ -158,6 +158,15 @@ class MailSettings(msgspec.Struct, frozen=True):
     """The From address. `HB_MAIL_FROM`."""
 
 
+class ChannelSettings(msgspec.Struct, frozen=True):
+    """The messaging channels' send APIs (runtime/channels.py, docs/channels.md)."""
+
+    telegram_api_url: str = "https://api.telegram.org"
+    """Base of the Telegram Bot API. `HB_TELEGRAM_API_URL`."""
+    whatsapp_api_url: str = "https://graph.facebook.com/v20.0"
+    """Base of the WhatsApp Cloud API (Graph API version included). `HB_WHATSAPP_API_URL`."""
+
+
 class Settings(msgspec.Struct, frozen=True):
     """All settings of one process."""
 
@@ -179,6 +188,7 @@ class Settings(msgspec.Struct, frozen=True):
     stripe_api_base: str | None
     stripe_secret_key: str | None
     stripe_webhook_secret: str | None
+    channels: ChannelSettings = ChannelSettings()
 
     @property
     def production(self) -> bool:
@@ -317,6 +327,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         stripe_api_base=env.get("HB_STRIPE_API_BASE") or None,
         stripe_secret_key=env.get("HB_STRIPE_SECRET_KEY") or None,
         stripe_webhook_secret=env.get("HB_STRIPE_WEBHOOK_SECRET") or None,
+        channels=ChannelSettings(
+            telegram_api_url=env.get("HB_TELEGRAM_API_URL") or ChannelSettings.telegram_api_url,
+            whatsapp_api_url=env.get("HB_WHATSAPP_API_URL") or ChannelSettings.whatsapp_api_url,
+        ),
     )
 
 

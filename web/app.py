@@ -24,6 +24,7 @@ from web.audit.controller import PlatformAuditController, TenantAuditController
 from web.auth.controller import AuthController, me
 from web.auth.middleware import BearerAuthMiddleware
 from web.branding.controller import PartnerBrandController, host_brand, my_brand
+from web.channels.controller import ChannelController, telegram_webhook, whatsapp_verify, whatsapp_webhook
 from web.chat.controller import chat_socket
 from web.chat.relay import Relay
 from web.deps import API_DEPENDENCIES
@@ -77,6 +78,10 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     PartnerBrandController,
     my_brand,
     host_brand,
+    ChannelController,
+    telegram_webhook,
+    whatsapp_webhook,
+    whatsapp_verify,
 ]
 
 

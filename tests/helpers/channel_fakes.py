@@ -67,7 +67,7 @@ class ChannelApi:
         return [s["text"] if isinstance(s["text"], str) else s["text"]["body"] for s in self.sent]
 
 
-@pytest.fixture(name="telegram_api")
+@pytest.fixture(name="telegram_api", scope="module")
 async def telegram_api_fixture() -> AsyncIterator[ChannelApi]:
     """The Telegram Bot API: POST /bot<token>/sendMessage."""
     api = ChannelApi()
@@ -86,7 +86,7 @@ async def telegram_api_fixture() -> AsyncIterator[ChannelApi]:
         yield api
 
 
-@pytest.fixture(name="whatsapp_api")
+@pytest.fixture(name="whatsapp_api", scope="module")
 async def whatsapp_api_fixture() -> AsyncIterator[ChannelApi]:
     """The WhatsApp Cloud API: POST /<phone_number_id>/messages with a bearer token."""
     api = ChannelApi()
