@@ -28,7 +28,7 @@
     var p = cfg.primary_color, t = cfg.text_color;
     return ":host{all:initial;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#2a1715}" +
       ".bubble{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;cursor:pointer;" +
-      "background:" + p + ";color:" + t + ";box-shadow:0 8px 24px rgba(0,0,0,.2);z-index:2147483646;font-size:24px}" +
+      "background:" + p + ";color:" + t + ";box-shadow:0 8px 24px rgba(0,0,0,.2);z-index:2147483646;display:grid;place-items:center}" +
       ".panel{position:fixed;right:20px;bottom:88px;width:min(360px,calc(100vw - 24px));height:min(520px,calc(100vh - 120px));" +
       "display:flex;flex-direction:column;background:#fff;border-radius:16px;box-shadow:0 18px 48px rgba(0,0,0,.22);" +
       "overflow:hidden;z-index:2147483647}.panel[hidden]{display:none}" +
@@ -59,7 +59,16 @@
       root.appendChild(el("style", {}, style));
     }
     var title = cfg.title || cfg.brand.product_name;
-    var bubble = el("button", { class: "bubble", type: "button", "aria-label": "Open chat", "aria-expanded": "false" }, "\u{1F4AC}");
+    var bubble = el("button", { class: "bubble", type: "button", "aria-label": "Open chat", "aria-expanded": "false" });
+    var svg = "http://www.w3.org/2000/svg", icon = document.createElementNS(svg, "svg"), path = document.createElementNS(svg, "path");
+    icon.setAttribute("viewBox", "0 0 24 24");
+    icon.setAttribute("width", "26");
+    icon.setAttribute("height", "26");
+    icon.setAttribute("aria-hidden", "true");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    icon.appendChild(path);
+    bubble.appendChild(icon);
     var panel = el("section", { class: "panel", role: "dialog", "aria-label": title });
     panel.hidden = true;
     var head = el("div", { class: "head" });
