@@ -5,7 +5,7 @@ hostname shows before sign-in (`/brand`, public)."""
 from __future__ import annotations
 
 import msgspec
-from litestar import Controller, Request, delete, get, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.di import Provide
 
 from runtime.branding import brand_for_host
@@ -36,6 +36,11 @@ class PartnerBrandController(Controller):
     async def put_partner_brand(self, brand_service: BrandService, data: BrandIn) -> BrandOut:
         """Set the brand; 422 `brand_contrast` when a colour pair fails WCAG AA."""
         return msgspec.convert((await brand_service.put(msgspec.to_builtins(data))).as_dict(), BrandOut)
+
+    @post("/preview-mail", status_code=200)
+    async def preview_partner_brand_mail(self, brand_service: BrandService) -> dict[str, str]:
+        """Mail the partner admin a sample in the brand (how tenants' mail looks)."""
+        return {"sent_to": await brand_service.preview_mail()}
 
     @delete("/", status_code=200)
     async def reset_partner_brand(self, brand_service: BrandService) -> BrandOut:

@@ -4,11 +4,18 @@ the ledger, invitations in web) dresses mail the same way."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from runtime import db
-from runtime.branding import DEFAULT, Brand, brand_for_host, brand_for_partner, brand_for_tenant, host_name
+from runtime import db, mail
+from runtime.branding import (
+    DEFAULT,
+    Brand,
+    brand_for_host,
+    brand_for_partner,
+    brand_for_tenant,
+    branded,
+    host_name,
+)
 from runtime.errors import CodedError
 from web.auth.identity import Principal
 from web.branding import contrast
@@ -62,7 +69,7 @@ class BrandService:
 
     def __init__(self, me: Principal) -> None:
         assert me.partner_id is not None  # the route admits partner admins only
-        self.partner_id: uuid.UUID = me.partner_id
+        self.me, self.partner_id = me, me.partner_id
 
     async def get(self) -> Brand:
         return await brand_for_partner(self.partner_id)
@@ -78,3 +85,24 @@ class BrandService:
         async with db.scope(partner_id=self.partner_id):
             await repo.delete(self.partner_id)
         return DEFAULT
+
+    async def preview_mail(self) -> str:
+        """Send the partner admin a sample of the mail its tenants get; returns the address."""
+        async with db.scope(self.me.tenant_id):
+            row = await db.fetchrow(
+                "SELECT email FROM users WHERE id = $1 AND tenant_id = $2", self.me.id, self.me.tenant_id
+            )
+        assert row is not None  # the caller was re-read by this very request
+        brand = await self.get()
+        sample = mail.Mail(
+            to=(row["email"],),
+            subject=f"{brand.product_name}: how your customers' mail looks",
+            text=f"This is how invitations and invoices from {brand.product_name} reach your customers.",
+        )
+        try:
+            await mail.send(branded(sample, brand))
+        except mail.MailError as exc:
+            raise CodedError(
+                "unavailable", "The mail server did not take the message; retry shortly.", 503
+            ) from exc
+        return str(row["email"])
