@@ -88,7 +88,7 @@ async def test_a_partners_tenant_gets_mail_in_the_partners_brand(client, mailbox
     assert body(message).rstrip().endswith("help@acme-talent.example")
     # The partner's preview mail goes to the partner admin through the web process.
     r = await reseller.post("/api/v1/partner/brand/preview-mail")
-    assert r.status_code == 200 and r.json()["sent_to"] == reseller.email
+    assert r.status_code == 202 and r.json()["sent_to"] == reseller.email
     [preview] = await mailbox.wait_for(to=reseller.email, subject="Acme Talent")
     assert preview["From"].addresses[0].display_name == "Acme Talent"
     # A direct tenant's mail is the platform's.

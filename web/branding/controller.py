@@ -37,9 +37,10 @@ class PartnerBrandController(Controller):
         """Set the brand; 422 `brand_contrast` when a colour pair fails WCAG AA."""
         return msgspec.convert((await brand_service.put(msgspec.to_builtins(data))).as_dict(), BrandOut)
 
-    @post("/preview-mail", status_code=200)
+    @post("/preview-mail", status_code=202)
     async def preview_partner_brand_mail(self, brand_service: BrandService) -> dict[str, str]:
-        """Mail the partner admin a sample in the brand (how tenants' mail looks)."""
+        """Mail the partner admin a sample in the brand (how tenants' mail looks); sent
+        after the answer."""
         return {"sent_to": await brand_service.preview_mail()}
 
     @delete("/", status_code=200)

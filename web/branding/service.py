@@ -4,6 +4,8 @@ the ledger, invitations in web) dresses mail the same way."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from runtime import db, mail
@@ -20,6 +22,10 @@ from runtime.errors import CodedError
 from web.auth.identity import Principal
 from web.branding import contrast
 from web.branding import repository as repo
+
+log = logging.getLogger("hirebuddha.web")
+
+log = logging.getLogger("hirebuddha.web")
 
 LIGHT_BACKGROUND = "#fbf3f0"
 """The console's page background: accent text sits on it."""
@@ -99,10 +105,18 @@ class BrandService:
             subject=f"{brand.product_name}: how your customers' mail looks",
             text=f"This is how invitations and invoices from {brand.product_name} reach your customers.",
         )
-        try:
-            await mail.send(branded(sample, brand))
-        except mail.MailError as exc:
-            raise CodedError(
-                "unavailable", "The mail server did not take the message; retry shortly.", 503
-            ) from exc
+        task = asyncio.get_running_loop().create_task(_send_preview(branded(sample, brand)))
+        _SENDING.add(task)  # held until done (the loop keeps only weak references)
+        task.add_done_callback(_SENDING.discard)
         return str(row["email"])
+
+
+_SENDING: set[asyncio.Task[None]] = set()
+
+
+async def _send_preview(message: mail.Mail) -> None:
+    """A preview is a courtesy: sent after the answer (202), a failure only logged."""
+    try:
+        await mail.send(message)
+    except mail.MailError as exc:
+        log.warning("brand preview mail not sent: %s", exc)
