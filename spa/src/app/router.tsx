@@ -25,10 +25,12 @@ const Admin = {
 };
 const Partner = {
   Tenants: partner("TenantsPage"), Rates: partner("PartnerRatesPage"), Earnings: partner("EarningsPage"), Live: partner("LiveUsagePage"),
+  Branding: partner("BrandingPage"),
 };
 const Workspace = {
   Agents: workspace("AgentsPage"), AgentEditor: workspace("AgentEditor"), Users: workspace("UsersPage"), ApiKeys: workspace("ApiKeysPage"),
   Usage: workspace("UsagePage"), Executions: workspace("ExecutionsPage"), Budget: workspace("BudgetPage"), Webhooks: workspace("WebhooksPage"), Audit: workspace("TenantAuditPage"),
+  Widgets: workspace("WidgetsPage"), Channels: workspace("ChannelsPage"),
 };
 
 const as = (roles: Role[], el: ReactNode) => <RequireRole roles={roles}>{el}</RequireRole>;
@@ -56,11 +58,14 @@ export const router = createBrowserRouter([
       { path: "console/budget", element: as(ADMIN, <Workspace.Budget />) },
       { path: "console/webhooks", element: as(ADMIN, <Workspace.Webhooks />) },
       { path: "console/audit", element: as(ADMIN, <Workspace.Audit />) },
+      { path: "console/widgets", element: as(ADMIN, <Workspace.Widgets />) },
+      { path: "console/channels", element: as(ADMIN, <Workspace.Channels />) },
       { path: "partner", element: <Navigate to="/partner/tenants" replace /> },
       { path: "partner/tenants", element: as(PARTNER, <Partner.Tenants />) },
       { path: "partner/rates", element: as(PARTNER, <Partner.Rates />) },
       { path: "partner/earnings", element: as(PARTNER, <Partner.Earnings />) },
       { path: "partner/live", element: as(PARTNER, <Partner.Live />) },
+      { path: "partner/branding", element: as(PARTNER, <Partner.Branding />) },
       { path: "admin", element: <Navigate to="/admin/partners" replace /> },
       { path: "admin/partners", element: as(ROOT, <Admin.Partners />) },
       { path: "admin/tenants", element: as(ROOT, <Admin.Tenants />) },

@@ -8,3 +8,5 @@ export { ExecutionsPage } from "@/features/tenant/components/ExecutionsPage";
 export { UsagePage } from "@/features/tenant/components/UsagePage";
 export { UsersPage } from "@/features/tenant/components/UsersPage";
 export { WebhooksPage } from "@/features/tenant/components/WebhooksPage";
+export { ChannelsPage } from "@/features/channels/components/ChannelsPage";
+export { WidgetsPage } from "@/features/channels/components/WidgetsPage";
