@@ -4,8 +4,7 @@ import { Button } from "@/components/ui/Button";
 import { useMe, type Role } from "@/lib/auth/me";
 import { logout } from "@/features/auth/api/auth";
 import { Loading } from "@/app/guards";
-import { useMyBrand } from "@/features/branding/api/brand";
-import { useBrandTheme } from "@/features/branding/components/BrandTheme";
+import { useBrandTheme, useMyBrand } from "@/lib/brand";
 
 interface Item { to: string; label: string }
 const NAV: { title: string; roles: Role[]; items: Item[] }[] = [

@@ -1,23 +1,9 @@
-// Brands (docs/channels.md "White-label"): the caller's (/me/brand), the hostname's before
-// sign-in (/brand), and the partner admin's own (/partner/brand).
+// The partner admin's own brand (/partner/brand); the console's is lib/brand.ts.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "@/lib/api/client";
 
 export type Brand = Schemas["BrandOut"];
 export type BrandIn = Schemas["BrandIn"];
-
-export function useMyBrand(enabled = true) {
-  return useQuery({
-    queryKey: ["brand", "me"],
-    enabled,
-    staleTime: 300_000,
-    queryFn: async () => unwrap(await api.GET("/api/v1/me/brand")),
-  });
-}
-
-export function useHostBrand() {
-  return useQuery({ queryKey: ["brand", "host"], staleTime: 300_000, queryFn: async () => unwrap(await api.GET("/api/v1/brand")) });
-}
 
 export function usePartnerBrand() {
   return useQuery({ queryKey: ["brand", "partner"], queryFn: async () => unwrap(await api.GET("/api/v1/partner/brand")) });

@@ -1,5 +1,23 @@
+// The brand the console wears (docs/channels.md "White-label"): the signed-in caller's
+// partner's (/me/brand), or before sign-in the hostname's (/brand); Rose Gold otherwise.
+import { useQuery } from "@tanstack/react-query";
 import { useEffect } from "react";
-import type { Brand } from "@/features/branding/api/brand";
+import { api, unwrap, type Schemas } from "@/lib/api/client";
+
+export type Brand = Schemas["BrandOut"];
+
+export function useMyBrand(enabled = true) {
+  return useQuery({
+    queryKey: ["brand", "me"],
+    enabled,
+    staleTime: 300_000,
+    queryFn: async () => unwrap(await api.GET("/api/v1/me/brand")),
+  });
+}
+
+export function useHostBrand() {
+  return useQuery({ queryKey: ["brand", "host"], staleTime: 300_000, queryFn: async () => unwrap(await api.GET("/api/v1/brand")) });
+}
 
 /** Puts a partner's colours on the console (CSS custom properties on <html>, which the
  * console's CSP allows: CSSOM, not inline style); the platform's Rose Gold otherwise. */
