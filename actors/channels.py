@@ -16,9 +16,10 @@ from typing import Any
 import aio_pika
 import msgspec
 
+from actors.webhooks import consume_delivery
 from runtime import channels, db
 from runtime.executions import ExecutionStatus
-from runtime.messages import ChannelReplyRequested, decode
+from runtime.messages import ChannelReplyRequested
 
 log = logging.getLogger("hirebuddha.actors")
 
@@ -75,22 +76,8 @@ async def deliver(request: ChannelReplyRequested) -> bool:
 
 
 async def on_channel_reply(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-    """Consume one `ChannelReplyRequested`; ack once sent or given up (logged)."""
-    try:
-        request = decode(message.body, ChannelReplyRequested)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        log.error("dropping a malformed channel reply request to the dead letters")
-        await message.reject(requeue=False)
-        return
-    try:
-        delivered = await deliver(request)
-    except Exception:
-        log.exception("channel reply for %s failed; it will be retried", request.execution_id)
-        await message.nack(requeue=True)  # bounded by the queue's delivery limit
-        return
-    if not delivered:
-        log.warning("channel reply for %s gave up", request.execution_id)
-    await message.ack()
+    """Consume one `ChannelReplyRequested` (actors.webhooks.consume_delivery)."""
+    await consume_delivery(message, ChannelReplyRequested, deliver, "channel reply")
 
 
 __all__ = ["deliver", "on_channel_reply"]

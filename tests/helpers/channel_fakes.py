@@ -67,21 +67,28 @@ class ChannelApi:
         return [s["text"] if isinstance(s["text"], str) else s["text"]["body"] for s in self.sent]
 
 
+def _recording(api: ChannelApi, path: str, ok: dict[str, Any], failed: dict[str, Any]) -> BaseRouteHandler:
+    """A POST handler at `path` (one `{target}` segment) that records into `api`."""
+
+    @post(path, status_code=200)
+    async def record(request: Request, target: str) -> Response:
+        api.calls += 1
+        if api.calls <= api.failures:
+            return Response(failed, status_code=500)
+        api.sent.append(await request.json())
+        api.paths.append(target)
+        api.headers.append({"authorization": request.headers.get("authorization", "")})
+        return Response(ok)
+
+    return record
+
+
 @pytest.fixture(name="telegram_api", scope="module")
 async def telegram_api_fixture() -> AsyncIterator[ChannelApi]:
     """The Telegram Bot API: POST /bot<token>/sendMessage."""
     api = ChannelApi()
-
-    @post("/{bot:str}/sendMessage", status_code=200)
-    async def send_message(request: Request, bot: str) -> Response:
-        api.calls += 1
-        if api.calls <= api.failures:
-            return Response({"ok": False, "description": "try later"}, status_code=500)
-        api.sent.append(await request.json())
-        api.paths.append(bot)
-        return Response({"ok": True, "result": {"message_id": api.calls}})
-
-    async with serve(send_message) as base:
+    handler = _recording(api, "/{target:str}/sendMessage", {"ok": True, "result": {}}, {"ok": False})
+    async with serve(handler) as base:
         api.base_url = base
         yield api
 
@@ -90,17 +97,7 @@ async def telegram_api_fixture() -> AsyncIterator[ChannelApi]:
 async def whatsapp_api_fixture() -> AsyncIterator[ChannelApi]:
     """The WhatsApp Cloud API: POST /<phone_number_id>/messages with a bearer token."""
     api = ChannelApi()
-
-    @post("/{phone:str}/messages", status_code=200)
-    async def messages(request: Request, phone: str) -> Response:
-        api.calls += 1
-        if api.calls <= api.failures:
-            return Response({"error": {"message": "try later"}}, status_code=500)
-        api.sent.append(await request.json())
-        api.paths.append(phone)
-        api.headers.append({"authorization": request.headers.get("authorization", "")})
-        return Response({"messages": [{"id": f"wamid.{api.calls}"}]})
-
-    async with serve(messages) as base:
+    handler = _recording(api, "/{target:str}/messages", {"messages": [{"id": "wamid.fake"}]}, {"error": {}})
+    async with serve(handler) as base:
         api.base_url = base
         yield api
