@@ -4,6 +4,7 @@ visitor's rate and the tenant's history apply (docs/channels.md "Web widget").""
 
 from __future__ import annotations
 
+import gzip
 import json
 import uuid
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ from playwright.async_api import expect
 
 from helpers.browser import PHONE, tab
 from helpers.channel_fakes import serve, widget_page
-from helpers.chat_fixtures import fake_agent
+from helpers.chat_fixtures import fake_agent, priced_fake_agent
 from helpers.platform import ChatClient, delta_text, fake_reply
 
 ALLOWED = "https://shop.example"
@@ -121,13 +122,26 @@ async def test_visitor_rate_and_bad_colours_are_refused_with_codes(platform, adm
         assert (await visitor.until("pong"))["type"] == "pong"  # the socket stays open
 
 
+async def test_the_tenants_budget_applies_to_widget_visitors(platform, admin):
+    agent = await priced_fake_agent(admin)  # priced: a call's hold is above zero
+    widget = await make_widget(admin, agent["id"])
+    assert (await admin.put("/api/v1/tenant/budget", json={"monthly_cap": "0"})).status_code == 200
+    async with visitor_socket(platform, widget["public_key"], ALLOWED) as visitor:
+        await visitor.until("ready")
+        await visitor.send({"type": "message", "content": "hello", "client_id": "c1"})
+        refused = await visitor.until("error")
+        assert refused["code"] == "tenant_cap_reached", refused
+    assert (await admin.put("/api/v1/tenant/budget", json={"monthly_cap": None})).status_code == 200
+
+
 async def test_the_widget_script_is_small_and_served_for_other_origins(platform):
     async with httpx.AsyncClient(base_url=platform.base_url) as client:
         r = await client.get("/widget.js", headers={"Accept-Encoding": "identity"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
     assert r.headers["cross-origin-resource-policy"] == "cross-origin"
     assert "max-age" in r.headers["cache-control"]
-    print(f"\nwidget load size: {len(r.content)} bytes (script) uncompressed")
+    packed = len(gzip.compress(r.content))
+    print(f"\nwidget load size: {len(r.content)} bytes uncompressed, {packed} bytes gzipped")
     assert len(r.content) < 16_384
 
 
