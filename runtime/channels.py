@@ -138,37 +138,43 @@ async def send_reply(
     return True
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def inbound_text(kind: str, payload: Any) -> list[tuple[str, str, str, str]]:
     """(dedupe id, chat id, sender name, text) of each text message in a webhook payload;
-    other updates (edits, statuses, media) give nothing."""
+    other updates (edits, statuses, media) and malformed parts give nothing."""
     found: list[tuple[str, str, str, str]] = []
-    if not isinstance(payload, dict):
-        return found
+    body = _dict(payload)
     if kind == TELEGRAM:
-        message = payload.get("message")
-        if isinstance(message, dict) and isinstance(message.get("text"), str) and "update_id" in payload:
-            chat = message.get("chat") or {}
-            sender = message.get("from") or {}
-            name = sender.get("username") or sender.get("first_name") or str(chat.get("id", ""))
-            found.append((f"tg:{payload['update_id']}", str(chat.get("id", "")), str(name), message["text"]))
+        message = _dict(body.get("message"))
+        text, update = message.get("text"), body.get("update_id")
+        chat_id = _dict(message.get("chat")).get("id")
+        if isinstance(text, str) and isinstance(update, int) and isinstance(chat_id, int | str):
+            sender = _dict(message.get("from"))
+            name = sender.get("username") or sender.get("first_name") or chat_id
+            found.append((f"tg:{update}", str(chat_id), str(name), text))
         return found
-    for entry in payload.get("entry") or []:
-        for change in (entry or {}).get("changes") or []:
-            value = (change or {}).get("value") or {}
+    for entry in _list(body.get("entry")):
+        for change in _list(_dict(entry).get("changes")):
+            value = _dict(_dict(change).get("value"))
             names = {
-                c.get("wa_id"): (c.get("profile") or {}).get("name") for c in value.get("contacts") or []
+                _dict(c).get("wa_id"): _dict(_dict(c).get("profile")).get("name")
+                for c in _list(value.get("contacts"))
             }
-            for message in value.get("messages") or []:
-                if (message or {}).get("type") == "text" and isinstance(
-                    (message.get("text") or {}).get("body"), str
+            for item in map(_dict, _list(value.get("messages"))):
+                text = _dict(item.get("text")).get("body")
+                wa_id, item_id = item.get("from"), item.get("id")
+                if (
+                    item.get("type") == "text"
+                    and isinstance(text, str)
+                    and isinstance(wa_id, str)
+                    and item_id
                 ):
-                    sender = str(message.get("from", ""))
-                    found.append(
-                        (
-                            f"wa:{message.get('id')}",
-                            sender,
-                            str(names.get(sender) or sender),
-                            message["text"]["body"],
-                        )
-                    )
+                    found.append((f"wa:{item_id}", wa_id, str(names.get(wa_id) or wa_id), text))
     return found

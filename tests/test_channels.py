@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import websockets
 
 from helpers.api import ApiUser, register
 from helpers.channel_fakes import ChannelApi
@@ -207,3 +208,50 @@ def test_split_respects_the_limit_and_prefers_boundaries():
     assert split("x" * 9000, 4096) == ["x" * 4096, "x" * 4096, "x" * 808]  # no boundary: hard cut
     lines = "\n".join(f"line {i}" for i in range(1500))
     assert all(not p.startswith("\n") for p in split(lines, 4096))
+
+
+async def test_malformed_but_genuine_webhooks_are_answered_without_a_turn(platform, admin):
+    agent = await fake_agent(admin)
+    r = await admin.post(
+        "/api/v1/channels",
+        json={"kind": "telegram", "agent_id": agent["id"], "name": "Odd bot", "bot_token": BOT_TOKEN},
+    )
+    channel = r.json()
+    headers = {"X-Telegram-Bot-Api-Secret-Token": channel["secret_token"], "content-type": "application/json"}
+    odd = [
+        b"[]",
+        b'"text"',
+        b'{"update_id": "x", "message": {"text": "hi", "chat": {"id": 1}}}',
+        b'{"update_id": 5, "message": {"text": 7, "chat": {"id": 1}}}',
+        b'{"update_id": 6, "message": {"text": "hi", "chat": "nope"}}',
+        b'{"update_id": 7, "edited_message": {"text": "hi", "chat": {"id": 1}}}',
+        b'{"update_id": 8, "message": []}',
+    ]
+    async with httpx.AsyncClient(base_url=platform.base_url) as client:
+        for body in odd:
+            answer = await client.post(channel["webhook_path"], content=body, headers=headers)
+            assert answer.status_code == 200 and answer.json()["accepted"] == 0, (body, answer.text)
+        broken = await client.post(channel["webhook_path"], content=b"{", headers=headers)
+        assert broken.status_code == 400 and broken.json()["code"] == "bad_json"
+    async with websockets.connect(
+        f"{platform.ws_base}/widgets/wk_nope/ws", additional_headers={"Origin": "https://x.example"}
+    ) as ws:
+        frame = json.loads(await ws.recv())
+        assert frame["code"] == "not_found"
+        await ws.wait_closed()
+        assert ws.close_code == 4404
+
+
+def test_whatsapp_payload_shapes_are_read_defensively():
+    from runtime.channels import inbound_text
+
+    for payload in (
+        {"entry": "x"},
+        {"entry": [{"changes": [{"value": {"messages": ["x", {"type": "text"}]}}]}]},
+        None,
+    ):
+        assert inbound_text("whatsapp", payload) == []
+    value = {"messages": [{"from": "49", "id": "wamid.1", "type": "text", "text": {"body": "hi"}}]}
+    assert inbound_text("whatsapp", {"entry": [{"changes": [{"value": value}]}]}) == [
+        ("wa:wamid.1", "49", "49", "hi")
+    ]

@@ -65,13 +65,18 @@ async def _refuse(socket: WebSocket, exc: Rejected) -> None:
 
 
 async def _visit_frame(socket: WebSocket) -> VisitFrame | None:
+    """The first frame as a `visit`, or None (late, binary garbage, another frame, gone)."""
     try:
         async with asyncio.timeout(p.AUTH_TIMEOUT_S):
-            data = await socket.receive_data("text")
-        if len(data) > p.MAX_FRAME_BYTES:
-            return None
+            event = await socket.receive()
+    except (TimeoutError, WebSocketDisconnect):
+        return None
+    data: str | bytes = event.get("text") or event.get("bytes") or b""  # type: ignore[assignment]
+    if event["type"] != "websocket.receive" or len(data) > p.MAX_FRAME_BYTES:
+        return None
+    try:
         return msgspec.json.decode(data, type=VisitFrame)
-    except (TimeoutError, WebSocketDisconnect, msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError):
         return None
 
 
