@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import websockets
-from litestar import get
+from litestar import Response, get
 from playwright.async_api import expect
 
 from helpers.browser import PHONE, tab
@@ -167,8 +167,12 @@ async def test_the_widget_chats_in_chromium_on_an_allowed_origin_and_not_on_a_fo
     page_html: dict[str, str] = {}
 
     @get("/", media_type="text/html")
-    async def shop() -> str:
-        return page_html["html"]
+    async def shop() -> Response[str]:
+        # A strict host page: no inline script or style; it names the platform for the script
+        # and its socket, nothing else (docs/channels.md "Embedding on a page with a CSP").
+        web, socket = platform.base_url, platform.ws_base.removesuffix("/api/v1")
+        csp = f"default-src 'self'; script-src {web}; connect-src {web} {socket}; style-src 'self'"
+        return Response(page_html["html"], headers={"Content-Security-Policy": csp})
 
     async with serve(shop) as site:
         widget = await make_widget(admin, agent["id"], allowed_origins=[site], primary_color="#1d4ed8")
@@ -184,6 +188,9 @@ async def test_the_widget_chats_in_chromium_on_an_allowed_origin_and_not_on_a_fo
                 await expect(t.page.get_by_role("button", name="Send")).to_be_enabled()
                 await t.page.get_by_role("button", name="Send").click()
                 await expect(log).to_contain_text(fake_reply(30).strip())
+                bubble = t.page.get_by_role("button", name="Open chat")
+                colour = await bubble.evaluate("(b) => getComputedStyle(b).backgroundColor")
+                assert colour == "rgb(29, 78, 216)", colour  # styled under the host's CSP
                 types = await t.page.evaluate("() => window.__wsTypes")
                 assert types[:2] == ["visitor", "ready"] and types.count("delta") > 1, types
                 await t.shot("widget-phone" if viewport else "widget-desktop")
