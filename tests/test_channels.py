@@ -226,11 +226,16 @@ async def test_malformed_but_genuine_webhooks_are_answered_without_a_turn(platfo
         b'{"update_id": 6, "message": {"text": "hi", "chat": "nope"}}',
         b'{"update_id": 7, "edited_message": {"text": "hi", "chat": {"id": 1}}}',
         b'{"update_id": 8, "message": []}',
+        b'{"update_id": 9, "message": {"text": "\\u0000", "chat": {"id": 1}}}',
     ]
     async with httpx.AsyncClient(base_url=platform.base_url) as client:
         for body in odd:
             answer = await client.post(channel["webhook_path"], content=body, headers=headers)
             assert answer.status_code == 200 and answer.json()["accepted"] == 0, (body, answer.text)
+        nul = telegram_update(10, 9, "hi\x00there")
+        nul["message"]["from"]["username"] = "a\x00b"
+        answer = await client.post(channel["webhook_path"], json=nul, headers=headers)
+        assert answer.status_code == 200 and answer.json()["accepted"] == 1, answer.text
         broken = await client.post(channel["webhook_path"], content=b"{", headers=headers)
         assert broken.status_code == 400 and broken.json()["code"] == "bad_json"
     async with websockets.connect(

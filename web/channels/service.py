@@ -157,8 +157,11 @@ async def receive(bus: Bus, channel: Any, body: bytes) -> dict[str, int]:
     except msgspec.DecodeError as exc:
         raise ChannelRefused("bad_json", "The body is not valid JSON.", 400) from exc
     counts = {"accepted": 0, "duplicates": 0, "refused": 0}
-    for dedupe, chat_id, sender, text in channels.inbound_text(channel["kind"], payload):
-        if not chat_id or not text.strip():
+    for dedupe, chat_id, name, message in channels.inbound_text(channel["kind"], payload):
+        # PostgreSQL text holds no NUL; ids longer than the column are not a chat's.
+        text, sender = message.replace("\x00", ""), name.replace("\x00", "")[:100]
+        if not chat_id or len(chat_id) > 128 or "\x00" in chat_id or not text.strip():
+            counts["refused"] += 1
             continue
         session_id = await conversations.session_for(
             channel["tenant_id"],
