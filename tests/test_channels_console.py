@@ -34,8 +34,18 @@ async def test_a_tenant_admin_creates_a_widget_and_connects_channels(browser, cl
         await expect(t.page.get_by_role("table", name="Widgets")).to_contain_text("https://careers.example")
         await assert_contrast(t)
         await t.shot("widgets-desktop")
+        # The real widget on the console (its own origin is allowed for every widget).
+        await t.page.get_by_role("button", name="Try Careers page live").click()
+        await t.page.get_by_role("button", name="Open chat").click()
+        await expect(t.page.get_by_role("log", name="Conversation")).to_contain_text("Hi! How can I help?")
+        await expect(
+            t.page.get_by_role("dialog", name="Ask our recruiter").get_by_role("button", name="Send")
+        ).to_be_enabled()
+        await assert_contrast(t)
+        await t.shot("widgets-live-preview")
         # Channels: Telegram with a bot token, then the URL and secret to paste.
         await t.page.get_by_role("link", name="Channels").click()
+        await expect(t.page.get_by_role("button", name="Open chat")).to_have_count(0)  # gone with its page
         telegram = t.page.get_by_role("form", name="Connect Telegram")
         await telegram.get_by_label("Agent").select_option(label=helper["name"])
         await telegram.get_by_label("Channel name").fill("Support bot")

@@ -71,7 +71,9 @@ async def widget_config(request: Request, public_key: str) -> Response[WidgetCon
     only); 403 `widget_origin_refused` elsewhere, 404 for an unknown or inactive key."""
     origin = request.headers.get("origin")
     widget = await service.public_widget(public_key)
-    service.refuse_origin(widget, origin, request.headers.get("host"))
+    # No Origin: a same-origin GET (the console's preview) or no browser at all; the config
+    # is public, and what keeps foreign pages from reading it is the missing CORS header.
+    service.refuse_origin(widget, origin, request.headers.get("host"), missing_ok=True)
     brand = msgspec.convert((await brand_for_tenant(widget["tenant_id"])).as_dict(), BrandOut)
     config = WidgetConfig(
         title=widget["title"] or widget["name"],

@@ -98,17 +98,19 @@ async def public_widget(public_key: str) -> Any:
     return row
 
 
-def origin_allowed(widget: Any, origin: str | None, host: str | None) -> bool:
-    """A page on one of the widget's origins, or the console itself (its preview)."""
+def origin_allowed(widget: Any, origin: str | None, host: str | None, *, missing_ok: bool = False) -> bool:
+    """A page on one of the widget's origins, or the console itself (its preview). Browsers
+    always send Origin on a WebSocket and on a cross-origin fetch; a same-origin GET (the
+    console's live preview) has none, which `missing_ok` admits for the public config."""
     if not origin:
-        return False  # the widget runs in browsers, which always send Origin here
+        return missing_ok
     if origin.rstrip("/").lower() in widget["allowed_origins"]:
         return True
     return bool(host) and urlsplit(origin).netloc == host
 
 
-def refuse_origin(widget: Any, origin: str | None, host: str | None) -> None:
-    if not origin_allowed(widget, origin, host):
+def refuse_origin(widget: Any, origin: str | None, host: str | None, *, missing_ok: bool = False) -> None:
+    if not origin_allowed(widget, origin, host, missing_ok=missing_ok):
         raise WidgetRefused(
             "widget_origin_refused", "This widget is not allowed on this site (Origin not in its list).", 403
         )

@@ -59,3 +59,21 @@ export function useDeleteChannel() {
 export function snippet(publicKey: string, origin = window.location.origin): string {
   return `<script src="${origin}/widget.js" data-widget="${publicKey}" async></script>`;
 }
+
+const PREVIEW_HOST = "hirebuddha-widget";
+
+/** Runs the real widget on this page (the console's own origin is allowed for every widget),
+ * replacing one started before; returns the function that removes it again. */
+export function previewLive(publicKey: string): () => void {
+  const remove = () => {
+    document.getElementById(PREVIEW_HOST)?.remove();
+    document.querySelectorAll("script[data-widget]").forEach((s) => s.remove());
+  };
+  remove();
+  const script = document.createElement("script");
+  script.src = "/widget.js";
+  script.async = true;
+  script.dataset.widget = publicKey;
+  document.body.append(script);
+  return remove;
+}

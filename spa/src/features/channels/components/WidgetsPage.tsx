@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Alert, QueryError } from "@/components/ui/Alert";
 import { Button } from "@/components/ui/Button";
 import { Card } from "@/components/ui/Card";
@@ -6,7 +6,7 @@ import { CopyButton } from "@/components/ui/CopyButton";
 import { SelectField, TextArea, TextField } from "@/components/ui/Field";
 import { PageHeader } from "@/components/ui/PageHeader";
 import { Table } from "@/components/ui/Table";
-import { snippet, useAgentChoices, useCreateWidget, useDeleteWidget, useWidgets, type Widget } from "@/features/channels/api/channels";
+import { previewLive, snippet, useAgentChoices, useCreateWidget, useDeleteWidget, useWidgets, type Widget } from "@/features/channels/api/channels";
 
 const blank = { agent_id: "", name: "", origins: "", greeting: "Hi! How can I help?", title: "", primary_color: "#97534c", text_color: "#ffffff", rate: "10" };
 
@@ -34,6 +34,8 @@ export function WidgetsPage() {
   const remove = useDeleteWidget();
   const [form, setForm] = useState(blank);
   const [fresh, setFresh] = useState<Widget | null>(null);
+  const live = useRef<(() => void) | null>(null);
+  useEffect(() => () => live.current?.(), []); // leaving the page removes a live preview
   const set = (key: keyof typeof blank) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -111,6 +113,15 @@ export function WidgetsPage() {
               { key: "agent", header: "Agent", render: (w) => agentName(w.agent_id) },
               { key: "origins", header: "Allowed origins", render: (w) => w.allowed_origins.join(", ") },
               { key: "snippet", header: "Snippet", render: (w) => <CopyButton value={snippet(w.public_key)} label="Copy snippet" /> },
+              {
+                key: "try",
+                header: <span className="sr-only">Preview</span>,
+                render: (w) => (
+                  <Button onClick={() => { live.current = previewLive(w.public_key); }} aria-label={`Try ${w.name} live`}>
+                    Try it live
+                  </Button>
+                ),
+              },
               {
                 key: "act",
                 header: <span className="sr-only">Actions</span>,
