@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import aio_pika
 import msgspec
@@ -22,6 +24,8 @@ from runtime.messages import WebhookRequested, decode, encode
 from runtime.webhooks import Attempt, deliver
 
 log = logging.getLogger("hirebuddha.actors")
+
+T = TypeVar("T")
 
 ATTEMPTS = 6
 BASE_DELAY_S = 1.0
@@ -56,20 +60,33 @@ async def deliver_one(request: WebhookRequested) -> bool:
     return await deliver(request.url, body, secret, logged, attempts=ATTEMPTS, base_delay_s=BASE_DELAY_S)
 
 
-async def on_webhook(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-    """Consume one `WebhookRequested`; ack once delivered or given up (both are logged)."""
+async def consume_delivery(
+    message: aio_pika.abc.AbstractIncomingMessage,
+    kind: type[T],
+    deliver: Callable[[T], Awaitable[bool]],
+    what: str,
+) -> None:
+    """Decode one outbound delivery request and run it: ack once delivered or given up (both
+    logged), nack (redelivered, bounded by the queue's delivery limit) when it raised,
+    reject (dead-lettered) when it is malformed. Webhooks and channel replies share it."""
     try:
-        request = decode(message.body, WebhookRequested)
+        request = decode(message.body, kind)
     except (msgspec.DecodeError, msgspec.ValidationError):
-        log.error("dropping a malformed webhook request to the dead letters")
+        log.error("dropping a malformed %s request to the dead letters", what)
         await message.reject(requeue=False)  # the queue dead-letters it (x-death)
         return
+    execution_id = getattr(request, "execution_id", None)
     try:
-        delivered = await deliver_one(request)
+        delivered = await deliver(request)
     except Exception:
-        log.exception("webhook for %s failed; it will be retried", request.execution_id)
+        log.exception("%s for %s failed; it will be retried", what, execution_id)
         await message.nack(requeue=True)  # bounded by the queue's delivery limit
         return
     if not delivered:
-        log.warning("webhook for %s gave up after %d attempts", request.execution_id, ATTEMPTS)
+        log.warning("%s for %s gave up", what, execution_id)
     await message.ack()
+
+
+async def on_webhook(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+    """Consume one `WebhookRequested` (after ATTEMPTS attempts it gives up)."""
+    await consume_delivery(message, WebhookRequested, deliver_one, "webhook")

@@ -26,6 +26,7 @@ import msgspec
 from actors import ingest
 from actors.agent import AgentActor
 from actors.breaker import Breakers
+from actors.channels import on_channel_reply
 from actors.control import ControlInbox
 from actors.execution import ActorContext, Limits
 from actors.jobs import promote_forever
@@ -111,6 +112,10 @@ class Worker:
         documents_queue = await documents.get_queue(self.topo.documents.name)
         on_document = ingest.consumer(ingest.IngestContext(broker, self.topo))
         consumers.append((documents_queue, await documents_queue.consume(on_document)))
+        # Replies through Telegram/WhatsApp share the webhooks' channel and prefetch: both
+        # are outbound HTTP with retries (actors.channels).
+        replies_queue = await hooks.get_queue(self.topo.channel_replies.name)
+        consumers.append((replies_queue, await replies_queue.consume(on_channel_reply)))
         args = self.args
         sweeper = asyncio.create_task(
             sweep_forever(self.ctx, args.sweep_interval, args.stale_after, args.pending_after)

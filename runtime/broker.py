@@ -102,6 +102,8 @@ class Topology:
     documents: RabbitQueue = RabbitQueue("hirebuddha.documents")
     """Durable `DocumentIngest`: documents to parse, chunk and embed, consumed by the actors
     processes on a channel of their own (docs/knowledge.md "Ingestion")."""
+    channel_replies: RabbitQueue = RabbitQueue("hirebuddha.channel_replies")
+    """Durable `ChannelReplyRequested`: replies sent back through Telegram/WhatsApp by the actors."""
     control_all: RabbitExchange = RabbitExchange("hirebuddha.control.all", ExchangeType.FANOUT, durable=True)
     """Fanout: control messages (routing key `actor.<execution_id>` kept for tracing) to every
     actors process's inbox, bound once when the process starts; the process hands a message
@@ -144,6 +146,7 @@ class Topology:
             self.jobs_submit,
             self.webhooks,
             self.documents,
+            self.channel_replies,
         )
 
 
@@ -200,6 +203,7 @@ def topology(prefix: str | None = None, *, delivery_limit: int = 5) -> Topology:
         results=RabbitExchange(f"{prefix}hirebuddha.results", ExchangeType.TOPIC, durable=True),
         webhooks=_work_queue(f"{prefix}hirebuddha.webhooks", dlx, delivery_limit),
         documents=_work_queue(f"{prefix}hirebuddha.documents", dlx, delivery_limit),
+        channel_replies=_work_queue(f"{prefix}hirebuddha.channel_replies", dlx, delivery_limit),
         control_all=RabbitExchange(f"{prefix}hirebuddha.control.all", ExchangeType.FANOUT, durable=True),
     )
 

@@ -81,6 +81,12 @@ class ErrorCode(StrEnum):
     OIDC_EMAIL_UNVERIFIED = "oidc_email_unverified"  # the provider does not vouch for the email
     OIDC_UNAVAILABLE = "oidc_unavailable"  # discovery, JWKS or token endpoint unreachable
     UNSUPPORTED_DOCUMENT_TYPE = "unsupported_document_type"  # an upload that is no PDF/DOCX/HTML/MD/text
+    # Channels and white-label (docs/channels.md).
+    WIDGET_ORIGIN_REFUSED = "widget_origin_refused"  # a widget on a page not in its allowed origins
+    VISITOR_RATE_LIMITED = "visitor_rate_limited"  # a widget visitor (or all of a widget's) over its rate
+    BRAND_CONTRAST = "brand_contrast"  # brand or widget colours below WCAG AA contrast
+    CHANNEL_SIGNATURE_INVALID = "channel_signature_invalid"  # a forged Telegram/WhatsApp webhook
+    CHANNEL_VERIFY_FAILED = "channel_verify_failed"  # WhatsApp's GET verify with a wrong token
 
 
 class CodedError(Exception):

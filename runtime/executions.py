@@ -36,8 +36,8 @@ from faststream.rabbit import RabbitBroker
 
 from runtime import db
 from runtime.broker import Topology
-from runtime.messages import ErrorInfo, JobResult, Usage, WebhookRequested
-from runtime.publishing import publish_result, publish_webhook
+from runtime.messages import ChannelReplyRequested, ErrorInfo, JobResult, Usage, WebhookRequested
+from runtime.publishing import publish_channel_reply, publish_result, publish_webhook
 
 
 class ExecutionStatus(StrEnum):
@@ -107,6 +107,10 @@ class Submission:
     """The new execution's id when the caller must know it before admission (the
     OpenAI-compatible API binds its stream listener first); a fresh one otherwise."""
 
+
+CHANNEL_SOURCES = ("telegram", "whatsapp")
+"""`Submission.source` of a turn that came in through a messaging channel: its reply goes
+back through that channel's API when it ends (`announce_end`, actors.channels)."""
 
 CONVERSATION_SOURCE = "openai"
 """`Submission.source` of an execution started through the OpenAI-compatible API: its
@@ -605,11 +609,15 @@ def job_result(row: Any) -> JobResult:
 
 
 async def announce_end(broker: RabbitBroker, topo: Topology, row: Any) -> None:
-    """Send an ended execution's result (reply_to and the results exchange) and queue its
-    webhook: the same for every ending, whoever ended it (actor, REST cancel, sweeper).
+    """Send an ended execution's result (reply_to and the results exchange), queue its
+    webhook and, for a Telegram/WhatsApp turn, its reply through the channel: the same for
+    every ending, whoever ended it (actor, REST cancel, sweeper).
     At-least-once: consumers dedupe by execution_id."""
     if row["source"] == "queue" or row["reply_to"]:  # a job, or anyone who asked
         await publish_result(broker, topo, row["tenant_id"], job_result(row), row["reply_to"])
     if row["webhook_url"]:
         request = WebhookRequested(execution_id=row["id"], tenant_id=row["tenant_id"], url=row["webhook_url"])
         await publish_webhook(broker, topo, request)
+    if row["source"] in CHANNEL_SOURCES:  # the reply goes back to the Telegram/WhatsApp chat
+        reply = ChannelReplyRequested(execution_id=row["id"], tenant_id=row["tenant_id"])
+        await publish_channel_reply(broker, topo, reply)

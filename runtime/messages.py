@@ -446,6 +446,14 @@ class WebhookRequested(Wire, tag="webhook.requested", kw_only=True):
     url: str
 
 
+class ChannelReplyRequested(Wire, tag="channel.reply.requested", kw_only=True):
+    """Send the reply of an ended execution of a Telegram or WhatsApp session back through
+    its channel's API (actors.channels; docs/channels.md)."""
+
+    execution_id: UUID
+    tenant_id: UUID
+
+
 # --- codec ------------------------------------------------------------------------------
 
 _encoder = msgspec.json.Encoder()

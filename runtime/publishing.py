@@ -21,6 +21,7 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 from runtime import telemetry, trace
 from runtime.broker import Topology, actor_address, execution_key, inbox_key, results_key, session_key
 from runtime.messages import (
+    ChannelReplyRequested,
     ControlMessage,
     DeltaBatch,
     DeltaEvent,
@@ -128,6 +129,17 @@ async def publish_webhook(broker: RabbitBroker, topo: Topology, request: Webhook
         persist=True,
         content_type=JSON,
         message_id=f"webhook:{request.execution_id}",
+    )
+
+
+async def publish_channel_reply(broker: RabbitBroker, topo: Topology, request: ChannelReplyRequested) -> None:
+    """Queue a channel reply (Telegram, WhatsApp): persistent, confirmed."""
+    await broker.publish(
+        encode(request),
+        topo.channel_replies.name,
+        persist=True,
+        content_type=JSON,
+        message_id=f"channel-reply:{request.execution_id}",
     )
 
 

@@ -184,6 +184,15 @@ class KnowledgeSettings(msgspec.Struct, frozen=True):
     """Largest upload; larger ones get 413. `HB_MAX_DOCUMENT_BYTES`, default 10 MiB."""
 
 
+class ChannelSettings(msgspec.Struct, frozen=True):
+    """The messaging channels' send APIs (runtime/channels.py, docs/channels.md)."""
+
+    telegram_api_url: str = "https://api.telegram.org"
+    """Base of the Telegram Bot API. `HB_TELEGRAM_API_URL`."""
+    whatsapp_api_url: str = "https://graph.facebook.com/v20.0"
+    """Base of the WhatsApp Cloud API (Graph API version included). `HB_WHATSAPP_API_URL`."""
+
+
 class Settings(msgspec.Struct, frozen=True):
     """All settings of one process."""
 
@@ -210,6 +219,7 @@ class Settings(msgspec.Struct, frozen=True):
     """Address the actors' and ledger's metrics endpoints bind. `HB_METRICS_HOST`."""
     otlp_endpoint: str | None = None
     """OTLP/HTTP collector (`http://host:4318`): traces are exported when set. `HB_OTLP_ENDPOINT`."""
+    channels: ChannelSettings = ChannelSettings()
 
     @property
     def production(self) -> bool:
@@ -369,6 +379,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         stripe_webhook_secret=env.get("HB_STRIPE_WEBHOOK_SECRET") or None,
         metrics_host=env.get("HB_METRICS_HOST") or "127.0.0.1",
         otlp_endpoint=env.get("HB_OTLP_ENDPOINT") or None,
+        channels=ChannelSettings(
+            telegram_api_url=env.get("HB_TELEGRAM_API_URL") or ChannelSettings.telegram_api_url,
+            whatsapp_api_url=env.get("HB_WHATSAPP_API_URL") or ChannelSettings.whatsapp_api_url,
+        ),
     )
 
 

@@ -89,6 +89,7 @@ pytest_plugins = [
     "helpers.smtp",  # `mailbox`: the mail every process sent, read from a real SMTP server
     "helpers.otlp",  # `otlp_collector`: spans the processes export over OTLP/HTTP, decoded
     "helpers.oidc",  # `oidc_world`: two real OpenID providers and a web process they call back
+    "helpers.channel_fakes",  # `telegram_api`, `whatsapp_api`: fakes of the channels' send APIs
 ]
 
 

@@ -36,6 +36,15 @@ PUBLIC = {
     ("GET", "/asyncapi"),
     ("GET", "/"),  # the console (SPA) and its client routes
     ("GET", "/{path:path}"),
+    # Channels and white-label (docs/channels.md): the widget's script and config (checked
+    # against the widget's origins), the channels' webhooks (verified by the provider's
+    # secret or signature), the brand of a hostname before sign-in.
+    ("GET", "/widget.js"),
+    ("GET", "/api/v1/widgets/{public_key:str}/config"),
+    ("POST", "/api/v1/channels/{channel_id:uuid}/telegram"),
+    ("POST", "/api/v1/channels/{channel_id:uuid}/whatsapp"),
+    ("GET", "/api/v1/channels/{channel_id:uuid}/whatsapp"),
+    ("GET", "/api/v1/brand"),
 }
 
 
@@ -58,6 +67,8 @@ def expected_roles(method: str, path: str) -> frozenset[str]:
         (r"^/api/v1/executions", ".*", MEMBERS | {"service"}),
         (r"^/api/v1/(me|auth/logout)$", ".*", ALL),
         (r"^/api/v1/me/", ".*", ALL),  # one's own profile, password, second factor
+        (r"^/api/v1/me/brand$", "GET", ALL),
+        (r"^/api/v1/(widgets|channels)", ".*", frozenset({"tenant_admin"})),
         (r"^/api/v1/usage$", "GET", frozenset({"tenant_admin"})),
         (r"^/api/v1/ledger/entries$", "GET", frozenset({"app_admin", "partner_admin", "tenant_admin"})),
     ]

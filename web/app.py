@@ -28,6 +28,8 @@ from web.audit.controller import PlatformAuditController, TenantAuditController
 from web.auth.controller import AuthController, OidcController, me
 from web.auth.middleware import BearerAuthMiddleware
 from web.auth.profile import ProfileController
+from web.branding.controller import PartnerBrandController, host_brand, my_brand
+from web.channels.controller import ChannelController, telegram_webhook, whatsapp_verify, whatsapp_webhook
 from web.chat.controller import chat_socket
 from web.chat.relay import Relay
 from web.deps import API_DEPENDENCIES
@@ -64,6 +66,8 @@ from web.tenant.support import SupportAccessController
 from web.usage.controller import ledger_entries, usage
 from web.usage.live import usage_lifespan
 from web.usage.ws import usage_socket
+from web.widgets.controller import WidgetController, widget_config, widget_script
+from web.widgets.socket import widget_socket
 
 API_HANDLERS: list[ControllerRouterHandler] = [
     AuthController,
@@ -106,6 +110,16 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     DocumentController,
     KnowledgeController,
     AgentDocumentsController,
+    WidgetController,
+    widget_config,
+    widget_socket,
+    PartnerBrandController,
+    my_brand,
+    host_brand,
+    ChannelController,
+    telegram_webhook,
+    whatsapp_webhook,
+    whatsapp_verify,
 ]
 
 
@@ -145,7 +159,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     origins = [f"http://{settings.http.host}:{settings.http.port}", *settings.http.allowed_origins]
     api = Router(path="/api/v1", route_handlers=API_HANDLERS, dependencies=API_DEPENDENCIES)
     return Litestar(
-        route_handlers=[api, openai_router, live, ready, prometheus_metrics, asyncapi_document, spa],
+        route_handlers=[
+            api,
+            openai_router,
+            live,
+            ready,
+            prometheus_metrics,
+            asyncapi_document,
+            widget_script,
+            spa,
+        ],
         lifespan=[lifespan, usage_lifespan, revocation_lifespan, openai_lifespan],
         middleware=[
             request_id_middleware,

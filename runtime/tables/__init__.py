@@ -25,6 +25,7 @@ from runtime.tables.billing import (
     SystemRate,
 )
 from runtime.tables.budget import BudgetReservation
+from runtime.tables.channels import Channel, ChannelDelivery, ChannelSession, PartnerBrand, Widget
 from runtime.tables.config import AIModel, ProviderHealth, SystemConfig, TierLimit
 from runtime.tables.identity import (
     AccountToken,
@@ -79,6 +80,11 @@ ALL_TABLES = [
     OidcLogin,
     UserIdentity,
     SupportGrant,
+    Widget,
+    Channel,
+    ChannelSession,
+    ChannelDelivery,
+    PartnerBrand,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
@@ -111,6 +117,10 @@ TENANT_TABLES = [
     "mfa_recovery_codes",
     "user_identities",
     "support_grants",
+    "widgets",
+    "channels",
+    "channel_sessions",
+    "channel_deliveries",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

@@ -18,13 +18,18 @@ RETURNING hits, EXTRACT(EPOCH FROM (b.window_start + make_interval(secs => $2) -
 """
 
 
-async def enforce(limits: dict[str, int], window_s: int) -> None:
-    """Count one hit on each key; raise 429 with Retry-After when any is over its limit."""
-    async with db.scope():  # committed before any 429, so refused attempts count too
+async def hit(limits: dict[str, int], window_s: int) -> int | None:
+    """Count one hit on each key; the seconds to wait when any is over its limit, else None."""
+    async with db.scope():  # committed before any refusal, so refused attempts count too
         rows = {key: await db.fetchrow(_HIT, key, float(window_s)) for key in limits}
     over = [float(r["left_s"]) for k, r in rows.items() if r is not None and r["hits"] > limits[k]]
-    if over:
-        retry = max(1, math.ceil(max(over)))
+    return max(1, math.ceil(max(over))) if over else None
+
+
+async def enforce(limits: dict[str, int], window_s: int) -> None:
+    """Count one hit on each key; raise 429 with Retry-After when any is over its limit."""
+    retry = await hit(limits, window_s)
+    if retry is not None:
         raise TooManyRequestsException(
             "Too many attempts; try again later.", headers={"Retry-After": str(retry)}
         )

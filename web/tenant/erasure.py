@@ -47,6 +47,7 @@ SECRET_COLUMNS: dict[str, list[str]] = {
     "tenants": ["webhook_secret"],
     "users": ["hashed_password", "mfa_secret"],
     "api_keys": ["key_hash"],
+    "channels": ["credentials"],  # bot tokens and app secrets, encrypted but still secrets
 }
 NOT_EXPORTED = ("refresh_tokens", "rate_counters", "account_tokens", "mfa_recovery_codes")
 """Login tokens, mailed-link tokens and recovery codes (secrets, hashed or not) and hourly

@@ -4,6 +4,7 @@ import { Button } from "@/components/ui/Button";
 import { useMe, type Role } from "@/lib/auth/me";
 import { logout } from "@/features/auth/api/auth";
 import { Loading } from "@/app/guards";
+import { useBrandTheme, useMyBrand } from "@/lib/brand";
 
 interface Item { to: string; label: string }
 const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
@@ -24,6 +25,8 @@ const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
       { to: "/console/webhooks", label: "Webhooks" },
       { to: "/console/audit", label: "Audit log" },
       { to: "/console/plan", label: "Plan & data" },
+      { to: "/console/widgets", label: "Widgets" },
+      { to: "/console/channels", label: "Channels" },
     ],
   },
   {
@@ -34,6 +37,7 @@ const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
       { to: "/partner/live", label: "Live usage" },
       { to: "/partner/earnings", label: "Earnings" },
       { to: "/partner/rates", label: "Rates" },
+      { to: "/partner/branding", label: "Branding" },
     ],
   },
   {
@@ -60,13 +64,16 @@ export function Shell() {
   const navigate = useNavigate();
   const [open, setOpen] = useState(false);
   const role = me.data?.role as Role | undefined;
+  const brand = useMyBrand(!!me.data);
+  useBrandTheme(brand.data);
   return (
     <div className="shell">
       <a className="skip-link" href="#main">Skip to content</a>
       <aside className={`glass sidebar${open ? " open" : ""}`}>
         <NavLink to="/" className="brand">
           <span className="brand-orb" aria-hidden="true" />
-          <span className="rose-text">Hirebuddha</span>
+          {brand.data?.logo_url ? <img className="brand-logo" src={brand.data.logo_url} alt="" height={28} /> : null}
+          <span className="rose-text" data-testid="product-name">{brand.data?.product_name ?? "Hirebuddha"}</span>
         </NavLink>
         <Button className="menu-toggle" aria-expanded={open} aria-controls="main-nav" onClick={() => setOpen(!open)}>
           {open ? "Close menu" : "Menu"}

@@ -36,6 +36,7 @@ const Admin = {
 };
 const Partner = {
   Tenants: partner("TenantsPage"), Rates: partner("PartnerRatesPage"), Earnings: partner("EarningsPage"), Live: partner("LiveUsagePage"),
+  Branding: partner("BrandingPage"),
 };
 const Workspace = {
   Agents: workspace("AgentsPage"), AgentEditor: workspace("AgentEditor"), Users: workspace("UsersPage"), ApiKeys: workspace("ApiKeysPage"),
@@ -43,6 +44,7 @@ const Workspace = {
   Limits: workspace("LimitsPage"),
   Access: workspace("AccessPage"),
   Knowledge: workspace("KnowledgePage"),
+  Widgets: workspace("WidgetsPage"), Channels: workspace("ChannelsPage"),
 };
 
 const as = (roles: Role[], el: ReactNode) => <RequireRole roles={roles}>{el}</RequireRole>;
@@ -85,11 +87,14 @@ export const router = createBrowserRouter([
       { path: "console/plan", element: as(ADMIN, <Workspace.Limits />) },
       { path: "console/access", element: as(ADMIN, <Workspace.Access />) },
       { path: "console/knowledge", element: as(MEMBERS, <Workspace.Knowledge />) },
+      { path: "console/widgets", element: as(ADMIN, <Workspace.Widgets />) },
+      { path: "console/channels", element: as(ADMIN, <Workspace.Channels />) },
       { path: "partner", element: <Navigate to="/partner/tenants" replace /> },
       { path: "partner/tenants", element: as(PARTNER, <Partner.Tenants />) },
       { path: "partner/rates", element: as(PARTNER, <Partner.Rates />) },
       { path: "partner/earnings", element: as(PARTNER, <Partner.Earnings />) },
       { path: "partner/live", element: as(PARTNER, <Partner.Live />) },
+      { path: "partner/branding", element: as(PARTNER, <Partner.Branding />) },
       { path: "admin", element: <Navigate to="/admin/partners" replace /> },
       { path: "admin/partners", element: as(ROOT, <Admin.Partners />) },
       { path: "admin/tenants", element: as(ROOT, <Admin.Tenants />) },

@@ -61,6 +61,11 @@ export const ERROR_CODES = [
   "oidc_email_unverified",
   "oidc_unavailable",
   "unsupported_document_type",
+  "widget_origin_refused",
+  "visitor_rate_limited",
+  "brand_contrast",
+  "channel_signature_invalid",
+  "channel_verify_failed",
 ] as const;
 
 /** A machine code of a REST problem body, a WebSocket error frame or a failed execution. */

@@ -3,3 +3,4 @@ export { EarningsPage } from "@/features/partner/components/EarningsPage";
 export { LiveUsagePage } from "@/features/partner/components/LiveUsagePage";
 export { PartnerRatesPage } from "@/features/partner/components/RatesPage";
 export { TenantsPage } from "@/features/partner/components/TenantsPage";
+export { BrandingPage } from "@/features/branding/components/BrandingPage";

@@ -11,3 +11,5 @@ export { UsersPage } from "@/features/tenant/components/UsersPage";
 export { WebhooksPage } from "@/features/tenant/components/WebhooksPage";
 export { LimitsPage } from "@/features/limits/components/LimitsPage";
 export { AccessPage } from "@/features/auth/components/AccessPage";
+export { ChannelsPage } from "@/features/channels/components/ChannelsPage";
+export { WidgetsPage } from "@/features/channels/components/WidgetsPage";

@@ -6,6 +6,7 @@ import { Card } from "@/components/ui/Card";
 import { TextField } from "@/components/ui/Field";
 import { ApiError } from "@/lib/api/client";
 import { homeFor } from "@/lib/auth/me";
+import { useBrandTheme, useHostBrand } from "@/lib/brand";
 import { useDocumentTitle } from "@/lib/useDocumentTitle";
 import { useLogin } from "@/features/auth/api/auth";
 import { isChallenge, useStartSession, type Challenge, type LoginOut } from "@/features/auth/api/identity";
@@ -29,6 +30,8 @@ function challengeFromHash(): Challenge | null {
 
 export function LoginPage() {
   useDocumentTitle("Sign in");
+  const brand = useHostBrand();
+  useBrandTheme(brand.data);
   const login = useLogin();
   const start = useStartSession();
   const navigate = useNavigate();
@@ -46,7 +49,7 @@ export function LoginPage() {
   return (
     <main className="auth" id="main">
       <Card as="div">
-        <h1 className="rose-text">Hirebuddha</h1>
+        <h1 className="rose-text">{brand.data?.product_name ?? "Hirebuddha"}</h1>
         <p className="muted">{challenge ? "One more step." : "Sign in to your console."}</p>
         <hr className="rose-rule" />
         {challenge ? (
