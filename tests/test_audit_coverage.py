@@ -13,7 +13,7 @@ from litestar.handlers import HTTPRouteHandler
 from helpers.api import ApiUser, app_admin, login, member, partner, register, resold_tenant, system_rate
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_PATHS = re.compile(r"^/api/v1/(admin|partner|tenant)(/|$)|^/api/v1/agents")
+ADMIN_PATHS = re.compile(r"^/api/v1/(admin|partner|tenant|widgets|channels)(/|$)|^/api/v1/agents")
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 # (method, path) -> the audit action it records.
@@ -59,6 +59,15 @@ AUDITED = {
     ("PATCH", "/api/v1/agents/{agent_id:uuid}"): "agent.update",
     ("DELETE", "/api/v1/agents/{agent_id:uuid}"): "agent.delete",
     ("PUT", "/api/v1/agents/{agent_id:uuid}/documents"): "agent.documents",
+    # Channels and white-label (docs/channels.md).
+    ("PUT", "/api/v1/partner/brand"): "brand.update",
+    ("DELETE", "/api/v1/partner/brand"): "brand.reset",
+    ("POST", "/api/v1/partner/brand/preview-mail"): "brand.preview_mail",
+    ("POST", "/api/v1/widgets"): "widget.create",
+    ("PUT", "/api/v1/widgets/{widget_id:uuid}"): "widget.update",
+    ("DELETE", "/api/v1/widgets/{widget_id:uuid}"): "widget.delete",
+    ("POST", "/api/v1/channels"): "channel.create",
+    ("DELETE", "/api/v1/channels/{channel_id:uuid}"): "channel.delete",
 }
 
 
@@ -68,7 +77,8 @@ def admin_writes() -> set[tuple[str, str]]:
     found = set()
     for route in create_app().routes:
         for handler in getattr(route, "route_handlers", None) or []:
-            if isinstance(handler, HTTPRouteHandler) and ADMIN_PATHS.search(route.path):
+            public = bool((handler.opt or {}).get("exclude_from_auth"))  # webhooks of outside systems
+            if isinstance(handler, HTTPRouteHandler) and ADMIN_PATHS.search(route.path) and not public:
                 found |= {(m, route.path) for m in handler.http_methods & WRITES}
     return found
 
@@ -239,3 +249,35 @@ async def test_identity_admin_actions_are_in_the_trail(client):
         "identity_provider.delete",
     ):
         assert action in mine, (action, mine)
+
+
+async def test_channel_and_brand_actions_are_in_the_trail(client):
+    root = await app_admin(client)
+    reseller = await partner(root)
+    brand = {"product_name": "Trail Talent", "primary_color": "#0b5394", "accent_color": "#0b5394"}
+    assert (await reseller.put("/api/v1/partner/brand", json=brand)).status_code == 200
+    assert (await reseller.post("/api/v1/partner/brand/preview-mail")).status_code == 202
+    assert (await reseller.delete("/api/v1/partner/brand")).status_code == 200
+    tenant = await register(client, "Channels Trail Co")
+    bot = await tenant.post(
+        "/api/v1/agents",
+        json={"name": "A", "role": "r", "llm_config": {"model": "demo-1", "provider": "demo"}},
+    )
+    assert bot.status_code == 201, bot.text
+    widget = {"agent_id": bot.json()["id"], "name": "Help", "allowed_origins": ["https://shop.example"]}
+    made = await tenant.post("/api/v1/widgets", json=widget)
+    assert made.status_code == 201, made.text
+    wid = made.json()["id"]
+    assert (await tenant.put(f"/api/v1/widgets/{wid}", json=widget | {"name": "Help 2"})).status_code == 200
+    assert (await tenant.delete(f"/api/v1/widgets/{wid}")).status_code in (200, 204)
+    token = "123456:trail-token-of-the-bot-0123"
+    channel = {"kind": "telegram", "agent_id": bot.json()["id"], "name": "Bot", "bot_token": token}
+    made = await tenant.post("/api/v1/channels", json=channel)
+    assert made.status_code == 201, made.text
+    assert (await tenant.delete(f"/api/v1/channels/{made.json()['id']}")).status_code in (200, 204)
+
+    partner_rows = {e["action"] for e in await trail(root, actor=reseller.user_id)}
+    assert {"brand.update", "brand.preview_mail", "brand.reset"} <= partner_rows, partner_rows
+    tenant_rows = {e["action"] for e in await trail(root, tenant_id=tenant.tenant_id)}
+    expected = {"widget.create", "widget.update", "widget.delete", "channel.create", "channel.delete"}
+    assert expected <= tenant_rows, tenant_rows

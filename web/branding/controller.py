@@ -15,8 +15,8 @@ from web.branding.schemas import BrandIn, BrandOut
 from web.branding.service import BrandService, brand_for
 
 
-async def provide_brand_service(me: Principal) -> BrandService:
-    return BrandService(me)
+async def provide_brand_service(me: Principal, ip: str | None) -> BrandService:
+    return BrandService(me, ip)
 
 
 class PartnerBrandController(Controller):

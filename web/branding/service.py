@@ -19,6 +19,7 @@ from runtime.branding import (
     host_name,
 )
 from runtime.errors import CodedError
+from web import audit
 from web.auth.identity import Principal
 from web.branding import contrast
 from web.branding import repository as repo
@@ -73,9 +74,20 @@ async def brand_for(me: Principal | None, host: str | None) -> Brand:
 class BrandService:
     """A partner admin's own brand."""
 
-    def __init__(self, me: Principal) -> None:
+    def __init__(self, me: Principal, ip: str | None = None) -> None:
         assert me.partner_id is not None  # the route admits partner admins only
-        self.me, self.partner_id = me, me.partner_id
+        self.me, self.partner_id, self.ip = me, me.partner_id, ip
+
+    async def _audit(self, action: str, **details: Any) -> None:
+        await audit.record(
+            action,
+            tenant_id=self.me.tenant_id,
+            actor_id=self.me.id,
+            target_type="partner",
+            target_id=self.partner_id,
+            ip=self.ip,
+            **details,
+        )
 
     async def get(self) -> Brand:
         return await brand_for_partner(self.partner_id)
@@ -85,11 +97,15 @@ class BrandService:
         host = host_name(values.get("console_host")) or None
         async with db.scope(partner_id=self.partner_id):
             await repo.upsert(self.partner_id, {**values, "console_host": host})
+        async with db.scope(self.me.tenant_id):
+            await self._audit("brand.update", product_name=values.get("product_name"), console_host=host)
         return await self.get()
 
     async def reset(self) -> Brand:
         async with db.scope(partner_id=self.partner_id):
             await repo.delete(self.partner_id)
+        async with db.scope(self.me.tenant_id):
+            await self._audit("brand.reset")
         return DEFAULT
 
     async def preview_mail(self) -> str:
@@ -98,6 +114,7 @@ class BrandService:
             row = await db.fetchrow(
                 "SELECT email FROM users WHERE id = $1 AND tenant_id = $2", self.me.id, self.me.tenant_id
             )
+            await self._audit("brand.preview_mail")  # mail sent in the partner's name
         assert row is not None  # the caller was re-read by this very request
         brand = await self.get()
         sample = mail.Mail(

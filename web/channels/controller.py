@@ -17,8 +17,8 @@ from web.channels.schemas import ChannelCreated, ChannelIn, ChannelOut
 from web.channels.service import ChannelService
 
 
-async def provide_channel_service(me: Principal) -> ChannelService:
-    return ChannelService(me)
+async def provide_channel_service(me: Principal, ip: str | None) -> ChannelService:
+    return ChannelService(me, ip)
 
 
 class ChannelController(Controller):

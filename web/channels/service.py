@@ -29,6 +29,7 @@ from litestar.exceptions import NotFoundException
 from runtime import channels, db
 from runtime.errors import CodedError
 from runtime.executions import Submission
+from web import audit
 from web.agents import repository as agents
 from web.auth.identity import Principal
 from web.channels import conversations
@@ -75,8 +76,19 @@ def out(row: Any) -> dict[str, Any]:
 class ChannelService:
     """A tenant admin's channels; every query in the tenant's scope, filtered by it."""
 
-    def __init__(self, me: Principal) -> None:
-        self.tenant_id = me.tenant_id
+    def __init__(self, me: Principal, ip: str | None = None) -> None:
+        self.me, self.tenant_id, self.ip = me, me.tenant_id, ip
+
+    async def _audit(self, action: str, channel_id: uuid.UUID, **details: Any) -> None:
+        await audit.record(
+            action,
+            tenant_id=self.tenant_id,
+            actor_id=self.me.id,
+            target_type="channel",
+            target_id=channel_id,
+            ip=self.ip,
+            **details,
+        )
 
     async def create(self, values: dict[str, Any]) -> dict[str, Any]:
         """Store the channel with its credentials encrypted; the tokens we made, once."""
@@ -85,6 +97,7 @@ class ChannelService:
             if not await agents.exists(self.tenant_id, values["agent_id"]):
                 raise NotFoundException("Agent not found.")
             row = await repo.insert(self.tenant_id, values, channels.seal(credentials))
+            await self._audit("channel.create", row["id"], kind=values["kind"])
         return {
             **out(row),
             "secret_token": credentials.secret_token,
@@ -100,6 +113,7 @@ class ChannelService:
         async with db.scope(self.tenant_id):
             if not await repo.delete(self.tenant_id, channel_id):
                 raise NotFoundException("Channel not found.")
+            await self._audit("channel.delete", channel_id)
 
 
 # --- inbound (no caller) -----------------------------------------------------------------

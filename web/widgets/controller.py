@@ -22,8 +22,8 @@ SCRIPT = (Path(__file__).parent / "widget.js").read_bytes()
 SCRIPT_CACHE_S = 300
 
 
-async def provide_widget_service(me: Principal) -> WidgetService:
-    return WidgetService(me)
+async def provide_widget_service(me: Principal, ip: str | None) -> WidgetService:
+    return WidgetService(me, ip)
 
 
 class WidgetController(Controller):

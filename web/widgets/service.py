@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from litestar.exceptions import NotFoundException
 
 from runtime import db
+from web import audit
 from web.agents import repository as agents
 from web.auth import ratelimit
 from web.auth.identity import Principal
@@ -47,15 +48,27 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
 class WidgetService:
     """A tenant admin's widgets; every query in the tenant's scope, filtered by it."""
 
-    def __init__(self, me: Principal) -> None:
-        self.tenant_id = me.tenant_id
+    def __init__(self, me: Principal, ip: str | None = None) -> None:
+        self.me, self.tenant_id, self.ip = me, me.tenant_id, ip
+
+    async def _audit(self, action: str, widget_id: uuid.UUID) -> None:
+        await audit.record(
+            action,
+            tenant_id=self.tenant_id,
+            actor_id=self.me.id,
+            target_type="widget",
+            target_id=widget_id,
+            ip=self.ip,
+        )
 
     async def create(self, values: dict[str, Any]) -> Any:
         values = _checked(values)
         async with db.scope(self.tenant_id):
             if not await agents.exists(self.tenant_id, values["agent_id"]):
                 raise NotFoundException("Agent not found.")
-            return await repo.insert(self.tenant_id, "wk_" + secrets.token_urlsafe(18), values)
+            row = await repo.insert(self.tenant_id, "wk_" + secrets.token_urlsafe(18), values)
+            await self._audit("widget.create", row["id"])
+            return row
 
     async def update(self, widget_id: uuid.UUID, values: dict[str, Any]) -> Any:
         values = _checked(values)
@@ -63,8 +76,9 @@ class WidgetService:
             if not await agents.exists(self.tenant_id, values["agent_id"]):
                 raise NotFoundException("Agent not found.")
             row = await repo.update(self.tenant_id, widget_id, values)
-        if row is None:
-            raise NotFoundException("Widget not found.")
+            if row is None:
+                raise NotFoundException("Widget not found.")
+            await self._audit("widget.update", widget_id)
         return row
 
     async def listing(self) -> Sequence[Any]:
@@ -82,6 +96,7 @@ class WidgetService:
         async with db.scope(self.tenant_id):
             if not await repo.delete(self.tenant_id, widget_id):
                 raise NotFoundException("Widget not found.")
+            await self._audit("widget.delete", widget_id)
 
 
 # --- the visitor's side (no caller: the public key and the Origin) ----------------------
