@@ -66,6 +66,11 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CONFLICT = "conflict"
     TOO_MANY_REQUESTS = "too_many_requests"  # login and register throttling
+    # Billing (docs/billing.md).
+    BILLING_UNAVAILABLE = "billing_unavailable"  # Stripe is not configured or not answering; retry
+    PAYMENT_DECLINED = "payment_declined"  # the card was refused (Stripe's code in the message)
+    NO_PAYMENT_METHOD = "no_payment_method"  # the tenant has no default payment method
+    WEBHOOK_SIGNATURE_INVALID = "webhook_signature_invalid"  # a Stripe webhook not signed by Stripe
 
 
 class CodedError(Exception):

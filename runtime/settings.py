@@ -158,6 +158,15 @@ class MailSettings(msgspec.Struct, frozen=True):
     """The From address. `HB_MAIL_FROM`."""
 
 
+class BillingSettings(msgspec.Struct, frozen=True):
+    """Dunning (docs/billing.md "Dunning")."""
+
+    retry_days: tuple[int, ...]
+    """Days after the first failed charge when it is retried. `HB_BILLING_RETRY_DAYS`, default `1,3,7`."""
+    suspend_day: int
+    """Day after the first failed charge when an unpaid tenant is suspended. `HB_BILLING_SUSPEND_DAY`."""
+
+
 class Settings(msgspec.Struct, frozen=True):
     """All settings of one process."""
 
@@ -179,6 +188,7 @@ class Settings(msgspec.Struct, frozen=True):
     stripe_api_base: str | None
     stripe_secret_key: str | None
     stripe_webhook_secret: str | None
+    billing: BillingSettings
 
     @property
     def production(self) -> bool:
@@ -222,6 +232,17 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _days(env: dict[str, str], name: str, default: str) -> tuple[int, ...]:
+    raw = env.get(name) or default
+    try:
+        days = tuple(int(d) for d in raw.split(",") if d.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be comma separated days, got {raw!r}") from exc
+    if list(days) != sorted(days) or any(d < 0 for d in days):
+        raise SettingsError(f"{name} must be increasing days, got {raw!r}")
+    return days
 
 
 def _process_settings(cls: type[msgspec.Struct], env: dict[str, str]) -> Any:
@@ -317,6 +338,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         stripe_api_base=env.get("HB_STRIPE_API_BASE") or None,
         stripe_secret_key=env.get("HB_STRIPE_SECRET_KEY") or None,
         stripe_webhook_secret=env.get("HB_STRIPE_WEBHOOK_SECRET") or None,
+        billing=BillingSettings(
+            retry_days=_days(env, "HB_BILLING_RETRY_DAYS", "1,3,7"),
+            suspend_day=_int(env, "HB_BILLING_SUSPEND_DAY", 14),
+        ),
     )
 
 

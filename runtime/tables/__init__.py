@@ -15,10 +15,15 @@ from runtime.tables.ai import (
     Workflow,
 )
 from runtime.tables.billing import (
+    BillingCustomer,
     Invoice,
+    InvoiceCounter,
+    InvoiceEntry,
+    InvoiceLine,
     LedgerEntry,
     PartnerRate,
     PaymentMethod,
+    StripeEvent,
     Subscription,
     SystemRate,
 )
@@ -26,6 +31,7 @@ from runtime.tables.budget import BudgetReservation
 from runtime.tables.config import AIModel, ProviderHealth, SystemConfig
 from runtime.tables.identity import ApiKey, AuditLog, Partner, RefreshToken, Tenant, User
 from runtime.tables.ops import DeadLetter, WebhookDelivery
+from runtime.tables.scheduling import ScheduledJob
 
 ALL_TABLES = [
     Partner,
@@ -53,6 +59,12 @@ ALL_TABLES = [
     WebhookDelivery,
     BudgetReservation,
     ProviderHealth,
+    ScheduledJob,
+    BillingCustomer,
+    InvoiceEntry,
+    InvoiceLine,
+    InvoiceCounter,
+    StripeEvent,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
@@ -77,6 +89,10 @@ TENANT_TABLES = [
     "webhook_deliveries",
     "budget_reservations",
     "dead_letters",
+    "scheduled_jobs",
+    "billing_customers",
+    "invoice_entries",
+    "invoice_lines",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

@@ -6,6 +6,7 @@ from piccolo.columns import (
     UUID,
     Boolean,
     ForeignKey,
+    Integer,
     Numeric,
     OnDelete,
     Text,
@@ -97,18 +98,69 @@ class Invoice(Table, tablename="invoices", db=APP_DB):
     tenant = ForeignKey(
         db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.restrict
     )
-    invoice_number = Varchar(length=64, unique=True)
+    invoice_number = Varchar(length=64, unique=True, null=True, default=None)
     total_amount = Numeric(digits=MONEY)
     currency = Varchar(length=3, default="USD")
-    status = Varchar(length=20, default="pending")
+    status = Varchar(length=20, default="draft")  # draft | open | paid | uncollectible | void
     period_start = Timestamptz()
     period_end = Timestamptz()
     due_date = Timestamptz()
     paid_date = Timestamptz(null=True, default=None)
     stripe_invoice_id = Varchar(length=255, null=True, default=None)
     payment_intent_id = Varchar(length=255, null=True, default=None)
+    number_year = Integer(null=True, default=None)
+    number_seq = Integer(null=True, default=None)
+    finalized_at = Timestamptz(null=True, default=None)
+    charge_attempts = Integer(default=0)
+    last_charge_error = Text(null=True, default=None)
+    dunning_started_at = Timestamptz(null=True, default=None)
     created_at = created_at()
     updated_at = updated_at()
+
+
+class InvoiceEntry(Table, tablename="invoice_entries", db=APP_DB):
+    """Which invoice a ledger entry is on: keyed by the entry, so at most one."""
+
+    ledger_entry_id = UUID(primary_key=True)
+    invoice_id = UUID()
+    tenant_id = UUID()
+
+
+class InvoiceLine(Table, tablename="invoice_lines", db=APP_DB):
+    """One line of an invoice: the entries of one model and resource type, rounded to cents."""
+
+    id = pk()
+    invoice_id = UUID()
+    tenant_id = UUID()
+    model = Varchar(length=100, null=True, default=None)
+    resource_type = Varchar(length=32)
+    quantity = Numeric(digits=MONEY)
+    exact_amount = Numeric(digits=MONEY)
+    amount = Numeric(digits=(18, 2))
+
+
+class InvoiceCounter(Table, tablename="invoice_counters", db=APP_DB):
+    """The last invoice number given out in a year (gap-free numbering)."""
+
+    year = Integer(primary_key=True)
+    last_seq = Integer()
+
+
+class BillingCustomer(Table, tablename="billing_customers", db=APP_DB):
+    """A tenant's Stripe customer, created on first need."""
+
+    tenant_id = UUID(primary_key=True)
+    stripe_customer_id = Varchar(length=255, unique=True)
+    created_at = created_at()
+
+
+class StripeEvent(Table, tablename="stripe_events", db=APP_DB):
+    """A Stripe webhook event already processed (each id once)."""
+
+    id = Varchar(length=255, primary_key=True)
+    type = Varchar(length=100)
+    object_created = Timestamptz(null=True, default=None)
+    received_at = created_at()
 
 
 class Subscription(Table, tablename="subscriptions", db=APP_DB):
@@ -135,6 +187,9 @@ class PaymentMethod(Table, tablename="payment_methods", db=APP_DB):
     stripe_customer_id = Varchar(length=255)
     type = Varchar(length=20, null=True, default=None)
     last4 = Varchar(length=4, null=True, default=None)
+    brand = Varchar(length=20, null=True, default=None)
+    exp_month = Integer(null=True, default=None)
+    exp_year = Integer(null=True, default=None)
     is_default = Boolean(default=False)
     created_at = created_at()
     updated_at = updated_at()
