@@ -7,6 +7,8 @@ Both run as scheduler jobs in the ledger process:
   confirmed; a retry finds the stored intent and asks Stripe what became of it, so an
   invoice is charged once even when the process or Stripe dies halfway. Stripe unreachable
   = the job raises and the scheduler retries it with backoff.
+- A prepaid tenant (a subscription and no card, ledger.budget's rule) was admitted against
+  its credit only and the ledger debited it entry by entry: its invoice is settled at once.
 - A declined charge starts (or continues) dunning: retries on the days of
   `HB_BILLING_RETRY_DAYS` after the first failure, an email to the tenant admins after each
   failure with escalating wording, and `billing.suspend_unpaid` on day
@@ -43,7 +45,13 @@ async def charge_invoice(job: scheduler.Job) -> None:
     async with db.scope(tenant_id):
         invoice = await db.fetchrow("SELECT * FROM invoices WHERE id = $1", invoice_id)
         method = await payments.default_method(tenant_id)
+        prepaid = await db.fetchrow("SELECT 1 FROM subscriptions WHERE tenant_id = $1", tenant_id)
     if invoice is None or invoice["status"] != "open":
+        return
+    if method is None and prepaid is not None and not invoice["payment_intent_id"]:
+        # ledger.budget's rule: a subscription and no card = prepaid. Its usage was admitted
+        # against its credit only, which the ledger debited entry by entry: already paid.
+        await mark_paid(invoice_id, tenant_id, None)
         return
     if invoice["payment_intent_id"]:
         intent = await client().v1.payment_intents.retrieve_async(invoice["payment_intent_id"])

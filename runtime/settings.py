@@ -188,6 +188,11 @@ class Settings(msgspec.Struct, frozen=True):
     stripe_api_base: str | None
     stripe_secret_key: str | None
     stripe_webhook_secret: str | None
+    stripe_publishable_key: str
+    """`HB_STRIPE_PUBLISHABLE_KEY`: handed to Stripe.js in the console."""
+    stripe_js_url: str
+    """`HB_STRIPE_JS_URL`: where the console loads Stripe.js; by default localstripe's fake one
+    when `HB_STRIPE_API_BASE` is set, else https://js.stripe.com/v3/."""
     billing: BillingSettings
 
     @property
@@ -338,6 +343,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         stripe_api_base=env.get("HB_STRIPE_API_BASE") or None,
         stripe_secret_key=env.get("HB_STRIPE_SECRET_KEY") or None,
         stripe_webhook_secret=env.get("HB_STRIPE_WEBHOOK_SECRET") or None,
+        stripe_publishable_key=env.get("HB_STRIPE_PUBLISHABLE_KEY") or "pk_test_hirebuddha",
+        stripe_js_url=env.get("HB_STRIPE_JS_URL")
+        or (
+            f"{env['HB_STRIPE_API_BASE'].rstrip('/')}/js.stripe.com/v3/"
+            if env.get("HB_STRIPE_API_BASE")
+            else "https://js.stripe.com/v3/"
+        ),
         billing=BillingSettings(
             retry_days=_days(env, "HB_BILLING_RETRY_DAYS", "1,3,7"),
             suspend_day=_int(env, "HB_BILLING_SUSPEND_DAY", 14),

@@ -24,6 +24,7 @@ PUBLIC = {
     ("GET", "/asyncapi"),
     ("GET", "/"),  # the console (SPA) and its client routes
     ("GET", "/{path:path}"),
+    ("POST", "/api/v1/billing/stripe/webhook"),  # Stripe signs it (billing/webhooks.py)
 }
 
 

@@ -1,0 +1,131 @@
+"""Billing routes (docs/billing.md "API").
+
+- `/tenant/billing/*` (tenant admin): overview, SetupIntents and cards, invoices (JSON, HTML, PDF).
+- `/admin/billing/*` (app admin): every invoice, dunning state, close last month now.
+- `POST /billing/stripe/webhook` (public; Stripe signs it): see billing/webhooks.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import Provide
+
+from billing import webhooks
+from web.auth.guards import requires_app_admin, requires_tenant_admin
+from web.billing.deps import provide_admin_billing, provide_tenant_billing
+from web.billing.schemas import (
+    BillingOverviewOut,
+    DunningOut,
+    InvoiceDetailOut,
+    InvoiceOut,
+    PaymentMethodIn,
+    PaymentMethodOut,
+    SetupIntentOut,
+    WebhookOut,
+)
+from web.billing.service import AdminBillingService, TenantBillingService
+
+
+class TenantBillingController(Controller):
+    """The tenant admin's billing."""
+
+    path = "/tenant/billing"
+    guards = [requires_tenant_admin]
+    tags = ["billing"]
+    dependencies = {"billing": Provide(provide_tenant_billing, sync_to_thread=False)}
+
+    @get("/")
+    async def billing_overview(self, billing: TenantBillingService) -> BillingOverviewOut:
+        """Account state, cards and recent invoices, and what the console needs for Stripe.js."""
+        return msgspec.convert(await billing.overview(), BillingOverviewOut, from_attributes=True)
+
+    @post("/setup-intents", status_code=201)
+    async def create_setup_intent(self, billing: TenantBillingService) -> SetupIntentOut:
+        """A SetupIntent for Stripe.js to confirm with the card the admin types in."""
+        return msgspec.convert(await billing.setup_intent(), SetupIntentOut)
+
+    @get("/payment-methods")
+    async def list_payment_methods(self, billing: TenantBillingService) -> list[PaymentMethodOut]:
+        return msgspec.convert(await billing.methods(), list[PaymentMethodOut], from_attributes=True)
+
+    @post("/payment-methods", status_code=201)
+    async def add_payment_method(
+        self, billing: TenantBillingService, data: PaymentMethodIn, ip: str | None
+    ) -> PaymentMethodOut:
+        """Store the card of a SetupIntent that Stripe.js confirmed (first card = default)."""
+        row = await billing.add_method(data.setup_intent_id, ip)
+        return msgspec.convert(row, PaymentMethodOut, from_attributes=True)
+
+    @post("/payment-methods/{method_id:uuid}/default", status_code=200)
+    async def set_default_payment_method(
+        self, billing: TenantBillingService, method_id: uuid.UUID, ip: str | None
+    ) -> list[PaymentMethodOut]:
+        return msgspec.convert(await billing.set_default(method_id, ip), list[PaymentMethodOut], from_attributes=True)
+
+    @delete("/payment-methods/{method_id:uuid}", status_code=204)
+    async def remove_payment_method(self, billing: TenantBillingService, method_id: uuid.UUID, ip: str | None) -> None:
+        """Detach the card in Stripe and forget it here."""
+        await billing.remove(method_id, ip)
+
+    @get("/invoices")
+    async def list_invoices(self, billing: TenantBillingService) -> list[InvoiceOut]:
+        return msgspec.convert(await billing.invoices(), list[InvoiceOut], from_attributes=True)
+
+    @get("/invoices/{invoice_id:uuid}")
+    async def get_invoice(self, billing: TenantBillingService, invoice_id: uuid.UUID) -> InvoiceDetailOut:
+        return msgspec.convert(await billing.invoice(invoice_id), InvoiceDetailOut, from_attributes=True)
+
+    @get("/invoices/{invoice_id:uuid}/html", media_type="text/html")
+    async def invoice_html(self, billing: TenantBillingService, invoice_id: uuid.UUID) -> Response[str]:
+        body = await billing.document(invoice_id, "html")
+        return Response(str(body), media_type="text/html; charset=utf-8")
+
+    @get("/invoices/{invoice_id:uuid}/pdf", media_type="application/pdf")
+    async def invoice_pdf(self, billing: TenantBillingService, invoice_id: uuid.UUID) -> Response[bytes]:
+        body = await billing.document(invoice_id, "pdf")
+        assert isinstance(body, bytes)
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={"content-disposition": f'attachment; filename="invoice-{invoice_id}.pdf"'},
+        )
+
+
+class AdminBillingController(Controller):
+    """The app admin's billing view."""
+
+    path = "/admin/billing"
+    guards = [requires_app_admin]
+    tags = ["admin", "billing"]
+    dependencies = {"billing": Provide(provide_admin_billing, sync_to_thread=False)}
+
+    @get("/invoices")
+    async def list_all_invoices(self, billing: AdminBillingService) -> list[InvoiceOut]:
+        return msgspec.convert(await billing.invoices(), list[InvoiceOut], from_attributes=True)
+
+    @get("/dunning")
+    async def dunning_state(self, billing: AdminBillingService) -> list[DunningOut]:
+        """Every unpaid invoice whose charge failed: attempts, last error, suspension."""
+        return msgspec.convert(await billing.dunning(), list[DunningOut], from_attributes=True)
+
+    @post("/close-period", status_code=200)
+    async def close_last_period(self, billing: AdminBillingService) -> list[InvoiceOut]:
+        """Invoice last month for every tenant now instead of waiting for the scheduled job."""
+        return msgspec.convert(await billing.close_previous_period(), list[InvoiceOut], from_attributes=True)
+
+
+class StripeWebhookController(Controller):
+    """Stripe's events; authenticated by their signature, not by a token."""
+
+    path = "/billing/stripe"
+    tags = ["billing"]
+
+    @post("/webhook", opt={"exclude_from_auth": True}, status_code=200)
+    async def stripe_webhook(self, request: Request) -> WebhookOut:
+        """Verify the Stripe-Signature (300 s tolerance), apply the event once."""
+        event = webhooks.verify(await request.body(), request.headers.get("stripe-signature"))
+        fresh = await webhooks.handle(event)
+        return WebhookOut(received=True, duplicate=not fresh)
