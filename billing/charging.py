@@ -79,7 +79,8 @@ async def charge_invoice(job: scheduler.Job) -> None:
     )
     async with db.scope(tenant_id):
         await db.execute(
-            "UPDATE invoices SET payment_intent_id = $2, updated_at = now() WHERE id = $1 AND status = 'open'",
+            "UPDATE invoices SET payment_intent_id = $2, updated_at = now() "
+            "WHERE id = $1 AND status = 'open'",
             invoice_id,
             intent.id,
         )
@@ -160,7 +161,11 @@ async def failed(invoice: Any, code: str, reason: str) -> None:
             retry_at = None
         suspend_at = started + dt.timedelta(days=settings.suspend_day)
         await scheduler.enqueue(
-            SUSPEND_JOB, {"invoice_id": str(invoice["id"])}, suspend_at, tenant_id, key=f"suspend:{invoice['id']}"
+            SUSPEND_JOB,
+            {"invoice_id": str(invoice["id"])},
+            suspend_at,
+            tenant_id,
+            key=f"suspend:{invoice['id']}",
         )
         admins = await db.fetch(
             "SELECT email FROM users WHERE tenant_id = $1 AND role = 'tenant_admin' AND is_active", tenant_id
@@ -203,7 +208,9 @@ async def suspend_unpaid(job: scheduler.Job) -> None:
     assert tenant_id is not None
     now = await clock.now()
     async with db.scope(tenant_id):
-        invoice = await db.fetchrow("SELECT status FROM invoices WHERE id = $1", uuid.UUID(job.payload["invoice_id"]))
+        invoice = await db.fetchrow(
+            "SELECT status FROM invoices WHERE id = $1", uuid.UUID(job.payload["invoice_id"])
+        )
         if invoice is None or invoice["status"] != "open":
             return
         await db.execute(

@@ -131,7 +131,8 @@ async def finalize(invoice_id: uuid.UUID) -> dict[str, Any]:
     status = "open" if invoice["total_amount"] > 0 else "paid"
     row = await db.fetchrow(
         "UPDATE invoices SET status = $2::varchar, invoice_number = $3, number_year = $4, number_seq = $5, "
-        "finalized_at = $6::timestamptz, paid_date = CASE WHEN $2::varchar = 'paid' THEN $6::timestamptz ELSE NULL END, updated_at = now() "
+        "finalized_at = $6::timestamptz, updated_at = now(), "
+        "paid_date = CASE WHEN $2::varchar = 'paid' THEN $6::timestamptz ELSE NULL END "
         "WHERE id = $1 RETURNING *",
         invoice_id,
         status,

@@ -27,13 +27,18 @@ class PaymentDeclined(CodedError):
 async def customer_id(tenant_id: uuid.UUID) -> str:
     """The tenant's Stripe customer, created on first need."""
     async with db.scope(tenant_id):
-        row = await db.fetchrow("SELECT stripe_customer_id FROM billing_customers WHERE tenant_id = $1", tenant_id)
+        row = await db.fetchrow(
+            "SELECT stripe_customer_id FROM billing_customers WHERE tenant_id = $1", tenant_id
+        )
         name = await db.fetchrow("SELECT name FROM tenants WHERE id = $1", tenant_id)
     if row is not None:
         return str(row["stripe_customer_id"])
     try:
         customer = await client().v1.customers.create_async(
-            {"description": name["name"] if name else str(tenant_id), "metadata": {"tenant_id": str(tenant_id)}},
+            {
+                "description": name["name"] if name else str(tenant_id),
+                "metadata": {"tenant_id": str(tenant_id)},
+            },
             {"idempotency_key": f"customer-{tenant_id}"},
         )
     except stripe.APIConnectionError as exc:
@@ -45,7 +50,9 @@ async def customer_id(tenant_id: uuid.UUID) -> str:
             tenant_id,
             customer.id,
         )
-        row = await db.fetchrow("SELECT stripe_customer_id FROM billing_customers WHERE tenant_id = $1", tenant_id)
+        row = await db.fetchrow(
+            "SELECT stripe_customer_id FROM billing_customers WHERE tenant_id = $1", tenant_id
+        )
     assert row is not None
     return str(row["stripe_customer_id"])
 
@@ -54,9 +61,7 @@ async def setup_intent(tenant_id: uuid.UUID) -> dict[str, str]:
     """A SetupIntent for the browser to confirm with Stripe.js: its id and client secret."""
     customer = await customer_id(tenant_id)
     try:
-        intent = await client().v1.setup_intents.create_async(
-            {"customer": customer, "usage": "off_session", "payment_method_types": ["card"]}
-        )
+        intent = await client().v1.setup_intents.create_async({"customer": customer, "usage": "off_session"})
     except stripe.APIConnectionError as exc:
         raise BillingUnavailable("Stripe could not be reached; try again.") from exc
     return {"id": intent.id, "client_secret": intent.client_secret or ""}
@@ -123,9 +128,7 @@ async def methods(tenant_id: uuid.UUID) -> list[dict[str, Any]]:
 
 async def default_method(tenant_id: uuid.UUID) -> dict[str, Any] | None:
     """The card invoices are charged to (call inside the tenant's scope)."""
-    row = await db.fetchrow(
-        "SELECT * FROM payment_methods WHERE tenant_id = $1 AND is_default", tenant_id
-    )
+    row = await db.fetchrow("SELECT * FROM payment_methods WHERE tenant_id = $1 AND is_default", tenant_id)
     return dict(row) if row else None
 
 

@@ -38,7 +38,8 @@ def invoice_html(invoice: dict[str, Any], lines: list[dict[str, Any]], tenant_na
         "<!doctype html><html><head><meta charset=utf-8>"
         f"<title>{e(_title(invoice))}</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:720px;margin:2rem auto;padding:0 1rem}"
-        "table{width:100%;border-collapse:collapse}td,th{padding:.4rem;border-bottom:1px solid #ddd;text-align:left}"
+        "table{width:100%;border-collapse:collapse}"
+        "td,th{padding:.4rem;border-bottom:1px solid #ddd;text-align:left}"
         ".n{text-align:right}</style></head><body>"
         f"<h1>{e(_title(invoice))}</h1>"
         f"<p>Billed to <strong>{e(tenant_name)}</strong><br>Period {e(_period(invoice))}<br>"
@@ -77,5 +78,7 @@ def invoice_pdf(invoice: dict[str, Any], lines: list[dict[str, Any]], tenant_nam
         pdf.cell(45, 7, _money(line["amount"], cur), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(145, 9, "Total", border="T")
-    pdf.cell(45, 9, _money(invoice["total_amount"], cur), border="T", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        45, 9, _money(invoice["total_amount"], cur), border="T", align="R", new_x="LMARGIN", new_y="NEXT"
+    )
     return bytes(pdf.output())

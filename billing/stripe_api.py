@@ -4,6 +4,7 @@ development and tests) with `HB_STRIPE_SECRET_KEY`."""
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 
 import stripe
 
@@ -33,6 +34,6 @@ def client() -> stripe.StripeClient:
     )
 
 
-def cents(amount) -> int:  # type: ignore[no-untyped-def]
+def cents(amount: Decimal) -> int:
     """A Decimal amount already rounded to cents, as Stripe's integer minor units."""
     return int((amount * 100).to_integral_value())

@@ -46,12 +46,18 @@ def verify(payload: bytes, signature: str | None) -> dict[str, Any]:
     if not signature:
         raise SignatureInvalid("The Stripe-Signature header is missing.")
     try:
-        stripe.WebhookSignature.verify_header(payload.decode("utf-8", "replace"), signature, secret, TOLERANCE_S)
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8", "replace"), signature, secret, TOLERANCE_S
+        )
     except stripe.SignatureVerificationError as exc:
         raise SignatureInvalid("The Stripe-Signature does not match this payload.") from exc
     try:
         event = json.loads(payload)
-        if not (isinstance(event, dict) and isinstance(event.get("id"), str) and isinstance(event.get("type"), str)):
+        if not (
+            isinstance(event, dict)
+            and isinstance(event.get("id"), str)
+            and isinstance(event.get("type"), str)
+        ):
             raise ValueError("not an event")
         if not isinstance(event.get("data", {}).get("object"), dict):
             raise ValueError("no data.object")
@@ -77,7 +83,8 @@ async def handle(event: dict[str, Any]) -> bool:
     created = event.get("created")
     async with db.scope(system=True):
         await db.execute(
-            "INSERT INTO stripe_events (id, type, object_created) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO stripe_events (id, type, object_created) VALUES ($1, $2, $3) "
+            "ON CONFLICT (id) DO NOTHING",
             event_id,
             kind,
             dt.datetime.fromtimestamp(created, dt.UTC) if isinstance(created, int) else None,

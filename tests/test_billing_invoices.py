@@ -104,7 +104,10 @@ async def test_numbers_have_no_gap_across_tenants(database) -> None:
     made = [await _close(tenant, start) for tenant in tenants]
     year = made[0]["number_year"]
     async with db.scope(system=True):
-        seqs = [r["number_seq"] for r in await db.fetch("SELECT number_seq FROM invoices WHERE number_year = $1", year)]
+        seqs = [
+            r["number_seq"]
+            for r in await db.fetch("SELECT number_seq FROM invoices WHERE number_year = $1", year)
+        ]
     assert sorted(seqs) == list(range(1, len(seqs) + 1))
 
 
@@ -120,7 +123,9 @@ async def test_numbers_have_no_gap_across_tenants(database) -> None:
         max_size=12,
     )
 )
-async def test_property_every_entry_on_exactly_one_invoice_and_totals_follow_the_rule(database, steps) -> None:
+async def test_property_every_entry_on_exactly_one_invoice_and_totals_follow_the_rule(
+    database, steps
+) -> None:
     models = [model_name("prop") for _ in range(2)]
     for m in models:
         await make_rate(m, "input_tokens", cost="0.00037", billing="0.00111")
@@ -183,7 +188,9 @@ async def test_the_clock_moves_for_every_reader_and_the_scheduler_runs_what_is_d
             pass
         assert sorted(ran) == ["flaky", "flaky", "later", "now"]
         async with db.scope(system=True):
-            statuses = {r["status"] for r in await db.fetch("SELECT status FROM scheduled_jobs WHERE kind = $1", kind)}
+            statuses = {
+                r["status"] for r in await db.fetch("SELECT status FROM scheduled_jobs WHERE kind = $1", kind)
+            }
         assert statuses == {"done"}
     finally:
         await clock.set_offset(0)

@@ -6,9 +6,6 @@ verified, applied once, replays and reordering harmless, forgeries refused.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import time
 import uuid
 
@@ -16,32 +13,21 @@ import httpx
 import pytest
 
 from billing import charging, invoices
-from conftest import STRIPE_WEBHOOK_SECRET
-from helpers.api import ApiUser, register
+from helpers.api import register
 from helpers.ledger import make_rate, model_name, usage
-from helpers.stripe import LocalStripe
+from helpers.stripe import WEBHOOK, LocalStripe, add_card, event, signed
 from ledger import service
 from runtime import clock, db, scheduler
-
-WEBHOOK = "/api/v1/billing/stripe/webhook"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _billing_jobs() -> None:
     """This process runs the billing jobs like the ledger process does (same handlers)."""
-    for kind, fn in ((invoices.CHARGE_JOB, charging.charge_invoice), (charging.SUSPEND_JOB, charging.suspend_unpaid)):
+    for kind, fn in (
+        (invoices.CHARGE_JOB, charging.charge_invoice),
+        (charging.SUSPEND_JOB, charging.suspend_unpaid),
+    ):
         scheduler.register(kind, fn)
-
-
-async def add_card(admin: ApiUser, localstripe: LocalStripe, number: str = "4242424242424242") -> dict:
-    r = await admin.post("/api/v1/tenant/billing/setup-intents")
-    assert r.status_code == 201, r.text
-    intent = r.json()
-    assert intent["stripe_js_url"].endswith("/js.stripe.com/v3/")
-    await localstripe.add_card(intent["id"], intent["client_secret"], number)
-    r = await admin.post("/api/v1/tenant/billing/payment-methods", json={"setup_intent_id": intent["id"]})
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 async def open_invoice(tenant_id: uuid.UUID, tokens: int = 200_000) -> dict:
@@ -71,7 +57,9 @@ async def invoice_row(invoice_id: uuid.UUID) -> dict:
 
 
 async def intents_of(localstripe: LocalStripe, invoice_id: uuid.UUID) -> list[dict]:
-    async with httpx.AsyncClient(base_url=localstripe.base_url, headers={"Authorization": "Bearer sk_test_x"}) as c:
+    async with httpx.AsyncClient(
+        base_url=localstripe.base_url, headers={"Authorization": "Bearer sk_test_x"}
+    ) as c:
         r = await c.get("/v1/payment_intents", params={"limit": 100})
     return [pi for pi in r.json()["data"] if pi["metadata"].get("invoice_id") == str(invoice_id)]
 
@@ -99,7 +87,9 @@ async def test_cards_are_added_through_a_setup_intent_listed_defaulted_and_remov
     assert overview["tenant_status"] == "active" and len(overview["payment_methods"]) == 1
 
 
-async def test_a_setup_intent_of_another_tenant_or_unconfirmed_is_refused(client, localstripe, database) -> None:
+async def test_a_setup_intent_of_another_tenant_or_unconfirmed_is_refused(
+    client, localstripe, database
+) -> None:
     admin, other = await register(client), await register(client)
     intent = (await other.post("/api/v1/tenant/billing/setup-intents")).json()
     r = await admin.post("/api/v1/tenant/billing/payment-methods", json={"setup_intent_id": intent["id"]})
@@ -153,24 +143,9 @@ async def test_an_invoice_is_charged_once_even_when_stripe_is_down_during_the_ch
     assert (await other.get(f"/api/v1/tenant/billing/invoices/{invoice['id']}/pdf")).status_code == 404
 
 
-def signed(event: dict, secret: str = STRIPE_WEBHOOK_SECRET, at: int | None = None) -> tuple[bytes, dict]:
-    body = json.dumps(event).encode()
-    ts = int(time.time()) if at is None else at
-    sig = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
-    return body, {"Stripe-Signature": f"t={ts},v1={sig}", "Content-Type": "application/json"}
-
-
-def event(kind: str, obj: dict) -> dict:
-    return {
-        "id": f"evt_{uuid.uuid4().hex}",
-        "object": "event",
-        "type": kind,
-        "created": int(time.time()),
-        "data": {"object": obj},
-    }
-
-
-async def test_webhooks_are_verified_applied_once_and_order_does_not_matter(client, localstripe, database) -> None:
+async def test_webhooks_are_verified_applied_once_and_order_does_not_matter(
+    client, localstripe, database
+) -> None:
     admin = await register(client)
     tenant = uuid.UUID(admin.tenant_id)
     invoice = await open_invoice(tenant)

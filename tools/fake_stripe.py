@@ -21,7 +21,7 @@ def application() -> web.Application:
     """localstripe's app, its state kept in memory."""
     from localstripe import resources, server
 
-    resources.store.dump_to_disk = lambda: None  # type: ignore[method-assign]
+    resources.store.dump_to_disk = lambda: None
     return server.app
 
 

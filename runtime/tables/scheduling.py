@@ -1,6 +1,6 @@
 """The durable scheduler's queue (runtime/scheduler.py). Most access is raw SQL there."""
 
-from piccolo.columns import UUID, Integer, JSONB, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from runtime.db import APP_DB

@@ -8,6 +8,11 @@ create the card's payment method and confirm the SetupIntent with it.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -16,10 +21,12 @@ import pytest
 from aiohttp import web
 
 from conftest import STRIPE_PORT, STRIPE_WEBHOOK_SECRET
+from helpers.api import ApiUser
 from tools.fake_stripe import start
 
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000341"  # attaches, then every charge is declined
+WEBHOOK = "/api/v1/billing/stripe/webhook"
 
 
 @dataclass
@@ -66,6 +73,34 @@ class LocalStripe:
             )
             r.raise_for_status()
             return pm.json()["id"]
+
+
+async def add_card(admin: ApiUser, localstripe: LocalStripe, number: str = "4242424242424242") -> dict:
+    r = await admin.post("/api/v1/tenant/billing/setup-intents")
+    assert r.status_code == 201, r.text
+    intent = r.json()
+    assert intent["stripe_js_url"].endswith("/js.stripe.com/v3/")
+    await localstripe.add_card(intent["id"], intent["client_secret"], number)
+    r = await admin.post("/api/v1/tenant/billing/payment-methods", json={"setup_intent_id": intent["id"]})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def signed(event: dict, secret: str = STRIPE_WEBHOOK_SECRET, at: int | None = None) -> tuple[bytes, dict]:
+    body = json.dumps(event).encode()
+    ts = int(time.time()) if at is None else at
+    sig = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    return body, {"Stripe-Signature": f"t={ts},v1={sig}", "Content-Type": "application/json"}
+
+
+def event(kind: str, obj: dict) -> dict:
+    return {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "object": "event",
+        "type": kind,
+        "created": int(time.time()),
+        "data": {"object": obj},
+    }
 
 
 @pytest.fixture(scope="session")

@@ -63,10 +63,14 @@ class TenantBillingController(Controller):
     async def set_default_payment_method(
         self, billing: TenantBillingService, method_id: uuid.UUID, ip: str | None
     ) -> list[PaymentMethodOut]:
-        return msgspec.convert(await billing.set_default(method_id, ip), list[PaymentMethodOut], from_attributes=True)
+        return msgspec.convert(
+            await billing.set_default(method_id, ip), list[PaymentMethodOut], from_attributes=True
+        )
 
     @delete("/payment-methods/{method_id:uuid}", status_code=204)
-    async def remove_payment_method(self, billing: TenantBillingService, method_id: uuid.UUID, ip: str | None) -> None:
+    async def remove_payment_method(
+        self, billing: TenantBillingService, method_id: uuid.UUID, ip: str | None
+    ) -> None:
         """Detach the card in Stripe and forget it here."""
         await billing.remove(method_id, ip)
 

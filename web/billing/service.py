@@ -40,7 +40,11 @@ class TenantBillingService:
     async def setup_intent(self) -> dict[str, str]:
         intent = await payments.setup_intent(self.tenant_id)
         settings = get_settings()
-        return {**intent, "publishable_key": settings.stripe_publishable_key, "stripe_js_url": settings.stripe_js_url}
+        return {
+            **intent,
+            "publishable_key": settings.stripe_publishable_key,
+            "stripe_js_url": settings.stripe_js_url,
+        }
 
     async def add_method(self, setup_intent_id: str, ip: str | None) -> dict[str, Any]:
         row = await payments.add_from_setup_intent(self.tenant_id, setup_intent_id)
@@ -127,4 +131,3 @@ class AdminBillingService:
                 if row is not None:
                     made.append(row)
         return made
-

@@ -48,6 +48,10 @@ export const ERROR_CODES = [
   "method_not_allowed",
   "conflict",
   "too_many_requests",
+  "billing_unavailable",
+  "payment_declined",
+  "no_payment_method",
+  "webhook_signature_invalid",
 ] as const;
 
 /** A machine code of a REST problem body, a WebSocket error frame or a failed execution. */
