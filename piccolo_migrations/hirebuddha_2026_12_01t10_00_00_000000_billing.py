@@ -13,6 +13,8 @@
 - `invoice_lines`: the rounded lines (model x resource type) of an invoice.
 - `invoice_counters`: the last number given out per year, taken under a row lock.
 - `payment_methods` gets the card's brand and expiry; a Stripe payment method is stored once.
+- `dev_mailbox`: the last mails the development catcher (`hirebuddha mailcatcher`) received,
+  shown to the app admin; empty in production.
 - `stripe_events`: the id of every webhook event processed (each one once).
 """
 
@@ -93,6 +95,15 @@ def statements() -> list[str]:
         "ALTER TABLE payment_methods ADD COLUMN exp_month integer NULL",
         "ALTER TABLE payment_methods ADD COLUMN exp_year integer NULL",
         "CREATE UNIQUE INDEX payment_methods_stripe_id ON payment_methods (stripe_payment_method_id)",
+        """CREATE TABLE dev_mailbox (
+  id uuid PRIMARY KEY,
+  mail_from text NOT NULL,
+  rcpt_to text NOT NULL,
+  subject text NOT NULL,
+  body text NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now()
+)""",
+        "CREATE INDEX dev_mailbox_received ON dev_mailbox (received_at DESC)",
         """CREATE TABLE stripe_events (
   id varchar(255) PRIMARY KEY,
   type varchar(100) NOT NULL,

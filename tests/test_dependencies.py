@@ -1,5 +1,6 @@
 """The dependency rule of docs/architecture.md, checked on every import in the tree:
-web -> runtime <- actors, ledger -> runtime, web/ledger -> billing -> runtime, plus the named exceptions listed there."""
+web -> runtime <- actors, ledger -> runtime,
+web and ledger -> billing -> runtime, plus the named exceptions listed there."""
 
 from __future__ import annotations
 

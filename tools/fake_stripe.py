@@ -33,12 +33,16 @@ async def start(host: str, port: int) -> web.AppRunner:
     return runner
 
 
-async def _serve(host: str, port: int) -> None:
+async def _serve(host: str, port: int, webhook_url: str | None, webhook_secret: str | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     runner = await start(host, port)
+    if webhook_url and webhook_secret:  # localstripe signs and POSTs its events there
+        from localstripe.webhooks import register_webhook
+
+        register_webhook("hirebuddha", webhook_url, webhook_secret, None)
     print(f"fake stripe listening on http://{host}:{port}", flush=True)
     await stop.wait()
     await runner.cleanup()
@@ -48,6 +52,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="hirebuddha fake-stripe", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8420)
+    parser.add_argument("--webhook-url", help="where to POST signed events (our webhook route)")
+    parser.add_argument("--webhook-secret", help="the signing secret (HB_STRIPE_WEBHOOK_SECRET)")
     args = parser.parse_args(argv)
-    asyncio.run(_serve(args.host, args.port))
+    asyncio.run(_serve(args.host, args.port, args.webhook_url, args.webhook_secret))
     return 0

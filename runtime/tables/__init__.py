@@ -31,7 +31,7 @@ from runtime.tables.budget import BudgetReservation
 from runtime.tables.config import AIModel, ProviderHealth, SystemConfig
 from runtime.tables.identity import ApiKey, AuditLog, Partner, RefreshToken, Tenant, User
 from runtime.tables.ops import DeadLetter, WebhookDelivery
-from runtime.tables.scheduling import ScheduledJob
+from runtime.tables.scheduling import DevMail, ScheduledJob
 
 ALL_TABLES = [
     Partner,
@@ -65,6 +65,7 @@ ALL_TABLES = [
     InvoiceLine,
     InvoiceCounter,
     StripeEvent,
+    DevMail,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself

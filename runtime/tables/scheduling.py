@@ -1,4 +1,4 @@
-"""The durable scheduler's queue (runtime/scheduler.py). Most access is raw SQL there."""
+"""The durable scheduler's queue (runtime/scheduler.py) and the development mailbox."""
 
 from piccolo.columns import JSONB, UUID, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
@@ -23,3 +23,14 @@ class ScheduledJob(Table, tablename="scheduled_jobs", db=APP_DB):
     last_error = Text(null=True, default=None)
     created_at = created_at()
     updated_at = updated_at()
+
+
+class DevMail(Table, tablename="dev_mailbox", db=APP_DB):
+    """A mail the development catcher received (tools/mailcatcher.py); the newest 200 are kept."""
+
+    id = pk()
+    mail_from = Text()
+    rcpt_to = Text()
+    subject = Text()
+    body = Text()
+    received_at = created_at()

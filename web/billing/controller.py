@@ -18,6 +18,7 @@ from web.auth.guards import requires_app_admin, requires_tenant_admin
 from web.billing.deps import provide_admin_billing, provide_tenant_billing
 from web.billing.schemas import (
     BillingOverviewOut,
+    CaughtMailOut,
     DunningOut,
     InvoiceDetailOut,
     InvoiceOut,
@@ -114,6 +115,11 @@ class AdminBillingController(Controller):
     async def dunning_state(self, billing: AdminBillingService) -> list[DunningOut]:
         """Every unpaid invoice whose charge failed: attempts, last error, suspension."""
         return msgspec.convert(await billing.dunning(), list[DunningOut], from_attributes=True)
+
+    @get("/mailbox")
+    async def dev_mailbox(self, billing: AdminBillingService) -> list[CaughtMailOut]:
+        """The newest 50 mails the development catcher received (`make up`; empty in production)."""
+        return msgspec.convert(await billing.mailbox(), list[CaughtMailOut], from_attributes=True)
 
     @post("/close-period", status_code=200)
     async def close_last_period(self, billing: AdminBillingService) -> list[InvoiceOut]:

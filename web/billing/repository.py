@@ -36,6 +36,16 @@ async def tenant(tenant_id: uuid.UUID) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+async def mailbox(limit: int) -> list[dict[str, Any]]:
+    """The development catcher's newest mails (system scope)."""
+    rows = await db.fetch(
+        "SELECT id, mail_from, rcpt_to, subject, body, received_at FROM dev_mailbox "
+        "ORDER BY received_at DESC LIMIT $1",
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
 async def dunning() -> list[dict[str, Any]]:
     """Invoices in dunning or written off, with their tenant (system scope)."""
     rows = await db.fetch(

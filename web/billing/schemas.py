@@ -83,6 +83,15 @@ class DunningOut(msgspec.Struct):
     billing_suspended_at: dt.datetime | None
 
 
+class CaughtMailOut(msgspec.Struct):
+    id: uuid.UUID
+    mail_from: str
+    rcpt_to: str
+    subject: str
+    body: str
+    received_at: dt.datetime
+
+
 class WebhookOut(msgspec.Struct):
     received: bool
     duplicate: bool

@@ -114,6 +114,10 @@ class AdminBillingService:
         async with db.scope(system=True):
             return await repo.invoices(None)
 
+    async def mailbox(self) -> list[dict[str, Any]]:
+        async with db.scope(system=True):
+            return await repo.mailbox(50)
+
     async def dunning(self) -> list[dict[str, Any]]:
         async with db.scope(system=True):
             return await repo.dunning()
