@@ -26,7 +26,7 @@ from typing import Any
 
 import stripe
 
-from billing import invoices, payments
+from billing import credit, invoices, payments
 from billing.stripe_api import cents, client
 from runtime import clock, db, scheduler
 from runtime.mail import Mail, send
@@ -262,10 +262,13 @@ def register() -> None:
     scheduler.register(invoices.CHARGE_JOB, charge_invoice)
     scheduler.register(SUSPEND_JOB, suspend_unpaid)
     scheduler.register(CLOSE_JOB, close_period)
+    scheduler.register(credit.ALERTS_JOB, credit.spend_alerts)
 
 
 async def start() -> None:
     """Make sure the current period's closing is scheduled (at process start)."""
-    start_of, _ = invoices.period_of(await clock.now())
+    now = await clock.now()
+    start_of, _ = invoices.period_of(now)
     async with db.scope(system=True):
         await schedule_close(start_of)
+    await credit.schedule_alerts(now)

@@ -23,7 +23,7 @@ from typing import Any
 
 import stripe
 
-from billing import charging, payments
+from billing import charging, credit, payments
 from runtime import db
 from runtime.errors import CodedError
 from runtime.settings import get_settings
@@ -94,6 +94,9 @@ async def handle(event: dict[str, Any]) -> bool:
 
 async def _paid(obj: Any) -> None:
     metadata = obj.get("metadata") or {}
+    if metadata.get("kind") == "credit" and obj.get("object") == "payment_intent":
+        await credit.landed_by_webhook(metadata, str(obj.get("id")))
+        return
     raw = metadata.get("invoice_id")
     if not raw:
         return  # a payment that is not an invoice's (prepaid credit has its own path)

@@ -23,7 +23,12 @@ from web.agents.controller import AgentController
 from web.audit.controller import PlatformAuditController, TenantAuditController
 from web.auth.controller import AuthController, me
 from web.auth.middleware import BearerAuthMiddleware
-from web.billing.controller import AdminBillingController, StripeWebhookController, TenantBillingController
+from web.billing.controller import (
+    AdminBillingController,
+    PartnerStatementController,
+    StripeWebhookController,
+    TenantBillingController,
+)
 from web.chat.controller import chat_socket
 from web.chat.relay import Relay
 from web.deps import API_DEPENDENCIES
@@ -72,6 +77,7 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     TenantBillingController,
     AdminBillingController,
     StripeWebhookController,
+    PartnerStatementController,
 ]
 
 

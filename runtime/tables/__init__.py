@@ -16,6 +16,7 @@ from runtime.tables.ai import (
 )
 from runtime.tables.billing import (
     BillingCustomer,
+    CreditPurchase,
     Invoice,
     InvoiceCounter,
     InvoiceEntry,
@@ -23,6 +24,8 @@ from runtime.tables.billing import (
     LedgerEntry,
     PartnerRate,
     PaymentMethod,
+    Plan,
+    SpendAlert,
     StripeEvent,
     Subscription,
     SystemRate,
@@ -66,6 +69,9 @@ ALL_TABLES = [
     InvoiceCounter,
     StripeEvent,
     DevMail,
+    Plan,
+    CreditPurchase,
+    SpendAlert,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
@@ -94,6 +100,8 @@ TENANT_TABLES = [
     "billing_customers",
     "invoice_entries",
     "invoice_lines",
+    "credit_purchases",
+    "spend_alerts",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

@@ -154,6 +154,43 @@ class BillingCustomer(Table, tablename="billing_customers", db=APP_DB):
     created_at = created_at()
 
 
+class Plan(Table, tablename="plans", db=APP_DB):
+    """A plan of the catalog: tier, prices and the credit it includes each period."""
+
+    id = pk()
+    name = Varchar(length=64, unique=True)
+    tier = Varchar(length=20)
+    monthly_price = Numeric(digits=(18, 2))
+    annual_price = Numeric(digits=(18, 2))
+    included_credit = Numeric(digits=MONEY, default=Decimal("0"))
+    max_concurrency = Integer(default=4)
+    is_active = Boolean(default=True)
+    created_at = created_at()
+    updated_at = updated_at()
+
+
+class CreditPurchase(Table, tablename="credit_purchases", db=APP_DB):
+    """Credit that landed, once per `reference`; append-only (a trigger refuses edits)."""
+
+    id = pk()
+    tenant_id = UUID()
+    amount = Numeric(digits=MONEY)
+    source = Varchar(length=20)  # purchase | plan
+    reference = Varchar(length=255, unique=True)
+    balance_after = Numeric(digits=MONEY)
+    created_at = created_at()
+
+
+class SpendAlert(Table, tablename="spend_alerts", db=APP_DB):
+    """A spend alert already mailed (its key says which cap or credit and which threshold)."""
+
+    key = Varchar(length=255, primary_key=True)
+    tenant_id = UUID()
+    kind = Varchar(length=10)
+    percent = Integer()
+    created_at = created_at()
+
+
 class StripeEvent(Table, tablename="stripe_events", db=APP_DB):
     """A Stripe webhook event already processed (each id once)."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from web.auth.identity import Principal
-from web.billing.service import AdminBillingService, TenantBillingService
+from web.billing.service import AdminBillingService, PartnerStatementService, TenantBillingService
 
 
 def provide_tenant_billing(me: Principal) -> TenantBillingService:
@@ -12,3 +12,7 @@ def provide_tenant_billing(me: Principal) -> TenantBillingService:
 
 def provide_admin_billing(me: Principal) -> AdminBillingService:
     return AdminBillingService(me)
+
+
+def provide_partner_statements(me: Principal) -> PartnerStatementService:
+    return PartnerStatementService(me)

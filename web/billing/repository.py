@@ -56,3 +56,46 @@ async def dunning() -> list[dict[str, Any]]:
         "ORDER BY i.dunning_started_at"
     )
     return [dict(r) for r in rows]
+
+
+async def plan_by_name(name: str) -> dict[str, Any] | None:
+    row = await db.fetchrow("SELECT * FROM plans WHERE name = $1", name)
+    return dict(row) if row else None
+
+
+async def insert_plan(data: dict[str, Any]) -> dict[str, Any]:
+    row = await db.fetchrow(
+        "INSERT INTO plans (id, name, tier, monthly_price, annual_price, included_credit, max_concurrency) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+        uuid.uuid4(),
+        data["name"],
+        data["tier"],
+        data["monthly_price"],
+        data["annual_price"],
+        data["included_credit"],
+        data["max_concurrency"],
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def update_plan(plan_id: uuid.UUID, changes: dict[str, Any]) -> dict[str, Any] | None:
+    """Change the given fields; absent ones keep their value."""
+    row = await db.fetchrow(
+        "UPDATE plans SET monthly_price = coalesce($2, monthly_price), "
+        "annual_price = coalesce($3, annual_price), "
+        "included_credit = coalesce($4, included_credit), max_concurrency = coalesce($5, max_concurrency), "
+        "is_active = coalesce($6, is_active), updated_at = now() WHERE id = $1 RETURNING *",
+        plan_id,
+        changes.get("monthly_price"),
+        changes.get("annual_price"),
+        changes.get("included_credit"),
+        changes.get("max_concurrency"),
+        changes.get("is_active"),
+    )
+    return dict(row) if row else None
+
+
+async def partner(partner_id: uuid.UUID) -> dict[str, Any] | None:
+    row = await db.fetchrow("SELECT id, name FROM partners WHERE id = $1", partner_id)
+    return dict(row) if row else None
