@@ -25,8 +25,8 @@ from web.billing.schemas import (
     BillingOverviewOut,
     CaughtMailOut,
     CreditBoughtOut,
-    CreditIn,
-    CreditOut,
+    PrepaidCreditIn,
+    PrepaidCreditOut,
     DunningOut,
     InvoiceDetailOut,
     InvoiceOut,
@@ -100,13 +100,13 @@ class TenantBillingController(Controller):
         return msgspec.convert(await billing.invoice(invoice_id), InvoiceDetailOut, from_attributes=True)
 
     @get("/credit")
-    async def credit_balance(self, billing: TenantBillingService) -> CreditOut:
+    async def credit_balance(self, billing: TenantBillingService) -> PrepaidCreditOut:
         """Prepaid credit left and every credit that landed (purchases, plan allowances)."""
-        return msgspec.convert(await billing.credit(), CreditOut, from_attributes=True)
+        return msgspec.convert(await billing.credit(), PrepaidCreditOut, from_attributes=True)
 
     @post("/credit", status_code=201)
     async def buy_credit(
-        self, billing: TenantBillingService, data: CreditIn, ip: str | None
+        self, billing: TenantBillingService, data: PrepaidCreditIn, ip: str | None
     ) -> CreditBoughtOut:
         """Charge the default card and land the credit once (a repeated `request_key` is one purchase)."""
         return msgspec.convert(await billing.buy_credit(data.amount, data.request_key, ip), CreditBoughtOut)

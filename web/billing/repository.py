@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from runtime import db
@@ -72,7 +73,7 @@ async def insert_plan(data: dict[str, Any]) -> dict[str, Any]:
         data["tier"],
         data["monthly_price"],
         data["annual_price"],
-        data["included_credit"],
+        data["included_credit"] or Decimal(0),
         data["max_concurrency"],
     )
     assert row is not None

@@ -94,7 +94,7 @@ class CaughtMailOut(msgspec.Struct):
     received_at: dt.datetime
 
 
-class CreditIn(msgspec.Struct, forbid_unknown_fields=True):
+class PrepaidCreditIn(msgspec.Struct, forbid_unknown_fields=True):
     amount: Money
     request_key: Annotated[str, msgspec.Meta(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
     """The client's key of this purchase: a repeated request is the same PaymentIntent at Stripe."""
@@ -112,7 +112,7 @@ class CreditPurchaseOut(msgspec.Struct):
     created_at: dt.datetime
 
 
-class CreditOut(msgspec.Struct):
+class PrepaidCreditOut(msgspec.Struct):
     credit_balance: Decimal
     purchases: list[CreditPurchaseOut]
 
@@ -128,7 +128,7 @@ class PlanIn(msgspec.Struct, forbid_unknown_fields=True):
     tier: Annotated[str, msgspec.Meta(pattern=r"^(free|pro|enterprise)$")]
     monthly_price: Money
     annual_price: Money
-    included_credit: Money = Decimal("0")
+    included_credit: Money | None = None
     max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 4
 
     def __post_init__(self) -> None:

@@ -22,13 +22,15 @@ const ChatPage = from(() => import("@/app/areas/chat"))("ChatPage");
 const Admin = {
   Partners: admin("PartnersPage"), Tenants: admin("AdminTenantsPage"), Rates: admin("SystemRatesPage"), Models: admin("ModelsPage"),
   Providers: admin("ProvidersPage"), DeadLetters: admin("DeadLettersPage"), Health: admin("HealthPage"), Audit: admin("AdminAuditPage"),
+  Plans: admin("PlansPage"), Revenue: admin("RevenuePage"), Dunning: admin("DunningPage"), Mailbox: admin("MailboxPage"),
 };
 const Partner = {
   Tenants: partner("TenantsPage"), Rates: partner("PartnerRatesPage"), Earnings: partner("EarningsPage"), Live: partner("LiveUsagePage"),
+  Statements: partner("StatementsPage"),
 };
 const Workspace = {
   Agents: workspace("AgentsPage"), AgentEditor: workspace("AgentEditor"), Users: workspace("UsersPage"), ApiKeys: workspace("ApiKeysPage"),
-  Usage: workspace("UsagePage"), Executions: workspace("ExecutionsPage"), Budget: workspace("BudgetPage"), Webhooks: workspace("WebhooksPage"), Audit: workspace("TenantAuditPage"),
+  Usage: workspace("UsagePage"), Executions: workspace("ExecutionsPage"), Budget: workspace("BudgetPage"), Billing: workspace("BillingPage"), Webhooks: workspace("WebhooksPage"), Audit: workspace("TenantAuditPage"),
 };
 
 const as = (roles: Role[], el: ReactNode) => <RequireRole roles={roles}>{el}</RequireRole>;
@@ -54,6 +56,7 @@ export const router = createBrowserRouter([
       { path: "console/usage", element: as(ADMIN, <Workspace.Usage />) },
       { path: "console/executions", element: as(ADMIN, <Workspace.Executions />) },
       { path: "console/budget", element: as(ADMIN, <Workspace.Budget />) },
+      { path: "console/billing", element: as(ADMIN, <Workspace.Billing />) },
       { path: "console/webhooks", element: as(ADMIN, <Workspace.Webhooks />) },
       { path: "console/audit", element: as(ADMIN, <Workspace.Audit />) },
       { path: "partner", element: <Navigate to="/partner/tenants" replace /> },
@@ -61,6 +64,7 @@ export const router = createBrowserRouter([
       { path: "partner/rates", element: as(PARTNER, <Partner.Rates />) },
       { path: "partner/earnings", element: as(PARTNER, <Partner.Earnings />) },
       { path: "partner/live", element: as(PARTNER, <Partner.Live />) },
+      { path: "partner/statements", element: as(PARTNER, <Partner.Statements />) },
       { path: "admin", element: <Navigate to="/admin/partners" replace /> },
       { path: "admin/partners", element: as(ROOT, <Admin.Partners />) },
       { path: "admin/tenants", element: as(ROOT, <Admin.Tenants />) },
@@ -70,6 +74,10 @@ export const router = createBrowserRouter([
       { path: "admin/dead-letters", element: as(ROOT, <Admin.DeadLetters />) },
       { path: "admin/health", element: as(ROOT, <Admin.Health />) },
       { path: "admin/audit", element: as(ROOT, <Admin.Audit />) },
+      { path: "admin/plans", element: as(ROOT, <Admin.Plans />) },
+      { path: "admin/revenue", element: as(ROOT, <Admin.Revenue />) },
+      { path: "admin/dunning", element: as(ROOT, <Admin.Dunning />) },
+      { path: "admin/mailbox", element: as(ROOT, <Admin.Mailbox />) },
       { path: "*", element: <p className="muted">This page does not exist. <a href="/">Go home</a></p> },
     ],
   },

@@ -2,4 +2,5 @@
 export { EarningsPage } from "@/features/partner/components/EarningsPage";
 export { LiveUsagePage } from "@/features/partner/components/LiveUsagePage";
 export { PartnerRatesPage } from "@/features/partner/components/RatesPage";
+export { StatementsPage } from "@/features/billing/components/StatementsPage";
 export { TenantsPage } from "@/features/partner/components/TenantsPage";

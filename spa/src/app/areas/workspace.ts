@@ -3,6 +3,7 @@ export { AgentEditor } from "@/features/agents/components/AgentEditor";
 export { AgentsPage } from "@/features/agents/components/AgentsPage";
 export { TenantAuditPage } from "@/features/audit/components/AuditPage";
 export { ApiKeysPage } from "@/features/tenant/components/ApiKeysPage";
+export { BillingPage } from "@/features/billing/components/BillingPage";
 export { BudgetPage } from "@/features/tenant/components/BudgetPage";
 export { ExecutionsPage } from "@/features/tenant/components/ExecutionsPage";
 export { UsagePage } from "@/features/tenant/components/UsagePage";
