@@ -6,7 +6,8 @@
   by the entry, so never on two). An entry that commits after its period's invoice was
   finalized is *late*: it lands on the next period's invoice. So every entry is on exactly
   one invoice once the period after it has closed.
-- Lines group the entries by model and resource type. **Rounding rule**: a line's amount is
+- Lines group the entries by model and resource type; a tenant on a catalog plan also gets
+  a line for the plan's fee (billing/plans.py `fee`, already in cents). **Rounding rule**: a line's amount is
   the exact sum of its entries' `tenant_cost` rounded once to cents, half to even; the total
   is the sum of the rounded lines. Nothing else is rounded.
 - Numbers are `HB-YYYY-NNNNNN`, given at finalization from a per-year counter updated in
@@ -109,6 +110,20 @@ async def draft(tenant_id: uuid.UUID, start: dt.datetime, end: dt.datetime) -> d
             g["quantity"],
             g["exact"],
             amount,
+        )
+    from billing import plans  # plans uses credit, which uses this module
+
+    plan_fee = await plans.fee(tenant_id, start, end)
+    if plan_fee is not None:
+        total += plan_fee["amount"]
+        await db.execute(
+            "INSERT INTO invoice_lines (id, invoice_id, tenant_id, model, resource_type, quantity, "
+            "exact_amount, amount) VALUES ($1, $2, $3, NULL, $4, 1, $5, $5)",
+            uuid.uuid4(),
+            invoice["id"],
+            tenant_id,
+            f"plan:{plan_fee['plan_name']}:{plan_fee['cycle']}"[:32],
+            plan_fee["amount"],
         )
     row = await db.fetchrow(
         "UPDATE invoices SET total_amount = $2, updated_at = now() WHERE id = $1 RETURNING *",

@@ -1,13 +1,15 @@
 """Plans and subscriptions (docs/billing.md "Plans").
 
 A plan (app admin's catalog) sets the tenant's tier (and so its queue lane) and concurrency,
-and includes credit that lands once per billing period (a credit with reference
-`plan:<tenant>:<plan>:<period>`). Subscribing, upgrading and downgrading take effect at once;
-cancelling returns the tenant to the free tier. Runs in the caller's transaction.
+carries a fee on the invoices (`fee`), and includes credit that lands once per billing
+period (a credit with reference `plan:<tenant>:<plan>:<period>`). Subscribing, upgrading and
+downgrading take effect at once; cancelling returns the tenant to the free tier. Runs in the
+caller's transaction.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -43,23 +45,29 @@ async def subscribe(tenant_id: uuid.UUID, plan_name: str, cycle: str) -> dict[st
     if plan is None:
         raise CodedError("not_found", f"No active plan {plan_name!r}.", 404)
     sub = await current(tenant_id)
+    now = await clock.now()
     if sub is None:
         await db.execute(
             "INSERT INTO subscriptions (id, tenant_id, plan_name, status, billing_cycle, credit_balance, "
-            "created_at, updated_at) VALUES ($1, $2, $3, 'active', $4, 0, now(), now())",
+            "plan_started_at, created_at, updated_at) VALUES ($1, $2, $3, 'active', $4, 0, $5, now(), now())",
             uuid.uuid4(),
             tenant_id,
             plan_name,
             cycle,
+            now,
         )
     else:
+        changed = (sub["plan_name"], sub["billing_cycle"], sub["status"]) != (plan_name, cycle, "active")
         await db.execute(
             "UPDATE subscriptions SET plan_name = $2, status = 'active', billing_cycle = $3, "
+            "plan_started_at = CASE WHEN $4 THEN $5 ELSE coalesce(plan_started_at, $5) END, "
             "updated_at = now() "
             "WHERE id = $1",
             sub["id"],
             plan_name,
             cycle,
+            changed,
+            now,
         )
     await db.execute(
         "UPDATE tenants SET tier = $2, max_concurrency = $3, updated_at = now() WHERE id = $1",
@@ -88,6 +96,31 @@ async def cancel(tenant_id: uuid.UUID) -> dict[str, Any] | None:
         FREE["max_concurrency"],
     )
     return await current(tenant_id)
+
+
+async def fee(tenant_id: uuid.UUID, start: dt.datetime, end: dt.datetime) -> dict[str, Any] | None:
+    """The plan fee a period's invoice carries (inside the tenant's scope), or None.
+
+    Monthly: the monthly price for every period the plan is active at its end and started
+    before it. Annual: the annual price in the period of the plan's start and in the same
+    month of each later year. No proration: a change of plan counts from the period it is in.
+    """
+    sub = await current(tenant_id)
+    if sub is None or sub["status"] != "active" or sub["tier"] is None:
+        return None
+    started = await db.fetchrow("SELECT plan_started_at FROM subscriptions WHERE id = $1", sub["id"])
+    began = started["plan_started_at"] if started else None
+    if began is None or began >= end:
+        return None
+    if sub["billing_cycle"] == "annual":
+        if began.astimezone(dt.UTC).month != start.month:
+            return None
+        price = sub["annual_price"]
+    else:
+        price = sub["monthly_price"]
+    if not price:
+        return None
+    return {"plan_name": sub["plan_name"], "cycle": sub["billing_cycle"], "amount": price}
 
 
 async def grant_included(tenant_id: uuid.UUID) -> bool:

@@ -7,6 +7,7 @@
   TRUNCATE, and `reference` (the intent id, or plan + period) makes each land once.
   `subscriptions.credit_balance` is the running balance the ledger debits.
 - `spend_alerts`: alerts already sent (80% / 100% of a cap or of the credit), once per key.
+- `subscriptions.plan_started_at`: when the current plan started (its fee's anniversary).
 """
 
 from piccolo_migrations.hirebuddha_2026_11_30t22_31_00_000000_dead_letters_rls import raw_migration
@@ -62,6 +63,7 @@ def statements() -> list[str]:
   created_at timestamptz NOT NULL DEFAULT now()
 )""",
         *tenant_table("spend_alerts"),
+        "ALTER TABLE subscriptions ADD COLUMN plan_started_at timestamptz NULL",
     ]
 
 

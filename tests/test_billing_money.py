@@ -180,3 +180,23 @@ async def test_partner_statements_match_earnings_to_the_cent_and_download(client
     mine = next(x for x in here["partners"] if x["partner_id"] == p.extra["partner"]["id"])
     assert D(mine["partner_commission"]) == D(statement["exact_total"])
     assert D(here["tenant_revenue"]) >= D(mine["tenant_revenue"]) > 0
+
+
+async def test_a_plan_puts_its_fee_on_the_invoice_beside_the_usage(client, database) -> None:
+    root = await app_admin(client)
+    name = f"team-{uuid.uuid4().hex[:6]}"
+    plan = {"name": name, "tier": "pro", "monthly_price": "19.99", "annual_price": "199", "included_credit": "0"}
+    assert (await root.post("/api/v1/admin/billing/plans", json=plan)).status_code == 201
+    admin = await register(client)
+    tenant = uuid.UUID(admin.tenant_id)
+    assert (await admin.put("/api/v1/tenant/billing/subscription", json={"plan_name": name})).status_code == 200
+    model = await priced_model(cost="0.1", billing="1.0")
+    await service.record_batch([usage(tenant, model, 1_234)])  # 1.234 -> 1.23
+    start, end = invoices.period_of(await clock.now())
+    async with db.scope(tenant):
+        invoice = await invoices.close_period(tenant, start, end)
+        assert invoice is not None
+        lines = await invoices.lines(invoice["id"])
+    fee = [line for line in lines if line["resource_type"].startswith("plan:")]
+    assert [line["amount"] for line in fee] == [D("19.99")]
+    assert invoice["total_amount"] == D("19.99") + D("1.23")

@@ -211,6 +211,7 @@ class Subscription(Table, tablename="subscriptions", db=APP_DB):
     credit_balance = Numeric(digits=MONEY, default=Decimal("0"))
     stripe_subscription_id = Varchar(length=255, null=True, default=None)
     stripe_customer_id = Varchar(length=255, null=True, default=None)
+    plan_started_at = Timestamptz(null=True, default=None)
     created_at = created_at()
     updated_at = updated_at()
 
