@@ -185,11 +185,19 @@ async def test_partner_statements_match_earnings_to_the_cent_and_download(client
 async def test_a_plan_puts_its_fee_on_the_invoice_beside_the_usage(client, database) -> None:
     root = await app_admin(client)
     name = f"team-{uuid.uuid4().hex[:6]}"
-    plan = {"name": name, "tier": "pro", "monthly_price": "19.99", "annual_price": "199", "included_credit": "0"}
+    plan = {
+        "name": name,
+        "tier": "pro",
+        "monthly_price": "19.99",
+        "annual_price": "199",
+        "included_credit": "0",
+    }
     assert (await root.post("/api/v1/admin/billing/plans", json=plan)).status_code == 201
     admin = await register(client)
     tenant = uuid.UUID(admin.tenant_id)
-    assert (await admin.put("/api/v1/tenant/billing/subscription", json={"plan_name": name})).status_code == 200
+    assert (
+        await admin.put("/api/v1/tenant/billing/subscription", json={"plan_name": name})
+    ).status_code == 200
     model = await priced_model(cost="0.1", billing="1.0")
     await service.record_batch([usage(tenant, model, 1_234)])  # 1.234 -> 1.23
     start, end = invoices.period_of(await clock.now())

@@ -54,6 +54,7 @@ def console_csp(settings: Settings) -> str:
         .replace("frame-ancestors", f"frame-src {js} https://hooks.stripe.com; frame-ancestors")
     )
 
+
 DOCS_CSP = "; ".join(
     [
         "default-src 'self'",
