@@ -19,7 +19,7 @@ import stripe
 
 from billing import invoices, payments
 from billing.payments import PaymentDeclined
-from billing.stripe_api import BillingUnavailable, cents, client
+from billing.stripe_api import UNAVAILABLE, BillingUnavailable, cents, client
 from runtime import clock, db, scheduler
 from runtime.errors import CodedError
 from runtime.mail import Mail, send
@@ -89,8 +89,8 @@ async def buy(tenant_id: uuid.UUID, amount: Decimal, request_key: str) -> dict[s
             intent = await client().v1.payment_intents.confirm_async(intent.id)
     except stripe.CardError as exc:
         raise PaymentDeclined(exc.user_message or "The card was declined.") from exc
-    except stripe.APIConnectionError as exc:
-        raise BillingUnavailable("Stripe could not be reached; try again.") from exc
+    except UNAVAILABLE as exc:
+        raise BillingUnavailable.now() from exc
     if intent.status != "succeeded":
         raise PaymentDeclined(f"The payment is {intent.status}.")
     async with db.scope(tenant_id):

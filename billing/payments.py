@@ -14,7 +14,7 @@ from typing import Any
 
 import stripe
 
-from billing.stripe_api import BillingUnavailable, client
+from billing.stripe_api import UNAVAILABLE, BillingUnavailable, client
 from runtime import db
 from runtime.errors import CodedError
 
@@ -41,8 +41,8 @@ async def customer_id(tenant_id: uuid.UUID) -> str:
             },
             {"idempotency_key": f"customer-{tenant_id}"},
         )
-    except stripe.APIConnectionError as exc:
-        raise BillingUnavailable("Stripe could not be reached; try again.") from exc
+    except UNAVAILABLE as exc:
+        raise BillingUnavailable.now() from exc
     async with db.scope(tenant_id):
         await db.execute(
             "INSERT INTO billing_customers (tenant_id, stripe_customer_id) VALUES ($1, $2) "
@@ -62,8 +62,8 @@ async def setup_intent(tenant_id: uuid.UUID) -> dict[str, str]:
     customer = await customer_id(tenant_id)
     try:
         intent = await client().v1.setup_intents.create_async({"customer": customer, "usage": "off_session"})
-    except stripe.APIConnectionError as exc:
-        raise BillingUnavailable("Stripe could not be reached; try again.") from exc
+    except UNAVAILABLE as exc:
+        raise BillingUnavailable.now() from exc
     return {"id": intent.id, "client_secret": intent.client_secret or ""}
 
 
@@ -74,8 +74,8 @@ async def add_from_setup_intent(tenant_id: uuid.UUID, setup_intent_id: str) -> d
         intent = await client().v1.setup_intents.retrieve_async(setup_intent_id)
     except stripe.InvalidRequestError as exc:
         raise CodedError("not_found", "No such setup intent.", 404) from exc
-    except stripe.APIConnectionError as exc:
-        raise BillingUnavailable("Stripe could not be reached; try again.") from exc
+    except UNAVAILABLE as exc:
+        raise BillingUnavailable.now() from exc
     if intent.customer != customer:
         raise CodedError("not_found", "No such setup intent.", 404)
     if intent.status != "succeeded" or not intent.payment_method:
@@ -87,6 +87,8 @@ async def add_from_setup_intent(tenant_id: uuid.UUID, setup_intent_id: str) -> d
             method = await client().v1.payment_methods.attach_async(pm_id, {"customer": customer})
     except stripe.CardError as exc:
         raise PaymentDeclined(exc.user_message or "The card was declined.") from exc
+    except UNAVAILABLE as exc:
+        raise BillingUnavailable.now() from exc
     card = method.card
     async with db.scope(tenant_id):
         has_default = await db.fetchrow(
@@ -159,8 +161,8 @@ async def remove(tenant_id: uuid.UUID, method_id: uuid.UUID) -> bool:
         await client().v1.payment_methods.detach_async(row["stripe_payment_method_id"])
     except stripe.InvalidRequestError:
         pass  # already detached in Stripe (a webhook told us, or a retry): forget it here too
-    except stripe.APIConnectionError as exc:
-        raise BillingUnavailable("Stripe could not be reached; try again.") from exc
+    except UNAVAILABLE as exc:
+        raise BillingUnavailable.now() from exc
     async with db.scope(tenant_id):
         await forget(tenant_id, row["stripe_payment_method_id"])
     return True

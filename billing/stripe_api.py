@@ -18,6 +18,11 @@ class BillingUnavailable(CodedError):
     def __init__(self, message: str) -> None:
         super().__init__("billing_unavailable", message, 503)
 
+    @classmethod
+    def now(cls) -> BillingUnavailable:
+        """Stripe was away or failed during this request."""
+        return cls("Stripe could not be reached or failed; try again.")
+
 
 @functools.cache
 def client() -> stripe.StripeClient:
@@ -32,6 +37,10 @@ def client() -> stripe.StripeClient:
         max_network_retries=0,
         http_client=stripe.HTTPXClient(allow_sync_methods=True),
     )
+
+
+UNAVAILABLE = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError, stripe.AuthenticationError)
+"""Stripe errors that are not about the request: Stripe down, overloaded, or misconfigured."""
 
 
 def cents(amount: Decimal) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import signal
 
 from aiohttp import web
@@ -22,6 +23,9 @@ def application() -> web.Application:
     from localstripe import resources, server
 
     resources.store.dump_to_disk = lambda: None
+    # Its ids come from the module `random`; a test that seeds it (Hypothesis does) in the same
+    # process made localstripe draw the same ids again (409 Conflict). Its own source, then.
+    resources.random = random.SystemRandom()
     return server.app
 
 
