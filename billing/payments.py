@@ -14,8 +14,9 @@ from typing import Any
 
 import stripe
 
+from billing.invoices import CHARGE_JOB
 from billing.stripe_api import UNAVAILABLE, BillingUnavailable, client
-from runtime import db
+from runtime import clock, db, scheduler
 from runtime.errors import CodedError
 
 
@@ -114,9 +115,29 @@ async def add_from_setup_intent(tenant_id: uuid.UUID, setup_intent_id: str) -> d
             tenant_id,
             method.id,
         )
+        if row is not None and row["is_default"]:
+            await retry_unpaid(tenant_id, method.id)
     if row is None:
         raise CodedError("conflict", "That card belongs to another workspace.", 409)
     return dict(row)
+
+
+async def retry_unpaid(tenant_id: uuid.UUID, reason: str) -> None:
+    """A new default card: charge the tenant's unpaid invoices now instead of on the next
+    dunning day (inside its scope; once per invoice and card)."""
+    now = await clock.now()
+    for invoice in await db.fetch(
+        "SELECT id FROM invoices WHERE tenant_id = $1 AND status IN ('open', 'uncollectible') "
+        "AND dunning_started_at IS NOT NULL",
+        tenant_id,
+    ):
+        await scheduler.enqueue(
+            CHARGE_JOB,
+            {"invoice_id": str(invoice["id"])},
+            now,
+            tenant_id,
+            key=f"charge:{invoice['id']}:{reason}",
+        )
 
 
 async def methods(tenant_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -146,6 +167,7 @@ async def set_default(tenant_id: uuid.UUID, method_id: uuid.UUID) -> bool:
         tenant_id,
         method_id,
     )
+    await retry_unpaid(tenant_id, f"default:{method_id}")
     return True
 
 

@@ -172,3 +172,22 @@ async def test_webhooks_are_verified_applied_once_and_order_does_not_matter(
     assert (await client.post(WEBHOOK, content=body, headers=headers)).status_code == 200
     after = await invoice_row(invoice["id"])
     assert (after["status"], after["paid_date"], after["charge_attempts"]) == ("paid", paid["paid_date"], 0)
+
+
+async def test_a_new_card_during_dunning_is_charged_at_once(client, localstripe, database) -> None:
+    from helpers.stripe import DECLINED_CARD
+
+    admin = await register(client)
+    await add_card(admin, localstripe, DECLINED_CARD)
+    invoice = await open_invoice(uuid.UUID(admin.tenant_id))
+    await run_jobs()
+    row = await invoice_row(invoice["id"])
+    assert row["status"] == "open" and row["charge_attempts"] == 1 and row["dunning_started_at"]
+
+    good = await add_card(admin, localstripe)  # not the default yet: nothing happens
+    await run_jobs()
+    assert (await invoice_row(invoice["id"]))["status"] == "open"
+    r = await admin.post(f"/api/v1/tenant/billing/payment-methods/{good['id']}/default")
+    assert r.status_code == 200
+    await run_jobs()  # the retry the new default card scheduled, due now
+    assert (await invoice_row(invoice["id"]))["status"] == "paid"
