@@ -19,6 +19,7 @@ COPY runtime/ runtime/
 COPY actors/ actors/
 COPY web/ web/
 COPY ledger/ ledger/
+COPY billing/ billing/
 COPY tools/ tools/
 COPY piccolo_migrations/ piccolo_migrations/
 RUN /venv/bin/pip install --no-deps .

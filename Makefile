@@ -100,8 +100,8 @@ up: install services
 	$(BIN)/hirebuddha up
 
 lint: install
-	$(BIN)/ruff check runtime actors web ledger tools tests piccolo_migrations
-	$(BIN)/mypy runtime actors web ledger tools
+	$(BIN)/ruff check runtime actors web ledger billing tools tests piccolo_migrations
+	$(BIN)/mypy runtime actors web ledger billing tools
 	$(MAKE) --no-print-directory lint-deploy
 
 # The container and cluster files (docs/operations.md "How they were validated").

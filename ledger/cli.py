@@ -65,12 +65,14 @@ async def _consume(args: argparse.Namespace) -> int:
         sampler = asyncio.create_task(
             metrics.sample_queues(sampling_channel, {topo.label(topo.usage): topo.usage.name})
         )
+        jobs = asyncio.create_task(_schedule_until(stop))
         await asyncio.wait({task, asyncio.create_task(ready.wait())}, return_when="FIRST_COMPLETED")
         if ready.is_set():
             print("ledger consumer ready", flush=True)  # tests and `up` wait for this line
         await task
         sweeper.cancel()
         sampler.cancel()
+        jobs.cancel()
     finally:
         await broker.stop()
         await db.close_pool()
@@ -93,6 +95,28 @@ async def _sweep_until(stop: asyncio.Event, every_s: float) -> None:
             await asyncio.wait_for(stop.wait(), every_s)
         except TimeoutError:
             pass
+
+
+async def _schedule_until(stop: asyncio.Event) -> None:
+    """Run the durable scheduler's due jobs (billing: period closing, charges, dunning) until
+    `stop`. The ledger process hosts it (docs/billing.md "The scheduler"): it is always
+    running, and a hot standby shares the jobs safely (FOR UPDATE SKIP LOCKED)."""
+    from billing import charging
+    from runtime.scheduler import Runner
+
+    log = logging.getLogger("hirebuddha.ledger")
+    charging.register()
+    while not stop.is_set():
+        try:
+            await charging.start()
+            break
+        except Exception:  # the database is away: try again
+            log.warning("billing schedule failed", exc_info=True)
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+            except TimeoutError:
+                pass
+    await Runner().run_until(stop)
 
 
 async def _verify() -> int:

@@ -87,6 +87,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 DELEGATED = {
     "actors": ("actors.worker:main", "an actors process hosting agent actors"),
     "fake-llm": ("tools.fake_llm:main", "an OpenAI-compatible streaming server for tests"),
+    "fake-stripe": ("tools.fake_stripe:main", "localstripe on loopback (development and tests)"),
+    "mailcatcher": ("tools.mailcatcher:main", "an SMTP server keeping mail for the admin console"),
     "ledger": ("ledger.cli:main", "the ledger consumer; `ledger verify` checks chains and totals"),
     "bench": ("tools.bench:main", "the benchmark"),
 }

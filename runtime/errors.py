@@ -87,6 +87,11 @@ class ErrorCode(StrEnum):
     BRAND_CONTRAST = "brand_contrast"  # brand or widget colours below WCAG AA contrast
     CHANNEL_SIGNATURE_INVALID = "channel_signature_invalid"  # a forged Telegram/WhatsApp webhook
     CHANNEL_VERIFY_FAILED = "channel_verify_failed"  # WhatsApp's GET verify with a wrong token
+    # Billing (docs/billing.md).
+    BILLING_UNAVAILABLE = "billing_unavailable"  # Stripe is not configured or not answering; retry
+    PAYMENT_DECLINED = "payment_declined"  # the card was refused (Stripe's code in the message)
+    NO_PAYMENT_METHOD = "no_payment_method"  # the tenant has no default payment method
+    WEBHOOK_SIGNATURE_INVALID = "webhook_signature_invalid"  # a Stripe webhook not signed by Stripe
 
 
 class CodedError(Exception):

@@ -50,6 +50,8 @@ async def _prepare() -> dict[str, str] | None:
 
 
 def _spawn(name: str) -> subprocess.Popen:
+    if name in _dev:
+        return subprocess.Popen([sys.executable, "-m", "runtime.cli", *_dev[name]])
     kind, _, number = name.partition("-")  # "actors-2" is the second actors process
     return subprocess.Popen([sys.executable, "-m", "runtime.cli", kind], env=_env_of(number))
 
@@ -60,6 +62,42 @@ def _env_of(number: str) -> dict[str, str] | None:
     if not number or not base:
         return None
     return {**os.environ, "HB_ACTORS_METRICS_PORT": str(base + int(number) - 1)}
+
+
+FAKE_STRIPE_PORT = 8420
+MAILCATCHER_PORT = 1025
+_dev: dict[str, list[str]] = {}
+"""Development stand-ins `up` runs, by child name: their `hirebuddha ...` words."""
+
+
+def dev_services(env: dict[str, str], web_url: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """What `up` runs besides the Procfile outside production, and the environment that points
+    the children at it: localstripe when no Stripe key is set, the mail catcher when no
+    `HB_SMTP_URL` is (docs/billing.md "Running it locally")."""
+    if env.get("HB_ENV") == "production":
+        return {}, {}
+    services: dict[str, list[str]] = {}
+    extra: dict[str, str] = {}
+    if not env.get("HB_STRIPE_SECRET_KEY"):
+        secret = env.get("HB_STRIPE_WEBHOOK_SECRET") or "whsec_local_development"
+        services["fake-stripe"] = [
+            "fake-stripe",
+            "--port",
+            str(FAKE_STRIPE_PORT),
+            "--webhook-url",
+            f"{web_url}/api/v1/billing/stripe/webhook",
+            "--webhook-secret",
+            secret,
+        ]
+        extra.update(
+            HB_STRIPE_API_BASE=f"http://127.0.0.1:{FAKE_STRIPE_PORT}",
+            HB_STRIPE_SECRET_KEY="sk_test_local_development",
+            HB_STRIPE_WEBHOOK_SECRET=secret,
+        )
+    if not env.get("HB_SMTP_URL"):
+        services["mailcatcher"] = ["mailcatcher", "--port", str(MAILCATCHER_PORT)]
+        extra["HB_SMTP_URL"] = f"smtp://127.0.0.1:{MAILCATCHER_PORT}"
+    return services, extra
 
 
 def default_actors() -> int:
@@ -92,6 +130,12 @@ def up(args: argparse.Namespace) -> int:
     layout = f"{', '.join(kinds)}; {actors} actors processes" if "actors" in kinds else ", ".join(kinds)
     print(f"\nHirebuddha running: http://{http.host}:{http.port}  (processes: {layout})")
     print("API docs at /schema; Ctrl-C stops everything.\n", flush=True)
+    services, extra = dev_services(dict(os.environ), f"http://{http.host}:{http.port}")
+    _dev.update(services)
+    os.environ.update(extra)  # inherited by every child spawned from here on
+    names = [*services, *names]
+    if services:
+        print(f"Development stand-ins: {', '.join(services)} (mail shown in the admin console)\n", flush=True)
     children = {n: _spawn(n) for n in names}
     backoff = dict.fromkeys(names, 1.0)
     stop = False

@@ -18,7 +18,7 @@ from runtime.settings import get_settings
 os.environ.setdefault("PICCOLO_CONF", "runtime.piccolo_conf")
 log = logging.getLogger("hirebuddha.migrate")
 
-APPEND_ONLY = ("ledger_entries", "audit_log")
+APPEND_ONLY = ("ledger_entries", "audit_log", "credit_purchases")
 
 
 async def create_database_if_missing(url: str) -> bool:

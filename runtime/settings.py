@@ -193,6 +193,15 @@ class ChannelSettings(msgspec.Struct, frozen=True):
     """Base of the WhatsApp Cloud API (Graph API version included). `HB_WHATSAPP_API_URL`."""
 
 
+class BillingSettings(msgspec.Struct, frozen=True):
+    """Dunning (docs/billing.md "Dunning")."""
+
+    retry_days: tuple[int, ...]
+    """Days after the first failed charge when it is retried. `HB_BILLING_RETRY_DAYS`, default `1,3,7`."""
+    suspend_day: int
+    """Day after the first failed charge when an unpaid tenant is suspended. `HB_BILLING_SUSPEND_DAY`."""
+
+
 class Settings(msgspec.Struct, frozen=True):
     """All settings of one process."""
 
@@ -215,6 +224,12 @@ class Settings(msgspec.Struct, frozen=True):
     stripe_api_base: str | None
     stripe_secret_key: str | None
     stripe_webhook_secret: str | None
+    stripe_publishable_key: str
+    """`HB_STRIPE_PUBLISHABLE_KEY`: handed to Stripe.js in the console."""
+    stripe_js_url: str
+    """`HB_STRIPE_JS_URL`: where the console loads Stripe.js; by default localstripe's fake one
+    when `HB_STRIPE_API_BASE` is set, else https://js.stripe.com/v3/."""
+    billing: BillingSettings
     metrics_host: str = "127.0.0.1"
     """Address the actors' and ledger's metrics endpoints bind. `HB_METRICS_HOST`."""
     otlp_endpoint: str | None = None
@@ -273,6 +288,17 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _days(env: dict[str, str], name: str, default: str) -> tuple[int, ...]:
+    raw = env.get(name) or default
+    try:
+        days = tuple(int(d) for d in raw.split(",") if d.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be comma separated days, got {raw!r}") from exc
+    if list(days) != sorted(days) or any(d < 0 for d in days):
+        raise SettingsError(f"{name} must be increasing days, got {raw!r}")
+    return days
 
 
 def _process_settings(cls: type[msgspec.Struct], env: dict[str, str]) -> Any:
@@ -382,6 +408,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         channels=ChannelSettings(
             telegram_api_url=env.get("HB_TELEGRAM_API_URL") or ChannelSettings.telegram_api_url,
             whatsapp_api_url=env.get("HB_WHATSAPP_API_URL") or ChannelSettings.whatsapp_api_url,
+        ),
+        stripe_publishable_key=env.get("HB_STRIPE_PUBLISHABLE_KEY") or "pk_test_hirebuddha",
+        stripe_js_url=env.get("HB_STRIPE_JS_URL")
+        or (
+            f"{env['HB_STRIPE_API_BASE'].rstrip('/')}/js.stripe.com/v3/"
+            if env.get("HB_STRIPE_API_BASE")
+            else "https://js.stripe.com/v3/"
+        ),
+        billing=BillingSettings(
+            retry_days=_days(env, "HB_BILLING_RETRY_DAYS", "1,3,7"),
+            suspend_day=_int(env, "HB_BILLING_SUSPEND_DAY", 14),
         ),
     )
 

@@ -37,6 +37,9 @@ def _unused_port() -> int:
 # The suite's SMTP server (helpers/smtp.py) listens here; every process the tests start
 # sends its mail to it.
 SMTP_PORT = _unused_port()
+# localstripe (helpers/stripe.py) listens here once a test asks for it.
+STRIPE_PORT = _unused_port()
+STRIPE_WEBHOOK_SECRET = "whsec_" + secrets.token_hex(16)
 
 
 def _rabbitmqctl(*args: str) -> str:
@@ -73,6 +76,9 @@ os.environ.update(
     # The suite's webhook receivers listen on loopback, which the URL guard refuses by default.
     HB_URL_ALLOWLIST="127.0.0.0/8,::1,localhost",
     HB_SMTP_URL=f"smtp://127.0.0.1:{SMTP_PORT}",
+    HB_STRIPE_API_BASE=f"http://127.0.0.1:{STRIPE_PORT}",
+    HB_STRIPE_SECRET_KEY="sk_test_hirebuddha",
+    HB_STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
     PICCOLO_CONF="runtime.piccolo_conf",
 )
 
@@ -90,6 +96,7 @@ pytest_plugins = [
     "helpers.otlp",  # `otlp_collector`: spans the processes export over OTLP/HTTP, decoded
     "helpers.oidc",  # `oidc_world`: two real OpenID providers and a web process they call back
     "helpers.channel_fakes",  # `telegram_api`, `whatsapp_api`: fakes of the channels' send APIs
+    "helpers.stripe",  # `localstripe`: a stateful fake Stripe on loopback
 ]
 
 

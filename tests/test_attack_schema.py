@@ -89,6 +89,7 @@ def fuzz_every_operation(raw_schema: dict[str, Any], base_url: str, token: str) 
 
 async def test_every_operation_survives_fuzzing_as_tenant_admin_and_app_admin(
     client: httpx.AsyncClient,
+    localstripe: object,  # billing routes call Stripe
 ) -> None:
     """No generated request (valid or not) gets a 5xx; 2xx/400 bodies match the schema; every
     other error is an RFC 9457 problem with `status` and `detail`."""

@@ -186,20 +186,17 @@ async def test_the_sweeper_releases_what_an_actor_left_behind() -> None:
     assert (await admit(tenant_id, agent_id))[1] is None
 
 
-async def test_prepaid_credit_bounds_admission_and_a_payment_method_lifts_it() -> None:
+async def test_prepaid_credit_bounds_admission_and_a_payment_method_lifts_it(database, localstripe) -> None:
+    from billing import payments
     model = await priced_model()
     tenant_id = await make_tenant(credit="4.5")
     agent_id = await make_agent(tenant_id, model, max_tokens=1000)  # bound 3 x 1.04
     assert (await admit(tenant_id, agent_id))[1] is None
     assert (await admit(tenant_id, agent_id))[1] == "insufficient_credit"
-    async with db.scope(tenant_id):
-        await db.execute(
-            "INSERT INTO payment_methods (id, tenant_id, stripe_payment_method_id, "
-            "stripe_customer_id, is_default, created_at, updated_at) "
-            "VALUES ($1, $2, 'pm_1', 'cus_1', true, now(), now())",
-            uuid.uuid4(),
-            tenant_id,
-        )
+    # A card added the real way (docs/billing.md): SetupIntent, Stripe.js's confirm, stored.
+    intent = await payments.setup_intent(tenant_id)
+    await localstripe.add_card(intent["id"], intent["client_secret"])
+    await payments.add_from_setup_intent(tenant_id, intent["id"])
     assert (await admit(tenant_id, agent_id))[1] is None, "invoiced tenants are not prepaid"
 
 

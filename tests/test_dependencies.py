@@ -1,5 +1,6 @@
 """The dependency rule of docs/architecture.md, checked on every import in the tree:
-web -> runtime <- actors, ledger -> runtime, plus the named exceptions listed there."""
+web -> runtime <- actors, ledger -> runtime,
+web and ledger -> billing -> runtime, plus the named exceptions listed there."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from pathlib import Path
 
 from conftest import ROOT
 
-PACKAGES = ("runtime", "actors", "web", "ledger", "tools")
+PACKAGES = ("runtime", "actors", "web", "ledger", "billing", "tools")
 ALLOWED = {
     "runtime": {"runtime"},
     "actors": {"actors", "runtime"},
-    "web": {"web", "runtime"},
-    "ledger": {"ledger", "runtime"},
+    "web": {"web", "billing", "runtime"},
+    "ledger": {"ledger", "billing", "runtime"},
+    "billing": {"billing", "runtime"},
     "tools": set(PACKAGES),
 }
 # (importing file, imported module): each one named and explained in docs/architecture.md.

@@ -14,7 +14,10 @@ from helpers.api import register as api_register
 from helpers.browser import DIST, Tab, tab
 from helpers.chat_fixtures import fake_agent
 from helpers.platform import Platform
-from web.security.headers import CONSOLE_CSP
+from runtime.settings import get_settings
+from web.security.headers import console_csp
+
+CONSOLE_CSP = console_csp(get_settings())  # the run's web processes share these settings
 
 # Every violation the page sees, whether or not the browser also logs it.
 CSP_PROBE = """

@@ -28,6 +28,12 @@ from web.audit.controller import PlatformAuditController, TenantAuditController
 from web.auth.controller import AuthController, OidcController, me
 from web.auth.middleware import BearerAuthMiddleware
 from web.auth.profile import ProfileController
+from web.billing.controller import (
+    AdminBillingController,
+    PartnerStatementController,
+    StripeWebhookController,
+    TenantBillingController,
+)
 from web.branding.controller import PartnerBrandController, host_brand, my_brand
 from web.channels.controller import ChannelController, telegram_webhook, whatsapp_verify, whatsapp_webhook
 from web.chat.controller import chat_socket
@@ -120,6 +126,10 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     telegram_webhook,
     whatsapp_webhook,
     whatsapp_verify,
+    TenantBillingController,
+    AdminBillingController,
+    StripeWebhookController,
+    PartnerStatementController,
 ]
 
 

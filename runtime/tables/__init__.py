@@ -17,10 +17,18 @@ from runtime.tables.ai import (
     Workflow,
 )
 from runtime.tables.billing import (
+    BillingCustomer,
+    CreditPurchase,
     Invoice,
+    InvoiceCounter,
+    InvoiceEntry,
+    InvoiceLine,
     LedgerEntry,
     PartnerRate,
     PaymentMethod,
+    Plan,
+    SpendAlert,
+    StripeEvent,
     Subscription,
     SystemRate,
 )
@@ -43,6 +51,7 @@ from runtime.tables.identity import (
     UserIdentity,
 )
 from runtime.tables.ops import DeadLetter, WebhookDelivery
+from runtime.tables.scheduling import DevMail, ScheduledJob
 
 ALL_TABLES = [
     Partner,
@@ -85,6 +94,16 @@ ALL_TABLES = [
     ChannelSession,
     ChannelDelivery,
     PartnerBrand,
+    ScheduledJob,
+    BillingCustomer,
+    InvoiceEntry,
+    InvoiceLine,
+    InvoiceCounter,
+    StripeEvent,
+    DevMail,
+    Plan,
+    CreditPurchase,
+    SpendAlert,
 ]
 
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
@@ -121,6 +140,12 @@ TENANT_TABLES = [
     "channels",
     "channel_sessions",
     "channel_deliveries",
+    "scheduled_jobs",
+    "billing_customers",
+    "invoice_entries",
+    "invoice_lines",
+    "credit_purchases",
+    "spend_alerts",
 ]
 PARTNER_VISIBLE = ["users", "ledger_entries", "invoices", "subscriptions"]
 

@@ -1,7 +1,8 @@
 """Security headers on every HTTP answer of the web process (console, API, docs).
 
 The console is a Vite build: one module script and stylesheets from /assets, no inline
-script, no third-party origin, so its policy names only 'self'. React writes `style`
+script, no third-party origin but Stripe's (where cards are added), so its policy names only
+'self' and, when payments are configured, Stripe.js's and the Stripe API's origins. React writes `style`
 through the CSSOM, which `style-src 'self'` allows. WebSockets go to the same origin, which
 CSP Level 3 `'self'` covers (ws: and wss: of the page's host).
 
@@ -10,6 +11,8 @@ it gets its own, looser policy; it is a developer page with no session of its ow
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
@@ -29,7 +32,28 @@ CONSOLE_CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-"""The console's policy (and every API answer's: JSON never needs more)."""
+"""The console's policy without payments (and every API answer's: JSON never needs more)."""
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def console_csp(settings: Settings) -> str:
+    """CONSOLE_CSP plus Stripe's origins where a payment method is added (docs/billing.md):
+    Stripe.js from `HB_STRIPE_JS_URL`, its calls to the Stripe API, and its frames. With
+    localstripe both are the fake's loopback origin."""
+    if not settings.stripe_secret_key:
+        return CONSOLE_CSP
+    js = _origin(settings.stripe_js_url)
+    api = _origin(settings.stripe_api_base) if settings.stripe_api_base else "https://api.stripe.com"
+    return (
+        CONSOLE_CSP.replace("script-src 'self'", f"script-src 'self' {js}")
+        .replace("connect-src 'self'", f"connect-src 'self' {api}")
+        .replace("frame-ancestors", f"frame-src {js} https://hooks.stripe.com; frame-ancestors")
+    )
+
 
 DOCS_CSP = "; ".join(
     [
@@ -53,7 +77,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 def header_set(settings: Settings, path: str) -> list[tuple[bytes, bytes]]:
     """The security headers for one response path."""
-    csp = DOCS_CSP if path == "/schema" or path.startswith("/schema/") else CONSOLE_CSP
+    csp = DOCS_CSP if path == "/schema" or path.startswith("/schema/") else console_csp(settings)
     headers = [
         (b"content-security-policy", csp.encode()),
         (b"x-content-type-options", b"nosniff"),

@@ -66,6 +66,10 @@ export const ERROR_CODES = [
   "brand_contrast",
   "channel_signature_invalid",
   "channel_verify_failed",
+  "billing_unavailable",
+  "payment_declined",
+  "no_payment_method",
+  "webhook_signature_invalid",
 ] as const;
 
 /** A machine code of a REST problem body, a WebSocket error frame or a failed execution. */

@@ -4,6 +4,7 @@ export { AgentsPage } from "@/features/agents/components/AgentsPage";
 export { KnowledgePage } from "@/features/knowledge/components/KnowledgePage";
 export { TenantAuditPage } from "@/features/audit/components/AuditPage";
 export { ApiKeysPage } from "@/features/tenant/components/ApiKeysPage";
+export { BillingPage } from "@/features/billing/components/BillingPage";
 export { BudgetPage } from "@/features/tenant/components/BudgetPage";
 export { ExecutionsPage } from "@/features/tenant/components/ExecutionsPage";
 export { UsagePage } from "@/features/tenant/components/UsagePage";

@@ -1716,6 +1716,419 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenant/billing/payment-methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListPaymentMethods */
+        get: operations["ApiV1TenantBillingPaymentMethodsListPaymentMethods"];
+        put?: never;
+        /** AddPaymentMethod */
+        post: operations["ApiV1TenantBillingPaymentMethodsAddPaymentMethod"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** BillingOverview */
+        get: operations["ApiV1TenantBillingBillingOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/billing/credit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** CreditBalance */
+        get: operations["ApiV1TenantBillingCreditCreditBalance"];
+        put?: never;
+        /** BuyCredit */
+        post: operations["ApiV1TenantBillingCreditBuyCredit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/billing/subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetSubscription */
+        get: operations["ApiV1TenantBillingSubscriptionGetSubscription"];
+        /** ChangeSubscription */
+        put: operations["ApiV1TenantBillingSubscriptionChangeSubscription"];
+        post?: never;
+        /** CancelSubscription */
+        delete: operations["ApiV1TenantBillingSubscriptionCancelSubscription"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/billing/setup-intents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** CreateSetupIntent */
+        post: operations["ApiV1TenantBillingSetupIntentsCreateSetupIntent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/billing/invoices/{invoice_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetInvoice */
+        get: operations["ApiV1TenantBillingInvoicesInvoiceIdGetInvoice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/billing/invoices/{invoice_id}/html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** InvoiceHtml */
+        get: operations["ApiV1TenantBillingInvoicesInvoiceIdHtmlInvoiceHtml"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/billing/invoices/{invoice_id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** InvoicePdf */
+        get: operations["ApiV1TenantBillingInvoicesInvoiceIdPdfInvoicePdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/billing/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListInvoices */
+        get: operations["ApiV1TenantBillingInvoicesListInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/billing/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListPlans */
+        get: operations["ApiV1TenantBillingPlansListPlans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/billing/payment-methods/{method_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** RemovePaymentMethod */
+        delete: operations["ApiV1TenantBillingPaymentMethodsMethodIdRemovePaymentMethod"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenant/billing/payment-methods/{method_id}/default": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** SetDefaultPaymentMethod */
+        post: operations["ApiV1TenantBillingPaymentMethodsMethodIdDefaultSetDefaultPaymentMethod"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/billing/close-period": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** CloseLastPeriod */
+        post: operations["ApiV1AdminBillingClosePeriodCloseLastPeriod"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/billing/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListAllPlans */
+        get: operations["ApiV1AdminBillingPlansListAllPlans"];
+        put?: never;
+        /** CreatePlan */
+        post: operations["ApiV1AdminBillingPlansCreatePlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/billing/mailbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** DevMailbox */
+        get: operations["ApiV1AdminBillingMailboxDevMailbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/billing/dunning": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** DunningState */
+        get: operations["ApiV1AdminBillingDunningDunningState"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/billing/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListAllInvoices */
+        get: operations["ApiV1AdminBillingInvoicesListAllInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/billing/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** RevenueByMonth */
+        get: operations["ApiV1AdminBillingRevenueRevenueByMonth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/billing/plans/{plan_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** UpdatePlan */
+        patch: operations["ApiV1AdminBillingPlansPlanIdUpdatePlan"];
+        trace?: never;
+    };
+    "/api/v1/billing/stripe/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** StripeWebhook */
+        post: operations["ApiV1BillingStripeWebhookStripeWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/partner/statements/{month}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetStatement */
+        get: operations["ApiV1PartnerStatementsMonthGetStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/partner/statements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListStatements */
+        get: operations["ApiV1PartnerStatementsListStatements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/partner/statements/{month}/csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** StatementCsv */
+        get: operations["ApiV1PartnerStatementsMonthCsvStatementCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/partner/statements/{month}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** StatementPdf */
+        get: operations["ApiV1PartnerStatementsMonthPdfStatementPdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;
@@ -1914,6 +2327,15 @@ export interface components {
             items: components["schemas"]["AuditEntryOut"][];
             next_cursor: string | null;
         };
+        /** BillingOverviewOut */
+        BillingOverviewOut: {
+            tenant_status: string;
+            suspended_for_payment: boolean;
+            payment_methods: components["schemas"]["PaymentMethodOut"][];
+            invoices: components["schemas"]["InvoiceOut"][];
+            publishable_key: string;
+            stripe_js_url: string;
+        };
         /** BrandIn */
         BrandIn: {
             product_name: string;
@@ -1955,6 +2377,17 @@ export interface components {
             /** @description Decimal string, e.g. "0.001500" */
             credit_balance: string | null;
             prepaid: boolean;
+        };
+        /** CaughtMailOut */
+        CaughtMailOut: {
+            /** Format: uuid */
+            id: string;
+            mail_from: string;
+            rcpt_to: string;
+            subject: string;
+            body: string;
+            /** Format: date-time */
+            received_at: string;
         };
         /** ChannelCreated */
         ChannelCreated: {
@@ -2023,6 +2456,12 @@ export interface components {
             type: string;
             text?: string | null;
         };
+        /** CreditBoughtOut */
+        CreditBoughtOut: {
+            payment_intent_id: string;
+            amount: string;
+            credit_balance: string;
+        };
         /** CreditIn */
         CreditIn: {
             /** @description Decimal string, e.g. "0.001500" */
@@ -2036,6 +2475,17 @@ export interface components {
             tenant_id: string;
             /** @description Decimal string, e.g. "0.001500" */
             credit_balance: string;
+        };
+        /** CreditPurchaseOut */
+        CreditPurchaseOut: {
+            /** Format: uuid */
+            id: string;
+            amount: string;
+            source: string;
+            reference: string;
+            balance_after: string;
+            /** Format: date-time */
+            created_at: string;
         };
         /** DeadLetterOut */
         DeadLetterOut: {
@@ -2122,6 +2572,22 @@ export interface components {
          * @enum {string}
          */
         DoubleTexting: "reject" | "enqueue" | "interrupt" | "merge";
+        /** DunningOut */
+        DunningOut: {
+            /** Format: uuid */
+            tenant_id: string;
+            tenant_name: string;
+            tenant_status: string;
+            /** Format: uuid */
+            invoice_id: string;
+            invoice_number: string | null;
+            status: string;
+            total_amount: string;
+            charge_attempts: number;
+            last_charge_error: string | null;
+            dunning_started_at: string | null;
+            billing_suspended_at: string | null;
+        };
         /** EarningsOut */
         EarningsOut: {
             total_commission: string;
@@ -2288,6 +2754,59 @@ export interface components {
             expires_at: string;
             /** Format: date-time */
             created_at: string;
+        };
+        /** InvoiceDetailOut */
+        InvoiceDetailOut: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            tenant_id: string;
+            invoice_number: string | null;
+            status: string;
+            total_amount: string;
+            currency: string;
+            /** Format: date-time */
+            period_start: string;
+            /** Format: date-time */
+            period_end: string;
+            /** Format: date-time */
+            due_date: string;
+            finalized_at: string | null;
+            paid_date: string | null;
+            charge_attempts: number;
+            last_charge_error: string | null;
+            dunning_started_at: string | null;
+            lines: components["schemas"]["InvoiceLineOut"][];
+        };
+        /** InvoiceLineOut */
+        InvoiceLineOut: {
+            model: string | null;
+            resource_type: string;
+            quantity: string;
+            exact_amount: string;
+            amount: string;
+        };
+        /** InvoiceOut */
+        InvoiceOut: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            tenant_id: string;
+            invoice_number: string | null;
+            status: string;
+            total_amount: string;
+            currency: string;
+            /** Format: date-time */
+            period_start: string;
+            /** Format: date-time */
+            period_end: string;
+            /** Format: date-time */
+            due_date: string;
+            finalized_at: string | null;
+            paid_date: string | null;
+            charge_attempts: number;
+            last_charge_error: string | null;
+            dunning_started_at: string | null;
         };
         /** LedgerEntryOut */
         LedgerEntryOut: {
@@ -2492,6 +3011,14 @@ export interface components {
             billing_rate: string;
             rate: string | null;
         };
+        /** PartnerRevenueOut */
+        PartnerRevenueOut: {
+            partner_id: string | null;
+            partner_name: string;
+            platform_cost: string;
+            tenant_revenue: string;
+            partner_commission: string;
+        };
         /** PartnerTenantOut */
         PartnerTenantOut: {
             /** Format: uuid */
@@ -2510,10 +3037,73 @@ export interface components {
         PasswordIn: {
             password: string;
         };
+        /** PaymentMethodIn */
+        PaymentMethodIn: {
+            setup_intent_id: string;
+        };
+        /** PaymentMethodOut */
+        PaymentMethodOut: {
+            /** Format: uuid */
+            id: string;
+            brand: string | null;
+            last4: string | null;
+            exp_month: number | null;
+            exp_year: number | null;
+            is_default: boolean;
+            /** Format: date-time */
+            created_at: string;
+        };
         /** PendingOut */
         PendingOut: {
             status: string;
             email: string;
+        };
+        /** PlanIn */
+        PlanIn: {
+            name: string;
+            tier: string;
+            /** @description Decimal string, e.g. "0.001500" */
+            monthly_price: string;
+            /** @description Decimal string, e.g. "0.001500" */
+            annual_price: string;
+            /** @description Decimal string, e.g. "0.001500" */
+            included_credit?: string | null;
+            /** @default 4 */
+            max_concurrency: number;
+        };
+        /** PlanOut */
+        PlanOut: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            tier: string;
+            monthly_price: string;
+            annual_price: string;
+            included_credit: string;
+            max_concurrency: number;
+            is_active: boolean;
+        };
+        /** PlanPatch */
+        PlanPatch: {
+            /** @description Decimal string, e.g. "0.001500" */
+            monthly_price?: string | null;
+            /** @description Decimal string, e.g. "0.001500" */
+            annual_price?: string | null;
+            /** @description Decimal string, e.g. "0.001500" */
+            included_credit?: string | null;
+            max_concurrency?: number | null;
+            is_active?: boolean | null;
+        };
+        /** PrepaidCreditIn */
+        PrepaidCreditIn: {
+            /** @description Decimal string, e.g. "0.001500" */
+            amount: string;
+            request_key: string;
+        };
+        /** PrepaidCreditOut */
+        PrepaidCreditOut: {
+            credit_balance: string;
+            purchases: components["schemas"]["CreditPurchaseOut"][];
         };
         /** Price */
         Price: {
@@ -2603,6 +3193,14 @@ export interface components {
             token: string;
             password: string;
         };
+        /** RevenueMonthOut */
+        RevenueMonthOut: {
+            month: string;
+            platform_cost: string;
+            tenant_revenue: string;
+            partner_commission: string;
+            partners: components["schemas"]["PartnerRevenueOut"][];
+        };
         /** SearchHit */
         SearchHit: {
             /** Format: uuid */
@@ -2641,10 +3239,60 @@ export interface components {
             /** @default agent */
             hand: string;
         };
+        /** SetupIntentOut */
+        SetupIntentOut: {
+            id: string;
+            client_secret: string;
+            publishable_key: string;
+            stripe_js_url: string;
+        };
+        /** StatementLineOut */
+        StatementLineOut: {
+            /** Format: uuid */
+            tenant_id: string;
+            tenant_name: string;
+            tenant_cost: string;
+            commission: string;
+            commission_cents: string;
+        };
+        /** StatementMonthOut */
+        StatementMonthOut: {
+            month: string;
+            total: string;
+            exact_total: string;
+        };
+        /** StatementOut */
+        StatementOut: {
+            month: string;
+            /** Format: date-time */
+            period_start: string;
+            /** Format: date-time */
+            period_end: string;
+            lines: components["schemas"]["StatementLineOut"][];
+            exact_total: string;
+            total: string;
+        };
         /** StreamOptions */
         StreamOptions: {
             /** @default false */
             include_usage: boolean;
+        };
+        /** SubscriptionIn */
+        SubscriptionIn: {
+            plan_name: string;
+            /** @default monthly */
+            billing_cycle: string;
+        };
+        /** SubscriptionOut */
+        SubscriptionOut: {
+            plan_name: string;
+            status: string;
+            billing_cycle: string;
+            credit_balance: string;
+            tier: string | null;
+            monthly_price: string | null;
+            annual_price: string | null;
+            included_credit: string | null;
         };
         /** TakeoverIn */
         TakeoverIn: {
@@ -2804,6 +3452,11 @@ export interface components {
             error: string | null;
             /** Format: date-time */
             created_at: string;
+        };
+        /** WebhookOut */
+        WebhookOut: {
+            received: boolean;
+            duplicate: boolean;
         };
         /** WebhookSecretOut */
         WebhookSecretOut: {
@@ -7232,6 +7885,837 @@ export interface operations {
                     "application/json": {
                         [key: string]: number;
                     };
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingPaymentMethodsListPaymentMethods: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentMethodOut"][];
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingPaymentMethodsAddPaymentMethod: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentMethodIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentMethodOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingBillingOverview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingOverviewOut"];
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingCreditCreditBalance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrepaidCreditOut"];
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingCreditBuyCredit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrepaidCreditIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditBoughtOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingSubscriptionGetSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingSubscriptionChangeSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingSubscriptionCancelSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingSetupIntentsCreateSetupIntent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupIntentOut"];
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingInvoicesInvoiceIdGetInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceDetailOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingInvoicesInvoiceIdHtmlInvoiceHtml: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingInvoicesInvoiceIdPdfInvoicePdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingInvoicesListInvoices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceOut"][];
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingPlansListPlans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanOut"][];
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingPaymentMethodsMethodIdRemovePaymentMethod: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                method_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1TenantBillingPaymentMethodsMethodIdDefaultSetDefaultPaymentMethod: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                method_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentMethodOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminBillingClosePeriodCloseLastPeriod: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceOut"][];
+                };
+            };
+        };
+    };
+    ApiV1AdminBillingPlansListAllPlans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanOut"][];
+                };
+            };
+        };
+    };
+    ApiV1AdminBillingPlansCreatePlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminBillingMailboxDevMailbox: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaughtMailOut"][];
+                };
+            };
+        };
+    };
+    ApiV1AdminBillingDunningDunningState: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DunningOut"][];
+                };
+            };
+        };
+    };
+    ApiV1AdminBillingInvoicesListAllInvoices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceOut"][];
+                };
+            };
+        };
+    };
+    ApiV1AdminBillingRevenueRevenueByMonth: {
+        parameters: {
+            query?: {
+                months?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevenueMonthOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminBillingPlansPlanIdUpdatePlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plan_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanPatch"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1BillingStripeWebhookStripeWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookOut"];
+                };
+            };
+        };
+    };
+    ApiV1PartnerStatementsMonthGetStatement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description YYYY-MM */
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatementOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1PartnerStatementsListStatements: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatementMonthOut"][];
+                };
+            };
+        };
+    };
+    ApiV1PartnerStatementsMonthCsvStatementCsv: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description YYYY-MM */
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1PartnerStatementsMonthPdfStatementPdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description YYYY-MM */
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
                 };
             };
             /** @description Bad request syntax or unsupported method */

@@ -54,7 +54,8 @@ export function useDailyEarnings(days: number) {
       return { queryKey: ["partner", "earnings", from, to], queryFn: () => earnings(from, to), staleTime: 60_000 };
     }),
     combine: (results) => ({
-      x: starts.map((d) => d.getTime() / 1000),
+      x: starts.map((d) => d.getTime() / 1000 + 43_200), // each day's point at its noon
+      range: [starts[0]!.getTime() / 1000, now.getTime() / 1000 + 86_400] as [number, number],
       values: results.map((r) => Number(r.data?.total_commission ?? 0)),
       pending: results.some((r) => r.isPending),
       error: results.find((r) => r.error)?.error ?? null,

@@ -25,7 +25,7 @@ export function EarningsPage() {
           {total.error ? <QueryError error={total.error} /> : <p className="big-number">{formatMoney(total.data?.total_commission, 2)}</p>}
         </Card>
         <Card title="Per day, last 14 days">
-          {daily.error ? <QueryError error={daily.error} /> : daily.pending ? <p className="muted">Loading…</p> : <TimeChart x={daily.x} series={series} label="Commission per day" height={180} />}
+          {daily.error ? <QueryError error={daily.error} /> : daily.pending ? <p className="muted">Loading…</p> : <TimeChart x={daily.x} series={series} label="Commission per day" height={180} range={daily.range} />}
         </Card>
       </div>
       <Card title="By tenant">

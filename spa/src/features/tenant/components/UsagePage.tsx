@@ -11,6 +11,7 @@ import { formatDate, formatMoney, formatNumber } from "@/lib/format";
 import { useLedgerEntries, useUsage, type LedgerEntry, type UsageGroup } from "@/features/tenant/api/usage";
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
+const seconds = (date: string) => Date.parse(`${date}T00:00:00Z`) / 1000;
 const tokens = (g: UsageGroup) => Number(g.quantity);
 
 function ByDay({ from, to }: { from: string; to: string }) {
@@ -18,7 +19,7 @@ function ByDay({ from, to }: { from: string; to: string }) {
   const chart = useMemo(() => {
     const groups = (q.data?.groups ?? []).filter((g) => g.key);
     return {
-      x: groups.map((g) => Date.parse(`${g.key}T00:00:00Z`) / 1000),
+      x: groups.map((g) => seconds(g.key!) + 43_200), // each day's point at its noon
       series: [{ name: "Tokens", values: groups.map(tokens) }],
     };
   }, [q.data]);
@@ -29,7 +30,11 @@ function ByDay({ from, to }: { from: string; to: string }) {
       <p className="muted" data-testid="usage-total">
         <strong>{formatNumber(Number(q.data.quantity))}</strong> tokens · cost <strong>{formatMoney(q.data.tenant_cost)}</strong>
       </p>
-      {chart.x.length > 0 ? <TimeChart x={chart.x} series={chart.series} label="Tokens per day" /> : <p className="empty">No usage in this period.</p>}
+      {chart.x.length > 0 ? (
+        <TimeChart x={chart.x} series={chart.series} label="Tokens per day" range={[seconds(from), seconds(to)]} />
+      ) : (
+        <p className="empty">No usage in this period.</p>
+      )}
     </>
   );
 }
