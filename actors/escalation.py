@@ -15,7 +15,7 @@ import logging
 import uuid
 from typing import Any
 
-from runtime import db, handover, mail
+from runtime import branding, db, handover, mail
 from runtime.messages import InboxChanged, SessionEscalated
 from runtime.publishing import StreamPublisher
 
@@ -69,7 +69,7 @@ async def escalate(
             ),
         )
         try:
-            await mail.send(message)
+            await branding.send_branded(tenant_id, message)
         except mail.MailError:  # the inbox holds the escalation; the email is a courtesy
             log.warning("escalation mail for session %s not sent", session_id)
     return True

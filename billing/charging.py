@@ -29,7 +29,8 @@ import stripe
 from billing import credit, invoices, payments
 from billing.stripe_api import cents, client
 from runtime import clock, db, scheduler
-from runtime.mail import Mail, send
+from runtime.branding import send_branded
+from runtime.mail import Mail
 from runtime.settings import get_settings
 
 log = logging.getLogger("hirebuddha.billing")
@@ -172,7 +173,7 @@ async def failed(invoice: Any, code: str, reason: str) -> None:
         )
     subject, text = dunning_mail(dict(row), failures, reason, retry_at, suspend_at)
     if admins:
-        await send(Mail(to=tuple(a["email"] for a in admins), subject=subject, text=text))
+        await send_branded(tenant_id, Mail(to=tuple(a["email"] for a in admins), subject=subject, text=text))
 
 
 def dunning_mail(

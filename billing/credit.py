@@ -21,8 +21,9 @@ from billing import invoices, payments
 from billing.payments import PaymentDeclined
 from billing.stripe_api import UNAVAILABLE, BillingUnavailable, cents, client
 from runtime import clock, db, scheduler
+from runtime.branding import send_branded
 from runtime.errors import CodedError
-from runtime.mail import Mail, send
+from runtime.mail import Mail
 
 THRESHOLDS = (80, 100)
 ALERTS_JOB = "billing.spend_alerts"
@@ -146,7 +147,7 @@ async def _alert(tenant_id: uuid.UUID, key: str, kind: str, percent: int, subjec
         )
     if fresh is None or not admins:
         return False
-    await send(Mail(to=tuple(a["email"] for a in admins), subject=subject, text=text))
+    await send_branded(tenant_id, Mail(to=tuple(a["email"] for a in admins), subject=subject, text=text))
     return True
 
 

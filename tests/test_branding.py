@@ -96,3 +96,18 @@ async def test_a_partners_tenant_gets_mail_in_the_partners_brand(client, mailbox
     await send_branded(uuid.UUID(direct.tenant_id), Mail(to=(direct.email,), subject="Welcome", text="Hi"))
     [plain] = await mailbox.wait_for(to=direct.email, subject="Welcome")
     assert plain["From"].addresses[0].display_name == "Hirebuddha"
+
+
+async def test_the_platforms_own_mails_to_a_partners_tenant_wear_the_partners_brand(client, mailbox):
+    """Invitations (identity) are sent through the branded sender: the resold tenant's invitee
+    sees the partner's product name as the sender and its support address as Reply-To."""
+    reseller = await branded_partner(client)
+    _, address = await resold_tenant(reseller, "Branded Invites Co")
+    admin = await login(client, address)
+    invitee = f"invitee-{uuid.uuid4().hex[:8]}@example.com"
+    r = await admin.post("/api/v1/tenant/invitations", json={"email": invitee})
+    assert r.status_code == 201, r.text
+    [message] = await mailbox.wait_for(to=invitee, subject="invited")
+    assert "Acme Talent" in str(message["From"]), message["From"]
+    assert str(message["Reply-To"]) == BRAND["support_email"]
+    assert "Acme Talent" in body(message)

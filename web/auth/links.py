@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from runtime import db
+from runtime.branding import send_branded
 from runtime.mail import Mail, MailError, send
 from runtime.settings import get_settings
 from runtime.tables import AccountToken
@@ -108,20 +109,24 @@ def url(purpose: str, token: str) -> str:
     return f"{get_settings().http.public_url}{PAGES[purpose]}?token={quote(token)}"
 
 
-async def _deliver(mail: Mail) -> None:
+async def _deliver(mail: Mail, tenant_id: uuid.UUID | None) -> None:
     try:
-        await send(mail)
+        if tenant_id is None:
+            await send(mail)
+        else:  # in the brand of the tenant's partner (docs/channels.md "Branded mail")
+            await send_branded(tenant_id, mail)
     except MailError:
         log.warning("a %r mail was not delivered; the person can ask for it again", mail.subject)
 
 
-def mail_later(to: str, subject: str, text: str) -> None:
+def mail_later(to: str, subject: str, text: str, tenant_id: uuid.UUID | None = None) -> None:
     """Send after the answer: the SMTP round trip neither delays nor reveals anything.
 
     A refused message is logged (without its recipient) and not retried; every link can be
     asked for again (resend verification, forgot password, re-invite).
     """
-    task = asyncio.get_running_loop().create_task(_deliver(Mail(to=(to,), subject=subject, text=text)))
+    message = Mail(to=(to,), subject=subject, text=text)
+    task = asyncio.get_running_loop().create_task(_deliver(message, tenant_id))
     _sending.add(task)
     task.add_done_callback(_sending.discard)
 

@@ -76,12 +76,14 @@ class ProfileService:
             "Confirm your new email address",
             f"Hello {user['full_name']},\n\nconfirm this new address for your Hirebuddha account:\n\n"
             f"{links.url('change_email', token)}\n\nThe link works once and for 48 hours.\n",
+            tenant_id=self.me.tenant_id,
         )
         links.mail_later(
             user["email"],
             "Your email address is being changed",
             f"Someone signed in as you asked to move your account to {email.lower()}. If it was not "
             "you, reset your password now.\n",
+            tenant_id=self.me.tenant_id,
         )
 
     async def resend_verification(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ async def send_verification(user: dict[str, Any]) -> None:
         "Confirm your email address",
         f"Hello {user['full_name']},\n\nconfirm that this address is yours:\n\n"
         f"{links.url('verify_email', token)}\n\nThe link works once and for 48 hours.\n",
+        tenant_id=user["tenant_id"],
     )
 
 
@@ -67,6 +68,7 @@ async def request_domain_join(
         "Confirm your email address to join your team",
         f"Hello {full_name},\n\nyour organisation uses Hirebuddha. Confirm this address to join "
         f"its workspace:\n\n{links.url('join_domain', token)}\n\nThe link works once and for 48 hours.\n",
+        tenant_id=tenant_id,
     )
 
 
@@ -143,6 +145,7 @@ async def forgot_password(email: str, ip: str | None) -> None:
         "Someone asked to reset the password of your Hirebuddha account. If it was you, choose "
         f"a new one here:\n\n{links.url('reset_password', token)}\n\nThe link works once and for "
         "15 minutes. If it was not you, ignore this message: your password stays as it is.\n",
+        tenant_id=row["tenant_id"],
     )
 
 

@@ -130,6 +130,7 @@ class InvitationService:
             f"You are invited to {tenant['name']} on Hirebuddha",
             f"You are invited to join the workspace {tenant['name']} as {role}. Accept here:\n\n"
             f"{links.url('invitation', token)}\n\nThe link works once and for 7 days.\n",
+            tenant_id=self.tenant_id,
         )
         return dict(row)
 
