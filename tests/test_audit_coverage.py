@@ -59,6 +59,20 @@ AUDITED = {
     ("PATCH", "/api/v1/agents/{agent_id:uuid}"): "agent.update",
     ("DELETE", "/api/v1/agents/{agent_id:uuid}"): "agent.delete",
     ("PUT", "/api/v1/agents/{agent_id:uuid}/documents"): "agent.documents",
+    # Billing (docs/billing.md); exercised in tests/test_billing_*.py.
+    ("POST", "/api/v1/tenant/billing/setup-intents"): "billing.setup_intent.create",
+    ("POST", "/api/v1/tenant/billing/payment-methods"): "billing.payment_method.add",
+    (
+        "POST",
+        "/api/v1/tenant/billing/payment-methods/{method_id:uuid}/default",
+    ): "billing.payment_method.default",
+    ("DELETE", "/api/v1/tenant/billing/payment-methods/{method_id:uuid}"): "billing.payment_method.remove",
+    ("POST", "/api/v1/tenant/billing/credit"): "billing.credit.buy",
+    ("PUT", "/api/v1/tenant/billing/subscription"): "billing.subscription.change",
+    ("DELETE", "/api/v1/tenant/billing/subscription"): "billing.subscription.cancel",
+    ("POST", "/api/v1/admin/billing/plans"): "billing.plan.create",
+    ("PATCH", "/api/v1/admin/billing/plans/{plan_id:uuid}"): "billing.plan.update",
+    ("POST", "/api/v1/admin/billing/close-period"): "billing.period.close",
     # Channels and white-label (docs/channels.md).
     ("PUT", "/api/v1/partner/brand"): "brand.update",
     ("DELETE", "/api/v1/partner/brand"): "brand.reset",

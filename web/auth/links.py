@@ -9,6 +9,7 @@ clicked twice at the same moment. Every function runs in the caller's `db.scope`
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import json
 import logging
@@ -117,6 +118,8 @@ async def _deliver(mail: Mail, tenant_id: uuid.UUID | None) -> None:
             await send_branded(tenant_id, mail)
     except MailError:
         log.warning("a %r mail was not delivered; the person can ask for it again", mail.subject)
+    except Exception:  # a task's error is otherwise never seen
+        log.exception("a %r mail failed before it was sent; the person can ask for it again", mail.subject)
 
 
 def mail_later(to: str, subject: str, text: str, tenant_id: uuid.UUID | None = None) -> None:
@@ -126,7 +129,9 @@ def mail_later(to: str, subject: str, text: str, tenant_id: uuid.UUID | None = N
     asked for again (resend verification, forgot password, re-invite).
     """
     message = Mail(to=(to,), subject=subject, text=text)
-    task = asyncio.get_running_loop().create_task(_deliver(message, tenant_id))
+    # A fresh context: the caller is usually inside a db.scope whose connection is gone by the
+    # time the mail is sent; the branded sender opens a scope of its own.
+    task = asyncio.get_running_loop().create_task(_deliver(message, tenant_id), context=contextvars.Context())
     _sending.add(task)
     task.add_done_callback(_sending.discard)
 

@@ -60,9 +60,9 @@ class TenantBillingController(Controller):
         return msgspec.convert(await billing.overview(), BillingOverviewOut, from_attributes=True)
 
     @post("/setup-intents", status_code=201)
-    async def create_setup_intent(self, billing: TenantBillingService) -> SetupIntentOut:
+    async def create_setup_intent(self, billing: TenantBillingService, ip: str | None) -> SetupIntentOut:
         """A SetupIntent for Stripe.js to confirm with the card the admin types in."""
-        return msgspec.convert(await billing.setup_intent(), SetupIntentOut)
+        return msgspec.convert(await billing.setup_intent(ip), SetupIntentOut)
 
     @get("/payment-methods")
     async def list_payment_methods(self, billing: TenantBillingService) -> list[PaymentMethodOut]:
@@ -194,9 +194,10 @@ class AdminBillingController(Controller):
         return msgspec.convert(await billing.mailbox(), list[CaughtMailOut], from_attributes=True)
 
     @post("/close-period", status_code=200)
-    async def close_last_period(self, billing: AdminBillingService) -> list[InvoiceOut]:
+    async def close_last_period(self, billing: AdminBillingService, ip: str | None) -> list[InvoiceOut]:
         """Invoice last month for every tenant now instead of waiting for the scheduled job."""
-        return msgspec.convert(await billing.close_previous_period(), list[InvoiceOut], from_attributes=True)
+        made = await billing.close_previous_period(ip)
+        return msgspec.convert(made, list[InvoiceOut], from_attributes=True)
 
 
 Month = Annotated[str, Parameter(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]

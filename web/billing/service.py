@@ -39,8 +39,12 @@ class TenantBillingService:
             "stripe_js_url": settings.stripe_js_url,
         }
 
-    async def setup_intent(self) -> dict[str, str]:
+    async def setup_intent(self, ip: str | None = None) -> dict[str, str]:
         intent = await payments.setup_intent(self.tenant_id)
+        async with db.scope(self.tenant_id):  # a card form opened: Stripe holds an intent for it
+            await audit.record(
+                "billing.setup_intent.create", tenant_id=self.tenant_id, actor_id=self.me.id, ip=ip
+            )
         settings = get_settings()
         return {
             **intent,
@@ -243,7 +247,7 @@ class AdminBillingService:
         async with db.scope(system=True):
             return await repo.dunning()
 
-    async def close_previous_period(self) -> list[dict[str, Any]]:
+    async def close_previous_period(self, ip: str | None = None) -> list[dict[str, Any]]:
         """Invoice every tenant for the last ended month now (what the scheduled job does)."""
         end, _ = invoices.period_of(await clock.now())
         previous, _ = invoices.period_of(end - dt.timedelta(days=1))
@@ -255,4 +259,8 @@ class AdminBillingService:
                 row = await invoices.close_period(tenant_id, previous, end)
                 if row is not None:
                     made.append(row)
+        async with db.scope(system=True):
+            await audit.record(
+                "billing.period.close", tenant_id=None, actor_id=self.me.id, ip=ip, invoices=len(made)
+            )
         return made

@@ -12,7 +12,8 @@ left out: password hashes, API key hashes, refresh tokens, the webhook signing s
 Erasure (`DELETE /admin/tenants/{id}`, app admin): in one transaction, every row of the
 tenant's tables is deleted except the records the law makes us keep:
 
-- `ledger_entries` and `invoices` stay unchanged. They hold no personal data: ids
+- `ledger_entries`, `credit_purchases` and the invoices (`invoices`, `invoice_lines`,
+  `invoice_entries`) stay unchanged. They hold no personal data: ids
   (tenant, partner, execution, agent), models, quantities and amounts. Once the users, the
   conversations and the workspace's name are gone, those ids point at nothing that names a
   person: the entries are anonymised by erasing what they refer to, not by editing them, so
@@ -33,6 +34,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from runtime import db
+from runtime.migrate import APPEND_ONLY
 from runtime.tables import TENANT_TABLES
 from web import audit
 from web.auth.identity import Principal
@@ -40,8 +42,9 @@ from web.auth.identity import Principal
 FORMAT = "hirebuddha-export/1"
 PAGE = 500
 
-KEPT = ("ledger_entries", "invoices", "audit_log")
-"""Tables whose rows survive an erasure (see the module doc)."""
+KEPT = (*APPEND_ONLY, "invoices", "invoice_entries", "invoice_lines")
+"""Tables whose rows survive an erasure (see the module doc): the append-only records (ledger,
+audit, credit purchases) and the invoices with their lines and entries, which the law keeps."""
 
 SECRET_COLUMNS: dict[str, list[str]] = {
     "tenants": ["webhook_secret"],
