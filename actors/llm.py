@@ -198,8 +198,6 @@ def prompt(
     return [{"role": "system", "content": role}, *kept]
 
 
-
-
 def conversation_turns(encoded: str) -> list[dict[str, str]]:
     """The turns (newest first, as `prompt` takes them) of a JSON-encoded conversation.
 

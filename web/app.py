@@ -24,6 +24,7 @@ from web.audit.controller import PlatformAuditController, TenantAuditController
 from web.auth.controller import AuthController, me
 from web.auth.middleware import BearerAuthMiddleware
 from web.chat.controller import chat_socket
+from web.workflows.controller import WorkflowController, WorkflowRunController, run_socket
 from web.chat.relay import Relay
 from web.deps import API_DEPENDENCIES
 from web.errors import EXCEPTION_HANDLERS
@@ -54,6 +55,9 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     SessionController,
     chat_socket,
     ExecutionController,
+    WorkflowController,
+    WorkflowRunController,
+    run_socket,
     PartnerController,
     AdminController,
     DeadLetterController,

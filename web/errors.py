@@ -40,9 +40,7 @@ _STATUS_CODES = {
 _RETRY_AFTER = {429: "1", 503: "2"}
 
 
-def problem(
-    status: int, code: str, detail: str, errors: Any = None, headers: dict | None = None
-) -> Response:
+def problem(status: int, code: str, detail: str, errors: Any = None, headers: dict | None = None) -> Response:
     """A problem+json response."""
     body: dict[str, Any] = {
         "status": status,

@@ -13,6 +13,7 @@ from runtime.tables.ai import (
     Execution,
     Message,
     Workflow,
+    WorkflowNodeRun,
 )
 from runtime.tables.billing import (
     Invoice,
@@ -36,6 +37,7 @@ ALL_TABLES = [
     AuditLog,
     Agent,
     Workflow,
+    WorkflowNodeRun,
     ChatSession,
     Execution,
     Message,
@@ -65,6 +67,7 @@ TENANT_TABLES = [
     "audit_log",
     "agents",
     "workflows",
+    "workflow_node_runs",
     "sessions",
     "executions",
     "messages",

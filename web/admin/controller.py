@@ -60,4 +60,3 @@ class AdminController(Controller):
     async def create_rate(self, admin_service: AdminService, data: RateCreate) -> RateOut:
         """A new version of a rate; the one it replaces ends where this one starts."""
         return msgspec.convert(await admin_service.create_rate(data), RateOut)
-
