@@ -543,6 +543,10 @@ class WorkflowRun:
                     scope = {**self.outputs, "item": items[index]}
                     try:
                         output, text = await self._child(key, functools.partial(self._llm, key, step, scope))
+                    except asyncio.CancelledError:
+                        if self.cancel_reason is not None:
+                            await self._node_failed(key, index, "cancelled", "The run was cancelled.", handled=False)
+                        raise
                     except (NodeError, ProviderError) as exc:
                         await self._node_failed(key, index, exc.code, exc.message, handled=attempt < attempts)
                         if attempt < attempts:

@@ -116,8 +116,9 @@ class Graph:
                 degree[edge["target"]] -= 1
                 if degree[edge["target"]] == 0:
                     ready.append(edge["target"])
-        left = [n for n, d in degree.items() if d > 0]
-        return left or None
+        left = [n for n, d in degree.items() if d > 0]  # on a cycle, or downstream of one
+        on_cycle = [n for n in left if any(n in self.reachable_from(e["target"]) for e in self.outgoing[n])]
+        return on_cycle or None
 
     def reachable_from(self, start: str) -> set[str]:
         seen, stack = {start}, [start]

@@ -129,7 +129,8 @@ class WorkflowService:
         try:
             graph = wf.validate(raw)
         except wf.InvalidWorkflowError as exc:
-            raise invalid(exc.problems) from None
+            refusal = invalid(exc.problems)
+            raise refusal from refusal.__cause__
         await check_references(self.tenant_id, graph)
         return raw
 
