@@ -545,7 +545,9 @@ class WorkflowRun:
                         output, text = await self._child(key, functools.partial(self._llm, key, step, scope))
                     except asyncio.CancelledError:
                         if self.cancel_reason is not None:
-                            await self._node_failed(key, index, "cancelled", "The run was cancelled.", handled=False)
+                            await self._node_failed(
+                                key, index, "cancelled", "The run was cancelled.", handled=False
+                            )
                         raise
                     except (NodeError, ProviderError) as exc:
                         await self._node_failed(key, index, exc.code, exc.message, handled=attempt < attempts)

@@ -24,7 +24,6 @@ from web.audit.controller import PlatformAuditController, TenantAuditController
 from web.auth.controller import AuthController, me
 from web.auth.middleware import BearerAuthMiddleware
 from web.chat.controller import chat_socket
-from web.workflows.controller import WorkflowController, WorkflowRunController, run_socket
 from web.chat.relay import Relay
 from web.deps import API_DEPENDENCIES
 from web.errors import EXCEPTION_HANDLERS
@@ -46,6 +45,7 @@ from web.tenant.controller import BudgetController, TenantController, WebhookSec
 from web.usage.controller import ledger_entries, usage
 from web.usage.live import usage_lifespan
 from web.usage.ws import usage_socket
+from web.workflows.controller import WorkflowController, WorkflowRunController, run_socket
 
 API_HANDLERS: list[ControllerRouterHandler] = [
     AuthController,
