@@ -201,3 +201,12 @@ async def agent_config(agent_id: str, tenant_id: uuid.UUID) -> dict[str, Any] | 
         "llm_config": _json(row["llm_config"]) or {},
         "output_schema": _json(row["output_schema"]),
     }
+
+
+async def workflow_of(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> uuid.UUID | None:
+    """The workflow a (promoted) execution runs, if it is a workflow run."""
+    async with db.scope(tenant_id):
+        row = await db.fetchrow(
+            "SELECT workflow_id FROM executions WHERE id = $1 AND tenant_id = $2", execution_id, tenant_id
+        )
+    return None if row is None else row["workflow_id"]

@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     UNAUTHORIZED = "unauthorized"  # also REST 401
     MALFORMED = "malformed"
     UNKNOWN_AGENT = "unknown_agent"
+    UNKNOWN_WORKFLOW = "unknown_workflow"  # a job naming no active workflow of the tenant
     # An execution that ran and failed (`execution.failed`, job result `failed`).
     PROVIDER_UNAVAILABLE = "provider_unavailable"  # connection error, timeout, open breaker
     PROVIDER_RATE_LIMITED = "provider_rate_limited"

@@ -358,6 +358,15 @@ class JobSubmit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+class WorkflowJobSubmit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of a job that runs a workflow (same exchange, key and properties as `JobSubmit`):
+    `input` is the workflow's input object. Told apart by its `workflow_id`."""
+
+    workflow_id: UUID
+    input: dict[str, Any]
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
 class JobResult(msgspec.Struct, kw_only=True):
     """The answer to a job: to its `reply_to` and to `hirebuddha.results`, key `tenant.<id>`.
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from helpers.api import ApiUser, member, register
+from helpers.dead_letters import correlation_in
 from helpers.eventually import eventually
 from helpers.fake_llm import FakeLLM
 from helpers.platform import AMQP_URL, Platform, UsageTap, fake_reply, running_platform
@@ -515,3 +516,32 @@ async def test_sigkill_mid_run_resumes_without_billing_finished_nodes_twice(
 
 async def _run(admin: ApiUser, run_id: str) -> dict[str, Any]:
     return (await admin.get(f"/api/v1/workflow-runs/{run_id}")).json()
+
+
+async def test_a_queue_job_naming_a_workflow_runs_it(
+    platform: Platform, admin: ApiUser, expect_dead_letters: Any
+) -> None:
+    from test_jobs import JobClient, api_key
+
+    structure = dag(
+        [
+            INPUT,
+            llm("a", "[[reply:3]] {input.jd}"),
+            {"id": "out", "type": "output", "value": {"t": "{a.text}"}},
+        ],
+        [("input", "a"), ("a", "out")],
+    )
+    workflow = await create(admin, structure)
+    key = await api_key(admin)
+    async with JobClient(platform.env["HB_AMQP_PREFIX"]) as jobs:
+        done = await jobs.publish(
+            {"workflow_id": workflow["id"], "input": {"jd": "x", "candidates": []}}, key
+        )
+        unknown = await jobs.publish({"workflow_id": str(uuid.uuid4()), "input": {}}, key)
+        [result] = await jobs.result(done)
+        [refused] = await jobs.result(unknown)
+    expect_dead_letters(correlation_in({unknown}), 1, why="a job naming no workflow")
+    assert result["status"] == "completed" and result["output"] == {"t": fake_reply(3)}, result
+    assert refused["status"] == "rejected" and refused["error"]["code"] == "unknown_workflow", refused
+    run = await wait_run(admin, result["execution_id"], "completed")
+    assert run["workflow_id"] == workflow["id"]

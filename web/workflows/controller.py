@@ -15,9 +15,7 @@ from litestar.exceptions import HTTPException, WebSocketDisconnect
 
 from runtime.executions import ENDED, ExecutionStatus
 from runtime.messages import (
-    WORKFLOW_AGENT,
     ErrorInfo,
-    ExecutionRequested,
     HumanInput,
     NodeCompleted,
     NodeFailed,
@@ -26,7 +24,7 @@ from runtime.messages import (
     StreamEvent,
     encode,
 )
-from runtime.publishing import publish_control, publish_execution
+from runtime.publishing import publish_control
 from web.auth.guards import requires_tenant_admin, requires_tenant_member
 from web.auth.identity import Principal
 from web.auth.sockets import accept_authenticated
@@ -46,7 +44,7 @@ from web.workflows.schemas import (
     WorkflowOut,
     WorkflowPatch,
 )
-from web.workflows.service import WorkflowService
+from web.workflows.service import WorkflowService, queue_run
 
 NODE_ID = r"[a-z][a-z0-9_]{0,63}"
 
@@ -124,38 +122,6 @@ class WorkflowController(Controller):
     async def list_runs(self, workflow_service: WorkflowService, workflow_id: uuid.UUID) -> list[RunOut]:
         """The workflow's runs, newest first (a user's own; a tenant admin's: all)."""
         return msgspec.convert(await workflow_service.runs(workflow_id), list[RunOut])
-
-
-async def queue_run(
-    bus: execution_bus.Bus,
-    me: Principal,
-    workflow_id: uuid.UUID,
-    admitted: dict[str, Any],
-    *,
-    source: str = "rest",
-    webhook_url: str | None = None,
-    correlation_id: str | None = None,
-    reply_to: str | None = None,
-) -> None:
-    """Publish an admitted run for a workflow actor (not a duplicate, not `queued`)."""
-    if admitted["duplicate"] or admitted["status"] == ExecutionStatus.QUEUED:
-        return
-    request = ExecutionRequested(
-        execution_id=admitted["id"],
-        tenant_id=me.tenant_id,
-        agent_id=WORKFLOW_AGENT,
-        workflow_id=workflow_id,
-        source=source,
-        webhook_url=webhook_url,
-        correlation_id=correlation_id,
-        reply_to=reply_to,
-    )
-    try:
-        async with asyncio.timeout(execution_bus.PUBLISH_TIMEOUT_S):
-            await publish_execution(bus.broker, bus.topo, request, admitted["tier"])
-    except Exception as exc:
-        await execution_bus.service.mark_unqueued(me.tenant_id, admitted["id"])
-        raise Rejected("unavailable", "The work queue is unavailable; retry shortly.", 503) from exc
 
 
 class WorkflowRunController(Controller):

@@ -8,6 +8,7 @@ covers every LLM step's bound, then queued for a `WorkflowActor` (actors/workflo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -22,11 +23,13 @@ from runtime import db
 from runtime import workflows as wf
 from runtime.errors import CodedError
 from runtime.executions import ExecutionStatus
-from runtime.messages import WORKFLOW_AGENT
+from runtime.messages import WORKFLOW_AGENT, ExecutionRequested
+from runtime.publishing import publish_execution
 from web import audit
 from web.auth.identity import Principal
 from web.deps import found
-from web.executions.service import Rejected, admit_credit
+from web.executions import bus as execution_bus
+from web.executions.service import Rejected, admit_credit, mark_unqueued
 from web.workflows import repository as repo
 
 
@@ -305,3 +308,35 @@ class WorkflowService:
                 "workflow.tool_hosts", tenant_id=self.tenant_id, actor_id=self.me.id, hosts=cleaned
             )
         return cleaned
+
+
+async def queue_run(
+    bus: execution_bus.Bus,
+    me: Principal,
+    workflow_id: uuid.UUID,
+    admitted: dict[str, Any],
+    *,
+    source: str = "rest",
+    webhook_url: str | None = None,
+    correlation_id: str | None = None,
+    reply_to: str | None = None,
+) -> None:
+    """Publish an admitted run for a workflow actor (not a duplicate, not `queued`)."""
+    if admitted["duplicate"] or admitted["status"] == ExecutionStatus.QUEUED:
+        return
+    request = ExecutionRequested(
+        execution_id=admitted["id"],
+        tenant_id=me.tenant_id,
+        agent_id=WORKFLOW_AGENT,
+        workflow_id=workflow_id,
+        source=source,
+        webhook_url=webhook_url,
+        correlation_id=correlation_id,
+        reply_to=reply_to,
+    )
+    try:
+        async with asyncio.timeout(execution_bus.PUBLISH_TIMEOUT_S):
+            await publish_execution(bus.broker, bus.topo, request, admitted["tier"])
+    except Exception as exc:
+        await mark_unqueued(me.tenant_id, admitted["id"])
+        raise Rejected("unavailable", "The work queue is unavailable; retry shortly.", 503) from exc

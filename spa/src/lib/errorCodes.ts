@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   "unauthorized",
   "malformed",
   "unknown_agent",
+  "unknown_workflow",
   "provider_unavailable",
   "provider_rate_limited",
   "provider_error",
