@@ -545,3 +545,41 @@ async def test_a_queue_job_naming_a_workflow_runs_it(
     assert refused["status"] == "rejected" and refused["error"]["code"] == "unknown_workflow", refused
     run = await wait_run(admin, result["execution_id"], "completed")
     assert run["workflow_id"] == workflow["id"]
+
+
+DEMO_CANDIDATES = [
+    {"name": "Ada", "skills": ["python", "postgres"], "missing": ["go"], "summary": "7 years backend"},
+    {"name": "Grace", "skills": ["go", "kubernetes"], "missing": [], "summary": "SRE lead"},
+    {"name": "Linus", "skills": ["c", "git"], "missing": ["python"], "summary": "kernel hacker"},
+]
+
+
+async def test_seeded_candidate_fit_ranking_is_deterministic_and_schema_valid_offline(
+    platform: Platform, admin: ApiUser
+) -> None:
+    from web.seed import seed_recruiting_demo
+
+    await seed_recruiting_demo(uuid.UUID(admin.tenant_id))
+    await seed_recruiting_demo(uuid.UUID(admin.tenant_id))  # idempotent
+    listed = {w["name"]: w for w in (await admin.get("/api/v1/workflows")).json()}
+    assert list(listed) == ["Candidate fit ranking"]
+    agents = [a["name"] for a in (await admin.get("/api/v1/agents")).json()]
+    assert agents.count("Job description writer") == 1
+    value = {"job_description": "Backend engineer: Go, Postgres, on-call.", "candidates": DEMO_CANDIDATES}
+    outputs = []
+    for _ in range(2):
+        run_id = await start_run(admin, listed["Candidate fit ranking"]["id"], value)
+        run = await wait_run(admin, run_id, "completed", "failed")
+        assert run["status"] == "completed", run
+        outputs.append(run["result_data"]["output"])
+    assert outputs[0] == outputs[1]
+    ranking = outputs[0]["ranking"]
+    assert sorted(r["candidate"] for r in ranking) == ["Ada", "Grace", "Linus"]
+    assert [r["fit_index"] for r in ranking] == sorted((r["fit_index"] for r in ranking), reverse=True)
+    for row in ranking:
+        assert set(row) == {"candidate", "fit_index", "strengths", "gaps"}
+        assert isinstance(row["fit_index"], int) and 0 <= row["fit_index"] <= 100
+        assert all(isinstance(s, str) for s in row["strengths"] + row["gaps"])
+    by_name = {r["candidate"]: r for r in ranking}
+    assert by_name["Ada"]["strengths"] == ["python", "postgres"] and by_name["Ada"]["gaps"] == ["go"]
+    assert outputs[0]["summary"]

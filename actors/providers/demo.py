@@ -88,7 +88,8 @@ class DemoProvider:
 def _labelled(text: str, name: str) -> str | None:
     """The value of a `Name: value` line of the prompt (case-insensitive), if there is one."""
     pattern = re.compile(
-        rf"^\s*{re.escape(name).replace('_', '[ _]')}\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE
+        rf"^[ \t]*{re.escape(name).replace('_', '[ _]')}[ \t]*:[ \t]*(\S.*?)[ \t]*$",
+        re.IGNORECASE | re.MULTILINE,
     )
     found = pattern.search(text)
     return found.group(1) if found else None
@@ -110,9 +111,10 @@ def _fill(schema: dict[str, Any], name: str, text: str, seed: str) -> Any:
         return digest % 2 == 0
     if kind == "array":
         given = _labelled(text, name)
-        items = [part.strip() for part in given.split(",") if part.strip()] if given else []
+        items = _listed(given) if given else []
         if not items:
-            words = [w for w in re.findall(r"[A-Za-z][A-Za-z+#.-]{3,}", text) if w.lower() not in _STOP]
+            tail = text.strip().split("\n\n")[-1]  # the prompt's last paragraph: what is asked about
+            words = [w for w in re.findall(r"[A-Za-z][A-Za-z+#.-]{3,}", tail) if w.lower() not in _STOP]
             items = (
                 [words[(digest >> (8 * i)) % len(words)] for i in range(2)] if words else [f"{name} (demo)"]
             )
@@ -123,6 +125,18 @@ def _fill(schema: dict[str, Any], name: str, text: str, seed: str) -> Any:
     if kind == "object" or "properties" in schema:
         return demo_object(schema, text, f"{seed}:{name}")
     return _labelled(text, name) or f"{name} (demo)"
+
+
+def _listed(given: str) -> list[str]:
+    """`a, b` or a JSON list `["a", "b"]` (a placeholder of a list renders as JSON)."""
+    if given.startswith("["):
+        try:
+            parsed = json.loads(given)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return [str(p) for p in parsed if str(p).strip()]
+    return [part.strip() for part in given.split(",") if part.strip()]
 
 
 _STOP = {"this", "that", "with", "from", "your", "have", "will", "candidate", "profile", "role", "json"}
