@@ -13,6 +13,7 @@ const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
     roles: ["tenant_admin"],
     items: [
       { to: "/console/agents", label: "Agents" },
+      { to: "/console/workflows", label: "Workflows" },
       { to: "/console/users", label: "Users" },
       { to: "/console/api-keys", label: "API keys" },
       { to: "/console/usage", label: "Usage" },

@@ -8,3 +8,6 @@ export { ExecutionsPage } from "@/features/tenant/components/ExecutionsPage";
 export { UsagePage } from "@/features/tenant/components/UsagePage";
 export { UsersPage } from "@/features/tenant/components/UsersPage";
 export { WebhooksPage } from "@/features/tenant/components/WebhooksPage";
+export { WorkflowEditor } from "@/features/workflows/components/WorkflowEditor";
+export { WorkflowRunPage } from "@/features/workflows/components/WorkflowRunPage";
+export { WorkflowsPage } from "@/features/workflows/components/WorkflowsPage";
