@@ -85,6 +85,7 @@ export function useRuns(id: string | undefined) {
     queryKey: ["workflow-runs", id],
     enabled: !!id,
     refetchInterval: 5_000,
+    refetchOnMount: "always",
     queryFn: async () => unwrap(await api.GET("/api/v1/workflows/{workflow_id}/runs", { params: { path: { workflow_id: id! } } })),
   });
 }

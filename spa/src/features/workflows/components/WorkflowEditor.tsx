@@ -13,7 +13,7 @@ import {
   type NodeChange,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { useMemo, useState, type DragEvent } from "react";
+import { useMemo, useRef, useState, type DragEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { Alert, QueryError } from "@/components/ui/Alert";
 import { Button } from "@/components/ui/Button";
@@ -64,6 +64,7 @@ function Canvas({ workflow }: { workflow?: Workflow }) {
   const [selected, setSelected] = useState<{ kind: "node" | "edge"; id: string } | null>(null);
   const [problems, setProblems] = useState<Problem[]>([]);
   const [input, setInput] = useState(() => sampleInput((workflow?.dag_structure as unknown as Dag) ?? EMPTY));
+  const canvas = useRef<HTMLDivElement>(null);
   const save = useSaveWorkflow(workflow?.id);
   const run = useStartRun(workflow?.id);
 
@@ -76,7 +77,13 @@ function Canvas({ workflow }: { workflow?: Workflow }) {
     const taken = new Set(nodes.map((n) => n.id));
     let id = type;
     for (let i = 2; taken.has(id); i++) id = `${type}_${i}`;
-    const at = position ?? { x: 80 + nodes.length * 40, y: 260 + (nodes.length % 3) * 30 };
+    // A clicked palette item lands in the middle of what the canvas shows now.
+    const box = canvas.current?.getBoundingClientRect();
+    const at =
+      position ??
+      (box
+        ? flow.screenToFlowPosition({ x: box.left + box.width / 2 - 60 + (nodes.length % 3) * 20, y: box.top + box.height / 2 + (nodes.length % 3) * 20 })
+        : { x: 80 + nodes.length * 40, y: 260 });
     setNodes((ns) => [...ns, { id, type: "step", position: at, data: { dag: starter(type, id, model) } }]);
     setSelected({ kind: "node", id });
   };
@@ -156,7 +163,7 @@ function Canvas({ workflow }: { workflow?: Workflow }) {
           ))}
         </div>
         <div className="wf-layout">
-          <div className="wf-canvas" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
+          <div className="wf-canvas" ref={canvas} onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
             <ReactFlow
               nodes={shown}
               edges={edges}
