@@ -583,3 +583,48 @@ async def test_seeded_candidate_fit_ranking_is_deterministic_and_schema_valid_of
     by_name = {r["candidate"]: r for r in ranking}
     assert by_name["Ada"]["strengths"] == ["python", "postgres"] and by_name["Ada"]["gaps"] == ["go"]
     assert outputs[0]["summary"]
+
+
+async def test_each_nodes_ledger_entries_carry_the_run_and_the_node(database: str, fake_llm: FakeLLM) -> None:
+    import json
+
+    from helpers.ledger import priced_model
+    from helpers.platform import platform_with_ledger
+    from runtime import db
+
+    model = await priced_model(provider="openai")
+    async with (
+        platform_with_ledger(fake_llm) as platform,
+        httpx.AsyncClient(base_url=platform.base_url, timeout=30) as client,
+    ):
+        admin = await register(client)
+        structure = dag(
+            [
+                INPUT,
+                llm("write", "[[reply:3]] {input.jd}", model=model),
+                {
+                    "id": "rank",
+                    "type": "map",
+                    "items": "{input.candidates}",
+                    "step": {"model": model, "prompt_template": "[[reply:2]] {item}"},
+                },
+                {"id": "out", "type": "output", "value": {"w": "{write.text}", "r": "{rank.items}"}},
+            ],
+            [("input", "write"), ("input", "rank"), ("write", "out"), ("rank", "out")],
+        )
+        workflow = await create(admin, structure)
+        run_id = await start_run(admin, workflow["id"], {"jd": "x", "candidates": ["a", "b"]})
+        await wait_run(admin, run_id, "completed")
+
+        async def entries() -> list[Any]:
+            async with db.scope(uuid.UUID(admin.tenant_id)):
+                return await db.fetch(
+                    "SELECT resource_type, entry_metadata FROM ledger_entries WHERE execution_id = $1",
+                    uuid.UUID(run_id),
+                )
+
+        rows = await eventually(entries, lambda rs: len(rs) >= 6, "six ledger entries of the run", WAIT)
+    nodes = sorted((json.loads(r["entry_metadata"])["node_id"], r["resource_type"]) for r in rows)
+    assert nodes == sorted(
+        (node, kind) for node in ("write", "rank[0]", "rank[1]") for kind in ("input_tokens", "output_tokens")
+    )
