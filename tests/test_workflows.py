@@ -628,3 +628,38 @@ async def test_each_nodes_ledger_entries_carry_the_run_and_the_node(database: st
     assert nodes == sorted(
         (node, kind) for node in ("write", "rank[0]", "rank[1]") for kind in ("input_tokens", "output_tokens")
     )
+
+
+async def test_admission_holds_the_bound_of_every_llm_step(platform: Platform, admin: ApiUser) -> None:
+    from decimal import Decimal
+
+    from helpers.ledger import priced_model
+    from ledger import budget_repository as brepo
+    from runtime import db
+
+    model = await priced_model(provider="openai")
+    out = {"id": "out", "type": "output", "value": {"r": "{rank.items}"}}
+    mapped = dag(
+        [
+            INPUT,
+            {
+                "id": "rank",
+                "type": "map",
+                "items": "{input.candidates}",
+                "step": {"model": model, "prompt_template": "{item}"},
+            },
+            out,
+        ],
+        [("input", "rank"), ("rank", "out")],
+    )
+    plain = dag([INPUT, {"id": "out", "type": "output", "value": {"jd": "{input.jd}"}}], [("input", "out")])
+    with_calls, without = await create(admin, mapped), await create(admin, plain)
+    async with db.scope(system=True):
+        await brepo.set_tenant_cap(uuid.UUID(admin.tenant_id), Decimal("0.000001"))
+    r = await admin.post(
+        f"/api/v1/workflows/{with_calls['id']}/runs", json={"input": {"jd": "x", "candidates": ["a"]}}
+    )
+    assert r.status_code == 402 and r.json()["code"] == "tenant_cap_reached", r.text
+    run_id = await start_run(admin, without["id"], {"jd": "x", "candidates": []})  # no LLM step: nothing held
+    run = await wait_run(admin, run_id, "completed")
+    assert run["result_data"]["output"] == {"jd": "x"}
