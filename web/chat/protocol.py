@@ -21,6 +21,12 @@ from runtime.messages import (
     ExecutionFailed,
     ExecutionRestarted,
     ExecutionStarted,
+    NodeCompleted,
+    NodeDelta,
+    NodeFailed,
+    NodeSkipped,
+    NodeStarted,
+    NodeWaiting,
     StreamEvent,
 )
 
@@ -172,6 +178,54 @@ class Restarted(ServerFrame, tag="execution.restarted"):
     reason: str
 
 
+class RunCompleted(ServerFrame, tag="execution.completed"):
+    """A workflow run's end: `Completed` plus the run's `output`."""
+
+    execution_id: uuid.UUID
+    text: str
+    usage: TokenUsage
+    output: Any
+
+
+class NodeStartedFrame(ServerFrame, tag="node.started"):
+    execution_id: uuid.UUID
+    node_id: str
+    attempt: int
+
+
+class NodeDeltaFrame(ServerFrame, tag="node.delta"):
+    execution_id: uuid.UUID
+    node_id: str
+    seq: int
+    text: str
+
+
+class NodeCompletedFrame(ServerFrame, tag="node.completed"):
+    execution_id: uuid.UUID
+    node_id: str
+    output: Any
+    branch: str | None
+
+
+class NodeFailedFrame(ServerFrame, tag="node.failed"):
+    execution_id: uuid.UUID
+    node_id: str
+    error: ErrorBody
+    handled: bool
+
+
+class NodeSkippedFrame(ServerFrame, tag="node.skipped"):
+    execution_id: uuid.UUID
+    node_id: str
+
+
+class NodeWaitingFrame(ServerFrame, tag="node.waiting"):
+    execution_id: uuid.UUID
+    node_id: str
+    prompt: str
+    timeout_s: float
+
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -189,6 +243,8 @@ def frame_of(event: StreamEvent) -> ServerFrame:
             return Started(event.execution_id, event.message_id)
         case ExecutionCompleted():
             usage = TokenUsage(event.usage.input_tokens, event.usage.output_tokens)
+            if event.output is not None:  # a workflow run (docs/workflows.md)
+                return RunCompleted(event.execution_id, event.text, usage, event.output)
             return Completed(event.execution_id, event.text, usage)
         case ExecutionFailed():
             return Failed(event.execution_id, ErrorBody(event.error.code, event.error.message))
@@ -196,4 +252,17 @@ def frame_of(event: StreamEvent) -> ServerFrame:
             return Cancelled(event.execution_id)
         case ExecutionRestarted():
             return Restarted(event.execution_id, event.attempt, event.reason)
+        case NodeStarted():
+            return NodeStartedFrame(event.execution_id, event.node_id, event.attempt)
+        case NodeDelta():
+            return NodeDeltaFrame(event.execution_id, event.node_id, event.seq, event.text)
+        case NodeCompleted():
+            return NodeCompletedFrame(event.execution_id, event.node_id, event.output, event.branch)
+        case NodeFailed():
+            error = ErrorBody(event.error.code, event.error.message)
+            return NodeFailedFrame(event.execution_id, event.node_id, error, event.handled)
+        case NodeSkipped():
+            return NodeSkippedFrame(event.execution_id, event.node_id)
+        case NodeWaiting():
+            return NodeWaitingFrame(event.execution_id, event.node_id, event.prompt, event.timeout_s)
     raise TypeError(f"no frame for {type(event).__name__}")

@@ -22,7 +22,6 @@ from runtime.messages import (
     NodeSkipped,
     NodeWaiting,
     StreamEvent,
-    encode,
 )
 from runtime.publishing import publish_control
 from web.auth.guards import requires_tenant_admin, requires_tenant_member
@@ -220,7 +219,7 @@ async def run_socket(socket: WebSocket, run_id: uuid.UUID) -> None:
             msgspec.json.encode({"type": "ready", "execution_id": run_id, "status": run["status"]}).decode()
         )
         for event in _stored_events(run):
-            await socket.send_text(encode(event).decode())
+            await socket.send_text(p.encode(p.frame_of(event)))
         if run["status"] in ENDED:
             final: dict[str, Any] = {"type": f"execution.{run['status']}", "execution_id": run_id}
             final["output"] = (run["result_data"] or {}).get("output")
@@ -236,7 +235,7 @@ async def run_socket(socket: WebSocket, run_id: uuid.UUID) -> None:
                     getter.cancel()
                     break
                 event = getter.result()
-                await socket.send_text(encode(event).decode())
+                await socket.send_text(p.encode(p.frame_of(event)))
                 if event.__struct_config__.tag in (
                     "execution.completed",
                     "execution.failed",
