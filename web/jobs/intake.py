@@ -107,7 +107,7 @@ async def _start(bus: Bus, raw: object) -> None:
     correlation_id = raw.correlation_id or None  # type: ignore[attr-defined]
     reply_to = raw.reply_to or None  # type: ignore[attr-defined]
     try:
-        if b'"workflow_id"' in body:  # a workflow job (docs/workflows.md "Queue jobs")
+        if decode(body, _JobKind).workflow_id is not None:  # a workflow job (docs/workflows.md)
             await _start_workflow(bus, me, decode(body, WorkflowJobSubmit), correlation_id, reply_to)
             return
         job = decode(body, JobSubmit)
@@ -134,6 +134,12 @@ async def _start(bus: Bus, raw: object) -> None:
     log.info("jobs.submit %s execution %s (%s)", correlation_id, sent.execution_id, sent.status)
     if sent.duplicate and sent.status in ENDED:
         await _resend(bus, me.tenant_id, sent.execution_id, reply_to)
+
+
+class _JobKind(msgspec.Struct):
+    """Only what tells a workflow job from an agent job: a top-level `workflow_id`."""
+
+    workflow_id: object = None
 
 
 async def _start_workflow(
