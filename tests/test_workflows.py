@@ -663,3 +663,36 @@ async def test_admission_holds_the_bound_of_every_llm_step(platform: Platform, a
     run_id = await start_run(admin, without["id"], {"jd": "x", "candidates": []})  # no LLM step: nothing held
     run = await wait_run(admin, run_id, "completed")
     assert run["result_data"]["output"] == {"jd": "x"}
+
+
+async def test_tool_nodes_call_only_allowlisted_hosts_through_the_url_guard(
+    platform: Platform, admin: ApiUser
+) -> None:
+    structure = dag(
+        [
+            INPUT,
+            {
+                "id": "hook",
+                "type": "tool",
+                "url": "https://no-such-host.invalid/score",
+                "body_template": "{input.jd}",
+            },
+            {"id": "out", "type": "output", "value": {"s": "{hook.status}"}},
+        ],
+        [("input", "hook"), ("hook", "out")],
+    )
+    workflow = await create(admin, structure)
+    run = await wait_run(
+        admin, await start_run(admin, workflow["id"], {"jd": "x", "candidates": []}), "failed", "completed"
+    )
+    assert run["status"] == "failed" and "tool_host_not_allowed" in run["error_message"], run
+    r = await admin.put("/api/v1/workflows/tool-hosts", json={"hosts": ["No-Such-Host.invalid."]})
+    assert r.status_code == 200 and r.json() == {"hosts": ["no-such-host.invalid"]}, r.text
+    colleague = await member(admin)
+    assert (await colleague.get("/api/v1/workflows/tool-hosts")).status_code == 403
+    run = await wait_run(
+        admin, await start_run(admin, workflow["id"], {"jd": "x", "candidates": []}), "failed", "completed"
+    )
+    # On the list now, the URL still has to pass the guard (here: it does not resolve).
+    assert run["status"] == "failed" and "url_unresolvable" in run["error_message"], run
+    assert [n["status"] for n in run["nodes"] if n["node_id"] == "hook"] == ["failed"]
