@@ -28,6 +28,7 @@ from actors.providers import (
     TransientProviderError,
     count_prompt_tokens,
     count_tokens,
+    demo_structured,
     structured,
 )
 from ledger import budget
@@ -536,10 +537,14 @@ class ExecutionRun:
         self, messages: list[ChatMessage], schema: dict[str, Any], options: dict[str, Any]
     ) -> None:
         assert self._resolved is not None
-        if self._resolved.client is None:
-            raise ExecutionFailedError(
-                "unsupported", "Structured output needs an OpenAI-compatible provider."
-            )
+        if self._resolved.client is None:  # the offline demo: a schema-valid object of the prompt
+            data, usage = demo_structured(messages, schema)
+            self.calls += 1
+            await self.coalescer.add(canonical_json(data))
+            await self.coalescer.close()
+            await self._record(usage)
+            await self._complete(output=data)
+            return
         self.calls += 1
         self._call = asyncio.create_task(
             structured(messages, schema, model=self._resolved.model, client=self._resolved.client, **options)

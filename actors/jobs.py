@@ -15,8 +15,9 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from actors.workflow_store import workflow_of
 from runtime import executions
-from runtime.messages import ExecutionRequested
+from runtime.messages import WORKFLOW_AGENT, ExecutionRequested
 from runtime.publishing import publish_execution
 
 if TYPE_CHECKING:
@@ -43,10 +44,13 @@ async def promote(ctx: ActorContext, tenant_id: uuid.UUID) -> int:
     """Publish the tenant's queued executions that fit its concurrency limit now."""
     promoted = await executions.promote(tenant_id)
     for job in promoted:
+        # A workflow run has no agent: its request names the workflow instead.
+        workflow_id = None if job.agent_id is not None else await workflow_of(job.execution_id, tenant_id)
         request = ExecutionRequested(
             execution_id=job.execution_id,
             tenant_id=tenant_id,
-            agent_id=job.agent_id,
+            agent_id=job.agent_id or WORKFLOW_AGENT,
+            workflow_id=workflow_id,
             input=job.input,
             correlation_id=job.correlation_id,
             reply_to=job.reply_to,

@@ -33,6 +33,7 @@ from actors.jobs import promote_forever
 from actors.llm import Providers
 from actors.sweeper import sweep_forever
 from actors.webhooks import on_webhook
+from actors.workflow import WorkflowActor
 from runtime import db, metrics, telemetry
 from runtime.broker import BROKER_LOST, build_broker, connect_robust, declare_topology, topology
 from runtime.logs import configure_logging
@@ -66,7 +67,7 @@ class Worker:
         self.topo = topology()
         self.registry = ActorRegistry()
         self.stopping = asyncio.Event()
-        self.running: dict[str, AgentActor] = {}
+        self.running: dict[str, AgentActor | WorkflowActor] = {}
         # The delivery each running actor acks when it ends. A broker restart kills the
         # channel of the original one; RabbitMQ then redelivers the message and that new
         # delivery takes its place here (`_adopt`), so the message is acked exactly once.
@@ -175,7 +176,12 @@ class Worker:
         if not message.redelivered:  # a redelivery's wait includes the attempt before it
             waited = time.time() - request.requested_at.timestamp()
             metrics.QUEUE_WAIT.labels(lane).observe(max(waited, 0.0))
-        actor = AgentActor(request, self.ctx)
+        # A workflow run is orchestrated by its own actor; its nodes are its child actors.
+        actor: AgentActor | WorkflowActor = (
+            WorkflowActor(request, self.ctx)
+            if request.workflow_id is not None
+            else AgentActor(request, self.ctx)
+        )
         actor.run.trace_parent = telemetry.extract(message.headers)
         if actor.actor_id in self.running:  # `running`, not the registry: bind comes first
             await self._adopt(actor.actor_id, message)

@@ -262,6 +262,34 @@ async def estimate(call: Call) -> Estimate | None:
     return Estimate(await _bound(call, prompt), model)
 
 
+@dataclass(frozen=True)
+class StepBound:
+    """One LLM step of a workflow for its run's hold: the model settings, the bytes of
+    its prompt (system, template and the run's input), its output schema's, and how many
+    calls it may make (retries, map items)."""
+
+    llm_config: dict
+    content_bytes: int
+    calls: int
+
+
+async def estimate_steps(
+    tenant_id: uuid.UUID, user_id: uuid.UUID | None, steps: list[StepBound]
+) -> Estimate | None:
+    """The bound of a workflow run: the sum of every step's, each as `_bound` prices one
+    call (None when no limit applies). A step's prompt quotes upstream outputs, so each
+    upstream LLM step's output bound is counted into it by the caller."""
+    limits = await brepo.lock_limits(tenant_id, user_id, lock=False)
+    if limits is None or not limits.any or not steps:
+        return None
+    total = Decimal(0)
+    for step in steps:
+        models = models_of(step.llm_config)
+        tokens = (input_bound(step.content_bytes, 2), output_bound(step.llm_config))
+        total += step.calls * await _priced(tenant_id, models, tokens, MAX_ATTEMPTS)
+    return Estimate(total, models_of(steps[0].llm_config)[0])
+
+
 async def hold(call: Call, est: Estimate | None) -> Decimal | None:
     """Lock the tenant row, check `est` against every limit and hold it; or BudgetExceeded."""
     if est is None:

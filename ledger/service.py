@@ -80,7 +80,7 @@ class BatchResult:
 
 def _event_metadata(event: UsageRecorded, commission: Commission | None) -> dict[str, object]:
     """The part of `_metadata` that every entry of one event shares."""
-    return {
+    shared: dict[str, object] = {
         "source_event_id": str(event.event_id),
         "occurred_at": as_utc(event.occurred_at).isoformat(timespec="microseconds"),
         "agent_id": str(event.agent_id),
@@ -88,6 +88,9 @@ def _event_metadata(event: UsageRecorded, commission: Commission | None) -> dict
         "counted": event.counted,
         "commission": None if commission is None else _commission_metadata(commission),
     }
+    if event.node_id is not None:  # a workflow node's call: execution_id is the run's
+        shared["node_id"] = event.node_id
+    return shared
 
 
 @functools.lru_cache(maxsize=1024)

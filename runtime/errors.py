@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     UNAUTHORIZED = "unauthorized"  # also REST 401
     MALFORMED = "malformed"
     UNKNOWN_AGENT = "unknown_agent"
+    UNKNOWN_WORKFLOW = "unknown_workflow"  # a job naming no active workflow of the tenant
     # An execution that ran and failed (`execution.failed`, job result `failed`).
     PROVIDER_UNAVAILABLE = "provider_unavailable"  # connection error, timeout, open breaker
     PROVIDER_RATE_LIMITED = "provider_rate_limited"
@@ -61,6 +62,15 @@ class ErrorCode(StrEnum):
     FAILED = "failed"  # a stored failure without a more precise code
     CANCELLED = "cancelled"  # a job result for a cancelled execution
     INTERNAL_ERROR = "internal_error"
+    # Workflows (docs/workflows.md): a DAG refused at save time, a run that failed in a node.
+    INVALID_WORKFLOW = "invalid_workflow"  # 422 naming each node and field
+    INVALID_INPUT = "invalid_input"  # a run's input lacks a field of the input node
+    NODE_FAILED = "node_failed"  # a node failed without an error branch: the run fails
+    INVALID_NODE = "invalid_node"
+    TOO_MANY_ITEMS = "too_many_items"  # a map got more items than its max_items
+    TOOL_HOST_NOT_ALLOWED = "tool_host_not_allowed"  # not on the workspace's tool hosts
+    TOOL_FAILED = "tool_failed"  # the tool's HTTP call failed or answered >= 400
+    NOT_WAITING = "not_waiting"  # input for a human node that is not waiting for it
     # REST only (problem+json `code` of errors that are not refusals of a run).
     VALIDATION_ERROR = "validation_error"
     BAD_REQUEST = "bad_request"

@@ -70,6 +70,14 @@ class ExecutionRequested(Wire, tag="execution.requested", kw_only=True):
     """chat | rest | queue: a `queue` execution always reports a `JobResult` when it ends."""
     webhook_url: str | None = None
     """Where the actor asks for a signed webhook when the execution ends (REST jobs)."""
+    workflow_id: UUID | None = None
+    """Set for a workflow run: a `WorkflowActor` runs it (its DAG is on the execution row)
+    and `agent_id` is then `WORKFLOW_AGENT` (no agent answers a run as a whole)."""
+
+
+WORKFLOW_AGENT = UUID(int=0)
+"""`agent_id` of a workflow run's request and of its nodes' usage events when no agent
+answers them (an `llm` node on a catalog model); the node's usage carries `node_id`."""
 
 
 # --- control: routed to one actor by its address `actor.<execution_id>` ------------------
@@ -157,6 +165,8 @@ class ExecutionCompleted(StreamEventBase, tag="execution.completed", kw_only=Tru
     usage: Usage
     last_seq: int = 0
     citations: list[Citation] = msgspec.field(default_factory=list)
+    output: Any = None
+    """A workflow run's output (its output node's object); `text` is it as canonical JSON."""
 
 
 class ToolCalled(StreamEventBase, tag="tool.call", kw_only=True):
@@ -193,6 +203,51 @@ class ExecutionRestarted(StreamEventBase, tag="execution.restarted", kw_only=Tru
     reason: str = ""
 
 
+class NodeStarted(StreamEventBase, tag="node.started", kw_only=True):
+    """A node of a workflow run started (a `map` item's node id is `node[i]`)."""
+
+    node_id: str
+    attempt: int = 1
+
+
+class NodeDelta(StreamEventBase, tag="node.delta", kw_only=True):
+    """A piece of a node's text; `seq` starts at 1 per node (and per attempt of it), no gaps."""
+
+    node_id: str
+    seq: int
+    text: str
+
+
+class NodeCompleted(StreamEventBase, tag="node.completed", kw_only=True):
+    """A node finished with its output (and `branch`: a condition's verdict, `timeout`)."""
+
+    node_id: str
+    output: Any = None
+    branch: str | None = None
+
+
+class NodeFailed(StreamEventBase, tag="node.failed", kw_only=True):
+    """A node failed; `handled` when an error branch takes over (else the run fails)."""
+
+    node_id: str
+    error: ErrorInfo
+    handled: bool = False
+
+
+class NodeSkipped(StreamEventBase, tag="node.skipped", kw_only=True):
+    """A node that will not run: no edge into it was taken."""
+
+    node_id: str
+
+
+class NodeWaiting(StreamEventBase, tag="node.waiting", kw_only=True):
+    """A human node waits for a person's input (until `timeout_s` after it started)."""
+
+    node_id: str
+    prompt: str = ""
+    timeout_s: float = 0
+
+
 StreamEvent = (
     DeltaEvent
     | ToolCalled
@@ -202,7 +257,14 @@ StreamEvent = (
     | ExecutionFailed
     | ExecutionCancelled
     | ExecutionRestarted
+    | NodeStarted
+    | NodeDelta
+    | NodeCompleted
+    | NodeFailed
+    | NodeSkipped
+    | NodeWaiting
 )
+NODE_EVENTS = (NodeStarted, NodeDelta, NodeCompleted, NodeFailed, NodeSkipped, NodeWaiting)
 
 
 class DeltaBatch(Wire, tag="delta.batch", kw_only=True):
@@ -369,6 +431,9 @@ class UsageRecorded(Wire, tag="usage.recorded", kw_only=True):
     occurred_at: datetime = msgspec.field(default_factory=utcnow)
     embedding_tokens: int = 0
     """Tokens of texts embedded (`/v1/embeddings`), priced as their own resource type."""
+    node_id: str | None = None
+    """The workflow node (`node` or `node[i]` for a map item) that made the call; then
+    `execution_id` is the run's. The ledger keeps it in the entry's metadata."""
 
 
 # --- documents: the durable documents queue, consumed by the actors processes ----------
@@ -419,6 +484,15 @@ class JobSubmit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     agent_id: UUID
     input: Annotated[str, msgspec.Meta(min_length=1, max_length=JOB_INPUT_MAX)]
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class WorkflowJobSubmit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Body of a job that runs a workflow (same exchange, key and properties as `JobSubmit`):
+    `input` is the workflow's input object. Told apart by its `workflow_id`."""
+
+    workflow_id: UUID
+    input: dict[str, Any]
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
 

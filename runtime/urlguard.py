@@ -116,7 +116,10 @@ def check_ips(host: str, ips: Iterable[IPAddress], allow: Allowlist) -> None:
 
 
 def _parts(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "http://[" : an unclosed IPv6 literal (found by fuzzing)
+        raise UnsafeUrl("url_invalid", f"The URL cannot be read: {exc}.") from exc
     if parts.scheme not in SCHEMES:
         raise UnsafeUrl("url_scheme_not_allowed", "Only http and https URLs are called.")
     if not parts.hostname:

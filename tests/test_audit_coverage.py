@@ -13,7 +13,10 @@ from litestar.handlers import HTTPRouteHandler
 from helpers.api import ApiUser, app_admin, login, member, partner, register, resold_tenant, system_rate
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_PATHS = re.compile(r"^/api/v1/(admin|partner|tenant|widgets|channels)(/|$)|^/api/v1/agents")
+ADMIN_PATHS = re.compile(
+    r"^/api/v1/(admin|partner|tenant|widgets|channels)(/|$)|^/api/v1/agents"
+    r"|^/api/v1/workflows(/tool-hosts|/\{workflow_id:uuid\})?$"  # definitions, not runs
+)
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 # (method, path) -> the audit action it records.
@@ -73,6 +76,11 @@ AUDITED = {
     ("POST", "/api/v1/admin/billing/plans"): "billing.plan.create",
     ("PATCH", "/api/v1/admin/billing/plans/{plan_id:uuid}"): "billing.plan.update",
     ("POST", "/api/v1/admin/billing/close-period"): "billing.period.close",
+    # Workflows (docs/workflows.md); exercised in tests/test_workflows.py.
+    ("POST", "/api/v1/workflows"): "workflow.create",
+    ("PATCH", "/api/v1/workflows/{workflow_id:uuid}"): "workflow.update",
+    ("DELETE", "/api/v1/workflows/{workflow_id:uuid}"): "workflow.delete",
+    ("PUT", "/api/v1/workflows/tool-hosts"): "workflow.tool_hosts",
     # Channels and white-label (docs/channels.md).
     ("PUT", "/api/v1/partner/brand"): "brand.update",
     ("DELETE", "/api/v1/partner/brand"): "brand.reset",

@@ -65,6 +65,11 @@ def expected_roles(method: str, path: str) -> frozenset[str]:
         (r"^/api/v1/documents", "POST|DELETE", frozenset({"tenant_admin"})),
         (r"^/api/v1/knowledge/search$", "GET", MEMBERS),
         (r"^/api/v1/sessions", ".*", MEMBERS),
+        (r"^/api/v1/workflows/\{workflow_id:uuid\}/runs$", ".*", MEMBERS),
+        (r"^/api/v1/workflows/tool-hosts$", ".*", frozenset({"tenant_admin"})),
+        (r"^/api/v1/workflows", "GET", MEMBERS),
+        (r"^/api/v1/workflows", "POST|PATCH|DELETE", frozenset({"tenant_admin"})),
+        (r"^/api/v1/workflow-runs", ".*", MEMBERS),
         (r"^/api/v1/executions", ".*", MEMBERS | {"service"}),
         (r"^/api/v1/(me|auth/logout)$", ".*", ALL),
         (r"^/api/v1/me/", ".*", ALL),  # one's own profile, password, second factor

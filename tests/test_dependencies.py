@@ -27,6 +27,8 @@ EXCEPTIONS = {
     ("web/models/service.py", "ledger.repository"),
     ("web/models/service.py", "ledger.pricing"),
     ("actors/execution.py", "ledger.budget"),
+    ("web/workflows/service.py", "ledger.budget"),
+    ("actors/workflow.py", "ledger.budget"),
 }
 
 

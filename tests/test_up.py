@@ -65,9 +65,13 @@ async def test_up_seeds_once_and_the_demo_agent_streams_and_is_metered(tmp_path)
             assert login.status_code == 200, login.text
             token = login.json()["access_token"]
             auth = {"Authorization": f"Bearer {token}"}
-            agents = (await api.get("/agents", headers=auth)).json()
-            assert [a["llm_config"]["provider"] for a in agents] == ["demo"]
-            session = (await api.post("/sessions", json={"agent_id": agents[0]["id"]}, headers=auth)).json()
+            agents = {a["name"]: a for a in (await api.get("/agents", headers=auth)).json()}
+            assert sorted(agents) == ["Buddha (demo)", "Job description writer"]  # the recruiting demo too
+            assert {a["llm_config"]["provider"] for a in agents.values()} == {"demo"}
+            workflows = (await api.get("/workflows", headers=auth)).json()
+            assert [w["name"] for w in workflows] == ["Candidate fit ranking"]
+            buddha = agents["Buddha (demo)"]["id"]
+            session = (await api.post("/sessions", json={"agent_id": buddha}, headers=auth)).json()
         url = f"ws://127.0.0.1:{port}/api/v1/sessions/{session['id']}/ws"
         async with websockets.connect(url) as ws:
             await ws.send(json.dumps({"type": "auth", "token": token}))

@@ -59,6 +59,7 @@ async def test_internal_addresses_are_refused_without_an_allowlist(url: str, why
         ("http://user:pw@example.org/", "url_invalid"),
         ("http:///nohost", "url_invalid"),
         ("http://example.org:99999/", "url_invalid"),
+        ("http://[", "url_invalid"),
         ("http://no-such-host.invalid/", "url_unresolvable"),
     ],
 )

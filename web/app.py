@@ -74,6 +74,7 @@ from web.usage.live import usage_lifespan
 from web.usage.ws import usage_socket
 from web.widgets.controller import WidgetController, widget_config, widget_script
 from web.widgets.socket import widget_socket
+from web.workflows.controller import WorkflowController, WorkflowRunController, run_socket
 
 API_HANDLERS: list[ControllerRouterHandler] = [
     AuthController,
@@ -85,6 +86,9 @@ API_HANDLERS: list[ControllerRouterHandler] = [
     SessionController,
     chat_socket,
     ExecutionController,
+    WorkflowController,
+    WorkflowRunController,
+    run_socket,
     PartnerController,
     AdminController,
     DeadLetterController,

@@ -9,7 +9,7 @@ import uuid
 from decimal import Decimal
 
 from runtime import db
-from runtime.tables import Agent, AIModel, SystemRate, Tenant, User
+from runtime.tables import Agent, AIModel, SystemRate, Tenant, User, Workflow
 from web.auth import service as auth
 
 PLATFORM_TENANT = "Hirebuddha Platform"
@@ -71,6 +71,119 @@ async def seed_demo_model() -> None:
             )
 
 
+JD_WRITER_ROLE = (
+    "You write clear, inclusive job descriptions: a short summary, responsibilities, "
+    "requirements (must-have and nice-to-have) and what the company offers. No jargon, no "
+    "gendered language, concrete about the work."
+)
+
+FIT_SCHEMA = {
+    "type": "object",
+    "title": "CandidateFit",
+    "properties": {
+        "candidate": {"type": "string", "description": "the candidate's name"},
+        "fit_index": {"type": "integer", "minimum": 0, "maximum": 100, "description": "0 no fit, 100 ideal"},
+        "strengths": {"type": "array", "items": {"type": "string"}},
+        "gaps": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["candidate", "fit_index", "strengths", "gaps"],
+}
+
+
+def candidate_fit_dag(model: str = "demo-1") -> dict:
+    """The "Candidate fit ranking" workflow: every candidate rated against the job
+    description (structured output), sorted by fit, then summarized."""
+    return {
+        "nodes": [
+            {
+                "id": "input",
+                "type": "input",
+                "fields": [
+                    {"name": "job_description", "type": "string"},
+                    {"name": "candidates", "type": "array"},
+                ],
+                "position": {"x": 0, "y": 120},
+            },
+            {
+                "id": "rate",
+                "type": "map",
+                "items": "{input.candidates}",
+                "concurrency": 4,
+                "max_items": 20,
+                "step": {
+                    "model": model,
+                    "system": "You assess how well a candidate fits a job. Be fair and specific.",
+                    "prompt_template": (
+                        "Rate this candidate against the job.\nCandidate: {item.name}\n"
+                        "Strengths: {item.skills}\nGaps: {item.missing}\n"
+                        "Profile: {item.summary}\n\nJob description:\n{input.job_description}"
+                    ),
+                    "output_schema": FIT_SCHEMA,
+                },
+                "position": {"x": 260, "y": 120},
+            },
+            {
+                "id": "rank",
+                "type": "sort",
+                "items": "{rate.items}",
+                "by": "fit_index",
+                "order": "desc",
+                "position": {"x": 520, "y": 120},
+            },
+            {
+                "id": "summary",
+                "type": "llm",
+                "model": model,
+                "prompt_template": (
+                    "Summarize this ranking for the hiring manager in three sentences: {rank.items}"
+                ),
+                "position": {"x": 780, "y": 60},
+            },
+            {
+                "id": "output",
+                "type": "output",
+                "value": {"ranking": "{rank.items}", "summary": "{summary.text}"},
+                "position": {"x": 1040, "y": 120},
+            },
+        ],
+        "edges": [
+            {"source": "input", "target": "rate"},
+            {"source": "rate", "target": "rank"},
+            {"source": "rank", "target": "summary"},
+            {"source": "rank", "target": "output"},
+            {"source": "summary", "target": "output"},
+        ],
+    }
+
+
+async def seed_recruiting_demo(tenant_id: uuid.UUID) -> None:
+    """The recruiting demo of a workspace (docs/workflows.md): the "Job description writer"
+    agent and the "Candidate fit ranking" workflow, on the offline demo model. Idempotent."""
+    async with db.scope(tenant_id):
+        if not await Agent.exists().where(
+            (Agent.tenant == tenant_id) & (Agent.name == "Job description writer")
+        ):
+            await Agent.insert(
+                Agent(
+                    tenant=tenant_id,
+                    name="Job description writer",
+                    role=JD_WRITER_ROLE,
+                    llm_config=json.dumps({"provider": "demo", "model": "demo-1"}),
+                )
+            )
+        if not await Workflow.exists().where(
+            (Workflow.tenant == tenant_id) & (Workflow.name == "Candidate fit ranking")
+        ):
+            await Workflow.insert(
+                Workflow(
+                    tenant=tenant_id,
+                    name="Candidate fit ranking",
+                    description="Rate each candidate against a job description, rank by fit, summarize.",
+                    dag_structure=json.dumps(candidate_fit_dag()),
+                )
+            )
+
+
 async def seed_if_empty() -> dict[str, str] | None:
     """On an empty database: an app admin and a demo workspace; returns the credentials once."""
     async with db.scope(system=True):
@@ -92,6 +205,7 @@ async def seed_if_empty() -> dict[str, str] | None:
                 llm_config=json.dumps({"provider": "demo", "model": "demo-1"}),
             )
         )
+    await seed_recruiting_demo(tenant["id"])
     return {
         "app admin": f"admin@hirebuddha.local / {admin_password}",
         "demo tenant admin": f"demo@hirebuddha.local / {demo_password}",

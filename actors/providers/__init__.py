@@ -17,7 +17,7 @@ from actors.providers.base import (
     count_prompt_tokens,
     count_tokens,
 )
-from actors.providers.demo import DemoProvider, demo_embedding, demo_reply
+from actors.providers.demo import DemoProvider, demo_embedding, demo_reply, demo_structured
 from actors.providers.openai_compat import OpenAIProvider, make_client, map_error
 from actors.providers.structured import StructuredResult, model_from_schema, structured
 
@@ -52,6 +52,7 @@ __all__ = [
     "count_tokens",
     "demo_embedding",
     "demo_reply",
+    "demo_structured",
     "make_client",
     "map_error",
     "model_from_schema",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from actors.providers.base import (
     ChatMessage,
@@ -104,3 +106,81 @@ class DemoProvider:
     async def aclose(self) -> None:
         """Stop the stream before its next token."""
         self._closed.set()
+
+
+def _labelled(text: str, name: str) -> str | None:
+    """The value of a `Name: value` line of the prompt (case-insensitive), if there is one."""
+    pattern = re.compile(
+        rf"^[ \t]*{re.escape(name).replace('_', '[ _]')}[ \t]*:[ \t]*(\S.*?)[ \t]*$",
+        re.IGNORECASE | re.MULTILINE,
+    )
+    found = pattern.search(text)
+    return found.group(1) if found else None
+
+
+def _fill(schema: dict[str, Any], name: str, text: str, seed: str) -> Any:
+    digest = int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:8], "big")
+    if "enum" in schema and schema["enum"]:
+        return schema["enum"][digest % len(schema["enum"])]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind in ("integer", "number"):
+        low = int(schema.get("minimum", 0))
+        high = int(schema.get("maximum", low + 100))
+        value = low + digest % (high - low + 1)
+        return value if kind == "integer" else float(value)
+    if kind == "boolean":
+        return digest % 2 == 0
+    if kind == "array":
+        given = _labelled(text, name)
+        items = _listed(given) if given else []
+        if not items:
+            tail = text.strip().split("\n\n")[-1]  # the prompt's last paragraph: what is asked about
+            words = [w for w in re.findall(r"[A-Za-z][A-Za-z+#.-]{3,}", tail) if w.lower() not in _STOP]
+            items = (
+                [words[(digest >> (8 * i)) % len(words)] for i in range(2)] if words else [f"{name} (demo)"]
+            )
+        sub = schema.get("items") or {"type": "string"}
+        if sub.get("type", "string") == "string":
+            return list(dict.fromkeys(items))[:3]
+        return [_fill(sub, f"{name}.{i}", text, seed) for i in range(2)]
+    if kind == "object" or "properties" in schema:
+        return demo_object(schema, text, f"{seed}:{name}")
+    return _labelled(text, name) or f"{name} (demo)"
+
+
+def _listed(given: str) -> list[str]:
+    """`a, b` or a JSON list `["a", "b"]` (a placeholder of a list renders as JSON)."""
+    if given.startswith("["):
+        try:
+            parsed = json.loads(given)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return [str(p) for p in parsed if str(p).strip()]
+    return [part.strip() for part in given.split(",") if part.strip()]
+
+
+_STOP = {"this", "that", "with", "from", "your", "have", "will", "candidate", "profile", "role", "json"}
+
+
+def demo_object(schema: dict[str, Any], text: str, seed: str | None = None) -> dict[str, Any]:
+    """A deterministic object valid against `schema` (the subset `actors.providers.structured`
+    supports): a string property takes the prompt's `Name: value` line when there is one,
+    numbers fall inside `minimum`/`maximum`, arrays of strings come from a `Name: a, b`
+    line or from the prompt's words. A pure function of the prompt."""
+    seed = text if seed is None else seed
+    return {
+        name: _fill(sub if isinstance(sub, dict) else {}, name, text, seed)
+        for name, sub in (schema.get("properties") or {}).items()
+    }
+
+
+def demo_structured(messages: Sequence[ChatMessage], schema: dict[str, Any]) -> tuple[dict[str, Any], Usage]:
+    """The demo provider's structured output: `demo_object` of the last user message, and
+    its usage (prompt tokens, and the JSON's tokens as output)."""
+    data = demo_object(schema, last_user_text(messages))
+    return data, Usage(
+        input_tokens=count_prompt_tokens(messages), output_tokens=count_tokens(json.dumps(data))
+    )

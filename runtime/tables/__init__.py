@@ -15,6 +15,7 @@ from runtime.tables.ai import (
     Execution,
     Message,
     Workflow,
+    WorkflowNodeRun,
 )
 from runtime.tables.billing import (
     BillingCustomer,
@@ -62,6 +63,7 @@ ALL_TABLES = [
     AuditLog,
     Agent,
     Workflow,
+    WorkflowNodeRun,
     ChatSession,
     Execution,
     Message,
@@ -116,6 +118,7 @@ TENANT_TABLES = [
     "audit_log",
     "agents",
     "workflows",
+    "workflow_node_runs",
     "sessions",
     "executions",
     "messages",

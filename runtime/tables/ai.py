@@ -40,12 +40,14 @@ class Agent(Table, tablename="agents", db=APP_DB):
 
 
 class Workflow(Table, tablename="workflows", db=APP_DB):
-    """A DAG of agent steps."""
+    """A DAG of steps (`runtime.workflows`); `version` goes up with each change of the DAG."""
 
     id = pk()
     tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
     name = Varchar(length=200)
+    description = Text(null=True, default=None)
     dag_structure = JSONB()
+    version = Integer(default=1)
     is_active = Boolean(default=True)
     created_at = created_at()
     updated_at = updated_at()
@@ -91,6 +93,8 @@ class Execution(Table, tablename="executions", db=APP_DB):
     workflow = ForeignKey(
         db_column_name="workflow_id", references=Workflow, null=True, on_delete=OnDelete.set_null
     )
+    workflow_version = Integer(null=True, default=None)
+    """The version of the workflow this run started with (its DAG is in `input_data`)."""
     session = ForeignKey(
         db_column_name="session_id",
         references=ChatSession,
@@ -115,6 +119,26 @@ class Execution(Table, tablename="executions", db=APP_DB):
     completed_at = Timestamptz(null=True, default=None)
     created_at = created_at()
     updated_at = updated_at()
+
+
+class WorkflowNodeRun(Table, tablename="workflow_node_runs", db=APP_DB):
+    """One node (or one `map` item, `item` >= 0) of a workflow run: what a run that takes
+    over after a crash need not do again (actors/workflow.py)."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    execution_id = UUID()
+    node_id = Varchar(length=64)
+    item = Integer(default=-1)
+    status = Varchar(length=12)  # running | completed | failed | skipped | waiting
+    branch = Varchar(length=16, null=True, default=None)
+    output = JSONB(null=True, default=None)
+    text = Text(default="")
+    error = Text(null=True, default=None)
+    attempt = Integer(default=0)
+    usage = JSONB(null=True, default=None)
+    started_at = Timestamptz()
+    completed_at = Timestamptz(null=True, default=None)
 
 
 class Message(Table, tablename="messages", db=APP_DB):

@@ -28,6 +28,12 @@ from runtime.messages import (
     HumanJoined,
     HumanLeft,
     InboxChanged,
+    NodeCompleted,
+    NodeDelta,
+    NodeFailed,
+    NodeSkipped,
+    NodeStarted,
+    NodeWaiting,
     SessionEscalated,
     SessionEventBase,
     SessionMessage,
@@ -262,6 +268,28 @@ class DraftDeltaFrame(ServerFrame, tag="draft.delta"):
     text: str
 
 
+class RunCompleted(ServerFrame, tag="execution.completed"):
+    """A workflow run's end: `Completed` plus the run's `output`."""
+
+    execution_id: uuid.UUID
+    text: str
+    usage: TokenUsage
+    output: Any
+
+
+class NodeStartedFrame(ServerFrame, tag="node.started"):
+    execution_id: uuid.UUID
+    node_id: str
+    attempt: int
+
+
+class NodeDeltaFrame(ServerFrame, tag="node.delta"):
+    execution_id: uuid.UUID
+    node_id: str
+    seq: int
+    text: str
+
+
 class DraftCompletedFrame(ServerFrame, tag="draft.completed"):
     draft_id: uuid.UUID
     text: str
@@ -278,6 +306,32 @@ class InboxChangedFrame(ServerFrame, tag="inbox.changed"):
     held_by: uuid.UUID | None
     reason: str | None
     at: dt.datetime
+
+
+class NodeCompletedFrame(ServerFrame, tag="node.completed"):
+    execution_id: uuid.UUID
+    node_id: str
+    output: Any
+    branch: str | None
+
+
+class NodeFailedFrame(ServerFrame, tag="node.failed"):
+    execution_id: uuid.UUID
+    node_id: str
+    error: ErrorBody
+    handled: bool
+
+
+class NodeSkippedFrame(ServerFrame, tag="node.skipped"):
+    execution_id: uuid.UUID
+    node_id: str
+
+
+class NodeWaitingFrame(ServerFrame, tag="node.waiting"):
+    execution_id: uuid.UUID
+    node_id: str
+    prompt: str
+    timeout_s: float
 
 
 _encoder = msgspec.json.Encoder()
@@ -322,6 +376,8 @@ def frame_of(event: StreamEvent | SessionEventBase | InboxChanged) -> ServerFram
         case ExecutionCompleted():
             usage = TokenUsage(event.usage.input_tokens, event.usage.output_tokens)
             cited = [CitationBody(c.document_id, c.filename, c.chunk_index) for c in event.citations]
+            if event.output is not None:  # a workflow run (docs/workflows.md)
+                return RunCompleted(event.execution_id, event.text, usage, event.output)
             return Completed(event.execution_id, event.text, usage, cited)
         case ToolCalled():
             return ToolCall(event.execution_id, event.name, event.arguments)
@@ -333,4 +389,17 @@ def frame_of(event: StreamEvent | SessionEventBase | InboxChanged) -> ServerFram
             return Cancelled(event.execution_id)
         case ExecutionRestarted():
             return Restarted(event.execution_id, event.attempt, event.reason)
+        case NodeStarted():
+            return NodeStartedFrame(event.execution_id, event.node_id, event.attempt)
+        case NodeDelta():
+            return NodeDeltaFrame(event.execution_id, event.node_id, event.seq, event.text)
+        case NodeCompleted():
+            return NodeCompletedFrame(event.execution_id, event.node_id, event.output, event.branch)
+        case NodeFailed():
+            error = ErrorBody(event.error.code, event.error.message)
+            return NodeFailedFrame(event.execution_id, event.node_id, error, event.handled)
+        case NodeSkipped():
+            return NodeSkippedFrame(event.execution_id, event.node_id)
+        case NodeWaiting():
+            return NodeWaitingFrame(event.execution_id, event.node_id, event.prompt, event.timeout_s)
     raise TypeError(f"no frame for {type(event).__name__}")

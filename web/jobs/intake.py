@@ -14,18 +14,21 @@ import uuid
 import msgspec
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitMessage
+from litestar.exceptions import NotFoundException
 
 from runtime import db
 from runtime.broker import Topology
 from runtime.deadletters import TENANT_HEADER
 from runtime.errors import CodedError
 from runtime.executions import ENDED, Submission, job_result
-from runtime.messages import ErrorInfo, JobResult, JobSubmit, decode
+from runtime.messages import ErrorInfo, JobResult, JobSubmit, WorkflowJobSubmit, decode
 from runtime.publishing import dead_letter, publish_result
 from web.auth.api_keys import authenticate_api_key
+from web.auth.identity import Principal
 from web.executions import bus as execution_bus
 from web.executions.bus import Bus
 from web.executions.service import Rejected
+from web.workflows.service import WorkflowService, queue_run
 
 log = logging.getLogger("hirebuddha.jobs")
 
@@ -101,12 +104,15 @@ async def _start(bus: Bus, raw: object) -> None:
     me = await authenticate_api_key(str(key))
     if me is None:
         raise JobRejected("unauthorized", "invalid, revoked or suspended API key")
+    correlation_id = raw.correlation_id or None  # type: ignore[attr-defined]
+    reply_to = raw.reply_to or None  # type: ignore[attr-defined]
     try:
+        if decode(body, _JobKind).workflow_id is not None:  # a workflow job (docs/workflows.md)
+            await _start_workflow(bus, me, decode(body, WorkflowJobSubmit), correlation_id, reply_to)
+            return
         job = decode(body, JobSubmit)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise JobRejected("malformed", f"malformed job body: {exc}", me.tenant_id) from exc
-    correlation_id = raw.correlation_id or None  # type: ignore[attr-defined]
-    reply_to = raw.reply_to or None  # type: ignore[attr-defined]
     try:
         sent = await execution_bus.dispatch(
             bus,
@@ -128,6 +134,47 @@ async def _start(bus: Bus, raw: object) -> None:
     log.info("jobs.submit %s execution %s (%s)", correlation_id, sent.execution_id, sent.status)
     if sent.duplicate and sent.status in ENDED:
         await _resend(bus, me.tenant_id, sent.execution_id, reply_to)
+
+
+class _JobKind(msgspec.Struct):
+    """Only what tells a workflow job from an agent job: a top-level `workflow_id`."""
+
+    workflow_id: object = None
+
+
+async def _start_workflow(
+    bus: Bus, me: Principal, job: WorkflowJobSubmit, correlation_id: str | None, reply_to: str | None
+) -> None:
+    """Admit and queue a workflow run for a job (queued over the tenant's limit, as agents' are)."""
+    try:
+        admitted = await WorkflowService(me).admit(
+            job.workflow_id,
+            job.input,
+            source="queue",
+            correlation_id=correlation_id,
+            reply_to=reply_to,
+            wait_for_slot=True,
+        )
+        await queue_run(
+            bus,
+            me,
+            job.workflow_id,
+            admitted,
+            source="queue",
+            correlation_id=correlation_id,
+            reply_to=reply_to,
+        )
+    except Rejected as exc:
+        if exc.status >= 500:
+            raise
+        raise JobRejected(
+            "unknown_workflow" if exc.code == "not_found" else exc.code, exc.message, me.tenant_id
+        ) from exc
+    except NotFoundException as exc:
+        raise JobRejected("unknown_workflow", "Workflow not found.", me.tenant_id) from exc
+    log.info("jobs.submit %s workflow run %s (%s)", correlation_id, admitted["id"], admitted["status"])
+    if admitted["duplicate"] and admitted["status"] in ENDED:
+        await _resend(bus, me.tenant_id, admitted["id"], reply_to)
 
 
 async def _resend(bus: Bus, tenant_id: uuid.UUID, execution_id: uuid.UUID, reply_to: str | None) -> None:

@@ -30,7 +30,8 @@ class ExecutionStreams:
 
     def __init__(self, url: str, topo: Topology) -> None:
         self._url, self._topo = url, topo
-        self._listeners: dict[uuid.UUID, asyncio.Queue[StreamEvent]] = {}
+        self._listeners: dict[uuid.UUID, list[asyncio.Queue[StreamEvent]]] = {}
+        """Listeners per execution (a workflow run may have several run sockets here)."""
         self._opening = asyncio.Lock()
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._queue: aio_pika.abc.AbstractQueue | None = None
@@ -58,22 +59,26 @@ class ExecutionStreams:
         """The execution's events, in order, from before it is queued until the block ends."""
         queue, exchange = await self._open()
         events: asyncio.Queue[StreamEvent] = asyncio.Queue()
-        self._listeners[execution_id] = events
+        self._listeners.setdefault(execution_id, []).append(events)
         try:
             async with asyncio.timeout(BIND_TIMEOUT_S):
                 await queue.bind(exchange, routing_key=execution_key(execution_id))
             yield events
         finally:
-            self._listeners.pop(execution_id, None)
-            # In its own task: the caller may be cancelled (the client went away), and a
-            # stale binding would only feed events to nobody until the process ends.
-            task = asyncio.get_running_loop().create_task(self._unbind(execution_id))
-            _BACKGROUND.add(task)
-            task.add_done_callback(_BACKGROUND.discard)
+            listeners = self._listeners.get(execution_id, [])
+            if events in listeners:
+                listeners.remove(events)
+            if not listeners:
+                self._listeners.pop(execution_id, None)
+                # In its own task: the caller may be cancelled (the client went away), and a
+                # stale binding would only feed events to nobody until the process ends.
+                task = asyncio.get_running_loop().create_task(self._unbind(execution_id))
+                _BACKGROUND.add(task)
+                task.add_done_callback(_BACKGROUND.discard)
 
     async def _unbind(self, execution_id: uuid.UUID) -> None:
-        if self._queue is None or self._exchange is None:
-            return
+        if self._queue is None or self._exchange is None or execution_id in self._listeners:
+            return  # (a new listener came meanwhile: its binding stays)
         with contextlib.suppress(Exception):
             async with asyncio.timeout(BIND_TIMEOUT_S):
                 await self._queue.unbind(self._exchange, routing_key=execution_key(execution_id))
@@ -84,8 +89,7 @@ class ExecutionStreams:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             log.warning("openai streams dropped a malformed message: %s", exc)
             return
-        listener = self._listeners.get(event.execution_id)
-        if listener is not None:
+        for listener in self._listeners.get(event.execution_id, ()):
             listener.put_nowait(event)
 
 

@@ -16,6 +16,7 @@ const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
     items: [
       { to: "/console/agents", label: "Agents" },
       { to: "/console/knowledge", label: "Knowledge" },
+      { to: "/console/workflows", label: "Workflows" },
       { to: "/console/users", label: "Users" },
       { to: "/console/access", label: "Access" },
       { to: "/console/api-keys", label: "API keys" },

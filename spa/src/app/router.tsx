@@ -46,6 +46,7 @@ const Workspace = {
   Access: workspace("AccessPage"),
   Knowledge: workspace("KnowledgePage"),
   Widgets: workspace("WidgetsPage"), Channels: workspace("ChannelsPage"),
+  Workflows: workspace("WorkflowsPage"), WorkflowEditor: workspace("WorkflowEditor"), WorkflowRun: workspace("WorkflowRunPage"),
 };
 
 const as = (roles: Role[], el: ReactNode) => <RequireRole roles={roles}>{el}</RequireRole>;
@@ -78,6 +79,9 @@ export const router = createBrowserRouter([
       { path: "console", element: <Navigate to="/console/agents" replace /> },
       { path: "console/agents", element: as(ADMIN, <Workspace.Agents />) },
       { path: "console/agents/:agentId", element: as(ADMIN, <Workspace.AgentEditor />) },
+      { path: "console/workflows", element: as(ADMIN, <Workspace.Workflows />) },
+      { path: "console/workflows/:workflowId", element: as(ADMIN, <Workspace.WorkflowEditor />) },
+      { path: "console/workflows/:workflowId/runs/:runId", element: as(ADMIN, <Workspace.WorkflowRun />) },
       { path: "console/users", element: as(ADMIN, <Workspace.Users />) },
       { path: "console/api-keys", element: as(ADMIN, <Workspace.ApiKeys />) },
       { path: "console/usage", element: as(ADMIN, <Workspace.Usage />) },

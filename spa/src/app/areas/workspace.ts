@@ -14,3 +14,6 @@ export { LimitsPage } from "@/features/limits/components/LimitsPage";
 export { AccessPage } from "@/features/auth/components/AccessPage";
 export { ChannelsPage } from "@/features/channels/components/ChannelsPage";
 export { WidgetsPage } from "@/features/channels/components/WidgetsPage";
+export { WorkflowEditor } from "@/features/workflows/components/WorkflowEditor";
+export { WorkflowRunPage } from "@/features/workflows/components/WorkflowRunPage";
+export { WorkflowsPage } from "@/features/workflows/components/WorkflowsPage";
