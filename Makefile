@@ -95,6 +95,15 @@ services:
 	  rabbitmq-server -detached; \
 	  rabbitmqctl await_startup --timeout 120 >/dev/null; \
 	fi
+	@# It can also answer AMQP while its vhost supervisor is stuck (seen here after many runs
+	@# added and deleted vhosts at once): every add_vhost then hangs. Probe one; restart if stuck.
+	@if ! timeout 30 rabbitmqctl -q add_vhost hb-services-probe >/dev/null 2>&1 || \
+	   ! timeout 30 rabbitmqctl -q delete_vhost hb-services-probe >/dev/null 2>&1; then \
+	  echo "restarting RabbitMQ: it does not create vhosts"; \
+	  pid=$$(cat /var/lib/rabbitmq/mnesia/rabbit@*.pid 2>/dev/null); [ -n "$$pid" ] && kill -9 $$pid 2>/dev/null; \
+	  sleep 2; rabbitmq-server -detached; \
+	  rabbitmqctl await_startup --timeout 120 >/dev/null; \
+	fi
 
 up: install services
 	$(BIN)/hirebuddha up

@@ -6,6 +6,8 @@ The environment is fixed here, before anything imports `runtime` (settings are r
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import os
 import secrets
 import socket
@@ -47,6 +49,19 @@ def _rabbitmqctl(*args: str) -> str:
     if out.returncode != 0:
         raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {out.stderr.strip()}")
     return out.stdout
+
+
+@contextlib.contextmanager
+def _vhost_lock() -> Iterator[None]:
+    """One vhost change at a time on this machine, whichever run asks: concurrent add_vhost and
+    delete_vhost calls (pytest-xdist workers starting and ending together, other runs beside
+    them) once left the broker's vhost supervisor stuck, every later add_vhost hanging."""
+    with open(os.path.join(tempfile.gettempdir(), "hirebuddha-vhosts.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _sweep_stale_vhosts() -> None:
@@ -113,11 +128,13 @@ def amqp_vhost() -> Iterator[str]:
     lives in its vhost and is removed in one call. Killed runs used to leave their quorum
     queues behind; hundreds of them wedged the shared broker here.
     """
-    _sweep_stale_vhosts()
-    _rabbitmqctl("add_vhost", VHOST)
-    _rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
+    with _vhost_lock():
+        _sweep_stale_vhosts()
+        _rabbitmqctl("add_vhost", VHOST)
+        _rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
     yield VHOST
-    _rabbitmqctl("delete_vhost", VHOST)
+    with _vhost_lock():
+        _rabbitmqctl("delete_vhost", VHOST)
 
 
 @pytest.fixture(scope="session")
