@@ -87,6 +87,20 @@ services:
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main restart; \
 	  for i in $$(seq 60); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done; \
 	fi
+	@# Debian starts the broker with 1,024 open files (832 sockets). Three pytest workers, each
+	@# starting web, actors and ledger processes with several connections apiece, used them
+	@# up: the broker then accepted TCP and never answered the handshake, for minutes. Raise
+	@# the soft limit in its environment file and restart a broker running with less.
+	@grep -q "hirebuddha: sockets" /etc/rabbitmq/rabbitmq-env.conf 2>/dev/null || \
+	  echo 'ulimit -S -n 16384 2>/dev/null || true  # hirebuddha: sockets for many test processes' >> /etc/rabbitmq/rabbitmq-env.conf
+	@pid=$$(cat /var/lib/rabbitmq/mnesia/rabbit@*.pid 2>/dev/null); \
+	if [ -n "$$pid" ] && [ -r /proc/$$pid/limits ] && \
+	   [ "$$(awk '/Max open files/ {print $$4}' /proc/$$pid/limits)" -lt 16384 ]; then \
+	  echo "restarting RabbitMQ with 16,384 open files"; \
+	  rabbitmqctl stop >/dev/null 2>&1 || kill -9 $$pid; sleep 2; \
+	  rabbitmq-server -detached; \
+	  rabbitmqctl await_startup --timeout 120 >/dev/null; \
+	fi
 	@# A broker can accept TCP and say it is running yet never answer the AMQP handshake
 	@# (seen here): probe the handshake itself and restart the node when it stays silent.
 	@if ! timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672; printf "AMQP\x00\x00\x09\x01" >&3; head -c 1 <&3 | od -An -tx1 | grep -q 01' 2>/dev/null; then \
