@@ -45,12 +45,16 @@ async def test_suspending_a_tenant_cuts_off_live_tokens_and_refresh(root, client
 
     r = await p.patch(f"/api/v1/partner/tenants/{tenant['id']}", json={"status": "suspended"})
     assert r.status_code == 200 and r.json()["status"] == "suspended"
-    assert (await admin.get("/api/v1/tenant")).status_code == 401  # same access token, next request
+    # Same access token, next request: reads still work, writes are refused with the reason.
+    assert (await admin.get("/api/v1/tenant")).status_code == 200
+    r = await admin.post("/api/v1/sessions", json={"agent_id": str(uuid.uuid4())})
+    assert r.status_code == 403 and r.json()["code"] == "tenant_suspended", r.text
+    assert "Billing" in r.json()["detail"]
     assert (
         await client.post("/api/v1/auth/refresh", json={"refresh_token": admin.refresh_token})
-    ).status_code == 401
-    relogin = await client.post("/api/v1/auth/login", json={"email": admin_email, "password": PASSWORD})
-    assert relogin.status_code == 403
+    ).status_code == 401  # suspension ended the sessions: sign in again
+    relogin = await login(client, admin_email)  # a suspended workspace's admin still signs in
+    assert (await relogin.get("/api/v1/tenant/billing/")).json()["tenant_status"] == "suspended"
 
     r = await p.patch(f"/api/v1/partner/tenants/{tenant['id']}", json={"status": "active"})
     assert r.json()["status"] == "active"
@@ -63,7 +67,9 @@ async def test_app_admin_sets_tier_concurrency_and_status(root, client):
     assert r.status_code == 200 and r.json()["tier"] == "pro" and r.json()["max_concurrency"] == 9
     r = await root.patch(f"/api/v1/admin/tenants/{t.tenant_id}", json={"status": "suspended"})
     assert r.json()["status"] == "suspended"
-    assert (await t.get("/api/v1/me")).status_code == 401
+    assert (await t.get("/api/v1/me")).status_code == 200  # the same rules as a partner's suspension
+    r = await t.post("/api/v1/agents", json={"name": "x"})
+    assert r.status_code == 403 and r.json()["code"] == "tenant_suspended", r.text
     assert (
         await root.patch(f"/api/v1/admin/tenants/{uuid.uuid4()}", json={"tier": "pro"})
     ).status_code == 404
