@@ -219,3 +219,21 @@ async def test_partner_earnings_start_at_zero(root):
     body = r.json()
     assert body["total_commission"] == "0"
     assert [t["name"] for t in body["tenants"]] == [f"{p.extra['partner']['name']} (partner)"]
+
+
+async def test_a_suspended_tenants_api_key_is_refused_tenant_suspended_on_rest_and_openai(root, client):
+    t = await register(client)
+    created = await t.post("/api/v1/tenant/api-keys", json={"name": "ci"})
+    assert created.status_code == 201, created.text
+    key = {"authorization": f"Bearer {created.json()['key']}"}
+    r = await root.patch(f"/api/v1/admin/tenants/{t.tenant_id}", json={"status": "suspended"})
+    assert r.json()["status"] == "suspended"
+    r = await client.post(
+        "/api/v1/executions", headers=key, json={"agent_id": str(uuid.uuid4()), "input": "x"}
+    )
+    assert r.status_code == 403 and r.json()["code"] == "tenant_suspended", r.text
+    body = {"model": "any", "messages": [{"role": "user", "content": "hi"}]}
+    r = await client.post("/v1/chat/completions", headers=key, json=body)
+    assert r.status_code == 403, r.text  # in OpenAI's error shape, with our code
+    assert r.json()["error"]["code"] == "tenant_suspended" and "Billing" in r.json()["error"]["message"]
+    assert (await client.get("/v1/models", headers=key)).status_code == 200  # reads still work

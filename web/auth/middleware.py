@@ -51,7 +51,11 @@ def suspended_may(connection: ASGIConnection) -> bool:
 def refuse_suspended(connection: ASGIConnection, principal: Principal) -> None:
     """403 `tenant_suspended` for a write of a suspended tenant outside auth and billing."""
     if principal.suspended and not suspended_may(connection):
-        raise CodedError("tenant_suspended", SUSPENDED_MESSAGE, 403)
+        # An HTTP error caused by the coded one: REST keeps the code (web.errors), and routers
+        # with their own error shape (the OpenAI-compatible API) still recognise a 403.
+        raise PermissionDeniedException(SUSPENDED_MESSAGE) from CodedError(
+            "tenant_suspended", SUSPENDED_MESSAGE, 403
+        )
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
