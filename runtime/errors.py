@@ -24,7 +24,8 @@ class ErrorCode(StrEnum):
     INSUFFICIENT_CREDIT = "insufficient_credit"
     TENANT_CAP_REACHED = "tenant_cap_reached"
     USER_CAP_REACHED = "user_cap_reached"
-    TENANT_INACTIVE = "tenant_inactive"  # the workspace is suspended
+    TENANT_INACTIVE = "tenant_inactive"  # the workspace is missing or not active (not suspended)
+    TENANT_SUSPENDED = "tenant_suspended"  # suspended (unpaid invoice or by an admin): 403, reads still work
     NOT_FOUND = "not_found"
     UNAVAILABLE = "unavailable"  # a backing service (broker, database) is down; retry
     # Chat socket frames the server refuses (the socket stays open).
@@ -102,6 +103,13 @@ class ErrorCode(StrEnum):
     PAYMENT_DECLINED = "payment_declined"  # the card was refused (Stripe's code in the message)
     NO_PAYMENT_METHOD = "no_payment_method"  # the tenant has no default payment method
     WEBHOOK_SIGNATURE_INVALID = "webhook_signature_invalid"  # a Stripe webhook not signed by Stripe
+
+
+SUSPENDED_MESSAGE = (
+    "This workspace is suspended: agents do not run until it is restored. A tenant admin restores it "
+    "at once by paying the open invoice in Billing (if your partner or the platform suspended it, ask them)."
+)
+"""The reason of every `tenant_suspended` refusal: what happened and how to undo it."""
 
 
 class CodedError(Exception):

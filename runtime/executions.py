@@ -131,6 +131,7 @@ class Verdict(StrEnum):
     AGENT_NOT_FOUND = "agent_not_found"
     SESSION_BUSY = "session_busy"
     TENANT_INACTIVE = "tenant_inactive"
+    TENANT_SUSPENDED = "tenant_suspended"
     RATE_LIMITED = "rate_limited"
     MODEL_INACTIVE = "model_inactive"
 

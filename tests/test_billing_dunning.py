@@ -4,17 +4,16 @@ a real SMTP server reading the mails (docs/billing.md "Dunning").
 
 fail -> retries on day 1, 3 and 7 (all declined, one mail after each failure, firmer each
 time) -> suspension on day 14 (the open chat socket is closed, the workspace refuses
-requests) -> Stripe reports the payment -> restored at once -> chat works again.
+executions: REST 403 and chat error frame `tenant_suspended`; the admin still signs in and
+reaches Billing) -> Stripe reports the payment -> restored at once -> chat works again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 
 import httpx
-import websockets
 from websockets.exceptions import ConnectionClosed
 
 from billing import invoices
@@ -97,15 +96,26 @@ async def test_unpaid_invoice_is_retried_mailed_suspends_on_day_14_and_payment_r
                     assert closed.rcvd is not None and closed.rcvd.code == CLOSE_ACCESS_REVOKED
             assert await _tenant_status(admin.tenant_id) == "suspended"
             assert (await _invoice(invoice["id"]))["status"] == "uncollectible"
+            # Suspended, not locked out: the old token still reads, the admin signs in again
+            # (suspension ended the refresh tokens), and every execution path refuses with
+            # `tenant_suspended` and how to restore it; Billing keeps working so the admin can pay.
+            assert (await admin.get("/api/v1/agents")).status_code == 200
             r = await admin.post("/api/v1/sessions", json={"agent_id": bot["id"]})
-            assert r.status_code in (401, 403) and r.json()["code"]
-            url = f"{platform.ws_base}/sessions/{session}/ws"
-            async with websockets.connect(url) as raw:
-                await raw.send(json.dumps({"type": "auth", "token": admin.token}))
-                try:
-                    await raw.recv()
-                except ConnectionClosed as closed:
-                    assert closed.rcvd is not None and closed.rcvd.code == 4401
+            assert r.status_code == 403 and r.json()["code"] == "tenant_suspended", r.text
+            again = await login(client, admin.email)
+            r = await again.post("/api/v1/executions", json={"agent_id": bot["id"], "input": "hello"})
+            assert r.status_code == 403 and r.json()["code"] == "tenant_suspended", r.text
+            assert "Billing" in r.json()["detail"]
+            async with chat(platform, session, again.token) as ws:
+                await ws.send({"type": "message", "content": "[[reply:3]] still there?", "client_id": "late"})
+                refused = await ws.until("error", "execution.started")
+                assert refused["type"] == "error" and refused["code"] == "tenant_suspended", refused
+                assert "invoice" in refused["message"]
+            overview = (await again.get("/api/v1/tenant/billing/")).json()
+            assert overview["tenant_status"] == "suspended" and overview["suspended_for_payment"]
+            assert invoice["id"] in {uuid.UUID(i["id"]) for i in overview["invoices"]}
+            r = await again.post("/api/v1/tenant/billing/setup-intents")  # add a card: allowed
+            assert r.status_code == 201, r.text
 
             # The customer pays (e.g. on Stripe's page): Stripe tells us, the tenant is back.
             paid = event(
@@ -124,7 +134,6 @@ async def test_unpaid_invoice_is_retried_mailed_suspends_on_day_14_and_payment_r
         finally:
             await clock.set_offset(0)
 
-        again = await login(client, admin.email)  # suspension revoked the refresh tokens
         async with chat(platform, session, again.token) as ws:
             reply = await ws.reply(await ws.message("[[reply:3]] back again"))
             assert reply["type"] == "execution.completed", reply

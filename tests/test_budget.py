@@ -188,6 +188,7 @@ async def test_the_sweeper_releases_what_an_actor_left_behind() -> None:
 
 async def test_prepaid_credit_bounds_admission_and_a_payment_method_lifts_it(database, localstripe) -> None:
     from billing import payments
+
     model = await priced_model()
     tenant_id = await make_tenant(credit="4.5")
     agent_id = await make_agent(tenant_id, model, max_tokens=1000)  # bound 3 x 1.04

@@ -45,12 +45,16 @@ async def test_suspending_a_tenant_cuts_off_live_tokens_and_refresh(root, client
 
     r = await p.patch(f"/api/v1/partner/tenants/{tenant['id']}", json={"status": "suspended"})
     assert r.status_code == 200 and r.json()["status"] == "suspended"
-    assert (await admin.get("/api/v1/tenant")).status_code == 401  # same access token, next request
+    # Same access token, next request: reads still work, writes are refused with the reason.
+    assert (await admin.get("/api/v1/tenant")).status_code == 200
+    r = await admin.post("/api/v1/sessions", json={"agent_id": str(uuid.uuid4())})
+    assert r.status_code == 403 and r.json()["code"] == "tenant_suspended", r.text
+    assert "Billing" in r.json()["detail"]
     assert (
         await client.post("/api/v1/auth/refresh", json={"refresh_token": admin.refresh_token})
-    ).status_code == 401
-    relogin = await client.post("/api/v1/auth/login", json={"email": admin_email, "password": PASSWORD})
-    assert relogin.status_code == 403
+    ).status_code == 401  # suspension ended the sessions: sign in again
+    relogin = await login(client, admin_email)  # a suspended workspace's admin still signs in
+    assert (await relogin.get("/api/v1/tenant/billing/")).json()["tenant_status"] == "suspended"
 
     r = await p.patch(f"/api/v1/partner/tenants/{tenant['id']}", json={"status": "active"})
     assert r.json()["status"] == "active"
@@ -63,7 +67,9 @@ async def test_app_admin_sets_tier_concurrency_and_status(root, client):
     assert r.status_code == 200 and r.json()["tier"] == "pro" and r.json()["max_concurrency"] == 9
     r = await root.patch(f"/api/v1/admin/tenants/{t.tenant_id}", json={"status": "suspended"})
     assert r.json()["status"] == "suspended"
-    assert (await t.get("/api/v1/me")).status_code == 401
+    assert (await t.get("/api/v1/me")).status_code == 200  # the same rules as a partner's suspension
+    r = await t.post("/api/v1/agents", json={"name": "x"})
+    assert r.status_code == 403 and r.json()["code"] == "tenant_suspended", r.text
     assert (
         await root.patch(f"/api/v1/admin/tenants/{uuid.uuid4()}", json={"tier": "pro"})
     ).status_code == 404
@@ -213,3 +219,21 @@ async def test_partner_earnings_start_at_zero(root):
     body = r.json()
     assert body["total_commission"] == "0"
     assert [t["name"] for t in body["tenants"]] == [f"{p.extra['partner']['name']} (partner)"]
+
+
+async def test_a_suspended_tenants_api_key_is_refused_tenant_suspended_on_rest_and_openai(root, client):
+    t = await register(client)
+    created = await t.post("/api/v1/tenant/api-keys", json={"name": "ci"})
+    assert created.status_code == 201, created.text
+    key = {"authorization": f"Bearer {created.json()['key']}"}
+    r = await root.patch(f"/api/v1/admin/tenants/{t.tenant_id}", json={"status": "suspended"})
+    assert r.json()["status"] == "suspended"
+    r = await client.post(
+        "/api/v1/executions", headers=key, json={"agent_id": str(uuid.uuid4()), "input": "x"}
+    )
+    assert r.status_code == 403 and r.json()["code"] == "tenant_suspended", r.text
+    body = {"model": "any", "messages": [{"role": "user", "content": "hi"}]}
+    r = await client.post("/v1/chat/completions", headers=key, json=body)
+    assert r.status_code == 403, r.text  # in OpenAI's error shape, with our code
+    assert r.json()["error"]["code"] == "tenant_suspended" and "Billing" in r.json()["error"]["message"]
+    assert (await client.get("/v1/models", headers=key)).status_code == 200  # reads still work

@@ -253,3 +253,19 @@ async def test_a_job_cancelled_over_rest_while_queued_still_gets_its_result(
     assert r.status_code == 202, r.text
     (ended,) = await jobs.result(busy)
     assert ended["error"]["code"] == "cancelled", ended
+
+
+async def test_a_suspended_tenants_job_is_rejected_tenant_suspended_and_dead_lettered(
+    platform: Platform, admin: ApiUser, jobs: JobClient, expect_dead_letters
+) -> None:
+    bot = await fake_agent(admin)
+    key = await api_key(admin)
+    async with httpx.AsyncClient(base_url=platform.base_url, timeout=30) as client:
+        root = await app_admin(client)
+        r = await root.patch(f"/api/v1/admin/tenants/{admin.tenant_id}", json={"status": "suspended"})
+        assert r.status_code == 200, r.text
+    cid = await jobs.publish({"agent_id": bot["id"], "input": "[[reply:3]]"}, key)
+    expect_dead_letters(correlation_in({cid}), 1, why="a suspended tenant's job")
+    (result,) = await jobs.result(cid)
+    assert result["status"] == "rejected" and result["error"]["code"] == "tenant_suspended", result
+    assert "Billing" in result["error"]["message"]

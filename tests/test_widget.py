@@ -19,6 +19,7 @@ from helpers.browser import PHONE, tab
 from helpers.channel_fakes import serve, widget_page
 from helpers.chat_fixtures import fake_agent, priced_fake_agent
 from helpers.platform import ChatClient, delta_text, fake_reply
+from runtime import db
 
 ALLOWED = "https://shop.example"
 
@@ -202,3 +203,22 @@ async def test_the_widget_chats_in_chromium_on_an_allowed_origin_and_not_on_a_fo
                 await t.go("/")
             await expect(t.page.get_by_role("heading", name="Acme shop")).to_be_visible()
             assert await t.page.get_by_role("button", name="Open chat").count() == 0
+
+
+async def test_a_suspended_tenants_widget_still_loads_and_each_message_is_refused_tenant_suspended(
+    platform, admin
+):
+    agent = await fake_agent(admin)
+    widget = await make_widget(admin, agent["id"])
+    async with db.scope(system=True):  # what dunning does on day 14 (billing.charging.suspend_unpaid)
+        await db.execute(
+            "UPDATE tenants SET status = 'suspended', billing_suspended_at = now() WHERE id = $1",
+            uuid.UUID(admin.tenant_id),
+        )
+    async with visitor_socket(platform, widget["public_key"], ALLOWED) as visitor:
+        await visitor.until("ready")
+        await visitor.send({"type": "message", "content": "hello", "client_id": "c1"})
+        refused = await visitor.until("error")
+        assert refused["code"] == "tenant_suspended", refused
+        await visitor.send({"type": "ping"})
+        assert (await visitor.until("pong"))["type"] == "pong"  # the socket stays open

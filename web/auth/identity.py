@@ -17,6 +17,14 @@ class Principal(msgspec.Struct, frozen=True):
     tenant_id: uuid.UUID
     role: str
     partner_id: uuid.UUID | None
+    suspended: bool = False
+    """The tenant is suspended (unpaid invoice, or by a partner or app admin): the caller signs in
+    and reads, but only auth and the tenant's billing routes accept a write
+    (`web.auth.middleware.suspended_may`) and admission refuses every execution."""
+
+
+SIGN_IN_STATUSES = ("active", "suspended")
+"""Tenant statuses whose users still sign in: a suspended workspace's admin must reach Billing."""
 
 
 class Inactive(Exception):
@@ -37,10 +45,11 @@ async def load_principal(
         row = await repository.principal_row(user_id)
     if row is None:
         return None
-    if not row["is_active"] or row["tenant_status"] != "active":
-        raise Inactive("account disabled or workspace suspended")
+    if not row["is_active"] or row["tenant_status"] not in SIGN_IN_STATUSES:
+        raise Inactive("account disabled or workspace closed")
     if row["partner_status"] not in (None, "active"):
         raise Inactive("the partner of this workspace is suspended")
     if session_epoch is not None and session_epoch != row["session_epoch"]:
         raise Inactive("signed out by a password change")
-    return Principal(user_id, tenant_id, row["role"], row["partner_id"])
+    suspended = row["tenant_status"] == "suspended"
+    return Principal(user_id, tenant_id, row["role"], row["partner_id"], suspended)

@@ -151,9 +151,9 @@ async def set_password_hash(user_id: uuid.UUID, hashed: str, at: dt.datetime) ->
 
 
 async def is_active(user_id: uuid.UUID) -> bool:
-    """The user is active and its tenant too."""
+    """The user is active and its tenant active or suspended (a suspended one still signs in)."""
     row = await db.fetchrow(
-        "SELECT u.is_active AND t.status = 'active' AS ok FROM users u "
+        "SELECT u.is_active AND t.status IN ('active', 'suspended') AS ok FROM users u "
         "JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1",
         user_id,
     )

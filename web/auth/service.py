@@ -17,6 +17,7 @@ from runtime.settings import get_settings
 from web import audit
 from web.auth import recovery
 from web.auth import repository as repo
+from web.auth.identity import SIGN_IN_STATUSES
 from web.auth.passwords import hash_password, needs_rehash, verify_password
 from web.auth.repository import one
 from web.auth.tokens import issue_access_token, new_refresh_token, sha256_hex
@@ -118,8 +119,8 @@ async def authenticate(email: str, password: str, ip: str | None) -> dict[str, A
     hashed = row["hashed_password"] if row else None
     if not await verify_password(hashed, password) or row is None:
         raise NotAuthorizedException(BAD_CREDENTIALS)
-    if not row["is_active"] or row["tenant_status"] != "active":
-        raise PermissionDeniedException("This account is disabled or its workspace is suspended.")
+    if not row["is_active"] or row["tenant_status"] not in SIGN_IN_STATUSES:
+        raise PermissionDeniedException("This account is disabled or its workspace is closed.")
     async with db.scope(row["tenant_id"]):
         if needs_rehash(row["hashed_password"]):
             await repo.set_password_hash(row["id"], await hash_password(password), now())

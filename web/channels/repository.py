@@ -39,13 +39,17 @@ async def delete(tenant_id: uuid.UUID, channel_id: uuid.UUID) -> bool:
 
 
 async def active(channel_id: uuid.UUID, kind: str) -> Any:
-    """An active channel of an active tenant (and partner) with an active agent."""
+    """An active channel of an active or suspended tenant (and active partner) with an active agent.
+
+    A suspended tenant's channel is found so that its turn is refused `tenant_suspended` by
+    admission, not lost as an unknown channel."""
     return await db.fetchrow(
         "SELECT c.id, c.tenant_id, c.agent_id, c.kind, c.name, c.credentials, t.partner_id "
         "FROM channels c JOIN tenants t ON t.id = c.tenant_id "
         "JOIN agents a ON a.id = c.agent_id AND a.tenant_id = c.tenant_id "
         "LEFT JOIN partners p ON p.id = t.partner_id "
-        "WHERE c.id = $1 AND c.kind = $2 AND c.is_active AND a.is_active AND t.status = 'active' "
+        "WHERE c.id = $1 AND c.kind = $2 AND c.is_active AND a.is_active "
+        "AND t.status IN ('active', 'suspended') "
         "AND (p.id IS NULL OR p.status = 'active')",
         channel_id,
         kind,

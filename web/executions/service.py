@@ -18,7 +18,7 @@ from typing import Any
 # admission holds budget under the tenant lock, by the ledger's own rules.
 from ledger import budget
 from runtime import db, executions
-from runtime.errors import CodedError, ErrorCode
+from runtime.errors import SUSPENDED_MESSAGE, CodedError, ErrorCode
 from runtime.executions import ExecutionStatus, Submission, Verdict
 from runtime.handover import ANSWERING_ROLES
 from web.auth.identity import Principal
@@ -89,7 +89,9 @@ def _refusal(admission: executions.Admission) -> Rejected:
         case Verdict.SESSION_BUSY:
             return Rejected("session_busy", "The previous message is still being answered.", 409)
         case Verdict.TENANT_INACTIVE:
-            return Rejected("tenant_inactive", "This workspace is suspended.", 403)
+            return Rejected("tenant_inactive", "This workspace is not active.", 403)
+        case Verdict.TENANT_SUSPENDED:
+            return Rejected("tenant_suspended", SUSPENDED_MESSAGE, 403)
         case Verdict.MODEL_INACTIVE:  # the catalog's switch (web.models); running ones finish
             return Rejected("model_inactive", "The agent's model is deactivated; pick another one.", 422)
         case _:

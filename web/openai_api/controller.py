@@ -19,6 +19,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Stream
 
+from runtime.errors import CodedError
 from runtime.messages import DeltaEvent, ExecutionCompleted, ExecutionFailed, ExecutionRestarted
 from web.auth.guards import requires_role
 from web.deps import principal
@@ -40,7 +41,12 @@ def _error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ValidationException):
         return Response(error_body(400, str(exc.detail), "invalid_request"), status_code=400)
     if isinstance(exc, HTTPException):
-        code = {401: "invalid_api_key", 403: "permission_denied"}.get(exc.status_code)
+        cause = exc.__cause__  # a coded refusal (a suspended workspace) keeps its code
+        code = (
+            cause.code
+            if isinstance(cause, CodedError)
+            else {401: "invalid_api_key", 403: "permission_denied"}.get(exc.status_code)
+        )
         message = exc.detail
         if exc.status_code == 401:
             message = "Incorrect API key provided: use a tenant API key as `Authorization: Bearer hb_...`."

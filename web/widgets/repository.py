@@ -71,13 +71,16 @@ async def delete(tenant_id: uuid.UUID, widget_id: uuid.UUID) -> bool:
 
 
 async def by_key(public_key: str) -> Any:
-    """An active widget of an active tenant (and partner) with an active agent, by its key."""
+    """An active widget of an active or suspended tenant (and active partner) with an active agent.
+
+    A suspended tenant's widget is found so that each message is refused `tenant_suspended`
+    by admission (an error frame), not a widget that vanished."""
     return await db.fetchrow(
         f"SELECT {', '.join('w.' + c.strip() for c in COLUMNS.split(','))}, t.partner_id "  # noqa: S608 (constant SQL)
         "FROM widgets w JOIN tenants t ON t.id = w.tenant_id "
         "JOIN agents a ON a.id = w.agent_id AND a.tenant_id = w.tenant_id "
         "LEFT JOIN partners p ON p.id = t.partner_id "
-        "WHERE w.public_key = $1 AND w.is_active AND a.is_active AND t.status = 'active' "
+        "WHERE w.public_key = $1 AND w.is_active AND a.is_active AND t.status IN ('active', 'suspended') "
         "AND (p.id IS NULL OR p.status = 'active')",
         public_key,
     )

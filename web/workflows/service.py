@@ -21,7 +21,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from ledger import budget
 from runtime import db
 from runtime import workflows as wf
-from runtime.errors import CodedError
+from runtime.errors import SUSPENDED_MESSAGE, CodedError
 from runtime.executions import ExecutionStatus
 from runtime.messages import WORKFLOW_AGENT, ExecutionRequested
 from runtime.publishing import publish_execution
@@ -253,7 +253,9 @@ class WorkflowService:
             if outcome == "workflow_not_found":
                 raise Rejected("not_found", "Workflow not found or inactive.", 404)
             if outcome == "tenant_inactive":
-                raise Rejected("tenant_inactive", "This workspace is suspended.", 403)
+                raise Rejected("tenant_inactive", "This workspace is not active.", 403)
+            if outcome == "tenant_suspended":
+                raise Rejected("tenant_suspended", SUSPENDED_MESSAGE, 403)
             if outcome == "rate_limited":
                 raise Rejected(
                     "rate_limited",

@@ -5,6 +5,7 @@ import { useMe, type Role } from "@/lib/auth/me";
 import { logout } from "@/features/auth/api/auth";
 import { Loading } from "@/app/guards";
 import { useBrandTheme, useMyBrand } from "@/lib/brand";
+import { SuspendedBanner } from "@/features/billing/components/SuspendedBanner";
 
 interface Item { to: string; label: string }
 const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
@@ -111,6 +112,7 @@ export function Shell() {
         </div>
       </aside>
       <main id="main" tabIndex={-1}>
+        {me.data ? <SuspendedBanner me={me.data} /> : null}
         <Suspense fallback={<Loading />}>
           <Outlet />
         </Suspense>

@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   "tenant_cap_reached",
   "user_cap_reached",
   "tenant_inactive",
+  "tenant_suspended",
   "not_found",
   "unavailable",
   "bad_json",

@@ -14,8 +14,8 @@ export type CreditPurchase = Schemas["CreditPurchaseOut"];
 
 const invalidateBilling = (qc: ReturnType<typeof useQueryClient>) => qc.invalidateQueries({ queryKey: ["billing"] });
 
-export function useBillingOverview() {
-  return useQuery({ queryKey: ["billing", "overview"], queryFn: async () => unwrap(await api.GET("/api/v1/tenant/billing")) });
+export function useBillingOverview(enabled = true) {
+  return useQuery({ queryKey: ["billing", "overview"], enabled, queryFn: async () => unwrap(await api.GET("/api/v1/tenant/billing")) });
 }
 
 export function useCredit() {

@@ -61,7 +61,8 @@ const WORDS: Partial<Record<ErrorCode, string>> = {
   tenant_cap_reached: "Your workspace has reached its monthly spending limit. Ask your workspace admin to raise it.",
   user_cap_reached: "You have reached your personal monthly spending limit. Ask your workspace admin to raise it.",
   session_busy: "The agent is still answering your previous message. Wait for it to finish, or stop it first.",
-  tenant_inactive: "This workspace is suspended. Contact your administrator.",
+  tenant_inactive: "This workspace is not active. Contact your administrator.",
+  tenant_suspended: "Your workspace is suspended for an unpaid invoice, so agents do not answer. A workspace admin restores it at once by paying in Billing.",
   not_found: "This agent or conversation no longer exists. Pick another agent.",
   session_held: "Someone else from support is answering this conversation.",
   not_holder: "Take the conversation over first.",
@@ -87,6 +88,7 @@ const WORDS: Partial<Record<ErrorCode, string>> = {
 /** Error codes that refuse a message before it runs: the message was not sent. */
 export const REFUSALS = new Set<string>([
   "rate_limited", "request_quota_exceeded", "insufficient_credit", "tenant_cap_reached", "user_cap_reached", "session_busy", "tenant_inactive",
+  "tenant_suspended",
   "not_found", "internal_error", "session_held",
 ] satisfies ErrorCode[]);
 
