@@ -661,7 +661,8 @@ class WorkflowRun:
     ) -> bool:
         usage = msgspec.to_builtins(_total(self.usages)) if self.usages else None
         outcome = store.Outcome(status, text, result, usage, error)
-        stored = await store.finish(self.id, self.tenant_id, None, self.attempt, outcome)
+        # A chat session's run leaves its output in the conversation (docs/workflows.md).
+        stored = await store.finish(self.id, self.tenant_id, self.session_id, self.attempt, outcome)
         if stored:
             await budget.release(self.id, self.tenant_id)
         return stored
