@@ -47,19 +47,19 @@ function outputText(output: unknown): string {
 function WorkflowReply({ reply }: { reply: Reply }) {
   return (
     <>
-      <ol className="wf-nodes" aria-label="Workflow steps">
+      <ol className="chat-steps" aria-label="Workflow steps">
         {reply.nodes.map((n) => (
-          <li key={n.id} className="wf-node" data-node={n.id} data-status={n.status}>
-            <div className="wf-node-head">
-              <span className="wf-node-id">{n.id}</span>
+          <li key={n.id} className="chat-step" data-node={n.id} data-status={n.status}>
+            <div className="chat-step-head">
+              <span className="chat-step-id">{n.id}</span>
               <StatusBadge status={n.status} />
             </div>
-            {n.text ? <p className="wf-node-text">{n.text}</p> : null}
+            {n.text ? <p className="chat-step-text">{n.text}</p> : null}
           </li>
         ))}
       </ol>
       {reply.status === "completed" ? (
-        <div className="wf-output" data-testid="workflow-output">
+        <div className="chat-output" data-testid="workflow-output">
           <div className="msg-author">Output</div>
           <p style={{ margin: 0, whiteSpace: "pre-wrap" }}>{outputText(reply.output ?? reply.text)}</p>
         </div>
