@@ -315,6 +315,8 @@ class ChatConnection:
         """A co-pilot draft for the person holding the session: an execution of the agent on
         the conversation, without a session, streamed to this socket only as `draft.*`
         frames, admitted and metered like any execution (docs/human-in-the-loop.md)."""
+        if self.workflow_id is not None:
+            raise CodedError("unsupported", "Drafts need an agent; this conversation runs a workflow.", 409)
         agent_id, conversation = await HandoverService(self.me, self.bus).draft_input(self.session_id)
         draft_id = uuid.uuid4()
         key = execution_key(draft_id)
