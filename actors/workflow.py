@@ -657,18 +657,25 @@ class WorkflowRun:
     # --- endings -------------------------------------------------------------------------------
 
     async def _finish(
-        self, status: ExecutionStatus, result: dict[str, Any], text: str, error: str | None
+        self,
+        status: ExecutionStatus,
+        result: dict[str, Any],
+        text: str,
+        error: str | None,
+        message: str | None = None,
     ) -> bool:
         usage = msgspec.to_builtins(_total(self.usages)) if self.usages else None
-        outcome = store.Outcome(status, text, result, usage, error)
-        stored = await store.finish(self.id, self.tenant_id, None, self.attempt, outcome)
+        outcome = store.Outcome(status, text, result, usage, error, message)
+        # A chat session's run leaves its output in the conversation (docs/workflows.md).
+        stored = await store.finish(self.id, self.tenant_id, self.session_id, self.attempt, outcome)
         if stored:
             await budget.release(self.id, self.tenant_id)
         return stored
 
     async def _end_completed(self, output: Any) -> None:
         text = canonical_json(output)
-        if await self._finish(ExecutionStatus.COMPLETED, {"output": output, "text": text}, text, None):
+        result = {"output": output, "text": text}
+        if await self._finish(ExecutionStatus.COMPLETED, result, text, None, wf.reply_text(output)):
             await self._publish(
                 ExecutionCompleted(
                     execution_id=self.id,

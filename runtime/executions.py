@@ -498,6 +498,8 @@ class Outcome:
     result_data: Any
     usage: dict[str, Any] | None
     error: str | None = None
+    message: str | None = None
+    """The session's assistant message when it differs from `text` (a workflow's output)."""
 
 
 async def finish(
@@ -529,7 +531,8 @@ async def finish(
         )
         if row is None:
             return False
-        if session_id is not None and outcome.text:
+        content = outcome.text if outcome.message is None else outcome.message
+        if session_id is not None and content:
             await db.execute(
                 "INSERT INTO messages (id, tenant_id, session_id, execution_id, role, content) "
                 "VALUES ($1, $2, $3, $4, 'assistant', $5)",
@@ -537,7 +540,7 @@ async def finish(
                 tenant_id,
                 session_id,
                 execution_id,
-                outcome.text,
+                content,
             )
     return True
 

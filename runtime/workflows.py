@@ -394,6 +394,15 @@ def as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def reply_text(output: Any) -> str:
+    """A run's output as a chat reply: a lone text field as that text, the rest as JSON."""
+    if isinstance(output, dict) and len(output) == 1:
+        (only,) = output.values()
+        if isinstance(only, str):
+            return only
+    return as_text(output)
+
+
 def render(template: str, outputs: dict[str, Any]) -> str:
     """`template` with every placeholder replaced by the upstream value."""
     return PLACEHOLDER.sub(lambda m: as_text(lookup(outputs, m.group(1) + m.group(2))), template)

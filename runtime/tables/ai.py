@@ -54,11 +54,17 @@ class Workflow(Table, tablename="workflows", db=APP_DB):
 
 
 class ChatSession(Table, tablename="sessions", db=APP_DB):
-    """A conversation of one user with one agent."""
+    """A conversation of one user with one agent or one workflow."""
 
     id = pk()
     tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
-    agent = ForeignKey(db_column_name="agent_id", references=Agent, index=True, on_delete=OnDelete.cascade)
+    agent = ForeignKey(
+        db_column_name="agent_id", references=Agent, null=True, index=True, on_delete=OnDelete.cascade
+    )
+    workflow = ForeignKey(
+        db_column_name="workflow_id", references=Workflow, null=True, on_delete=OnDelete.cascade
+    )
+    """A session runs one agent or one workflow (exactly one of the two is set)."""
     user = ForeignKey(
         db_column_name="user_id",
         references=User,

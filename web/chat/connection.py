@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from litestar import WebSocket
 
 from runtime import executions, metrics, telemetry, trace
+from runtime import workflows as wf
 from runtime.broker import execution_key
 from runtime.errors import CodedError
 from runtime.executions import ACTIVE, COPILOT_SOURCE, ExecutionStatus, Submission
@@ -52,6 +53,7 @@ from web.executions import service
 from web.executions.bus import Bus
 from web.executions.service import Rejected
 from web.handover.service import HandoverService
+from web.workflows.service import Turn, WorkflowService, input_of_message, queue_run
 
 log = logging.getLogger("hirebuddha.web")
 
@@ -93,12 +95,15 @@ class ChatConnection:
         socket: WebSocket,
         me: Principal,
         session_id: uuid.UUID,
-        agent_id: uuid.UUID,
+        agent_id: uuid.UUID | None,
         relay: Relay,
         bus: Bus,
         queue_wait_s: float = 120.0,
+        workflow_id: uuid.UUID | None = None,
     ) -> None:
         self.socket, self.me, self.session_id, self.agent_id = socket, me, session_id, agent_id
+        self.workflow_id = workflow_id
+        """A session on a workflow: each message starts a run of it (`_run_workflow`)."""
         self.relay, self.bus, self.queue_wait_s = relay, bus, queue_wait_s
         self.waiting: dict[uuid.UUID, Waiting] = {}
         """Messages of this socket waiting in the tenant's queue (see the module doc)."""
@@ -310,6 +315,8 @@ class ChatConnection:
         """A co-pilot draft for the person holding the session: an execution of the agent on
         the conversation, without a session, streamed to this socket only as `draft.*`
         frames, admitted and metered like any execution (docs/human-in-the-loop.md)."""
+        if self.workflow_id is not None:
+            raise CodedError("unsupported", "Drafts need an agent; this conversation runs a workflow.", 409)
         agent_id, conversation = await HandoverService(self.me, self.bus).draft_input(self.session_id)
         draft_id = uuid.uuid4()
         key = execution_key(draft_id)
@@ -356,6 +363,10 @@ class ChatConnection:
             return
         # The root of the turn's trace: admission and the executions message are its children,
         # the actor and the ledger continue it from the message headers (runtime.telemetry).
+        if self.workflow_id is not None:
+            await self._run_workflow(self.workflow_id, frame)
+            return
+        assert self.agent_id is not None  # a session names an agent or a workflow
         with telemetry.span("chat.message", attributes={"hb.session_id": str(self.session_id)}):
             sent = await execution_bus.dispatch(
                 self.bus,
@@ -381,6 +392,27 @@ class ChatConnection:
         )
         if sent.duplicate:  # a retried send: give the client whatever it may have missed
             await resume.resume(self, sent.execution_id, 0)
+
+    async def _run_workflow(self, workflow_id: uuid.UUID, frame: p.MessageFrame) -> None:
+        """A message on a workflow's session: a run on it, admitted like a REST run; its node
+        frames and final output stream to the session (docs/workflows.md "Chat")."""
+        workflows = WorkflowService(self.me)
+        graph = wf.Graph.of((await workflows.get(workflow_id))["dag_structure"])
+        value = input_of_message(graph, frame.content)
+        turn = Turn(self.session_id, frame.content, frame.client_id)
+        with telemetry.span("chat.message", attributes={"hb.session_id": str(self.session_id)}):
+            admitted = await workflows.admit(workflow_id, value, source="chat", wait_for_slot=True, turn=turn)
+            await queue_run(
+                self.bus, self.me, workflow_id, admitted, source="chat", session_id=self.session_id
+            )
+        if admitted["status"] == ExecutionStatus.QUEUED:
+            await self._wait(admitted["id"], admitted["message_id"])
+            return
+        self.forward(
+            ExecutionStarted(
+                execution_id=admitted["id"], session_id=self.session_id, message_id=admitted["message_id"]
+            )
+        )
 
     # --- waiting for a slot --------------------------------------------------------------
 

@@ -25,21 +25,23 @@ MEMBER_ROLES = ("tenant_admin", "support", "user")
     tags=["sessions"],
 )
 async def chat_socket(socket: WebSocket, session_id: uuid.UUID) -> None:
-    """Live chat with the session's agent: send messages, watch replies stream."""
+    """Live chat with the session's agent (or workflow): send messages, watch replies stream."""
     me = await accept_authenticated(socket)
     if me is None:
         return
     if me.role not in MEMBER_ROLES:
         await socket.close(code=p.CLOSE_FORBIDDEN, reason="chat is for members of a workspace")
         return
-    agent_id = await SessionService(me).agent_of(session_id)
-    if agent_id is None:
+    target = await SessionService(me).target_of(session_id)
+    if target is None:
         await socket.send_text(p.encode(p.Error("not_found", "Session not found.")))
         await socket.close(code=p.CLOSE_NOT_FOUND, reason="session not found")
         return
     state = socket.app.state
     wait_s = state.settings.http.chat_queue_wait_s
-    await ChatConnection(socket, me, session_id, agent_id, state.relay, state.bus, wait_s).serve()
+    await ChatConnection(
+        socket, me, session_id, target.agent_id, state.relay, state.bus, wait_s, target.workflow_id
+    ).serve()
 
 
 __all__ = ["chat_socket"]

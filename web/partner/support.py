@@ -83,7 +83,7 @@ class SupportReadService:
         """One session's messages."""
         async with db.scope(tenant_id):
             await self._enter(tenant_id, "messages", session_id=str(session_id))
-            if await sessions.agent_of(tenant_id, None, session_id) is None:
+            if await sessions.target_of(tenant_id, None, session_id) is None:
                 raise NotFoundException("Session not found.")
             return await sessions.messages(tenant_id, session_id)
 

@@ -1,4 +1,4 @@
-"""`/sessions`: conversations of a user with one agent."""
+"""`/sessions`: conversations of a user with one agent or one workflow."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ class SessionController(Controller):
 
     @post("/", status_code=201)
     async def create_session(self, session_service: SessionService, data: SessionCreate) -> SessionOut:
-        """Start a conversation with an active agent of the tenant."""
-        return msgspec.convert(await session_service.open(data.agent_id, data.title), SessionOut)
+        """Start a conversation with an active agent, or an active workflow, of the tenant."""
+        opened = await session_service.open(data.agent_id, data.title, workflow_id=data.workflow_id)
+        return msgspec.convert(opened, SessionOut)
 
     @get("/")
     async def list_sessions(self, session_service: SessionService) -> list[SessionOut]:

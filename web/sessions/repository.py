@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from runtime import db
@@ -14,6 +15,7 @@ from runtime.tables import ChatSession, Message
 COLUMNS = (
     ChatSession.id,
     ChatSession.agent.as_alias("agent_id"),
+    ChatSession.workflow.as_alias("workflow_id"),
     ChatSession.user.as_alias("user_id"),
     ChatSession.title,
     ChatSession.hand,
@@ -43,18 +45,24 @@ async def sessions(tenant_id: uuid.UUID, user_id: uuid.UUID | None) -> list[dict
     )
 
 
-async def agent_of(
-    tenant_id: uuid.UUID, user_id: uuid.UUID | None, session_id: uuid.UUID
-) -> uuid.UUID | None:
-    """The agent of a visible session, None when there is no such session."""
+@dataclass(frozen=True)
+class Target:
+    """What a session runs: an agent or a workflow (exactly one is set)."""
+
+    agent_id: uuid.UUID | None
+    workflow_id: uuid.UUID | None
+
+
+async def target_of(tenant_id: uuid.UUID, user_id: uuid.UUID | None, session_id: uuid.UUID) -> Target | None:
+    """The agent or workflow of a visible session, None when there is no such session."""
     row = await db.fetchrow(
-        "SELECT agent_id FROM sessions WHERE id = $1 AND tenant_id = $2 "
+        "SELECT agent_id, workflow_id FROM sessions WHERE id = $1 AND tenant_id = $2 "
         "AND ($3::uuid IS NULL OR user_id = $3::uuid)",
         session_id,
         tenant_id,
         user_id,
     )
-    return None if row is None else row["agent_id"]
+    return None if row is None else Target(row["agent_id"], row["workflow_id"])
 
 
 async def messages(tenant_id: uuid.UUID, session_id: uuid.UUID) -> list[dict[str, Any]]:

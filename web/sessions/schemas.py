@@ -9,16 +9,21 @@ import msgspec
 
 
 class SessionCreate(msgspec.Struct, forbid_unknown_fields=True):
-    agent_id: uuid.UUID
+    """Exactly one of `agent_id` and `workflow_id` (422 otherwise)."""
+
+    agent_id: uuid.UUID | None = None
+    workflow_id: uuid.UUID | None = None
+    """A session on a workflow: each message starts a run (docs/workflows.md "Chat")."""
     title: str | None = None
 
 
 class SessionOut(msgspec.Struct):
     id: uuid.UUID
-    agent_id: uuid.UUID
+    agent_id: uuid.UUID | None
     user_id: uuid.UUID | None
     title: str | None
     created_at: dt.datetime
+    workflow_id: uuid.UUID | None = None
     hand: str = "agent"
     """Who answers: `agent`, `escalated` (a person is asked for) or `human` (a person holds it)."""
 

@@ -1,11 +1,12 @@
-"""Conversations of a user with one agent: a user sees its own, a tenant admin the tenant's."""
+"""Conversations of a user with one agent or one workflow: a user sees its own, a tenant
+admin the tenant's."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 
 from runtime import db
 from runtime.handover import ANSWERING_ROLES
@@ -14,6 +15,7 @@ from web.agents import repository as agents
 from web.auth.identity import Principal
 from web.deps import found
 from web.sessions import repository as repo
+from web.workflows import repository as workflows
 
 
 class SessionService:
@@ -24,12 +26,21 @@ class SessionService:
         # None: the whole tenant's sessions (tenant admin, support); else only the caller's own.
         self.owner = None if me.role in ANSWERING_ROLES else me.id
 
-    async def open(self, agent_id: uuid.UUID, title: str | None) -> dict[str, Any]:
-        """Start a conversation with an active agent of the tenant."""
+    async def open(
+        self, agent_id: uuid.UUID | None, title: str | None, *, workflow_id: uuid.UUID | None = None
+    ) -> dict[str, Any]:
+        """Start a conversation with an active agent, or an active workflow, of the tenant."""
+        if (agent_id is None) == (workflow_id is None):
+            raise ValidationException("Give exactly one of agent_id and workflow_id.", status_code=422)
         async with db.scope(self.tenant_id):
-            if not await agents.exists(self.tenant_id, agent_id, active=True):
+            if agent_id is not None and not await agents.exists(self.tenant_id, agent_id, active=True):
                 raise NotFoundException("Agent not found.")
-            session = ChatSession(tenant=self.tenant_id, agent=agent_id, user=self.me.id, title=title)
+            workflow = None if workflow_id is None else await workflows.workflow(self.tenant_id, workflow_id)
+            if workflow_id is not None and not (workflow or {}).get("is_active"):
+                raise NotFoundException("Workflow not found or inactive.")
+            session = ChatSession(
+                tenant=self.tenant_id, agent=agent_id, workflow=workflow_id, user=self.me.id, title=title
+            )
             return found(await repo.insert(session), "Session")
 
     async def listing(self) -> list[dict[str, Any]]:
@@ -37,14 +48,14 @@ class SessionService:
         async with db.scope(self.tenant_id):
             return await repo.sessions(self.tenant_id, self.owner)
 
-    async def agent_of(self, session_id: uuid.UUID) -> uuid.UUID | None:
-        """The agent of the session when the caller may chat in it, else None."""
+    async def target_of(self, session_id: uuid.UUID) -> repo.Target | None:
+        """The agent or workflow of the session when the caller may chat in it, else None."""
         async with db.scope(self.tenant_id):
-            return await repo.agent_of(self.tenant_id, self.owner, session_id)
+            return await repo.target_of(self.tenant_id, self.owner, session_id)
 
     async def messages(self, session_id: uuid.UUID) -> list[dict[str, Any]]:
         """A visible conversation's history in order."""
         async with db.scope(self.tenant_id):
-            if await repo.agent_of(self.tenant_id, self.owner, session_id) is None:
+            if await repo.target_of(self.tenant_id, self.owner, session_id) is None:
                 raise NotFoundException("Session not found.")
             return await repo.messages(self.tenant_id, session_id)

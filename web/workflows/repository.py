@@ -158,3 +158,25 @@ async def tool_hosts(tenant_id: uuid.UUID) -> list[str]:
 
 async def set_tool_hosts(tenant_id: uuid.UUID, hosts: list[str]) -> None:
     await db.execute("UPDATE tenants SET workflow_tool_hosts = $2 WHERE id = $1", tenant_id, hosts)
+
+
+async def attach_turn(tenant_id: uuid.UUID, execution_id: uuid.UUID, turn: Any) -> uuid.UUID:
+    """Give an admitted run its chat session and store the user's message (its id)."""
+    message_id = uuid.uuid4()
+    await db.execute(
+        "UPDATE executions SET session_id = $3 WHERE id = $1 AND tenant_id = $2",
+        execution_id,
+        tenant_id,
+        turn.session_id,
+    )
+    await db.execute(
+        "INSERT INTO messages (id, tenant_id, session_id, execution_id, role, content, client_id, "
+        "created_at) VALUES ($1, $2, $3, $4, 'user', $5, $6, clock_timestamp())",
+        message_id,
+        tenant_id,
+        turn.session_id,
+        execution_id,
+        turn.content,
+        turn.client_id,
+    )
+    return message_id

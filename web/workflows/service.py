@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -105,6 +106,34 @@ def check_input(graph: wf.Graph, value: dict[str, Any]) -> None:
             kind in ("number", "integer") and isinstance(value[name], bool)
         ):
             raise Rejected("invalid_input", f"input.{name} must be of type {kind}.", 422)
+
+
+def input_of_message(graph: wf.Graph, content: str) -> dict[str, Any]:
+    """A chat message as a run's input: it fills the input node's only text field, else it
+    must be a JSON object of the node's fields (422 `invalid_input` otherwise)."""
+    fields = graph.nodes[graph.of_type("input")[0]].get("fields") or []
+    if len(fields) == 1 and fields[0].get("type", "string") == "string":
+        return {fields[0]["name"]: content}
+    names = ", ".join(str(f["name"]) for f in fields) or "none"
+    try:
+        value = json.loads(content)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise Rejected(
+            "invalid_input", f"This workflow takes the fields {names}: send them as one JSON object.", 422
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The chat message a run answers: its session gets the user's message now and the
+    run's output when it completes."""
+
+    session_id: uuid.UUID
+    content: str
+    client_id: str | None = None
 
 
 class WorkflowService:
@@ -217,8 +246,10 @@ class WorkflowService:
         correlation_id: str | None = None,
         reply_to: str | None = None,
         wait_for_slot: bool = False,
+        turn: Turn | None = None,
     ) -> dict[str, Any]:
-        """Admit a run: `{id, status, tier, version, duplicate}`; the caller queues it."""
+        """Admit a run: `{id, status, tier, version, duplicate, message_id}`; the caller queues
+        it. With a chat `turn` the run belongs to its session and the message is stored."""
         definition = await self.get(workflow_id)
         if not definition["is_active"]:
             raise Rejected("not_found", "Workflow not found or inactive.", 404)
@@ -249,6 +280,7 @@ class WorkflowService:
                     "duplicate": True,
                     "tier": "free",
                     "version": None,
+                    "message_id": None,
                 }
             if outcome == "workflow_not_found":
                 raise Rejected("not_found", "Workflow not found or inactive.", 404)
@@ -264,7 +296,9 @@ class WorkflowService:
                 )
             call = budget.Call(self.tenant_id, self.me.id, WORKFLOW_AGENT, execution_id)
             await admit_credit(call, estimate)
+            message_id = None if turn is None else await repo.attach_turn(self.tenant_id, execution_id, turn)
         return {
+            "message_id": message_id,
             "id": execution_id,
             "status": ExecutionStatus(row["out_status"]),
             "tier": row["out_tier"] or "free",
@@ -322,6 +356,7 @@ async def queue_run(
     webhook_url: str | None = None,
     correlation_id: str | None = None,
     reply_to: str | None = None,
+    session_id: uuid.UUID | None = None,
 ) -> None:
     """Publish an admitted run for a workflow actor (not a duplicate, not `queued`)."""
     if admitted["duplicate"] or admitted["status"] == ExecutionStatus.QUEUED:
@@ -335,6 +370,8 @@ async def queue_run(
         webhook_url=webhook_url,
         correlation_id=correlation_id,
         reply_to=reply_to,
+        session_id=session_id,
+        message_id=admitted.get("message_id"),
     )
     try:
         async with asyncio.timeout(execution_bus.PUBLISH_TIMEOUT_S):

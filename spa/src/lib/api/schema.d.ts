@@ -3408,20 +3408,20 @@ export interface components {
         };
         /** SessionCreate */
         SessionCreate: {
-            /** Format: uuid */
-            agent_id: string;
+            agent_id?: string | null;
+            workflow_id?: string | null;
             title?: string | null;
         };
         /** SessionOut */
         SessionOut: {
             /** Format: uuid */
             id: string;
-            /** Format: uuid */
-            agent_id: string;
+            agent_id: string | null;
             user_id: string | null;
             title: string | null;
             /** Format: date-time */
             created_at: string;
+            workflow_id?: string | null;
             /** @default agent */
             hand: string;
         };

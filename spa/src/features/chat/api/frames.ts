@@ -24,10 +24,17 @@ export type ServerFrame =
   | { type: "delta"; execution_id: string; seq: number; text: string }
   | { type: "tool.call"; execution_id: string; name: string; arguments: Record<string, unknown> }
   | { type: "tool.result"; execution_id: string; name: string; summary: string }
-  | { type: "execution.completed"; execution_id: string; text: string; usage: TokenUsage; citations?: Citation[] }
+  | { type: "execution.completed"; execution_id: string; text: string; usage: TokenUsage; citations?: Citation[]; output?: unknown }
   | { type: "execution.failed"; execution_id: string; error: { code: string; message: string } }
   | { type: "execution.cancelled"; execution_id: string }
   | { type: "execution.restarted"; execution_id: string; attempt: number; reason: string }
+  // A workflow's nodes (a session opened on a workflow, docs/workflows.md "Chat").
+  | { type: "node.started"; execution_id: string; node_id: string; attempt: number }
+  | { type: "node.delta"; execution_id: string; node_id: string; seq: number; text: string }
+  | { type: "node.completed"; execution_id: string; node_id: string; output: unknown; branch: string | null }
+  | { type: "node.failed"; execution_id: string; node_id: string; error: { code: string; message: string }; handled: boolean }
+  | { type: "node.skipped"; execution_id: string; node_id: string }
+  | { type: "node.waiting"; execution_id: string; node_id: string; prompt: string; timeout_s: number }
   // A person in the conversation (docs/human-in-the-loop.md).
   | { type: "human.joined"; session_id: string; user_id: string; name: string }
   | { type: "human.left"; session_id: string; user_id: string; name: string }
@@ -65,6 +72,7 @@ const WORDS: Partial<Record<ErrorCode, string>> = {
   tenant_suspended: "Your workspace is suspended for an unpaid invoice, so agents do not answer. A workspace admin restores it at once by paying in Billing.",
   not_found: "This agent or conversation no longer exists. Pick another agent.",
   session_held: "Someone else from support is answering this conversation.",
+  invalid_input: "This workflow needs other input.",
   not_holder: "Take the conversation over first.",
   // The reply failed (execution.failed).
   provider_unavailable: PROVIDER_DOWN,
@@ -89,9 +97,11 @@ const WORDS: Partial<Record<ErrorCode, string>> = {
 export const REFUSALS = new Set<string>([
   "rate_limited", "request_quota_exceeded", "insufficient_credit", "tenant_cap_reached", "user_cap_reached", "session_busy", "tenant_inactive",
   "tenant_suspended",
-  "not_found", "internal_error", "session_held",
+  "not_found", "internal_error", "session_held", "invalid_input",
 ] satisfies ErrorCode[]);
 
-export function describeChatError(code: string): string {
+/** `message`: the server's own words, used where they say more than ours (a workflow's input). */
+export function describeChatError(code: string, message?: string): string {
+  if (code === "invalid_input" && message) return message;
   return WORDS[code as ErrorCode] ?? "Something went wrong with this reply. Try again.";
 }

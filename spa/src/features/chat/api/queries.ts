@@ -5,6 +5,11 @@ export function useAgents() {
   return useQuery({ queryKey: ["agents"], queryFn: async () => unwrap(await api.GET("/api/v1/agents")) });
 }
 
+/** The workspace's workflows (a conversation can run one instead of an agent). */
+export function useWorkflows() {
+  return useQuery({ queryKey: ["workflows"], queryFn: async () => unwrap(await api.GET("/api/v1/workflows")) });
+}
+
 export function useSessions() {
   return useQuery({ queryKey: ["sessions"], queryFn: async () => unwrap(await api.GET("/api/v1/sessions")) });
 }
@@ -22,7 +27,9 @@ export function useMessages(sessionId: string | undefined) {
 export function useCreateSession() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: async (agentId: string) => unwrap(await api.POST("/api/v1/sessions", { body: { agent_id: agentId, title: null } })),
+    /** A conversation with an agent, or on a workflow (each message runs it). */
+    mutationFn: async (target: { agent_id: string } | { workflow_id: string }) =>
+      unwrap(await api.POST("/api/v1/sessions", { body: { ...target, title: null } })),
     onSuccess: () => qc.invalidateQueries({ queryKey: ["sessions"] }),
   });
 }

@@ -105,4 +105,24 @@ describe("stream reassembly", () => {
     const { state } = run([{ type: "ready", session_id: "s" }, { type: "error", code: "bad_json", message: "x" }]);
     expect(state.order).toEqual([]);
   });
+
+  it("follows a workflow's nodes: their text in seq order, then the output", () => {
+    const n = (type: "node.started" | "node.completed", node_id: string): ServerFrame =>
+      type === "node.started"
+        ? { type, execution_id: E, node_id, attempt: 1 }
+        : { type, execution_id: E, node_id, output: { text: "x" }, branch: null };
+    const nd = (node_id: string, seq: number, text: string): ServerFrame => ({ type: "node.delta", execution_id: E, node_id, seq, text });
+    const { reply } = run([
+      { type: "execution.started", execution_id: E, message_id: "m" },
+      n("node.started", "a"), nd("a", 1, "he"), nd("a", 1, "he"), nd("a", 2, "llo"),
+      n("node.completed", "a"), n("node.started", "b"), nd("b", 1, "w"),
+    ]);
+    expect(reply.nodes.map((x) => [x.id, x.status, x.text])).toEqual([["a", "completed", "hello"], ["b", "running", "w"]]);
+    const done = applyFrame({ replies: { [E]: reply }, order: [E] }, {
+      type: "execution.completed", execution_id: E, text: '{"t":"hello"}', usage: { input_tokens: 1, output_tokens: 2 }, output: { t: "hello" },
+    }).state.replies[E]!;
+    expect(done.status).toBe("completed");
+    expect(done.output).toEqual({ t: "hello" });
+    expect(done.nodes).toHaveLength(2);
+  });
 });

@@ -6,6 +6,14 @@ import type { Citation, ServerFrame, TokenUsage } from "@/features/chat/api/fram
 
 export type ReplyStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
 
+/** One node of a workflow run answering a message (sessions opened on a workflow). */
+export interface NodeState {
+  id: string;
+  status: "running" | "completed" | "failed" | "skipped" | "waiting";
+  text: string;
+  lastSeq: number;
+}
+
 export interface Reply {
   executionId: string;
   text: string;
@@ -21,6 +29,10 @@ export interface Reply {
   /** What the agent's tools did, in order (`tool.call` then its `tool.result` summary). */
   tools: { name: string; summary?: string }[];
   citations: Citation[];
+  /** A workflow run's nodes in the order they started (empty for an agent's reply). */
+  nodes: NodeState[];
+  /** A workflow run's output, from `execution.completed`. */
+  output?: unknown;
 }
 
 export interface StreamState {
@@ -37,7 +49,7 @@ export interface Applied {
 }
 
 function newReply(executionId: string): Reply {
-  return { executionId, text: "", lastSeq: 0, status: "running", held: {}, restarts: 0, tools: [], citations: [] };
+  return { executionId, text: "", lastSeq: 0, status: "running", held: {}, restarts: 0, tools: [], citations: [], nodes: [] };
 }
 
 function put(state: StreamState, reply: Reply): StreamState {
@@ -65,6 +77,16 @@ function appendDelta(reply: Reply, seq: number, text: string): { reply: Reply; g
   }
   for (const k of Object.keys(held)) if (Number(k) <= last) delete held[Number(k)];
   return { reply: { ...reply, text: out, lastSeq: last, held }, gap: false };
+}
+
+/** The reply with node `nodeId` changed by `change` (added, running, when new). */
+function withNode(reply: Reply, nodeId: string, change: (n: NodeState) => NodeState): Reply {
+  const at = reply.nodes.findIndex((n) => n.id === nodeId);
+  const node = at >= 0 ? reply.nodes[at]! : { id: nodeId, status: "running" as const, text: "", lastSeq: 0 };
+  const nodes = [...reply.nodes];
+  if (at >= 0) nodes[at] = change(node);
+  else nodes.push(change(node));
+  return { ...reply, status: reply.status === "queued" ? "running" : reply.status, position: undefined, nodes };
 }
 
 export function applyFrame(state: StreamState, frame: ServerFrame): Applied {
@@ -96,8 +118,26 @@ export function applyFrame(state: StreamState, frame: ServerFrame): Applied {
     }
     case "execution.completed":
       return {
-        state: put(state, { ...current, text: frame.text, status: "completed", usage: frame.usage, held: {}, citations: frame.citations ?? [] }),
+        state: put(state, {
+          ...current, text: frame.text, status: "completed", usage: frame.usage, held: {}, citations: frame.citations ?? [], output: frame.output,
+        }),
       };
+    case "node.started": // a new attempt of the node starts its text over
+      return { state: put(state, withNode(current, frame.node_id, (n) => ({ ...n, status: "running", text: "", lastSeq: 0 }))) };
+    case "node.delta": // seq per node is gap-free; an old or repeated one is dropped
+      return {
+        state: put(state, withNode(current, frame.node_id, (n) => (
+          frame.seq === n.lastSeq + 1 ? { ...n, text: n.text + frame.text, lastSeq: frame.seq } : n
+        ))),
+      };
+    case "node.completed":
+      return { state: put(state, withNode(current, frame.node_id, (n) => ({ ...n, status: "completed" }))) };
+    case "node.failed":
+      return { state: put(state, withNode(current, frame.node_id, (n) => ({ ...n, status: "failed" }))) };
+    case "node.skipped":
+      return { state: put(state, withNode(current, frame.node_id, (n) => ({ ...n, status: "skipped" }))) };
+    case "node.waiting":
+      return { state: put(state, withNode(current, frame.node_id, (n) => ({ ...n, status: "waiting", text: frame.prompt }))) };
     case "execution.failed":
       return { state: put(state, { ...current, status: "failed", error: frame.error, held: {}, position: undefined }) };
     case "execution.cancelled":

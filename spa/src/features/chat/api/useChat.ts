@@ -41,7 +41,7 @@ export function useChat(sessionId: string, initialHolder: Holder | null = null, 
       },
       onFrame: (frame) => {
         if (frame.type === "error") {
-          const words = describeChatError(frame.code);
+          const words = describeChatError(frame.code, frame.message);
           if (!REFUSALS.has(frame.code)) return setError(words);
           const marked = markRefused(sentRef.current, words);
           if (marked) setSent((sentRef.current = marked));

@@ -5,7 +5,7 @@ import { Button } from "@/components/ui/Button";
 import { Card } from "@/components/ui/Card";
 import { SelectField } from "@/components/ui/Field";
 import { useDocumentTitle } from "@/lib/useDocumentTitle";
-import { useAgents, useCreateSession, useSessions } from "@/features/chat/api/queries";
+import { useAgents, useCreateSession, useSessions, useWorkflows } from "@/features/chat/api/queries";
 import { ChatWindow } from "@/features/chat/components/ChatWindow";
 
 export function ChatPage() {
@@ -16,14 +16,23 @@ export function ChatPage() {
   const agents = useAgents();
   const sessions = useSessions();
   const create = useCreateSession();
+  const workflows = useWorkflows();
   const active = (agents.data ?? []).filter((a) => a.is_active);
-  const [picked, setPicked] = useState(params.get("agent") ?? "");
-  const agentId = picked || active[0]?.id || "";
-  const agentName = (id: string) => agents.data?.find((a) => a.id === id)?.name ?? "Agent";
+  const activeWorkflows = (workflows.data ?? []).filter((w) => w.is_active);
+  // What a new conversation talks to: `agent:<id>` or `workflow:<id>`.
+  const initial = params.get("workflow") ? `workflow:${params.get("workflow")}` : params.get("agent") ? `agent:${params.get("agent")}` : "";
+  const [picked, setPicked] = useState(initial);
+  const target = picked || (active[0] ? `agent:${active[0].id}` : activeWorkflows[0] ? `workflow:${activeWorkflows[0].id}` : "");
+  const name = (s: { agent_id?: string | null; workflow_id?: string | null }) =>
+    s.workflow_id
+      ? workflows.data?.find((w) => w.id === s.workflow_id)?.name ?? "Workflow"
+      : agents.data?.find((a) => a.id === s.agent_id)?.name ?? "Agent";
   const current = sessions.data?.find((s) => s.id === sessionId);
 
-  const start = () =>
-    create.mutate(agentId, { onSuccess: (s) => navigate(`/chat/${s.id}`) });
+  const start = () => {
+    const [kind, id] = target.split(":") as [string, string];
+    create.mutate(kind === "workflow" ? { workflow_id: id } : { agent_id: id }, { onSuccess: (s) => navigate(`/chat/${s.id}`) });
+  };
 
   return (
     <div className="chat">
@@ -31,15 +40,28 @@ export function ChatPage() {
       <div className="chat-side">
         <Card title="New conversation">
           {agents.error ? <QueryError error={agents.error} /> : null}
-          {agents.data && active.length === 0 ? <p className="empty">No agents yet. An admin creates them under Agents.</p> : null}
-          {active.length > 0 ? (
+          {agents.data && active.length === 0 && activeWorkflows.length === 0 ? (
+            <p className="empty">No agents yet. An admin creates them under Agents.</p>
+          ) : null}
+          {active.length > 0 || activeWorkflows.length > 0 ? (
             <>
-              <SelectField label="Agent" value={agentId} onChange={(e) => setPicked(e.target.value)}>
-                {active.map((a) => (
-                  <option key={a.id} value={a.id}>{a.name}</option>
-                ))}
+              <SelectField label="Agent or workflow" value={target} onChange={(e) => setPicked(e.target.value)}>
+                {active.length > 0 ? (
+                  <optgroup label="Agents">
+                    {active.map((a) => (
+                      <option key={a.id} value={`agent:${a.id}`}>{a.name}</option>
+                    ))}
+                  </optgroup>
+                ) : null}
+                {activeWorkflows.length > 0 ? (
+                  <optgroup label="Workflows">
+                    {activeWorkflows.map((w) => (
+                      <option key={w.id} value={`workflow:${w.id}`}>{w.name}</option>
+                    ))}
+                  </optgroup>
+                ) : null}
               </SelectField>
-              <Button variant="primary" onClick={start} busy={create.isPending} disabled={!agentId}>Start chat</Button>
+              <Button variant="primary" onClick={start} busy={create.isPending} disabled={!target}>Start chat</Button>
             </>
           ) : null}
           {create.error ? <QueryError error={create.error} /> : null}
@@ -51,7 +73,7 @@ export function ChatPage() {
             {[...(sessions.data ?? [])].sort((a, b) => b.created_at.localeCompare(a.created_at)).map((s) => (
               <li key={s.id}>
                 <NavLink to={`/chat/${s.id}`}>
-                  {s.title || agentName(s.agent_id)} <span className="muted">· {new Date(s.created_at).toLocaleDateString()}</span>
+                  {s.title || name(s)} <span className="muted">· {new Date(s.created_at).toLocaleDateString()}</span>
                 </NavLink>
               </li>
             ))}
@@ -62,13 +84,13 @@ export function ChatPage() {
         <ChatWindow
           key={`${sessionId}-${current?.hand ?? ""}`}
           sessionId={sessionId}
-          title={current ? current.title || agentName(current.agent_id) : "Conversation"}
+          title={current ? current.title || name(current) : "Conversation"}
           holder={current?.hand === "human" ? { userId: null, name: "A person from support" } : null}
         />
       ) : (
         <Card className="chat-main">
           <div style={{ padding: "2rem" }}>
-            <h2 className="rose-text" style={{ fontSize: "1.6rem" }}>Pick an agent and start a conversation</h2>
+            <h2 className="rose-text" style={{ fontSize: "1.6rem" }}>Pick an agent or a workflow and start a conversation</h2>
             <p className="muted">Replies stream in as they are written; you can stop one at any time.</p>
           </div>
         </Card>

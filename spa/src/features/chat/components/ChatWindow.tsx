@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from "react";
 import { Link } from "react-router";
 import { Alert } from "@/components/ui/Alert";
+import { StatusBadge } from "@/components/ui/Badge";
 import { Button } from "@/components/ui/Button";
 import { formatNumber } from "@/lib/format";
 import { describeChatError } from "@/features/chat/api/frames";
@@ -32,7 +33,43 @@ function Citations({ reply }: { reply: Reply }) {
   );
 }
 
+/** A workflow run's final output: a lone text shown as text, anything else as JSON. */
+function outputText(output: unknown): string {
+  if (typeof output === "string") return output;
+  if (output && typeof output === "object" && !Array.isArray(output)) {
+    const values = Object.values(output);
+    if (values.length === 1 && typeof values[0] === "string") return values[0];
+  }
+  return JSON.stringify(output, null, 2);
+}
+
+/** A workflow run answering a message: each node as it runs, its text streaming, then the output. */
+function WorkflowReply({ reply }: { reply: Reply }) {
+  return (
+    <>
+      <ol className="chat-steps" aria-label="Workflow steps">
+        {reply.nodes.map((n) => (
+          <li key={n.id} className="chat-step" data-node={n.id} data-status={n.status}>
+            <div className="chat-step-head">
+              <span className="chat-step-id">{n.id}</span>
+              <StatusBadge status={n.status} />
+            </div>
+            {n.text ? <p className="chat-step-text">{n.text}</p> : null}
+          </li>
+        ))}
+      </ol>
+      {reply.status === "completed" ? (
+        <div className="chat-output" data-testid="workflow-output">
+          <div className="msg-author">Output</div>
+          <p style={{ margin: 0, whiteSpace: "pre-wrap" }}>{outputText(reply.output ?? reply.text)}</p>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
 function ReplyBubble({ reply }: { reply: Reply }) {
+  const workflow = reply.nodes.length > 0 || reply.output !== undefined;
   return (
     <article className="msg msg-assistant" aria-busy={reply.status === "running" || reply.status === "queued"} data-status={reply.status}>
       {reply.status === "queued" ? (
@@ -46,7 +83,7 @@ function ReplyBubble({ reply }: { reply: Reply }) {
           {t.summary ? `: ${t.summary}` : "…"}
         </p>
       ))}
-      {reply.text ? <Markdown source={reply.text} /> : reply.status === "running" ? <span className="muted">Thinking…</span> : null}
+      {workflow ? <WorkflowReply reply={reply} /> : reply.text ? <Markdown source={reply.text} /> : reply.status === "running" ? <span className="muted">Thinking…</span> : null}
       {reply.status === "running" ? <span className="caret" aria-hidden="true" /> : null}
       <div className="msg-meta">
         {reply.status === "cancelled" ? <span>Stopped</span> : null}
