@@ -100,7 +100,30 @@ def _database(request: Request, exc: asyncpg.PostgresError) -> Response:
     return _unexpected(request, exc)
 
 
+_UNAVAILABLE = (
+    asyncpg.InsufficientResourcesError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InterfaceError,
+    OSError,
+)
+
+
+def _caused_by_an_outage(exc: BaseException) -> bool:
+    """True when a backing service going away is somewhere in the chain of `exc` (a library
+    that wraps a refused or killed connection in an error of its own)."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        seen = seen.__cause__ or seen.__context__ if seen is not None else None
+        if seen is None:
+            return False
+        if isinstance(seen, _UNAVAILABLE):
+            return True
+    return False
+
+
 def _unexpected(request: Request, exc: Exception) -> Response:
+    if _caused_by_an_outage(exc):
+        return _unavailable(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, ErrorCode.INTERNAL_ERROR, "Internal error; quote the request id when reporting it.")
 
