@@ -6,8 +6,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from playwright.async_api import expect
+from test_spa_browser import sign_in
 
 from helpers.api import agent, app_admin, login, partner, register, resold_tenant
+from helpers.browser import PHONE, no_horizontal_scroll, tab
 from runtime import db
 
 pytestmark = pytest.mark.usefixtures("server")
@@ -87,3 +90,38 @@ async def test_a_direct_tenant_has_no_partner_to_grant(client):
     assert r.status_code == 409
     r = await admin.post("/api/v1/tenant/support-access", json={"hours": 10_000})
     assert r.status_code == 400
+
+
+async def test_the_partner_reads_a_granting_tenant_in_the_console(world, browser, server):
+    admin, tenant_id, session = world["admin"], world["tenant_id"], world["session"]
+    r = await admin.post("/api/v1/tenant/support-access", json={"hours": 2})
+    assert r.status_code == 201, r.text
+    async with db.scope(system=True):
+        await db.execute(
+            "INSERT INTO messages (id, tenant_id, session_id, role, content) VALUES ($1, $2, $3, 'user', $4)",
+            uuid.uuid4(),
+            uuid.UUID(tenant_id),
+            uuid.UUID(session["id"]),
+            "My invoice looks wrong",
+        )
+    for viewport in (None, PHONE):
+        async with tab(browser, server, viewport=viewport) as t:
+            await sign_in(t, world["partner"].email)
+            await t.go("/partner/support")
+            await expect(t.page.get_by_role("heading", level=1)).to_have_text("Support access")
+            grants = t.page.get_by_role("region", name="Support grants")
+            await expect(grants.get_by_text("Resold Co")).to_be_visible()
+            await grants.get_by_role("button", name="Open Resold Co").click()
+            await expect(
+                t.page.get_by_role("region", name="Agents").get_by_text("Support me")
+            ).to_be_visible()
+            await (
+                t.page.get_by_role("region", name="Sessions").get_by_role("button", name="Read Hello").click()
+            )
+            messages = t.page.get_by_role("region", name="Messages")
+            await expect(messages.get_by_text("My invoice looks wrong")).to_be_visible()
+            if viewport is PHONE:
+                await no_horizontal_scroll(t)
+            else:
+                await expect(t.page.get_by_role("link", name="Support access")).to_be_visible()
+            t.assert_clean()

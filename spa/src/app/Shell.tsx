@@ -42,6 +42,7 @@ const NAV: { title: string; roles: Role[]; items: Item[] }[] = [
       { to: "/partner/statements", label: "Statements" },
       { to: "/partner/rates", label: "Rates" },
       { to: "/partner/branding", label: "Branding" },
+      { to: "/partner/support", label: "Support access" },
     ],
   },
   {

@@ -37,7 +37,7 @@ const Admin = {
 };
 const Partner = {
   Tenants: partner("TenantsPage"), Rates: partner("PartnerRatesPage"), Earnings: partner("EarningsPage"), Live: partner("LiveUsagePage"),
-  Branding: partner("BrandingPage"), Statements: partner("StatementsPage"),
+  Branding: partner("BrandingPage"), Statements: partner("StatementsPage"), Support: partner("SupportPage"),
 };
 const Workspace = {
   Agents: workspace("AgentsPage"), AgentEditor: workspace("AgentEditor"), Users: workspace("UsersPage"), ApiKeys: workspace("ApiKeysPage"),
@@ -102,6 +102,7 @@ export const router = createBrowserRouter([
       { path: "partner/live", element: as(PARTNER, <Partner.Live />) },
       { path: "partner/branding", element: as(PARTNER, <Partner.Branding />) },
       { path: "partner/statements", element: as(PARTNER, <Partner.Statements />) },
+      { path: "partner/support", element: as(PARTNER, <Partner.Support />) },
       { path: "admin", element: <Navigate to="/admin/partners" replace /> },
       { path: "admin/partners", element: as(ROOT, <Admin.Partners />) },
       { path: "admin/tenants", element: as(ROOT, <Admin.Tenants />) },

@@ -5,3 +5,4 @@ export { PartnerRatesPage } from "@/features/partner/components/RatesPage";
 export { StatementsPage } from "@/features/billing/components/StatementsPage";
 export { TenantsPage } from "@/features/partner/components/TenantsPage";
 export { BrandingPage } from "@/features/branding/components/BrandingPage";
+export { SupportPage } from "@/features/partner/components/SupportPage";
