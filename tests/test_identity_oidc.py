@@ -108,7 +108,9 @@ async def test_tampered_or_foreign_state_is_refused(web, providers):
     callback = await idp_sign_in(providers, web, "google", email("oidc-state"))
     url = urlsplit(callback.headers["location"])
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
-    tampered = await web.get(url.path, params={**query, "state": query["state"][:-1] + "A"})
+    state = query["state"]
+    other = "B" if state.endswith("A") else "A"  # a state already ending in A would not be tampered
+    tampered = await web.get(url.path, params={**query, "state": state[:-1] + other})
     assert tampered.status_code == 400 and tampered.json()["code"] == "oidc_state_invalid"
     async with httpx.AsyncClient(base_url=providers.base) as other_browser:  # no state cookie
         r = await other_browser.get(url.path, params=query)
