@@ -55,6 +55,14 @@ spa/dist/index.html: spa/node_modules/.installed $(SPA_SRC)
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
+# `rabbitmq-server -detached` returns before the node has registered with epmd, and
+# `rabbitmqctl await_startup` gives up at once on a node epmd does not know yet (exit 69, what
+# a fresh CI machine hit): retry it until the node has booted, then check once more so a node
+# that never comes up fails the target.
+RABBIT_START = rabbitmq-server -detached; \
+  for i in $$(seq 60); do rabbitmqctl -q await_startup --timeout 10 >/dev/null 2>&1 && break; sleep 2; done; \
+  rabbitmqctl -q await_startup --timeout 10 >/dev/null
+
 services:
 	@if ! command -v pg_ctlcluster >/dev/null || ! command -v rabbitmq-server >/dev/null; then \
 	  echo "installing postgresql and rabbitmq-server"; \
@@ -98,16 +106,14 @@ services:
 	   [ "$$(awk '/Max open files/ {print $$4}' /proc/$$pid/limits)" -lt 16384 ]; then \
 	  echo "restarting RabbitMQ with 16,384 open files"; \
 	  rabbitmqctl stop >/dev/null 2>&1 || kill -9 $$pid; sleep 2; \
-	  rabbitmq-server -detached; \
-	  rabbitmqctl await_startup --timeout 120 >/dev/null; \
+	  $(RABBIT_START); \
 	fi
 	@# A broker can accept TCP and say it is running yet never answer the AMQP handshake
 	@# (seen here): probe the handshake itself and restart the node when it stays silent.
 	@if ! timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672; printf "AMQP\x00\x00\x09\x01" >&3; head -c 1 <&3 | od -An -tx1 | grep -q 01' 2>/dev/null; then \
 	  echo "starting RabbitMQ"; \
 	  pid=$$(cat /var/lib/rabbitmq/mnesia/rabbit@*.pid 2>/dev/null); [ -n "$$pid" ] && kill -9 $$pid 2>/dev/null; \
-	  rabbitmq-server -detached; \
-	  rabbitmqctl await_startup --timeout 120 >/dev/null; \
+	  $(RABBIT_START); \
 	fi
 	@# It can also answer AMQP while its vhost supervisor is stuck (seen here after many runs
 	@# added and deleted vhosts at once): every add_vhost then hangs. Probe one; restart if stuck.
@@ -115,8 +121,7 @@ services:
 	   ! timeout 30 rabbitmqctl -q delete_vhost hb-services-probe >/dev/null 2>&1; then \
 	  echo "restarting RabbitMQ: it does not create vhosts"; \
 	  pid=$$(cat /var/lib/rabbitmq/mnesia/rabbit@*.pid 2>/dev/null); [ -n "$$pid" ] && kill -9 $$pid 2>/dev/null; \
-	  sleep 2; rabbitmq-server -detached; \
-	  rabbitmqctl await_startup --timeout 120 >/dev/null; \
+	  sleep 2; $(RABBIT_START); \
 	fi
 
 up: install services
