@@ -18,9 +18,6 @@ from runtime.settings import get_settings
 os.environ.setdefault("PICCOLO_CONF", "runtime.piccolo_conf")
 log = logging.getLogger("hirebuddha.migrate")
 
-APPEND_ONLY = ("ledger_entries", "audit_log", "credit_purchases")
-
-
 async def create_database_if_missing(url: str) -> bool:
     """Create the database named in `url` when it does not exist; True when created."""
     parts = urlsplit(url)
@@ -52,7 +49,7 @@ async def ensure_app_role(url: str, role: str) -> None:
 
 async def grant_app_role(url: str, role: str) -> None:
     """Grant the app role exactly what the app needs, table by table."""
-    from runtime.tables import ALL_TABLES
+    from runtime.tables import ALL_TABLES, APPEND_ONLY
 
     tables = [t._meta.tablename for t in ALL_TABLES] + ["rate_limit_buckets", "rate_counters"]
     conn = await asyncpg.connect(url)

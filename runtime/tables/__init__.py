@@ -108,6 +108,10 @@ ALL_TABLES = [
     SpendAlert,
 ]
 
+# Tables whose rows are never updated or deleted (a trigger and the grants enforce it; the
+# ledger's hash chain and the audit trail depend on it). GDPR erasure keeps them too.
+APPEND_ONLY = ("ledger_entries", "audit_log", "credit_purchases")
+
 # Tables holding one tenant's rows: RLS ENABLE + FORCE with the tenant policy (tenants itself
 # is keyed by `id`). PARTNER_VISIBLE is the subset a partner admin may read for its tenants:
 # money and membership, never agents or conversations.

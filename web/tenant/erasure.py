@@ -34,8 +34,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from runtime import db
-from runtime.migrate import APPEND_ONLY
-from runtime.tables import TENANT_TABLES
+from runtime.tables import APPEND_ONLY, TENANT_TABLES
 from web import audit
 from web.auth.identity import Principal
 
