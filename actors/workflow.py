@@ -39,7 +39,7 @@ from actors.providers import (
     structured,
 )
 from ledger import budget
-from runtime import logs, urlguard
+from runtime import embeddings, knowledge, logs, urlguard
 from runtime import workflows as wf
 from runtime.actor import Actor
 from runtime.broker import BROKER_LOST
@@ -70,6 +70,7 @@ from runtime.messages import (
 )
 from runtime.publishing import publish_usage
 from runtime.registry import ActorRegistry
+from runtime.settings import get_settings
 
 log = logging.getLogger("hirebuddha.actors")
 
@@ -720,6 +721,60 @@ class WorkflowRun:
 
     async def _publish(self, event: StreamEvent) -> None:
         await self.ctx.streams.publish(event)
+
+
+async def _knowledge_search(
+    node: dict[str, Any], outputs: dict[str, Any], run: WorkflowRun
+) -> dict[str, Any]:
+    """`builtin: knowledge_search`: the agent's documents searched for the rendered query, the
+    query's embedding billed to the run under this node (docs/workflows.md)."""
+    node_id = str(node["id"])
+    agent_id = uuid.UUID(str(node["agent_id"]))
+    query = wf.render(str(node["query_template"]), outputs).strip()[:2000]
+    if not query:
+        raise NodeError("invalid_input", "The search query rendered empty.")
+    model = get_settings().knowledge.embedding_model
+    try:
+        embedded = await embeddings.embed(model, [query], knowledge.DIMENSIONS)
+    except embeddings.EmbeddingError as exc:
+        raise NodeError(exc.code, exc.message) from exc
+    await publish_usage(
+        run.ctx.broker,
+        run.ctx.topo,
+        UsageRecorded(
+            event_id=uuid.uuid5(USAGE_NAMESPACE, f"{run.id}:{run.attempt}:{node_id}:search"),
+            tenant_id=run.tenant_id,
+            execution_id=run.id,
+            agent_id=agent_id,
+            model=model,
+            provider=embedded.provider,
+            input_tokens=0,
+            output_tokens=0,
+            embedding_tokens=embedded.tokens,
+            node_id=node_id,
+        ),
+    )
+    limit = int(node.get("limit", wf.DEFAULT_SEARCH_RESULTS))
+    hits = await knowledge.search(run.tenant_id, query, embedded.vectors[0], agent_id=agent_id, limit=limit)
+    text = "\n\n".join(f"[{h.filename} #{h.chunk_index}] {h.content}" for h in hits)
+    if text:
+        await run._emitter(node_id)(1, text)
+    body = {
+        "hits": [
+            {
+                "document_id": str(h.document_id),
+                "filename": h.filename,
+                "chunk_index": h.chunk_index,
+                "content": h.content,
+                "score": h.score,
+            }
+            for h in hits
+        ]
+    }
+    return {"status": 200, "body": body, "text": text}
+
+
+BUILTIN_TOOL_RUNNERS["knowledge_search"] = _knowledge_search
 
 
 def _sorted(items: Any, node: dict[str, Any]) -> list[Any]:

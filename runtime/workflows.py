@@ -16,8 +16,9 @@ Node types and their settings:
   `{item}` and `{item.field}`), `concurrency`, `max_items`; output `{"items": [...]}`.
 - `sort`: `items` (`{node_id.field}`), `by`, `order` (`asc` | `desc`); output `{"items"}`.
 - `tool`: `url` (a tenant-allowlisted https host, through `runtime.urlguard`), `method`,
-  `body_template`; or `builtin` (`BUILTIN_TOOLS`, the extension point for knowledge
-  search); output `{"status", "body", "text"}`.
+  `body_template`; or `builtin` (`BUILTIN_TOOLS`): `knowledge_search` with `agent_id` (whose
+  documents are searched and billed) and `query_template`, optional `limit`; output
+  `{"status", "body", "text"}`.
 - `human`: `prompt`, `timeout_s`; waits for `POST /workflow-runs/{id}/nodes/{node}/input`;
   output `{"input", "timed_out"}`; on timeout only edges with `condition: "timeout"` run.
 - `output`: `value` (an object of templates); the run's output.
@@ -44,9 +45,13 @@ DEFAULT_HUMAN_TIMEOUT_S = 3600.0
 MAX_RETRIES = 5
 CONDITION_OPS = ("==", "!=", ">", ">=", "<", "<=", "contains", "exists")
 BRANCHES = ("true", "false", "error", "timeout")
-BUILTIN_TOOLS: dict[str, str] = {}
-"""Built-in tools a `tool` node may name instead of a URL: name -> description. Knowledge
-search registers itself here when it lands (actors/workflow.py `builtin_tool`)."""
+BUILTIN_TOOLS: dict[str, str] = {
+    "knowledge_search": "hybrid search over an agent's documents (docs/knowledge.md)",
+}
+"""Built-in tools a `tool` node may name instead of a URL: name -> description. Each has a
+runner in actors/workflow.py `BUILTIN_TOOL_RUNNERS`."""
+MAX_SEARCH_RESULTS = 20
+DEFAULT_SEARCH_RESULTS = 5
 
 NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)((?:\.[A-Za-z0-9_]+)*)\}")
@@ -162,7 +167,7 @@ def placeholders(template: str) -> list[tuple[str, list[str]]]:
 
 def _templates(node: dict[str, Any]) -> Iterable[tuple[str, str]]:
     """(field name, template) of every template setting of a node."""
-    for key in ("prompt_template", "items", "body_template", "prompt", "system"):
+    for key in ("prompt_template", "items", "body_template", "query_template", "prompt", "system"):
         if isinstance(node.get(key), str):
             yield key, node[key]
     step = node.get("step")
@@ -322,8 +327,16 @@ def _check_node(graph: Graph, node_id: str, node: dict[str, Any], bad: Any) -> N
         builtin, url = node.get("builtin"), node.get("url")
         if builtin is not None:
             if builtin not in BUILTIN_TOOLS:
-                known = ", ".join(sorted(BUILTIN_TOOLS)) or "none yet"
+                known = ", ".join(sorted(BUILTIN_TOOLS))
                 bad(node_id, "builtin", f"unknown built-in tool {builtin!r} (available: {known})")
+            elif builtin == "knowledge_search":
+                query = node.get("query_template")
+                if not isinstance(query, str) or not query.strip():
+                    bad(node_id, "query_template", "required: the query, with {node.field} placeholders")
+                if not node.get("agent_id"):
+                    bad(node_id, "agent_id", "required: the agent whose documents are searched")
+                if "limit" in node and not _int_in(node["limit"], 1, MAX_SEARCH_RESULTS):
+                    bad(node_id, "limit", f"an integer from 1 to {MAX_SEARCH_RESULTS}")
         elif not isinstance(url, str) or not re.match(r"^https?://[^\s{}]+$", url):
             bad(node_id, "url", "an http(s) URL (or `builtin`)")
         if node.get("method", "POST") not in ("GET", "POST"):

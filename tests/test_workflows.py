@@ -696,3 +696,61 @@ async def test_tool_nodes_call_only_allowlisted_hosts_through_the_url_guard(
     # On the list now, the URL still has to pass the guard (here: it does not resolve).
     assert run["status"] == "failed" and "url_unresolvable" in run["error_message"], run
     assert [n["status"] for n in run["nodes"] if n["node_id"] == "hook"] == ["failed"]
+
+
+async def test_a_knowledge_search_node_feeds_an_llm_node_and_bills_its_embedding(
+    platform: Platform, admin: ApiUser, tap: StreamTap
+) -> None:
+    from helpers.api import agent
+    from helpers.knowledge import uploaded
+
+    word = "zq" + uuid.uuid4().hex[:10]
+    helper = await agent(admin)
+    stranger = await agent(admin)
+    faq = await uploaded(admin, "faq.md", f"# Refunds\n\nRefunds are paid within {word} days.\n".encode())
+    await uploaded(admin, "other.md", f"# Parking\n\nThe {word} car park is closed.\n".encode(), stranger["id"])
+    r = await admin.put(f"/api/v1/agents/{helper['id']}/documents", json={"document_ids": [faq["id"]]})
+    assert r.status_code == 200, r.text
+    search = {
+        "id": "search",
+        "type": "tool",
+        "builtin": "knowledge_search",
+        "agent_id": helper["id"],
+        "query_template": "{input.jd}",
+        "limit": 3,
+    }
+    structure = dag(
+        [
+            INPUT,
+            search,
+            llm("answer", "[[reply:4]] Answer from: {search.text}"),
+            {"id": "out", "type": "output", "value": {"found": "{search.text}", "answer": "{answer.text}"}},
+        ],
+        [("input", "search"), ("search", "answer"), ("answer", "out")],
+    )
+    # Saved only when complete: the query, the agent, and a limit in range.
+    for broken, field in (
+        ({**search, "query_template": ""}, "query_template"),
+        ({**search, "agent_id": None}, "agent_id"),
+        ({**search, "agent_id": str(uuid.uuid4())}, "agent_id"),
+        ({**search, "limit": 99}, "limit"),
+        ({**search, "builtin": "web_search"}, "builtin"),
+    ):
+        nodes = [broken if n["id"] == "search" else n for n in structure["nodes"]]
+        problems = await _refused(admin, {**structure, "nodes": nodes})
+        assert {"node": "search", "field": field} in [{"node": p["node"], "field": p["field"]} for p in problems]
+    workflow = await create(admin, structure)
+    async with UsageTap(platform.env["HB_AMQP_PREFIX"]) as usage:
+        run_id = await start_run(admin, workflow["id"], {"jd": f"refund {word}", "candidates": []})
+        run = await wait_run(admin, run_id, "completed", "failed")
+        assert run["status"] == "completed", run
+        billed = await usage.wait_for(run_id, 2)
+    output = run["result_data"]["output"]
+    # Only the agent's own document is searched: the stranger's parking note is not found.
+    assert output["found"].startswith("[faq.md #0]") and word in output["found"], output
+    assert "Parking" not in output["found"]
+    assert output["answer"], output
+    searched = [e for e in billed if e.node_id == "search"]
+    assert [(e.embedding_tokens > 0, str(e.agent_id)) for e in searched] == [(True, helper["id"])]
+    _, streamed = deltas(tap.of(run_id), "search")
+    assert streamed == output["found"]

@@ -70,3 +70,38 @@ async def test_build_save_and_run_a_three_node_workflow(browser, platform: Platf
         await no_horizontal_scroll(t)
         await t.shot("workflow-editor-phone")
         t.assert_clean()
+
+
+async def test_a_tool_node_searches_an_agents_documents(browser, platform: Platform) -> None:
+    from helpers.api import agent
+    from helpers.knowledge import uploaded
+
+    async with httpx.AsyncClient(base_url=platform.base_url, timeout=30) as client:
+        admin = await register(client, "Console search node")
+        helper = await agent(admin)
+        await uploaded(admin, "hours.md", b"# Hours\n\nThe help desk opens at nine.\n", helper["id"])
+    async with tab(browser, platform.base_url) as t:
+        page = t.page
+        await sign_in(t, admin.email)
+        await t.go("/console/workflows/new")
+        await page.get_by_role("button", name="+ tool").click()
+        tool = page.get_by_test_id("wf-node-tool")
+        await expect(tool).to_be_visible()
+        panel = page.get_by_role("complementary", name="Settings")
+        await panel.get_by_label("Or a built-in tool").select_option("knowledge_search")
+        await panel.get_by_label("Agent whose documents are searched (id)").fill(helper["id"])
+        await panel.get_by_label("Search query").fill("When does the {input.text} open?")
+        await page.get_by_test_id("wf-node-input").locator(".react-flow__handle-right").click()
+        await tool.locator(".react-flow__handle-left").click()
+        await tool.locator(".react-flow__handle-right").click()
+        await page.get_by_test_id("wf-node-output").locator(".react-flow__handle-left").click()
+        await page.get_by_test_id("wf-node-output").click()
+        await panel.get_by_label("Output (JSON of templates)").fill('{"found": "{tool.text}"}')
+        await page.get_by_label("Name").fill("Desk hours")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Desk hours")
+        await page.get_by_label("Input (JSON)").fill('{"text": "help desk"}')
+        await page.get_by_role("button", name="Run", exact=True).click()
+        await expect(page.get_by_test_id("wf-output")).to_contain_text("opens at nine", timeout=30_000)
+        await expect(page.get_by_test_id("wf-stream-tool")).to_contain_text("[hours.md #0]")
+        t.assert_clean()

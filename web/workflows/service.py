@@ -55,11 +55,18 @@ def _steps(graph: wf.Graph) -> list[tuple[str, str, dict[str, Any]]]:
     return out
 
 
+def _agent_refs(graph: wf.Graph) -> list[tuple[str, str, dict[str, Any]]]:
+    """(node id, field prefix, settings) of everything that names an agent: LLM steps and
+    built-in tools run for an agent (`knowledge_search` searches its documents)."""
+    tools = [(n, "", v) for n, v in graph.nodes.items() if v["type"] == "tool" and v.get("builtin")]
+    return [*_steps(graph), *tools]
+
+
 async def check_references(tenant_id: uuid.UUID, graph: wf.Graph) -> None:
     """422 naming the node for an agent or model that does not exist (or is inactive)."""
     problems: list[wf.Problem] = []
     agent_ids: dict[str, uuid.UUID] = {}
-    for node_id, prefix, step in _steps(graph):
+    for node_id, prefix, step in _agent_refs(graph):
         if step.get("agent_id"):
             try:
                 agent_ids[node_id + "/" + prefix] = uuid.UUID(str(step["agent_id"]))
@@ -69,7 +76,7 @@ async def check_references(tenant_id: uuid.UUID, graph: wf.Graph) -> None:
     async with db.scope(tenant_id):
         agents = await repo.known_agents(tenant_id, list(agent_ids.values()))
         known_models = await repo.chat_models(models)
-    for node_id, prefix, step in _steps(graph):
+    for node_id, prefix, step in _agent_refs(graph):
         key = agent_ids.get(node_id + "/" + prefix)
         if key is not None and key not in agents:
             problems.append(

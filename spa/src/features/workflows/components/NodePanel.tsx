@@ -44,6 +44,10 @@ const SETTINGS: Record<string, Setting[]> = {
     { key: "url", label: "URL", kind: "text", hint: "Its host must be on the workspace's tool hosts." },
     { key: "method", label: "Method", kind: "select", options: ["POST", "GET"] },
     { key: "body_template", label: "Body template", kind: "area" },
+    { key: "builtin", label: "Or a built-in tool", kind: "select", options: ["", "knowledge_search"], hint: "Instead of the URL." },
+    { key: "agent_id", label: "Agent whose documents are searched (id)", kind: "text" },
+    { key: "query_template", label: "Search query", kind: "area", hint: "Upstream values as {node.field}." },
+    { key: "limit", label: "Passages (1-20)", kind: "number" },
   ],
   human: [
     { key: "prompt", label: "Prompt for the person", kind: "area" },
@@ -120,7 +124,7 @@ export function NodePanel({
             <SelectField key={s.key} label={s.label} value={String(value ?? "")} onChange={(e) => set(s.key, e.target.value)}>
               {s.kind === "model" ? <option value="">(use an agent)</option> : null}
               {(s.kind === "model" ? models : (s.options ?? [])).map((o) => (
-                <option key={o} value={o}>{o}</option>
+                <option key={o} value={o}>{o || "(none)"}</option>
               ))}
             </SelectField>
           );
