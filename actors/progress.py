@@ -9,6 +9,10 @@ fails the row. The event carries the id the dead attempt's own usage event would
 (`usage_event_id(execution, attempt, call)`), so if the dead attempt did publish before it
 died, the ledger prices the first of the two and drops the other: billed once, either way.
 Tokens streamed after the last heartbeat are the part this cannot see.
+
+A workflow run has several calls in flight (one per running node or map item), so its
+column holds a JSON array of `Progress`, each with its `node_id`; the event id is then the
+one the node's own usage event would have had (actors/workflow.py `_bill`).
 """
 
 from __future__ import annotations
@@ -53,11 +57,19 @@ class Progress(msgspec.Struct, kw_only=True):
     input_tokens: int
     output_tokens: int
     at: datetime = msgspec.field(default_factory=utcnow)
+    node_id: str | None = None
+    """The workflow node (`node` or `node[i]`) making the call; None for an agent execution."""
+
+    def event_id(self, execution_id: uuid.UUID) -> uuid.UUID:
+        """The id the call's own usage event has (or would have had)."""
+        if self.node_id is None:
+            return usage_event_id(execution_id, self.attempt, self.call)
+        return uuid.uuid5(USAGE_NAMESPACE, f"{execution_id}:{self.attempt}:{self.node_id}:{self.call}")
 
     def usage(self, execution_id: uuid.UUID, tenant_id: uuid.UUID) -> UsageRecorded:
         """The usage event of this progress, under the call's own event id."""
         return UsageRecorded(
-            event_id=usage_event_id(execution_id, self.attempt, self.call),
+            event_id=self.event_id(execution_id),
             tenant_id=tenant_id,
             execution_id=execution_id,
             agent_id=self.agent_id,
@@ -67,23 +79,25 @@ class Progress(msgspec.Struct, kw_only=True):
             output_tokens=self.output_tokens,
             counted=True,
             occurred_at=self.at,
+            node_id=self.node_id,
         )
 
 
-def to_column(progress: Progress) -> str:
-    """The JSON text stored in executions.progress."""
+def to_column(progress: Progress | list[Progress]) -> str:
+    """The JSON text stored in executions.progress: one call, or a workflow's calls in flight."""
     return msgspec.json.encode(progress).decode()
 
 
-def from_column(value: Any) -> Progress | None:
-    """The stored progress (asyncpg gives jsonb as text), None when there is none or it is unreadable."""
+def from_column(value: Any) -> list[Progress]:
+    """The stored calls (asyncpg gives jsonb as text); none when there are none or they are unreadable."""
     if value is None:
-        return None
+        return []
     try:
-        return msgspec.convert(json.loads(value) if isinstance(value, str) else value, Progress)
+        data = json.loads(value) if isinstance(value, str) else value
+        return msgspec.convert(data if isinstance(data, list) else [data], list[Progress])
     except (ValueError, msgspec.ValidationError):
         log.warning("unreadable execution progress %r: not billed", value)
-        return None
+        return []
 
 
 async def bill_dead_attempt(
@@ -94,20 +108,23 @@ async def bill_dead_attempt(
     stored: Any,
     before_attempt: int | None = None,
 ) -> bool:
-    """Publish the usage of the attempt recorded in `stored` (executions.progress).
+    """Publish the usage of the attempt (calls) recorded in `stored` (executions.progress).
 
     `before_attempt`: the attempt that takes over; progress it wrote itself is not a dead
     attempt's. True when an event was published.
     """
-    progress = from_column(stored)
-    if progress is None or (before_attempt is not None and progress.attempt >= before_attempt):
-        return False
-    log.info(
-        "execution %s: billing attempt %d that died (%d in, %d out tokens)",
-        execution_id,
-        progress.attempt,
-        progress.input_tokens,
-        progress.output_tokens,
-    )
-    await publish_usage(broker, topo, progress.usage(execution_id, tenant_id))
-    return True
+    published = False
+    for call in from_column(stored):
+        if before_attempt is not None and call.attempt >= before_attempt:
+            continue
+        log.info(
+            "execution %s: billing attempt %d that died (%s%d in, %d out tokens)",
+            execution_id,
+            call.attempt,
+            f"node {call.node_id}: " if call.node_id else "",
+            call.input_tokens,
+            call.output_tokens,
+        )
+        await publish_usage(broker, topo, call.usage(execution_id, tenant_id))
+        published = True
+    return published

@@ -21,16 +21,17 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import msgspec
 
-from actors import jobs, store, workflow_store
+from actors import jobs, progress, store, workflow_store
 from actors.coalesce import Coalescer
 from actors.execution import ActorContext
-from actors.progress import USAGE_NAMESPACE
+from actors.progress import USAGE_NAMESPACE, Progress
 from actors.providers import (
     ProviderError,
     count_prompt_tokens,
@@ -108,6 +109,19 @@ class NodeActor(Actor):
         return None
 
 
+@dataclass
+class LiveCall:
+    """An LLM call of a node in flight: what its progress is counted from at each heartbeat."""
+
+    call: int
+    agent_id: uuid.UUID
+    model: str
+    provider: str
+    messages: list[dict[str, Any]]
+    coalescer: Coalescer
+    max_tokens: int
+
+
 def _total(usages: list[Usage]) -> Usage:
     return Usage(
         input_tokens=sum(u.input_tokens for u in usages),
@@ -136,6 +150,8 @@ class WorkflowRun:
         self.children: dict[str, NodeActor] = {}
         self.usages: list[Usage] = []
         self.calls: dict[str, int] = {}
+        self.live: dict[str, LiveCall] = {}
+        """node key -> its LLM call in flight, recorded with every heartbeat (actors.progress)."""
         self.cancel_reason: str | None = None
         self.human_wake = asyncio.Event()
         self.failure: tuple[str, str, str] | None = None
@@ -187,6 +203,15 @@ class WorkflowRun:
         if claim.attempt > self.ctx.limits.max_attempts:
             raise NodeError("too_many_attempts", f"Gave up after {claim.attempt - 1} interrupted attempts.")
         self.graph = wf.Graph.of(claim.dag)
+        # The calls a dead attempt had in flight are billed once (actors.progress).
+        await progress.bill_dead_attempt(
+            self.ctx.broker,
+            self.ctx.topo,
+            self.id,
+            self.tenant_id,
+            claim.progress,
+            before_attempt=claim.attempt,
+        )
         for row in await workflow_store.node_runs(self.id, self.tenant_id):
             if row.item >= 0:
                 if row.status == "completed":
@@ -213,10 +238,28 @@ class WorkflowRun:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.ctx.limits.heartbeat_s)
-            if not await store.heartbeat(self.id, self.tenant_id, self.attempt):
+            if not await store.heartbeat(self.id, self.tenant_id, self.attempt, self._progress()):
                 log.warning("workflow run %s attempt %d lost ownership", self.id, self.attempt)
                 await self.cancel("lost")
                 return
+
+    def _progress(self) -> str:
+        """The node calls in flight with their tokens so far, for the row (`actors.progress`)."""
+        return progress.to_column(
+            [
+                Progress(
+                    attempt=self.attempt,
+                    call=live.call,
+                    agent_id=live.agent_id,
+                    model=live.model,
+                    provider=live.provider,
+                    input_tokens=count_prompt_tokens(live.messages),
+                    output_tokens=min(count_tokens(live.coalescer.text), live.max_tokens),
+                    node_id=key,
+                )
+                for key, live in self.live.items()
+            ]
+        )
 
     async def _walk(self) -> None:
         """Start every node whose inputs are decided; until nothing runs any more."""
@@ -412,61 +455,41 @@ class WorkflowRun:
         coalescer = Coalescer(self._emitter(key))
         usage: Usage | None = None
         call = self.calls[key] = self.calls.get(key, 0) + 1
+        self.live[key] = LiveCall(
+            call, agent_id, resolved.model, resolved.provider.name, messages, coalescer, max_tokens
+        )
         try:
-            async with asyncio.timeout(self.ctx.limits.execution_timeout_s):
-                if schema:
-                    if resolved.client is None:
-                        data, usage = demo_structured(messages, schema)
+            try:
+                async with asyncio.timeout(self.ctx.limits.execution_timeout_s):
+                    if schema:
+                        if resolved.client is None:
+                            data, usage = demo_structured(messages, schema)
+                        else:
+                            result = await structured(
+                                messages,
+                                schema,
+                                model=resolved.model,
+                                client=resolved.client,
+                                max_tokens=max_tokens,
+                            )
+                            data, usage = result.data, result.usage
+                        await coalescer.add(canonical_json(data))
+                        await coalescer.close()
+                        output: Any = data
                     else:
-                        result = await structured(
-                            messages,
-                            schema,
-                            model=resolved.model,
-                            client=resolved.client,
-                            max_tokens=max_tokens,
-                        )
-                        data, usage = result.data, result.usage
-                    await coalescer.add(canonical_json(data))
-                    await coalescer.close()
-                    output: Any = data
-                else:
-                    provider = resolved.provider
-                    stream = provider.stream(messages, resolved.model, max_tokens=max_tokens)
-                    try:
-                        async for piece in stream:
-                            if isinstance(piece, Usage):
-                                usage = piece
-                            elif isinstance(piece, str):  # no tools are offered to a node: text only
-                                await coalescer.add(piece)
-                    finally:
-                        await provider.aclose()
-                    await coalescer.close()
-                    output = {"text": coalescer.text}
-        except TimeoutError:
-            await self._bill(
-                key,
-                call,
-                agent_id,
-                resolved.model,
-                resolved.provider.name,
-                self._counted(messages, coalescer, max_tokens),
-            )
-            raise NodeError("timeout", "The node took too long.") from None
-        except asyncio.CancelledError:
-            coalescer.discard()
-            # Tokens already streamed were spent: bill them before stopping.
-            await self._bill(
-                key,
-                call,
-                agent_id,
-                resolved.model,
-                resolved.provider.name,
-                self._counted(messages, coalescer, max_tokens),
-            )
-            raise
-        except ProviderError:
-            coalescer.discard()
-            if coalescer.text:
+                        provider = resolved.provider
+                        stream = provider.stream(messages, resolved.model, max_tokens=max_tokens)
+                        try:
+                            async for piece in stream:
+                                if isinstance(piece, Usage):
+                                    usage = piece
+                                elif isinstance(piece, str):  # no tools are offered to a node: text only
+                                    await coalescer.add(piece)
+                        finally:
+                            await provider.aclose()
+                        await coalescer.close()
+                        output = {"text": coalescer.text}
+            except TimeoutError:
                 await self._bill(
                     key,
                     call,
@@ -475,16 +498,42 @@ class WorkflowRun:
                     resolved.provider.name,
                     self._counted(messages, coalescer, max_tokens),
                 )
-            raise
-        await self._bill(
-            key,
-            call,
-            agent_id,
-            resolved.model,
-            resolved.provider.name,
-            usage or self._counted(messages, coalescer, max_tokens),
-        )
-        return output, coalescer.text
+                raise NodeError("timeout", "The node took too long.") from None
+            except asyncio.CancelledError:
+                coalescer.discard()
+                # Tokens already streamed were spent: bill them before stopping.
+                await self._bill(
+                    key,
+                    call,
+                    agent_id,
+                    resolved.model,
+                    resolved.provider.name,
+                    self._counted(messages, coalescer, max_tokens),
+                )
+                raise
+            except ProviderError:
+                coalescer.discard()
+                if coalescer.text:
+                    await self._bill(
+                        key,
+                        call,
+                        agent_id,
+                        resolved.model,
+                        resolved.provider.name,
+                        self._counted(messages, coalescer, max_tokens),
+                    )
+                raise
+            await self._bill(
+                key,
+                call,
+                agent_id,
+                resolved.model,
+                resolved.provider.name,
+                usage or self._counted(messages, coalescer, max_tokens),
+            )
+            return output, coalescer.text
+        finally:
+            self.live.pop(key, None)
 
     @staticmethod
     def _counted(messages: list[dict[str, Any]], coalescer: Coalescer, max_tokens: int) -> Usage:

@@ -33,6 +33,8 @@ class RunClaim:
     workflow_id: uuid.UUID | None
     version: int | None
     tool_hosts: list[str]
+    progress: Any = None
+    """executions.progress as an earlier attempt left it: its calls in flight (actors.progress)."""
 
 
 async def claim(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> RunClaim | None:
@@ -42,7 +44,7 @@ async def claim(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> RunClaim | Non
             "UPDATE executions SET status = 'running', attempt = attempt + 1, "
             "started_at = COALESCE(started_at, now()), updated_at = now() "
             "WHERE id = $1 AND tenant_id = $2 AND status IN ('pending', 'running') "
-            "RETURNING attempt, input_data, workflow_id, workflow_version, "
+            "RETURNING attempt, input_data, workflow_id, workflow_version, progress, "
             "(SELECT workflow_tool_hosts FROM tenants WHERE id = $2) AS tool_hosts",
             execution_id,
             tenant_id,
@@ -58,6 +60,7 @@ async def claim(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> RunClaim | Non
         workflow_id=row["workflow_id"],
         version=row["workflow_version"],
         tool_hosts=list(row["tool_hosts"] or []),
+        progress=row["progress"],
     )
 
 

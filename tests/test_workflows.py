@@ -18,6 +18,7 @@ from helpers.dead_letters import correlation_in
 from helpers.eventually import eventually
 from helpers.fake_llm import FakeLLM
 from helpers.platform import AMQP_URL, Platform, UsageTap, fake_reply, running_platform
+from actors.progress import USAGE_NAMESPACE
 from runtime.messages import StreamEvent, decode
 
 WAIT = 30.0
@@ -455,7 +456,7 @@ async def test_sigkill_mid_run_resumes_without_billing_finished_nodes_twice(
     database: str, fake_llm: FakeLLM
 ) -> None:
     async with (
-        running_platform(fake_llm, 1) as platform,
+        running_platform(fake_llm, 1, env={"HB_ACTORS_HEARTBEAT": "0.3"}) as platform,
         httpx.AsyncClient(base_url=platform.base_url, timeout=30) as client,
     ):
         admin = await register(client)
@@ -493,6 +494,12 @@ async def test_sigkill_mid_run_resumes_without_billing_finished_nodes_twice(
             )
             billed_before = {e.node_id for e in usage.of(run_id)}
             assert billed_before >= {"fast", "rank[0]", "rank[1]"}
+            in_flight = await eventually(
+                lambda: _progress(admin, run_id),
+                lambda calls: any(c["node_id"] == "rank[2]" and c["output_tokens"] > 0 for c in calls),
+                "a heartbeat recording the slow item's tokens",
+                WAIT,
+            )
             platform.actors[0].proc.kill()  # SIGKILL: nothing more is published or stored
             await asyncio.to_thread(platform.actors[0].proc.wait)
             await platform.start_actors()
@@ -508,7 +515,14 @@ async def test_sigkill_mid_run_resumes_without_billing_finished_nodes_twice(
         for event in usage.of(run_id):
             by_node[event.node_id or ""] = by_node.get(event.node_id or "", 0) + 1
         assert by_node["fast"] == 1 and by_node["rank[0]"] == 1 and by_node["rank[1]"] == 1, by_node
-        assert by_node["rank[2]"] >= 1
+        # The cut item's streamed tokens (as of the last heartbeat) are billed under the dead
+        # attempt's own event id, beside the re-run's call.
+        cut = [e for e in usage.of(run_id) if e.node_id == "rank[2]"]
+        dead = uuid.uuid5(USAGE_NAMESPACE, f"{run_id}:1:rank[2]:1")
+        [billed_cut] = [e for e in cut if e.event_id == dead]
+        recorded = next(c for c in in_flight if c["node_id"] == "rank[2]")
+        assert billed_cut.counted and billed_cut.output_tokens >= recorded["output_tokens"] > 0
+        assert any(e.event_id != dead for e in cut)
         started = [e.node_id for e in tap.of(run_id, "node.started")]
         assert started.count("fast") == 1 and started.count("rank[0]") == 1 and started.count("rank[2]") == 2
         assert run["result_data"]["output"]["ranked"] == [{"text": fake_reply(c["n"])} for c in candidates]
@@ -516,6 +530,19 @@ async def test_sigkill_mid_run_resumes_without_billing_finished_nodes_twice(
 
 async def _run(admin: ApiUser, run_id: str) -> dict[str, Any]:
     return (await admin.get(f"/api/v1/workflow-runs/{run_id}")).json()
+
+
+async def _progress(admin: ApiUser, run_id: str) -> list[dict[str, Any]]:
+    """The node calls in flight the run's last heartbeat recorded (executions.progress)."""
+    import json
+
+    from runtime import db
+
+    async with db.scope(uuid.UUID(admin.tenant_id)):
+        row = await db.fetchrow("SELECT progress FROM executions WHERE id = $1", uuid.UUID(run_id))
+    stored = row["progress"] if row else None
+    value = json.loads(stored) if isinstance(stored, str) else stored
+    return value if isinstance(value, list) else []
 
 
 async def test_a_queue_job_naming_a_workflow_runs_it(
