@@ -15,6 +15,8 @@ Both run as scheduler jobs in the ledger process:
   `HB_BILLING_SUSPEND_DAY`, which suspends the tenant if the invoice is still unpaid.
 - A payment (here, or a Stripe webhook) marks the invoice paid and resumes a tenant that
   dunning suspended, at once.
+- The app admin may void an unpaid invoice (`void`): nothing more is charged for it, its
+  unconfirmed PaymentIntent is cancelled, and a tenant suspended only for it is resumed.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import stripe
 
 from billing import credit, invoices, payments
-from billing.stripe_api import cents, client
+from billing.stripe_api import UNAVAILABLE, BillingUnavailable, cents, client
 from runtime import clock, db, scheduler
 from runtime.branding import send_branded
 from runtime.mail import Mail
@@ -114,21 +116,78 @@ async def mark_paid(invoice_id: uuid.UUID, tenant_id: uuid.UUID, intent_id: str 
         )
         if row is None:
             return False
-        unpaid = await db.fetchrow(
-            "SELECT 1 FROM invoices WHERE tenant_id = $1 AND status IN ('open', 'uncollectible') "
-            "AND dunning_started_at IS NOT NULL AND dunning_started_at + make_interval(days => $2) <= $3",
-            tenant_id,
-            get_settings().billing.suspend_day,
-            now,
-        )
-        if unpaid is None:
-            await db.execute(
-                "UPDATE tenants SET status = 'active', billing_suspended_at = NULL, updated_at = now() "
-                "WHERE id = $1 AND billing_suspended_at IS NOT NULL",
-                tenant_id,
-            )
+        await _resume_if_settled(tenant_id, now)
     log.info("invoice %s paid", invoice_id)
     return True
+
+
+async def _resume_if_settled(tenant_id: uuid.UUID, now: dt.datetime) -> None:
+    """Resume a tenant dunning suspended once no invoice past its suspension day is unpaid
+    (in the caller's tenant scope)."""
+    unpaid = await db.fetchrow(
+        "SELECT 1 FROM invoices WHERE tenant_id = $1 AND status IN ('open', 'uncollectible') "
+        "AND dunning_started_at IS NOT NULL AND dunning_started_at + make_interval(days => $2) <= $3",
+        tenant_id,
+        get_settings().billing.suspend_day,
+        now,
+    )
+    if unpaid is None:
+        await db.execute(
+            "UPDATE tenants SET status = 'active', billing_suspended_at = NULL, updated_at = now() "
+            "WHERE id = $1 AND billing_suspended_at IS NOT NULL",
+            tenant_id,
+        )
+
+
+VOIDABLE = ("draft", "open", "uncollectible")
+
+
+class NotVoidable(Exception):
+    """The invoice is paid or void already (or its charge just succeeded: it is paid now)."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+async def void(invoice_id: uuid.UUID) -> dict[str, Any] | None:
+    """draft | open | uncollectible -> void; None when there is no such invoice.
+
+    A charge already made wins: an intent that succeeded marks the invoice paid and the void
+    is refused (`NotVoidable("paid")`); an intent not yet confirmed is cancelled at Stripe
+    first, so nothing is charged after the void. Its ledger entries stay on it (an entry is
+    on exactly one invoice): voiding forgives them, it does not move them.
+    """
+    async with db.scope(system=True):
+        invoice = await db.fetchrow("SELECT * FROM invoices WHERE id = $1", invoice_id)
+    if invoice is None:
+        return None
+    if invoice["status"] not in VOIDABLE:
+        raise NotVoidable(invoice["status"])
+    if invoice["payment_intent_id"]:
+        try:
+            intent = await client().v1.payment_intents.retrieve_async(invoice["payment_intent_id"])
+            if intent.status == "succeeded":
+                await mark_paid(invoice_id, invoice["tenant_id"], intent.id)
+                raise NotVoidable("paid")
+            if intent.status != "canceled":
+                await client().v1.payment_intents.cancel_async(intent.id)
+        except UNAVAILABLE as exc:
+            raise BillingUnavailable.now() from exc
+    now = await clock.now()
+    async with db.scope(invoice["tenant_id"]):
+        row = await db.fetchrow(
+            "UPDATE invoices SET status = 'void', updated_at = now() "
+            "WHERE id = $1 AND status = ANY($2::text[]) RETURNING *",
+            invoice_id,
+            list(VOIDABLE),
+        )
+        if row is None:  # paid (a webhook) or voided meanwhile
+            current = await db.fetchrow("SELECT status FROM invoices WHERE id = $1", invoice_id)
+            raise NotVoidable(current["status"] if current else "void")
+        await _resume_if_settled(invoice["tenant_id"], now)
+    log.info("invoice %s voided", invoice_id)
+    return dict(row)
 
 
 async def failed(invoice: Any, code: str, reason: str) -> None:

@@ -76,6 +76,7 @@ AUDITED = {
     ("POST", "/api/v1/admin/billing/plans"): "billing.plan.create",
     ("PATCH", "/api/v1/admin/billing/plans/{plan_id:uuid}"): "billing.plan.update",
     ("POST", "/api/v1/admin/billing/close-period"): "billing.period.close",
+    ("POST", "/api/v1/admin/billing/invoices/{invoice_id:uuid}/void"): "billing.invoice.void",
     # Workflows (docs/workflows.md); exercised in tests/test_workflows.py.
     ("POST", "/api/v1/workflows"): "workflow.create",
     ("PATCH", "/api/v1/workflows/{workflow_id:uuid}"): "workflow.update",

@@ -170,6 +170,17 @@ async def test_a_partner_reads_statements_and_the_app_admin_plans_dunning_and_ma
                 await no_horizontal_scroll(t)
             t.assert_clean()
 
+    # An invoice of the resold tenant whose charge failed: the app admin voids it on Dunning.
+    tenant = uuid.UUID(body["id"])
+    start = invoices.period_of(dt.datetime(2031, 7, 5, tzinfo=dt.UTC))[0]
+    async with db.scope(tenant):
+        invoice = await invoices.close_period(tenant, start, invoices.period_of(start)[1])
+        assert invoice is not None
+        await db.execute(  # the state billing/charging.py `failed` leaves after a declined card
+            "UPDATE invoices SET dunning_started_at = now(), charge_attempts = 1, "
+            "last_charge_error = 'card_declined: The card was declined.' WHERE id = $1",
+            invoice["id"],
+        )
     name = f"team-{uuid.uuid4().hex[:6]}"
     async with tab(browser, server) as t:
         await sign_in(t, root.email)
@@ -181,6 +192,20 @@ async def test_a_partner_reads_statements_and_the_app_admin_plans_dunning_and_ma
         ).to_contain_text("active")
         await t.go("/admin/dunning")
         await expect(t.page.get_by_role("heading", level=1)).to_have_text("Dunning")
+        row = (
+            t.page.get_by_role("table", name="Dunning")
+            .get_by_role("row")
+            .filter(has_text=invoice["invoice_number"])
+        )
+        await expect(row).to_contain_text("card_declined")
+        await row.get_by_role("button", name="Void…").click()
+        await t.page.get_by_label("Reason").fill("goodwill: billed during our outage")
+        await t.page.get_by_role("button", name="Void invoice").click()
+        await expect(t.page.get_by_text(f"Invoice {invoice['invoice_number']} voided")).to_be_visible()
+        await expect(row).to_have_count(0)
+        async with db.scope(tenant):
+            voided = await db.fetchrow("SELECT status FROM invoices WHERE id = $1", invoice["id"])
+        assert voided is not None and voided["status"] == "void"
         await t.go("/admin/mailbox")
         await expect(t.page.get_by_role("heading", level=1)).to_have_text("Mailbox")
         await assert_contrast(t)

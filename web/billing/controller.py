@@ -28,6 +28,7 @@ from web.billing.schemas import (
     DunningOut,
     InvoiceDetailOut,
     InvoiceOut,
+    InvoiceVoidIn,
     PaymentMethodIn,
     PaymentMethodOut,
     PlanIn,
@@ -159,6 +160,15 @@ class AdminBillingController(Controller):
     @get("/invoices")
     async def list_all_invoices(self, billing: AdminBillingService) -> list[InvoiceOut]:
         return msgspec.convert(await billing.invoices(), list[InvoiceOut], from_attributes=True)
+
+    @post("/invoices/{invoice_id:uuid}/void", status_code=200)
+    async def void_invoice(
+        self, billing: AdminBillingService, invoice_id: uuid.UUID, data: InvoiceVoidIn, ip: str | None
+    ) -> InvoiceOut:
+        """Forgive an unpaid invoice (draft, open or uncollectible): no more charges or dunning
+        for it; a tenant suspended only for it is resumed. 409 when paid or void already."""
+        row = await billing.void_invoice(invoice_id, data.reason, ip)
+        return msgspec.convert(row, InvoiceOut, from_attributes=True)
 
     @get("/dunning")
     async def dunning_state(self, billing: AdminBillingService) -> list[DunningOut]:

@@ -103,6 +103,11 @@ class PrepaidCreditIn(msgspec.Struct, forbid_unknown_fields=True):
         check_decimal(self.amount, "amount", Decimal(1), Decimal(100_000))
 
 
+class InvoiceVoidIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
+    """Why the invoice is forgiven; kept in the audit log."""
+
+
 class CreditPurchaseOut(msgspec.Struct):
     id: uuid.UUID
     amount: Decimal

@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from billing import credit, invoices, payments, plans, render, statements
+from billing import charging, credit, invoices, payments, plans, render, statements
 from runtime import clock, db
 from runtime.errors import CodedError
 from runtime.settings import get_settings
@@ -231,6 +231,26 @@ class AdminBillingService:
                 ip=ip,
             )
             return row
+
+    async def void_invoice(self, invoice_id: uuid.UUID, reason: str, ip: str | None) -> dict[str, Any]:
+        """Void an unpaid invoice (billing/charging.py `void`), audited with the reason."""
+        try:
+            row = found(await charging.void(invoice_id), "Invoice")
+        except charging.NotVoidable as exc:
+            raise CodedError(
+                "conflict", f"The invoice is {exc.status}; only an unpaid invoice can be voided.", 409
+            ) from exc
+        async with db.scope(system=True):
+            await audit.record(
+                "billing.invoice.void",
+                tenant_id=row["tenant_id"],
+                actor_id=self.me.id,
+                target_type="invoice",
+                target_id=invoice_id,
+                ip=ip,
+                reason=reason,
+            )
+            return await repo.invoice(row["tenant_id"], invoice_id) or row
 
     async def revenue(self, months: int) -> list[dict[str, Any]]:
         start, _ = invoices.period_of(await clock.now())

@@ -2168,6 +2168,23 @@ export interface paths {
         patch: operations["ApiV1AdminBillingPlansPlanIdUpdatePlan"];
         trace?: never;
     };
+    "/api/v1/admin/billing/invoices/{invoice_id}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** VoidInvoice */
+        post: operations["ApiV1AdminBillingInvoicesInvoiceIdVoidVoidInvoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/stripe/webhook": {
         parameters: {
             query?: never;
@@ -2944,6 +2961,10 @@ export interface components {
             charge_attempts: number;
             last_charge_error: string | null;
             dunning_started_at: string | null;
+        };
+        /** InvoiceVoidIn */
+        InvoiceVoidIn: {
+            reason: string;
         };
         /** LedgerEntryOut */
         LedgerEntryOut: {
@@ -9208,6 +9229,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PlanOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminBillingInvoicesInvoiceIdVoidVoidInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invoice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvoiceVoidIn"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceOut"];
                 };
             };
             /** @description Bad request syntax or unsupported method */

@@ -193,6 +193,15 @@ export function useDunning() {
   return useQuery({ queryKey: ["admin", "dunning"], queryFn: async () => unwrap(await api.GET("/api/v1/admin/billing/dunning")) });
 }
 
+export function useVoidInvoice() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ id, reason }: { id: string; reason: string }) =>
+      unwrap(await api.POST("/api/v1/admin/billing/invoices/{invoice_id}/void", { params: { path: { invoice_id: id } }, body: { reason } })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ["admin", "dunning"] }),
+  });
+}
+
 export function useMailbox() {
   return useQuery({
     queryKey: ["admin", "mailbox"],

@@ -17,6 +17,7 @@ import {
   useMailbox,
   useRevenue,
   useUpdatePlan,
+  useVoidInvoice,
   type CaughtMail,
   type Dunning,
   type Plan,
@@ -145,10 +146,43 @@ export function RevenuePage() {
 
 export function DunningPage() {
   const dunning = useDunning();
+  const voiding = useVoidInvoice();
+  const [target, setTarget] = useState<Dunning | null>(null);
+  const [reason, setReason] = useState("");
+  const [done, setDone] = useState<string | null>(null);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!target || reason.trim().length < 3) return;
+    voiding.mutate(
+      { id: target.invoice_id, reason: reason.trim() },
+      {
+        onSuccess: (invoice) => {
+          setDone(`Invoice ${invoice.invoice_number ?? ""} voided: nothing more is charged for it.`);
+          setTarget(null);
+          setReason("");
+        },
+      },
+    );
+  };
   return (
     <>
       <PageHeader title="Dunning" subtitle="Invoices whose charge failed: retries, the last error, and suspensions for non-payment." />
       {dunning.error ? <QueryError error={dunning.error} /> : null}
+      {done ? <Alert tone="success">{done}</Alert> : null}
+      {target ? (
+        <Card title={`Void invoice ${target.invoice_number ?? ""}`}>
+          <p className="muted">
+            Forgives {formatMoney(target.total_amount, 2)} of {target.tenant_name}: no more charges or reminders, and a
+            workspace suspended only for this invoice is restored. The reason goes to the audit log.
+          </p>
+          {voiding.error ? <Alert tone="error">{voiding.error.message}</Alert> : null}
+          <form className="inline-form" onSubmit={submit}>
+            <TextField label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} hint="At least 3 characters." />
+            <Button type="submit" variant="danger" busy={voiding.isPending} disabled={reason.trim().length < 3}>Void invoice</Button>
+            <Button type="button" onClick={() => setTarget(null)}>Keep it</Button>
+          </form>
+        </Card>
+      ) : null}
       <Card>
         <Table<Dunning>
           caption="Dunning"
@@ -162,6 +196,9 @@ export function DunningPage() {
             { key: "tries", header: "Failed charges", numeric: true, render: (d) => d.charge_attempts },
             { key: "since", header: "Since", render: (d) => formatDate(d.dunning_started_at) },
             { key: "err", header: "Last error", render: (d) => d.last_charge_error ?? "—" },
+            { key: "act", header: "", render: (d) => (
+              <Button onClick={() => { setTarget(d); setDone(null); voiding.reset(); }}>Void…</Button>
+            ) },
           ]}
         />
       </Card>
