@@ -13,7 +13,8 @@
 The slot rule (a tenant has at most `max_concurrency` executions pending or running, and
 its queued jobs wait in arrival order) is the SQL function `hb_tenant_slots`, taken under
 the tenant's advisory lock by admission (`hb_admit`) and promotion (`hb_promote`); the
-three live in migration `hirebuddha_2026_11_30t22_30_00_000000_lifecycle`.
+three began in migration `hirebuddha_2026_11_30t22_30_00_000000_lifecycle` (`hb_admit`'s
+latest definition, and `hb_admit_batch`: `hirebuddha_2026_12_02t01_00_00_000000_admission_one_trip`).
 
 Who calls what: web admits (`admit`), fails what it could not queue (`fail_unqueued`) and
 cancels what no actor took yet (`cancel_waiting`); actors claim (`begin`), prove they are

@@ -1,10 +1,13 @@
 """Admission, submission and cancellation of executions: shared by the chat socket and REST.
 
-Admission is one call of `runtime.executions.admit` (the tenant's advisory lock, the
-state read, the double-texting policy and the inserts in one round trip) followed, when a
-limit applies, by the budget hold, all in one tenant-scoped transaction: two concurrent
-sends can never both take the last free slot of `tenants.max_concurrency` or the last
-credit. The double-texting policies are `runtime.executions.DoubleTexting`.
+Admission is one call of `hb_admit` (the tenant's advisory lock, the state read, the
+double-texting policy, the hourly request unit and the inserts in one round trip). Without a
+budget limit that call is its own transaction, batched with the tenant's concurrent sends
+(`runtime.executions.admit_alone`); with one, it is followed by the budget hold in one
+tenant-scoped transaction (`runtime.executions.admit`). Either way two concurrent sends can
+never both take the last free slot of the tenant's limit or the last credit
+(docs/limits.md "The admission lock"). The double-texting policies are
+`runtime.executions.DoubleTexting`.
 """
 
 from __future__ import annotations
