@@ -70,7 +70,8 @@ async def test_a_client_id_sent_twice_at_once_is_one_execution(client):
     session = await _session(admin, bot)
     try:
         send = Submission(uuid.UUID(bot), "hello", source="chat", session_id=session, client_id="c-1")
-        first, second = await asyncio.gather(*(admit_alone(tenant, user, send, uuid.uuid4()) for _ in range(2)))
+        twice = (admit_alone(tenant, user, send, uuid.uuid4()) for _ in range(2))
+        first, second = await asyncio.gather(*twice)
         assert {first.verdict, second.verdict} == {Verdict.ADMITTED, Verdict.DUPLICATE}
         assert first.execution_id == second.execution_id and first.message_id == second.message_id
         assert (await _active(tenant)).get("pending") == 1
