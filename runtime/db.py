@@ -161,3 +161,17 @@ async def fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
 async def execute(sql: str, *args: Any) -> str:
     """Raw SQL without rows, on the current scoped transaction."""
     return await _connection().execute(sql, *args)
+
+
+async def fetch_alone(sql: str, *args: Any) -> Sequence[asyncpg.Record]:
+    """One statement as its own transaction, on a pooled connection of its own (autocommit).
+
+    Only for SQL functions that set their own tenant scope (`set_config(..., true)` lasts
+    the statement's transaction): one round trip instead of BEGIN, the scope, the statement
+    and COMMIT. Never inside a `scope()`: it would not see that transaction's writes.
+    """
+    pool = APP_DB.pool
+    if pool is None:
+        raise RuntimeError("the app pool is not open")
+    async with pool.acquire() as connection:
+        return await connection.fetch(sql, *args)

@@ -13,7 +13,8 @@
 The slot rule (a tenant has at most `max_concurrency` executions pending or running, and
 its queued jobs wait in arrival order) is the SQL function `hb_tenant_slots`, taken under
 the tenant's advisory lock by admission (`hb_admit`) and promotion (`hb_promote`); the
-three live in migration `hirebuddha_2026_11_30t22_30_00_000000_lifecycle`.
+three began in migration `hirebuddha_2026_11_30t22_30_00_000000_lifecycle` (`hb_admit`'s
+latest definition, and `hb_admit_batch`: `hirebuddha_2026_12_02t01_00_00_000000_admission_one_trip`).
 
 Who calls what: web admits (`admit`), fails what it could not queue (`fail_unqueued`) and
 cancels what no actor took yet (`cancel_waiting`); actors claim (`begin`), prove they are
@@ -24,8 +25,10 @@ sweeper fails orphans (`fail_orphans`). Each tenant query runs in `db.scope(tena
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -106,6 +109,9 @@ class Submission:
     execution_id: uuid.UUID | None = None
     """The new execution's id when the caller must know it before admission (the
     OpenAI-compatible API binds its stream listener first); a fresh one otherwise."""
+    hand_check: bool = False
+    """A chat message that a person holding the session answers instead (web.handover):
+    admission answers SESSION_HELD and writes nothing when a person holds it."""
 
 
 CHANNEL_SOURCES = ("telegram", "whatsapp")
@@ -134,6 +140,12 @@ class Verdict(StrEnum):
     TENANT_SUSPENDED = "tenant_suspended"
     RATE_LIMITED = "rate_limited"
     MODEL_INACTIVE = "model_inactive"
+    REQUEST_QUOTA_EXCEEDED = "request_quota_exceeded"
+    """The tier's requests per hour are used up (`rate_*` say the window)."""
+    BUDGET_LIMITED = "budget_limited"
+    """`admit_alone` only: a budget limit applies, admit in a transaction that holds it."""
+    SESSION_HELD = "session_held"
+    """`Submission.hand_check` and a person holds the session."""
 
 
 @dataclass(frozen=True)
@@ -148,35 +160,71 @@ class Admission:
     interrupted: list[uuid.UUID] = field(default_factory=list)
     """The session's executions to cancel (`interrupt` and `merge`), oldest first."""
     slot_limit: int | None = None
+    rate_limit: int | None = None
+    """The hourly request window (None: unlimited): its limit, units used, seconds left."""
+    rate_used: int | None = None
+    rate_reset: int | None = None
 
 
 async def admit(
     tenant_id: uuid.UUID, user_id: uuid.UUID, sub: Submission, execution_id: uuid.UUID
 ) -> Admission:
-    """Lock the tenant's slots, decide and write the execution (and its user message): ONE
-    round trip (`hb_admit`). Run inside the caller's `db.scope(tenant_id)`: the advisory
-    lock is held until its commit, so anything else admission holds (the budget) is
-    decided under it too, and a refusal raised after this rolls the insert back.
+    """Lock the tenant's slots, decide, take the hourly request unit and write the execution
+    (and its user message): ONE round trip (`hb_admit`). Run inside the caller's
+    `db.scope(tenant_id)`: the advisory lock is held until its commit, so anything else
+    admission holds (the budget) is decided under it too, and a refusal raised after this
+    rolls the insert back.
     """
-    key = "content" if sub.session_id else "input"
+    item = _item(user_id, sub, execution_id, budget_free=False)
     row = await db.fetchrow(
-        "SELECT * FROM hb_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14)",
+        "SELECT * FROM hb_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, "
+        "$15, $16)",
         tenant_id,
         user_id,
         sub.agent_id,
         sub.session_id,
-        sub.client_id if sub.session_id is not None else None,
+        item["client_id"],
         sub.correlation_id,
         execution_id,
-        uuid.uuid4() if sub.session_id is not None else None,
+        uuid.UUID(item["message_id"]) if item["message_id"] else None,
         sub.source,
-        json.dumps({key: sub.content}),
+        json.dumps(item["input"]),
         sub.content,
         sub.reply_to,
         sub.webhook_url,
         sub.wait_for_slot,
+        False,
+        sub.hand_check,
     )
     assert row is not None  # hb_admit answers exactly one row
+    return _admission(row)
+
+
+def _item(
+    user_id: uuid.UUID, sub: Submission, execution_id: uuid.UUID, *, budget_free: bool
+) -> dict[str, Any]:
+    """`hb_admit`'s arguments by name (an item of `hb_admit_batch`)."""
+    session = sub.session_id
+    return {
+        "user": str(user_id),
+        "agent": str(sub.agent_id),
+        "session": None if session is None else str(session),
+        "client_id": sub.client_id if session is not None else None,
+        "correlation": sub.correlation_id,
+        "id": str(execution_id),
+        "message_id": str(uuid.uuid4()) if session is not None else None,
+        "source": sub.source,
+        "input": {"content" if session else "input": sub.content},
+        "content": sub.content,
+        "reply_to": sub.reply_to,
+        "webhook_url": sub.webhook_url,
+        "wait": sub.wait_for_slot,
+        "budget_free": budget_free,
+        "hand_check": sub.hand_check,
+    }
+
+
+def _admission(row: Any) -> Admission:
     return Admission(
         verdict=Verdict(row["outcome"]),
         execution_id=row["out_execution"],
@@ -185,7 +233,100 @@ async def admit(
         tier=row["out_tier"] or "free",
         interrupted=list(row["out_interrupted"] or []),
         slot_limit=row["out_limit"],
+        rate_limit=row["out_rate_limit"],
+        rate_used=row["out_rate_used"],
+        rate_reset=row["out_rate_reset"],
     )
+
+
+# Admissions of one tenant arriving while one of its batches runs wait for the next batch:
+# one statement (`hb_admit_batch`, its own transaction) admits them all under one advisory
+# lock and one commit, i.e. one WAL flush. A lone send is a batch of one: no added wait.
+BATCH_MAX = 64
+"""Admissions in one statement at most (the lock is held while it runs)."""
+
+
+@dataclass
+class _Waiting:
+    item: dict[str, Any]
+    done: asyncio.Future[Admission]
+
+
+@dataclass
+class _Batches:
+    """One event loop's admissions waiting for their batch, and its running drains."""
+
+    waiting: dict[uuid.UUID, list[_Waiting]] = field(default_factory=dict)
+    drains: dict[uuid.UUID, asyncio.Task[None]] = field(default_factory=dict)
+
+
+_BATCHES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batches] = weakref.WeakKeyDictionary()
+
+
+async def admit_alone(
+    tenant_id: uuid.UUID, user_id: uuid.UUID, sub: Submission, execution_id: uuid.UUID
+) -> Admission:
+    """`admit` as its own transaction, batched with the tenant's concurrent admissions.
+
+    For a send that holds no budget: when a budget limit applies it answers BUDGET_LIMITED
+    and writes nothing (the caller admits with `admit` in a transaction that holds it).
+    Committed when it returns. Never call it inside a `db.scope`.
+    """
+    loop = asyncio.get_running_loop()
+    batches = _BATCHES.get(loop)
+    if batches is None:
+        batches = _BATCHES[loop] = _Batches()
+    waiting = _Waiting(_item(user_id, sub, execution_id, budget_free=True), loop.create_future())
+    batches.waiting.setdefault(tenant_id, []).append(waiting)
+    if tenant_id not in batches.drains:
+        batches.drains[tenant_id] = loop.create_task(_drain(batches, tenant_id))
+    return await asyncio.shield(waiting.done)  # a caller that gives up leaves the batch whole
+
+
+async def _drain(batches: _Batches, tenant_id: uuid.UUID) -> None:
+    """Admit the tenant's waiting sends, a batch at a time, until none waits."""
+    batch: list[_Waiting] = []
+    try:
+        while queue := batches.waiting.pop(tenant_id, None):
+            batch, rest = queue[:BATCH_MAX], queue[BATCH_MAX:]
+            if rest:
+                batches.waiting[tenant_id] = rest
+            try:
+                rows = await _admit_batch(tenant_id, [w.item for w in batch])
+            except Exception as exc:
+                if len(batch) == 1:
+                    _fail(batch[0], exc)
+                    continue
+                # One item failed the statement (all rolled back): each on its own, so only
+                # that one gets the error.
+                for one in batch:
+                    try:
+                        _settle(one, (await _admit_batch(tenant_id, [one.item]))[1])
+                    except Exception as exc_one:
+                        _fail(one, exc_one)
+                continue
+            for ord_, one in enumerate(batch, 1):
+                _settle(one, rows[ord_])
+    finally:
+        # Normally nothing is left; cancelled (the loop closing) or broken: nobody waits forever.
+        del batches.drains[tenant_id]
+        for one in [*batch, *batches.waiting.pop(tenant_id, [])]:
+            _fail(one, RuntimeError("admission was interrupted"))
+
+
+async def _admit_batch(tenant_id: uuid.UUID, items: list[dict[str, Any]]) -> dict[int, Admission]:
+    rows = await db.fetch_alone("SELECT * FROM hb_admit_batch($1, $2::jsonb)", tenant_id, json.dumps(items))
+    return {row["ord"]: _admission(row) for row in rows}
+
+
+def _settle(one: _Waiting, admission: Admission) -> None:
+    if not one.done.done():
+        one.done.set_result(admission)
+
+
+def _fail(one: _Waiting, exc: Exception) -> None:
+    if not one.done.done():
+        one.done.set_exception(exc)
 
 
 async def fail_unqueued(tenant_id: uuid.UUID, execution_id: uuid.UUID) -> None:

@@ -51,7 +51,7 @@ from web.chat.relay import Relay
 from web.executions import bus as execution_bus
 from web.executions import service
 from web.executions.bus import Bus
-from web.executions.service import Rejected
+from web.executions.service import Held, Rejected
 from web.handover.service import HandoverService
 from web.workflows.service import Turn, WorkflowService, input_of_message, queue_run
 
@@ -356,30 +356,34 @@ class ChatConnection:
     async def _message(self, frame: p.MessageFrame) -> None:
         received = time.time()
         # A person holds the session: the message goes to them (or is theirs), not to an actor.
-        routed = await HandoverService(self.me, self.bus).route(
-            self.session_id, frame.content, frame.client_id
-        )
-        if routed is not None:
-            return
-        # The root of the turn's trace: admission and the executions message are its children,
-        # the actor and the ledger continue it from the message headers (runtime.telemetry).
+        # An agent's session: admission itself tells (`hand_check`, one round trip); a
+        # workflow's: asked first.
+        handover = HandoverService(self.me, self.bus)
         if self.workflow_id is not None:
+            if await handover.route(self.session_id, frame.content, frame.client_id) is not None:
+                return
             await self._run_workflow(self.workflow_id, frame)
             return
         assert self.agent_id is not None  # a session names an agent or a workflow
+        # The root of the turn's trace: admission and the executions message are its children,
+        # the actor and the ledger continue it from the message headers (runtime.telemetry).
         with telemetry.span("chat.message", attributes={"hb.session_id": str(self.session_id)}):
-            sent = await execution_bus.dispatch(
-                self.bus,
-                self.me,
-                Submission(
-                    self.agent_id,
-                    frame.content,
-                    source="chat",
-                    session_id=self.session_id,
-                    client_id=frame.client_id,
-                    wait_for_slot=True,  # over the limit it waits its turn (module doc)
-                ),
+            submission = Submission(
+                self.agent_id,
+                frame.content,
+                source="chat",
+                session_id=self.session_id,
+                client_id=frame.client_id,
+                wait_for_slot=True,  # over the limit it waits its turn (module doc)
+                hand_check=True,
             )
+            while True:
+                try:
+                    sent = await execution_bus.dispatch(self.bus, self.me, submission)
+                    break
+                except Held:  # routed to the person, unless handed back meanwhile: admit again
+                    if await handover.route(self.session_id, frame.content, frame.client_id) is not None:
+                        return
         trace.mark(sent.execution_id, "received", received)
         if sent.status == ExecutionStatus.QUEUED:  # new, or a retried send still waiting
             await self._wait(sent.execution_id, sent.message_id)

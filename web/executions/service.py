@@ -1,15 +1,19 @@
 """Admission, submission and cancellation of executions: shared by the chat socket and REST.
 
-Admission is one call of `runtime.executions.admit` (the tenant's advisory lock, the
-state read, the double-texting policy and the inserts in one round trip) followed, when a
-limit applies, by the budget hold, all in one tenant-scoped transaction: two concurrent
-sends can never both take the last free slot of `tenants.max_concurrency` or the last
-credit. The double-texting policies are `runtime.executions.DoubleTexting`.
+Admission is one call of `hb_admit` (the tenant's advisory lock, the state read, the
+double-texting policy, the hourly request unit and the inserts in one round trip). Without a
+budget limit that call is its own transaction, batched with the tenant's concurrent sends
+(`runtime.executions.admit_alone`); with one, it is followed by the budget hold in one
+tenant-scoped transaction (`runtime.executions.admit`). Either way two concurrent sends can
+never both take the last free slot of the tenant's limit or the last credit
+(docs/limits.md "The admission lock"). The double-texting policies are
+`runtime.executions.DoubleTexting`.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,36 +106,67 @@ def _refusal(admission: executions.Admission) -> Rejected:
             )
 
 
+class Held(Exception):  # noqa: N818 (an answer, not a failure)
+    """A `hand_check` send on a session a person holds: nothing was written; the caller
+    routes the message to that person (`web.handover`)."""
+
+
+_BUDGETED: dict[uuid.UUID, float] = {}
+"""Tenants admission last found under a budget limit (monotonic time): their sends go
+straight to the transaction that holds the budget for BUDGETED_FOR_S."""
+BUDGETED_FOR_S = 60.0
+
+
 async def submit(me: Principal, sub: Submission) -> Submitted:
     """Admit and write one execution (and the user message of a chat); the caller publishes.
 
     `sub.correlation_id` makes a job idempotent per tenant (the earlier execution is
-    returned as a duplicate). `sub.wait_for_slot` (queue jobs): over the concurrency limit
-    the execution is written `queued` instead of refused.
+    returned as a duplicate). `sub.wait_for_slot` (queue jobs, chat): over the concurrency
+    limit the execution is written `queued` instead of refused.
 
-    The tenant lock serializes every send of the tenant, so the budget estimate (which
-    needs no lock) is read before it; under it run only `admit` (one round trip), the
-    budget hold (only when a limit applies) and the commit.
+    A tenant without a budget limit (no cap, no prepaid credit) is admitted in ONE statement
+    that is its own transaction (`executions.admit_alone`: the lock, the checks, the hourly
+    request unit, the writes and the commit), batched with the tenant's concurrent sends.
+    Otherwise, in one transaction: the budget estimate (which needs no lock) is read before
+    the tenant lock; under it run only `admit` (one round trip), the budget hold and the
+    commit.
     """
     execution_id = sub.execution_id or uuid.uuid4()  # given: the caller listens before it runs
+    budgeted = _BUDGETED.get(me.tenant_id)
+    if budgeted is not None and time.monotonic() - budgeted > BUDGETED_FOR_S:
+        del _BUDGETED[me.tenant_id]
+        budgeted = None
+    if budgeted is None and db.APP_DB.current_transaction.get() is None:
+        admission = await executions.admit_alone(me.tenant_id, me.id, sub, execution_id)
+        if admission.verdict != Verdict.BUDGET_LIMITED:
+            return _answer(admission, execution_id)
+        _BUDGETED[me.tenant_id] = time.monotonic()
     async with db.scope(me.tenant_id):
         call, estimate = await estimate_credit(me, sub, execution_id)
         admission = await executions.admit(me.tenant_id, me.id, sub, execution_id)
-        if admission.verdict == Verdict.DUPLICATE:
-            assert admission.execution_id is not None
-            status = admission.status or ExecutionStatus.PENDING
-            return Submitted(admission.execution_id, admission.message_id, duplicate=True, status=status)
-        if admission.verdict != Verdict.ADMITTED:
-            raise _refusal(admission)
-        taken = await quota.take(me.tenant_id, quota.REQUESTS)  # a refusal rolls it back too
-        if not taken.allowed:
-            raise Rejected(
-                ErrorCode.REQUEST_QUOTA_EXCEEDED,
-                quota.refusal_message("requests", taken),
-                429,
-                {"Retry-After": str(taken.reset_s), **taken.headers()},
-            )
-        await admit_credit(call, estimate)  # a refusal rolls the insert back
+        if admission.verdict == Verdict.ADMITTED:
+            await admit_credit(call, estimate)  # a refusal rolls the insert back
+    return _answer(admission, execution_id)
+
+
+def _answer(admission: executions.Admission, execution_id: uuid.UUID) -> Submitted:
+    """The send's `Submitted`, or its refusal raised."""
+    if admission.verdict == Verdict.DUPLICATE:
+        assert admission.execution_id is not None
+        status = admission.status or ExecutionStatus.PENDING
+        return Submitted(admission.execution_id, admission.message_id, duplicate=True, status=status)
+    if admission.verdict == Verdict.SESSION_HELD:
+        raise Held()
+    if admission.verdict == Verdict.REQUEST_QUOTA_EXCEEDED:
+        taken = quota.Taken(False, admission.rate_limit, admission.rate_used, admission.rate_reset or 1)
+        raise Rejected(
+            ErrorCode.REQUEST_QUOTA_EXCEEDED,
+            quota.refusal_message("requests", taken),
+            429,
+            {"Retry-After": str(taken.reset_s), **taken.headers()},
+        )
+    if admission.verdict != Verdict.ADMITTED:
+        raise _refusal(admission)
     assert admission.status is not None
     return Submitted(
         execution_id,

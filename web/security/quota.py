@@ -83,6 +83,14 @@ async def take(tenant_id: uuid.UUID, kind: str) -> Taken:
     return Taken(row["allowed"], row["rate_limit"], row["used"], row["reset_s"])
 
 
+async def take_api_call(tenant_id: uuid.UUID) -> Taken:
+    """Take one API-call unit: one statement that is its own transaction (`hb_api_take` sets
+    the tenant scope itself), not four round trips per HTTP call."""
+    rows = await db.fetch_alone("SELECT * FROM hb_api_take($1)", tenant_id)
+    row = rows[0]  # hb_api_take answers one row
+    return Taken(row["allowed"], row["rate_limit"], row["used"], row["reset_s"])
+
+
 def refusal_message(what: str, taken: Taken) -> str:
     """What a client reads when its hourly `what` are used up."""
     return f"This workspace's plan allows {taken.limit} {what} per hour; retry in {taken.reset_s} s."
@@ -122,8 +130,7 @@ def api_quota_middleware(app: ASGIApp) -> ASGIApp:
         if me is None:
             await app(scope, receive, send)
             return
-        async with db.scope(me.tenant_id):
-            taken = await take(me.tenant_id, API_CALLS)
+        taken = await take_api_call(me.tenant_id)
         if not taken.allowed:
             exc = QuotaExceeded(ErrorCode.API_QUOTA_EXCEEDED, refusal_message("API calls", taken), taken)
             body, headers = _problem(exc)
