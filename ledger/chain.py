@@ -94,7 +94,8 @@ def _uuid(value: UUID | None) -> str | None:
 
 
 def _fixed(value: Decimal) -> str:
-    return format(round6(value), "f")
+    # round6 leaves exponent -6, which str() writes in plain notation: format(..., "f")'s text.
+    return str(round6(value))
 
 
 def canonical(entry: Entry, created_at: datetime | None = None) -> bytes:
