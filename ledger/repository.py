@@ -117,7 +117,7 @@ async def lock_tenants(tenant_ids: Iterable[UUID]) -> None:
     statement on purpose: in READ COMMITTED a statement reads the snapshot taken when it
     starts, so only a statement that starts after the lock sees the previous writer's commit.
     """
-    keys = sorted({str(t) for t in tenant_ids})
+    keys = sorted(str(t) for t in set(tenant_ids))  # str() once per tenant, not per entry
     if not keys:
         return
     await db.execute(

@@ -9,6 +9,7 @@ messages only after it returns.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import random
 import uuid
@@ -55,8 +56,15 @@ def entry_event_id(event_id: UUID, resource_type: str) -> UUID:
 
     A usage event carries input and output tokens, priced at different rates, so it becomes
     up to two entries; deriving their keys by UUIDv5 keeps them stable across redeliveries.
+    Exactly `uuid.uuid5(event_id, resource_type)`, in half its time (one int, no bytes path).
     """
-    return uuid.uuid5(event_id, resource_type)
+    digest = hashlib.sha1(event_id.bytes + resource_type.encode(), usedforsecurity=False).digest()
+    return UUID(int=(int.from_bytes(digest[:16]) & _UUID5_KEEP) | _UUID5_SET)
+
+
+# The version (5) and variant (RFC 4122) bits, as uuid.UUID(version=5) sets them.
+_UUID5_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID5_SET = (0x5 << 76) | (0x8 << 60)
 
 
 def reversal_event_id(original_event_id: UUID) -> UUID:
@@ -81,9 +89,9 @@ class BatchResult:
 def _event_metadata(event: UsageRecorded, commission: Commission | None) -> dict[str, object]:
     """The part of `_metadata` that every entry of one event shares."""
     shared: dict[str, object] = {
-        "source_event_id": str(event.event_id),
+        "source_event_id": event.event_id,  # msgspec writes a UUID as str() does
         "occurred_at": as_utc(event.occurred_at).isoformat(timespec="microseconds"),
-        "agent_id": str(event.agent_id),
+        "agent_id": event.agent_id,
         "provider": event.provider,
         "counted": event.counted,
         "commission": None if commission is None else _commission_metadata(commission),

@@ -469,6 +469,20 @@ class LiveUsage(Wire, tag="usage", kw_only=True):
     at: datetime
 
 
+class LiveUsageBatch(Wire, tag="usage.batch", kw_only=True):
+    """The live events of one ledger commit for one tenant, in chain order: one AMQP message
+    instead of one per entry (ledger/live.py), routed like `LiveUsage` (`usage.<tenant_id>`).
+    The web relay hands each entry to the usage sockets as its own `usage` frame, so the
+    WebSocket is unchanged; a lone `LiveUsage` message stays valid on the exchange."""
+
+    tenant_id: UUID
+    entries: list[LiveUsage]
+
+
+LiveUsageMessage = LiveUsage | LiveUsageBatch
+"""What the usage.live exchange carries."""
+
+
 # --- external jobs: the jobs exchange in, the results exchange / reply_to out -----------
 
 JOB_INPUT_MAX = 100_000

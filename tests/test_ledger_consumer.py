@@ -33,6 +33,7 @@ from helpers.ledger import (
 )
 from helpers.rabbit import make_broker, unique_prefix
 from ledger import service
+from ledger.live import MAX_ENTRIES
 from ledger.pricing import AppliedRate, Commission, price
 from runtime import db
 from runtime.broker import Topology, declare_topology, delete_topology, topology, usage_live_key
@@ -165,11 +166,14 @@ async def test_each_event_is_priced_once_despite_duplicates_and_live_events_foll
         async with asyncio.timeout(10):
             async for message in messages:
                 await message.ack()
-                received.append(json.loads(message.body))
+                batch = json.loads(message.body)  # one message per tenant per commit
+                assert batch["type"] == "usage.batch" and batch["tenant_id"] == str(tenant)
+                assert 1 <= len(batch["entries"]) <= MAX_ENTRIES
+                received.extend(batch["entries"])
                 if len(received) == lines:
                     break
     await connection.close()
-    assert {r["entry_id"] for r in received} == {str(e.id) for e in entries}
+    assert [r["entry_id"] for r in received] == [str(e.id) for e in entries], "chain order"
     sample = received[0]
     assert sample["type"] == "usage" and sample["tenant_id"] == str(tenant)
     assert isinstance(sample["tenant_cost"], str), "money is a decimal string on the wire"

@@ -7,9 +7,11 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
+import msgspec
 import pytest
 import websockets
 from faststream.rabbit import RabbitBroker
@@ -21,7 +23,8 @@ from helpers.ledger import priced_model, start_ledger_process, usage
 from helpers.rabbit import make_broker
 from ledger import budget, service
 from runtime import db
-from runtime.broker import topology
+from runtime.broker import topology, usage_live_key
+from runtime.messages import LiveUsage, LiveUsageBatch, encode
 from runtime.publishing import publish_usage
 
 D = Decimal
@@ -304,6 +307,44 @@ async def test_live_usage_reaches_each_viewer_with_what_it_may_see(
 
         await p_socket.ws.send(json.dumps({"type": "ping"}))
         await eventually(lambda: asyncio.sleep(0, p_socket.frames), lambda fs: {"type": "pong"} in fs, "pong")
+
+
+async def test_live_usage_relay_reads_a_lone_event_and_survives_a_malformed_one(
+    people: dict, server: str, live_ledger: RabbitBroker
+) -> None:
+    """The ledger sends one usage.batch per tenant per commit; a lone LiveUsage (the old wire
+    form, e.g. from a ledger not yet upgraded) still reaches the socket as one frame, and a
+    malformed message is skipped without stopping the relay."""
+    tenant = uuid.UUID(people["resold"]["id"])
+    lone = LiveUsage(
+        entry_id=uuid.uuid4(),
+        tenant_id=tenant,
+        partner_id=None,
+        execution_id=uuid.uuid4(),
+        model="m",
+        resource_type="input_tokens",
+        quantity=Decimal("12"),
+        unit="tokens",
+        platform_cost=Decimal("0.000012"),
+        tenant_cost=Decimal("0.000024"),
+        partner_commission=Decimal("0"),
+        at=datetime.now(UTC),
+    )
+    batch = LiveUsageBatch(
+        tenant_id=tenant,
+        entries=[
+            msgspec.structs.replace(lone, entry_id=uuid.uuid4(), quantity=q)
+            for q in (Decimal("1"), Decimal("2"), Decimal("3"))
+        ],
+    )
+    exchange = topology().usage_live
+    async with Watcher(server, people["root"]) as root_socket:
+        before = len(root_socket.of(str(tenant)))
+        for body in (b"{not json", encode(lone), encode(batch)):
+            await live_ledger.publish(body, exchange=exchange, routing_key=usage_live_key(tenant))
+        frames = (await root_socket.wait_for(str(tenant), before + 4))[before:]
+    assert [f["quantity"] for f in frames] == ["12", "1", "2", "3"], "one frame per entry, in order"
+    assert all(f["type"] == "usage" and f["tenant_cost"] == "0.000024" for f in frames)
 
 
 async def test_live_usage_refuses_users_and_bad_tokens(server: str, people: dict) -> None:

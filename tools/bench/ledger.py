@@ -10,6 +10,10 @@ before it publishes the event).
   it sustains while a backlog lasts, whatever the publishers managed.
 - paced: half the target entry rate (PACED_ENTRIES_PER_S), published on a schedule, not as a
   flood: the latency an event sees when the ledger keeps up.
+- backlog (with the ledger's pid): the ledger is paused (SIGSTOP) while BACKLOG_EVENTS events
+  are queued, then resumed: its drain rate and CPU per 1,000 entries with full batches, which
+  the flood only measures when the publishers outrun the ledger (on a loaded machine they
+  may not, and then the ledger writes small batches).
 
 Events go out through a lean aio-pika publisher (persistent, confirmed, the same body and
 properties as `runtime.publishing.publish_usage`) so the bench client is not the bottleneck.
@@ -18,7 +22,9 @@ properties as `runtime.publishing.publish_usage`) so the bench client is not the
 from __future__ import annotations
 
 import asyncio
+import os
 import random  # token counts of fake usage, not secrets
+import signal
 import time
 import uuid
 from collections.abc import Callable
@@ -38,6 +44,9 @@ PACED_ENTRIES_PER_S = 5_000
 """Paced scenario: half the target, two entries per event."""
 PACED_P99_GOAL_MS = 500.0
 PACED_IN_FLIGHT = 512
+BACKLOG_EVENTS = 10_000
+"""Backlog: events queued while the ledger is paused (at most; half the flood if smaller).
+Small enough that the pause stays well inside the AMQP heartbeat timeout."""
 """Paced: confirms awaited at once at most (the schedule never waits on one)."""
 
 
@@ -239,6 +248,12 @@ async def run_ledger(
             await _wait_entries(conn, tenant, after + 2 * paced_events, 60.0, progress, after)
             await asyncio.sleep(0.5)
             paced = await _measure(conn, tenant, after, paced_events)
+
+            backlog: dict[str, Any] = {}
+            if ledger_pid:
+                after += paced["entries"]
+                size = min(BACKLOG_EVENTS, max(events // 2, 1))
+                backlog = await _backlog(publisher, make, size, ledger_pid, conn, tenant, after, progress)
     finally:
         await conn.close()
     return {
@@ -256,4 +271,38 @@ async def run_ledger(
             "target_entries_per_s": PACED_ENTRIES_PER_S,
             "publish_per_s": round(paced_events / paced_s, 1),
         },
+        "backlog": backlog,
+    }
+
+
+async def _backlog(
+    publisher: UsagePublisher,
+    make: Callable[[], Any],
+    events: int,
+    ledger_pid: int,
+    conn: asyncpg.Connection,
+    tenant: uuid.UUID,
+    after: int,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Queue `events` while the ledger is stopped, resume it, time and meter the drain."""
+    progress.phase(f"ledger: backlog of {events} events (ledger paused), then drained")
+    os.kill(ledger_pid, signal.SIGSTOP)
+    try:
+        await _flood(publisher, make, events, progress)
+    finally:
+        meter = CpuMeter({"ledger": ledger_pid})
+        meter.start()
+        started = time.perf_counter()
+        os.kill(ledger_pid, signal.SIGCONT)
+    await _wait_entries(conn, tenant, after + 2 * events, max(60.0, events / 200), progress, after)
+    elapsed = time.perf_counter() - started
+    cpu = meter.stop()["ledger"]
+    measured = await _measure(conn, tenant, after, events)
+    entries = measured["entries"]
+    return {
+        **measured,
+        "drain_s": round(elapsed, 3),
+        "drain_entries_per_s": round(entries / elapsed, 1) if elapsed > 0 else None,
+        "ledger_cpu_s_per_1k_entries": round(cpu / entries * 1000, 4) if entries else None,
     }

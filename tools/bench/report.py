@@ -289,6 +289,27 @@ def _ledger(r: dict[str, Any]) -> list[dict[str, Any]]:
             f"== {2 * (paced.get('events') or 0)}",
             paced.get("entries_equal_events"),
         ),
+        *_ledger_backlog(r.get("backlog") or {}),
+    ]
+
+
+def _ledger_backlog(b: dict[str, Any]) -> list[dict[str, Any]]:
+    """The backlog drain (tools/bench/ledger.py `_backlog`), when it ran."""
+    if not b:
+        return []
+    rate, cpu = b.get("ledger_entries_per_s"), b.get("ledger_cpu_s_per_1k_entries")
+    return [
+        _row("ledger", "backlog: drain rate (ledger paused, then resumed)", rate, "/s"),
+        _row("ledger", "backlog: ledger CPU per 1,000 entries", cpu, "cpu-s"),
+        _row(
+            "ledger",
+            f"backlog: entries == events ({b.get('events')} events, 2 entries each)",
+            b.get("entries"),
+            "entries",
+            None,
+            f"== {2 * (b.get('events') or 0)}",
+            b.get("entries_equal_events"),
+        ),
     ]
 
 

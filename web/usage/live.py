@@ -3,7 +3,9 @@
 One exclusive, auto-delete queue bound to the usage.live exchange with `usage.*` while at
 least one usage socket is open here (unbound when the last leaves), so a process without
 dashboards receives nothing. Each socket filters what it may see (`Viewer`) and has a
-bounded buffer: a socket never blocks the relay.
+bounded buffer: a socket never blocks the relay. The ledger sends one `LiveUsageBatch` per
+tenant per commit (a lone `LiveUsage` is still understood); each of its entries reaches the
+sockets as its own `usage` frame, as before.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import msgspec
 from litestar import Litestar
 
 from runtime.broker import connect_robust, topology
-from runtime.messages import LiveUsage, decode
+from runtime.messages import LiveUsage, LiveUsageBatch, LiveUsageMessage, decode
 from runtime.settings import Settings
 from web.auth.identity import Principal
 from web.usage.schemas import UsageFrame
@@ -72,8 +74,8 @@ class Viewer:
 class Sink(Protocol):
     """A usage socket."""
 
-    def deliver(self, event: LiveUsage) -> None:
-        """Take one event without waiting."""
+    def deliver_many(self, events: list[LiveUsage]) -> None:
+        """Take the events of one live message, in order, without waiting."""
         ...
 
 
@@ -123,12 +125,13 @@ class UsageRelay:
 
     async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         try:
-            event = decode(message.body, LiveUsage)
+            decoded = decode(message.body, LiveUsageMessage)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             log.warning("usage relay dropped a malformed message: %s", exc)
             return
+        events = decoded.entries if isinstance(decoded, LiveUsageBatch) else [decoded]
         for sink in list(self._sinks):
-            sink.deliver(event)
+            sink.deliver_many(events)
 
 
 @asynccontextmanager

@@ -24,7 +24,8 @@ from web.chat import protocol as p
 from web.usage.live import UsageRelay, Viewer
 
 log = logging.getLogger("hirebuddha.web")
-SEND_BUFFER_FRAMES = 1024
+_encode = msgspec.json.Encoder().encode
+SEND_BUFFER_FRAMES = 4096
 """Frames queued for one socket; a dashboard that falls this far behind is closed (4008)."""
 
 
@@ -38,10 +39,16 @@ class UsageSocket:
 
     def deliver(self, event: LiveUsage) -> None:
         """Queue the viewer's frame of `event` (never blocks; overflow closes the socket)."""
-        frame = self.viewer.frame(event)
-        if frame is None or self.closed:
-            return
-        self.send(msgspec.json.encode(frame).decode())
+        self.deliver_many([event])
+
+    def deliver_many(self, events: list[LiveUsage]) -> None:
+        """Queue the viewer's frame of each event, one `usage` frame per entry as always."""
+        for event in events:
+            if self.closed:
+                return
+            frame = self.viewer.frame(event)
+            if frame is not None:
+                self.send(_encode(frame).decode())
 
     def send(self, text: str) -> None:
         """Queue one frame's text."""
