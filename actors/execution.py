@@ -32,7 +32,7 @@ from actors.providers import (
     structured,
 )
 from ledger import budget
-from runtime import logs, metrics, telemetry, trace
+from runtime import db, logs, metrics, telemetry, trace
 from runtime.broker import BROKER_LOST, Topology
 from runtime.errors import CodedError
 from runtime.executions import CONVERSATIONAL_SOURCES, ExecutionStatus
@@ -268,9 +268,14 @@ class ExecutionRun:
             await asyncio.sleep(self.ctx.limits.turn_poll_s)
 
     async def _heartbeat(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = self.ctx.limits.heartbeat_s
         while True:
-            await asyncio.sleep(self.ctx.limits.heartbeat_s)
-            if not await store.heartbeat(self.id, self.tenant_id, self.attempt, self._progress()):
+            # On the process's common ticks (multiples of the period on the loop's clock), never
+            # later than a period after the last beat: the executions of a tick share one
+            # UPDATE per tenant (`store.Heartbeats`) instead of a transaction each.
+            await asyncio.sleep(period - loop.time() % period)
+            if not await store.heartbeats().beat(self.id, self.tenant_id, self.attempt, self._progress()):
                 log.warning("execution %s attempt %d lost ownership", self.id, self.attempt)
                 await self.cancel("lost")
                 return
@@ -306,7 +311,10 @@ class ExecutionRun:
         if isinstance(llm_config.get("fallback"), dict):
             configs.append(llm_config["fallback"])
         failed: TransientProviderError | None = None
-        offered = await tools.tools_for(self._tool_context())
+        # One transaction for every tool's availability check (each opens a scope of this
+        # tenant: nested, they share it instead of a transaction each).
+        async with db.scope(self.tenant_id):
+            offered = await tools.tools_for(self._tool_context())
         for config in configs:
             try:
                 await self._converse(list(messages), config, options, offered)
