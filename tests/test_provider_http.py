@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
+from actors.llm import Providers
 from actors.providers import OpenAIProvider, ProviderError, TransientProviderError
 from actors.providers.http import Endpoint
+from helpers.catalog import catalog_model
+from runtime import db, provider_config
 from runtime.messages import Usage
+from runtime.settings import get_settings
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, dict[str, Any]], Awaitable[bool]]
 """Answers one request (its head and JSON body given); False closes the connection."""
@@ -180,3 +185,49 @@ async def test_https_endpoint_without_a_server_is_unavailable() -> None:
     assert caught.value.code == "provider_unavailable"
     endpoint.close()
     await provider.aclose()
+
+
+async def test_a_rotated_key_and_a_deleted_provider_apply_to_the_next_call(database: str) -> None:
+    """The actors keep provider settings for `ttl_s` (one read per process, not per call),
+    then read them again: the next call after that carries the new key, or fails naming the
+    deleted provider."""
+    seen: list[str] = []
+
+    async def handler(
+        _r: asyncio.StreamReader, writer: asyncio.StreamWriter, request: dict[str, Any]
+    ) -> bool:
+        seen.append(request["headers"]["authorization"])
+        body = _events(["ok"])
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
+        await writer.drain()
+        return True
+
+    name = f"rotating-{uuid.uuid4().hex[:6]}"
+    ttl_s = 0.2
+    providers = Providers(get_settings(), ttl_s=ttl_s)
+    async with _server(handler) as (url, _seen):
+        async with db.scope(system=True):
+            await provider_config.save(name, "sk-first", url)
+        model = await catalog_model(f"{name}-chat", name)
+
+        async def call() -> str:
+            resolved = await providers.resolve({"model": model})
+            assert isinstance(resolved.provider, OpenAIProvider)
+            text, _usage = await _collect(resolved.provider)
+            return text
+
+        try:
+            assert await call() == "ok"
+            async with db.scope(system=True):
+                await provider_config.save(name, "sk-second", None)
+            await asyncio.sleep(ttl_s * 1.5)
+            assert await call() == "ok"
+            async with db.scope(system=True):
+                await provider_config.delete(name)
+            await asyncio.sleep(ttl_s * 1.5)
+            with pytest.raises(ProviderError) as caught:
+                await call()
+        finally:
+            await providers.close()
+    assert seen == ["Bearer sk-first", "Bearer sk-second"]
+    assert caught.value.code == "unknown_provider"
