@@ -32,7 +32,7 @@ from actors.providers import (
     structured,
 )
 from ledger import budget
-from runtime import logs, metrics, telemetry, trace
+from runtime import db, logs, metrics, telemetry, trace
 from runtime.broker import BROKER_LOST, Topology
 from runtime.errors import CodedError
 from runtime.executions import CONVERSATIONAL_SOURCES, ExecutionStatus
@@ -107,6 +107,40 @@ class ExecutionFailedError(CodedError):
         super().__init__(code, message)
 
 
+class _Silence:
+    """The watch on a provider stream's silences: one timer per `limit` instead of an
+    `asyncio.timeout` per item (a timer scheduled and moved per token; issue 11). The task
+    is cancelled when it has waited `limit` for one item; `expired()` then says so."""
+
+    def __init__(self, limit: float) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.task = asyncio.current_task()
+        self.limit = limit
+        self.waiting_since: float | None = None
+        self._cancelling = self.task.cancelling() if self.task is not None else 0
+        self._fired = False
+        self._handle = self.loop.call_at(self.loop.time() + limit, self._check)
+
+    def _check(self) -> None:
+        since = self.waiting_since
+        now = self.loop.time()
+        if since is not None and now - since >= self.limit and self.task is not None:
+            self._fired = True
+            self.task.cancel()
+            return
+        self._handle = self.loop.call_at((since if since is not None else now) + self.limit, self._check)
+
+    def expired(self) -> bool:
+        """The cancel being handled is ours (then it is taken back, as `asyncio.timeout` does)."""
+        if not self._fired or self.task is None:
+            return False
+        self._fired = False
+        return self.task.uncancel() <= self._cancelling
+
+    def stop(self) -> None:
+        self._handle.cancel()
+
+
 class _CancelledBeforeCall(Exception):
     """The execution was cancelled before its next provider call was made."""
 
@@ -128,6 +162,8 @@ class ExecutionRun:
         self.coalescer = Coalescer(self._emit)
         self.cancel_reason: str | None = None
         self._provider: Any = None
+        self._offered: asyncio.Task[list[tools.Tool]] | None = None
+        """The tools this execution's agent gets, asked for while the claim runs."""
         self._call: asyncio.Task[Any] | None = None
         self._resolved: Resolved | None = None
         self._tool_calls: list[ToolCallRequest] = []
@@ -204,6 +240,25 @@ class ExecutionRun:
             self.finished.set()
 
     async def _execute(self) -> None:
+        # The tools this agent gets need nothing of the claim: ask while it runs (one round
+        # trip chain on another connection, off the first-token path).
+        self._offered = asyncio.create_task(self._available_tools())
+        offered = self._offered
+        try:
+            await self._execute_claimed()
+        finally:
+            if not offered.done():
+                offered.cancel()
+            elif not offered.cancelled():
+                offered.exception()  # retrieved: a failure here was reported where awaited
+
+    async def _available_tools(self) -> list[tools.Tool]:
+        # One transaction for every tool's availability check (each opens a scope of this
+        # tenant: nested, they share it instead of a transaction each).
+        async with db.scope(self.tenant_id):
+            return await tools.tools_for(self._tool_context())
+
+    async def _execute_claimed(self) -> None:
         begun = await self._begin()
         trace.mark(self.id, "claimed")
         if begun is None:
@@ -268,9 +323,14 @@ class ExecutionRun:
             await asyncio.sleep(self.ctx.limits.turn_poll_s)
 
     async def _heartbeat(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = self.ctx.limits.heartbeat_s
         while True:
-            await asyncio.sleep(self.ctx.limits.heartbeat_s)
-            if not await store.heartbeat(self.id, self.tenant_id, self.attempt, self._progress()):
+            # On the process's common ticks (multiples of the period on the loop's clock), never
+            # later than a period after the last beat: the executions of a tick share one
+            # UPDATE per tenant (`store.Heartbeats`) instead of a transaction each.
+            await asyncio.sleep(period - loop.time() % period)
+            if not await store.heartbeats().beat(self.id, self.tenant_id, self.attempt, self._progress()):
                 log.warning("execution %s attempt %d lost ownership", self.id, self.attempt)
                 await self.cancel("lost")
                 return
@@ -306,7 +366,7 @@ class ExecutionRun:
         if isinstance(llm_config.get("fallback"), dict):
             configs.append(llm_config["fallback"])
         failed: TransientProviderError | None = None
-        offered = await tools.tools_for(self._tool_context())
+        offered = await self._offered if self._offered is not None else await self._available_tools()
         for config in configs:
             try:
                 await self._converse(list(messages), config, options, offered)
@@ -499,25 +559,33 @@ class ExecutionRun:
         usage: Usage | None = None
         stream = self._provider.stream(messages, self._resolved.model, **options)
         limit = self.ctx.limits.provider_timeout_s
-        while True:
-            # Each item (the first one included) must come within `limit`: a hung provider
-            # (no bytes, connection open) ends as a transient `provider_timeout`. Cancelling
-            # the pending read closes the provider's HTTP stream (its `finally`).
-            try:
-                async with asyncio.timeout(limit):
+        # Each item (the first one included) must come within `limit`: a hung provider
+        # (no bytes, connection open) ends as a transient `provider_timeout`. Cancelling
+        # the pending read closes the provider's HTTP stream (its `finally`).
+        silence = _Silence(limit)
+        try:
+            while True:
+                try:
+                    silence.waiting_since = silence.loop.time()
                     item = await anext(stream)
-            except StopAsyncIteration:
-                break
-            except TimeoutError:
-                raise TransientProviderError(
-                    "provider_timeout", f"no data from the provider for {limit:g} s"
-                ) from None
-            if isinstance(item, Usage):
-                usage = item
-            elif isinstance(item, ToolCallRequest):
-                self._tool_calls.append(item)
-            else:
-                await self.coalescer.add(item)
+                except StopAsyncIteration:
+                    break
+                except asyncio.CancelledError:
+                    if silence.expired():
+                        raise TransientProviderError(
+                            "provider_timeout", f"no data from the provider for {limit:g} s"
+                        ) from None
+                    raise
+                finally:
+                    silence.waiting_since = None
+                if isinstance(item, Usage):
+                    usage = item
+                elif isinstance(item, ToolCallRequest):
+                    self._tool_calls.append(item)
+                else:
+                    await self.coalescer.add(item)
+        finally:
+            silence.stop()
         await self.coalescer.close()
         return usage
 

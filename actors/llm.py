@@ -25,7 +25,9 @@ from actors.providers import (
     ProviderError,
     count_tokens,
     make_client,
+    make_endpoint,
 )
+from actors.providers.http import Endpoint
 from runtime import db, provider_config
 from runtime.provider_config import ProviderConfig
 from runtime.settings import Settings
@@ -88,7 +90,7 @@ class Providers:
     def __init__(self, settings: Settings, ttl_s: float = CONFIG_TTL_S) -> None:
         self._settings = settings
         self._ttl_s = ttl_s
-        self._clients: dict[tuple[Any, ...], openai.AsyncOpenAI] = {}
+        self._clients: dict[tuple[Any, ...], tuple[openai.AsyncOpenAI, Endpoint | None]] = {}
         self._snapshot: _Snapshot | None = None
         self._reading = asyncio.Lock()
 
@@ -122,10 +124,14 @@ class Providers:
         stored = snap.providers.get(name) or ProviderConfig(name=name, base_url=None, api_key=None)
         return provider_config.with_env(stored, self._settings.openai_base_url, self._settings.openai_api_key)
 
-    def _client(self, config: ProviderConfig) -> openai.AsyncOpenAI:
+    def _client(self, config: ProviderConfig) -> tuple[openai.AsyncOpenAI, Endpoint | None]:
+        """The SDK client (calls that are not streamed) and our streaming endpoint (kept
+        connections) of a configuration; a changed key, URL or header makes new ones."""
         key = (config.base_url, config.api_key, tuple(sorted(config.headers.items())))
         if key not in self._clients:
-            self._clients[key] = make_client(config.base_url, config.api_key, headers=config.headers)
+            client = make_client(config.base_url, config.api_key, headers=config.headers)
+            endpoint = make_endpoint(str(client.base_url), client.api_key, config.headers)
+            self._clients[key] = (client, endpoint)
         return self._clients[key]
 
     async def model(self, model: str) -> CatalogModel | None:
@@ -147,8 +153,8 @@ class Providers:
                 # No endpoint anywhere: a fresh install answers with the offline demo.
                 return Resolved(DemoProvider(), None, model)
             raise ProviderError("unknown_provider", f"Provider {name!r} is not configured.")
-        client = self._client(config)
-        provider = OpenAIProvider(name=config.name, client=client)
+        client, endpoint = self._client(config)
+        provider = OpenAIProvider(name=config.name, client=client, endpoint=endpoint)
         return Resolved(provider, client, model, key=f"{config.name}@{config.base_url or 'default'}")
 
     async def embed(
@@ -174,7 +180,9 @@ class Providers:
 
     async def close(self) -> None:
         """Close every pooled client (process shutdown)."""
-        for client in self._clients.values():
+        for client, endpoint in self._clients.values():
+            if endpoint is not None:
+                endpoint.close()
             await client.close()
         self._clients.clear()
 

@@ -26,7 +26,13 @@ from runtime.settings import get_settings
 
 
 class Transaction(PostgresTransaction):
-    """Piccolo's transaction, but one whose end always forgets it.
+    """Piccolo's transaction, but one that can set its scope in its BEGIN's round trip, and
+    whose end always forgets it.
+
+    `opening` (set before entering) is SQL sent with `BEGIN` as one simple query, so a
+    `scope()` costs BEGIN, its statements and COMMIT: the separate `set_config` round trip
+    was a quarter of an execution's claim (issue 11). It then begins and ends by plain
+    BEGIN/COMMIT/ROLLBACK statements instead of asyncpg's transaction object.
 
     Piccolo's `__aexit__` rolls back (or commits), releases the connection, then resets
     `current_transaction`. When PostgreSQL dies, the rollback raises first: the connection
@@ -35,6 +41,35 @@ class Transaction(PostgresTransaction):
     released back to the pool" forever. The ledger consumer (one long task) never recovered
     from a database restart (tests/test_faults_db.py).
     """
+
+    opening: str | None = None
+
+    async def begin(self) -> None:
+        if self.opening is None:
+            await super().begin()
+            return
+        try:
+            await self.connection.execute(f"BEGIN; {self.opening}")
+        except BaseException:
+            # Piccolo's __aenter__ keeps the connection when begin fails: give it back.
+            if self.engine.pool is not None:
+                with contextlib.suppress(Exception):
+                    await self.engine.pool.release(self.connection)
+            raise
+
+    async def commit(self) -> None:
+        if self.opening is None:
+            await super().commit()
+        else:
+            await self.connection.execute("COMMIT")
+        self._committed = True
+
+    async def rollback(self) -> None:
+        if self.opening is None:
+            await super().rollback()
+        else:
+            await self.connection.execute("ROLLBACK")
+        self._rolled_back = True
 
     async def __aexit__(self, exception_type, exception, traceback) -> bool:
         try:
@@ -108,12 +143,36 @@ async def scope(
     `system=True` is for work that is cross-tenant by nature (login by email, refresh token
     lookup, the admin console, seeding) and is only entered by code that has checked why.
     """
-    async with APP_DB.transaction() as txn:
+    key = _key(tenant_id, partner_id, system)
+    txn = APP_DB.transaction()
+    opened = False
+    if isinstance(txn, Transaction) and txn._parent is None:
+        txn.opening = _scope_sql(key)
+        opened = txn.opening is not None
+    async with txn as current:
+        if opened:
+            _scoped.set((current, key))
         # Nested in a transaction already in this very scope: no second set_config round trip
         # (helpers that open their own scope can then share one transaction, actors.store.begin).
-        if _scoped.get() != (txn, _key(tenant_id, partner_id, system)):
+        elif _scoped.get() != (current, key):
             await rescope(tenant_id, partner_id=partner_id, system=system)
         yield
+
+
+def _scope_sql(key: tuple[str, str, bool]) -> str | None:
+    """`rescope`'s statement with its values inlined (None when one is not a UUID: then it
+    goes as parameters). Only UUIDs, in their canonical form, are inlined: nothing to quote."""
+    tenant, partner, system = key
+    try:
+        tenant = str(uuid.UUID(tenant)) if tenant else ""
+        partner = str(uuid.UUID(partner)) if partner else ""
+    except ValueError:
+        return None
+    return (
+        f"SELECT set_config('app.tenant_id', '{tenant}', true), "
+        f"set_config('app.partner_id', '{partner}', true), "
+        f"set_config('app.system', '{'on' if system else ''}', true)"
+    )
 
 
 async def rescope(

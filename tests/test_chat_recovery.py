@@ -12,6 +12,7 @@ import aio_pika
 import pytest
 from test_jobs import JobClient
 
+from actors import store
 from actors.progress import Progress, to_column, usage_event_id
 from helpers.api import ApiUser
 from helpers.chat_fixtures import fake_agent, open_session
@@ -253,3 +254,29 @@ async def test_a_resume_after_the_actors_process_died_gets_the_new_attempt_whole
     text, _ = reassemble(ws.frames, execution, text, last)
     assert final["type"] == "execution.completed" and final["text"] == fake_reply(1500)
     assert text == final["text"], "the streamed text is not the final reply"
+
+
+async def test_heartbeats_of_a_tick_share_one_update_and_say_who_still_owns_its_row(
+    admin: ApiUser,
+) -> None:
+    bot = await fake_agent(admin)
+    mine, taken_over = await orphan_row(admin, bot), await orphan_row(admin, bot)
+    tenant = uuid.UUID(admin.tenant_id)
+    beats = store.heartbeats()
+    owned, lost, unknown = await asyncio.gather(
+        beats.beat(mine, tenant, 1, '{"output_tokens": 7}'),
+        beats.beat(taken_over, tenant, 2),  # attempt 2 is not the row's: another took it over
+        beats.beat(uuid.uuid4(), tenant, 1),
+    )
+    assert (owned, lost, unknown) == (True, False, False)
+    async with db.scope(tenant):
+        rows = {
+            r["id"]: r
+            for r in await db.fetch(
+                "SELECT id, progress, updated_at > now() - interval '1 minute' AS fresh "
+                "FROM executions WHERE id = ANY($1::uuid[])",
+                [mine, taken_over],
+            )
+        }
+    assert rows[mine]["fresh"] and json.loads(rows[mine]["progress"]) == {"output_tokens": 7}
+    assert not rows[taken_over]["fresh"] and rows[taken_over]["progress"] is None

@@ -18,7 +18,7 @@ from actors.providers.base import (
     count_tokens,
 )
 from actors.providers.demo import DemoProvider, demo_embedding, demo_reply, demo_structured
-from actors.providers.openai_compat import OpenAIProvider, make_client, map_error
+from actors.providers.openai_compat import OpenAIProvider, make_client, make_endpoint, map_error
 from actors.providers.structured import StructuredResult, model_from_schema, structured
 
 
@@ -54,6 +54,7 @@ __all__ = [
     "demo_reply",
     "demo_structured",
     "make_client",
+    "make_endpoint",
     "map_error",
     "model_from_schema",
     "provider_for",

@@ -1,15 +1,20 @@
-"""Any OpenAI-compatible chat completions endpoint: the request through the openai SDK, the
-streamed body parsed by `actors.providers.sse` (msgspec, no model object per chunk)."""
+"""Any OpenAI-compatible chat completions endpoint: a streamed reply through our lean HTTP/1.1
+client (`actors.providers.http`), its body parsed by `actors.providers.sse` (msgspec, no model
+object per chunk); calls that are not streamed (embeddings, structured output) through the
+openai SDK. With a proxy in the environment the streamed reply also goes through the SDK
+(httpx honours proxies; our client does not)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import msgspec
 import openai
 import openai.resources.chat  # noqa: F401  (at start-up: see below)
 
-from actors.providers import sse
+from actors.providers import http, sse
 from actors.providers.base import (
     ChatMessage,
     Embedding,
@@ -35,18 +40,32 @@ item itself (`provider_timeout_s`), and a read timeout here cost a timer per soc
 i.e. per token (anyio's cancel scope deadline; py-spy, issue 11)."""
 
 
+def _status_error(status: int, message: str) -> ProviderError:
+    if status == 429:
+        return TransientProviderError("provider_rate_limited", message, status)
+    if status >= 500:
+        return TransientProviderError("provider_error", message, status)
+    return ProviderError("provider_rejected", message, status)
+
+
+FINISH_TIMEOUT_S = 1.0
+"""How long the end of a body may take after `[DONE]` before its connection is closed
+instead of kept."""
+
+
 def map_error(exc: BaseException) -> ProviderError:
     """Our error for an openai SDK error: retryable (connection, timeout, 429, 5xx) or not."""
     if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
         return TransientProviderError("provider_unavailable", str(exc))
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        if status == 429:
-            return TransientProviderError("provider_rate_limited", exc.message, status)
-        if status >= 500:
-            return TransientProviderError("provider_error", exc.message, status)
-        return ProviderError("provider_rejected", exc.message, status)
+        return _status_error(exc.status_code, exc.message)
     return ProviderError("provider_error", str(exc))
+
+
+def _custom_headers(client: openai.AsyncOpenAI) -> dict[str, str]:
+    """The headers a client was made with (`make_client(headers=...)`)."""
+    custom = getattr(client, "_custom_headers", None) or {}
+    return {k: v for k, v in custom.items() if isinstance(v, str)}
 
 
 def make_client(
@@ -66,11 +85,20 @@ def make_client(
     )
 
 
+def make_endpoint(
+    base_url: str | None, api_key: str | None, headers: dict[str, str] | None = None
+) -> http.Endpoint | None:
+    """The lean streaming endpoint of a provider (None: a proxy applies, the SDK streams)."""
+    if http.proxied(base_url):
+        return None
+    return http.Endpoint(base_url, api_key, headers)
+
+
 class OpenAIProvider:
     """Streams chat completions with `stream_options.include_usage`.
 
-    Pass a shared `client` to reuse one connection pool per process; otherwise the
-    provider owns its client and `aclose()` closes it too.
+    Pass a shared `client` and `endpoint` to reuse one connection pool per process;
+    otherwise the provider owns them and `aclose()` closes them too.
     """
 
     def __init__(
@@ -80,12 +108,19 @@ class OpenAIProvider:
         *,
         name: str = "openai",
         client: openai.AsyncOpenAI | None = None,
+        endpoint: http.Endpoint | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self._owns_client = client is None
-        self.client = client or make_client(base_url, api_key)
+        self.client = client or make_client(base_url, api_key, headers=headers)
+        self._owns_endpoint = endpoint is None
+        if endpoint is None:
+            endpoint = make_endpoint(
+                str(self.client.base_url), self.client.api_key, headers or _custom_headers(self.client)
+            )
+        self.endpoint = endpoint
         self._streams: set[Any] = set()
-        self._create = self.client.chat.completions.with_streaming_response.create
         self._closed = False
 
     async def stream(
@@ -106,26 +141,17 @@ class OpenAIProvider:
         if max_tokens is not None:
             options["max_tokens"] = max_tokens
         trace.mark_current("provider_called")
-        try:
-            # The SDK makes the request (auth, status errors); we read the SSE body ourselves.
-            response = await self._create(  # type: ignore[call-overload]
-                model=model,
-                messages=list(messages),
-                stream=True,
-                stream_options={"include_usage": True},
-                timeout=STREAM_TIMEOUT,
-                **options,
-            ).__aenter__()
-        except openai.OpenAIError as exc:
-            raise map_error(exc) from exc
-        http = response.http_response
+        if self.endpoint is None:
+            body, closer = await self._request_sdk(messages, model, options)
+        else:
+            body, closer = await self._request(messages, model, options)
         trace.mark_current("provider_first_byte")
-        self._streams.add(http)
         pieces: list[str] = []
         calls: dict[int, list[str]] = {}  # index -> [id, name, arguments so far]
         usage: Usage | None = None
+        complete = False
         try:
-            async for data in sse.data_events(http.aiter_bytes()):
+            async for data in sse.data_events(body):
                 chunk = sse.parse_data(data)
                 if chunk.usage is not None:
                     usage = Usage(
@@ -143,6 +169,7 @@ class OpenAIProvider:
                     if piece.function is not None:
                         call[1] = piece.function.name or call[1]
                         call[2] += piece.function.arguments or ""
+            complete = True
         except Exception as exc:
             if self._closed:
                 return  # we closed the connection ourselves (cancel): not a failure
@@ -154,8 +181,7 @@ class OpenAIProvider:
                 "provider_stream_broken", f"the stream broke or was malformed: {exc!r}"
             ) from exc
         finally:
-            self._streams.discard(http)
-            await http.aclose()
+            await closer(complete)
         if self._closed:
             return
         for index in sorted(calls):
@@ -167,6 +193,69 @@ class OpenAIProvider:
             output_tokens=count_tokens("".join(pieces)),
             counted=True,
         )
+
+    async def _request(
+        self, messages: Sequence[ChatMessage], model: str, options: dict[str, Any]
+    ) -> tuple[AsyncIterator[bytes], Any]:
+        """POST through our client: the body's blocks, and what ends the response."""
+        assert self.endpoint is not None
+        payload = {
+            "model": model,
+            "messages": list(messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            **options,
+        }
+        try:
+            response = await self.endpoint.post(payload)
+        except http.HttpError as exc:
+            raise _status_error(exc.status, exc.message) from exc
+        except http.ConnectError as exc:
+            raise TransientProviderError("provider_unavailable", str(exc)) from exc
+        except (TypeError, msgspec.EncodeError) as exc:  # a message msgspec cannot encode
+            raise ProviderError("provider_error", f"the request could not be encoded: {exc}") from exc
+        self._streams.add(response)
+
+        async def close(complete: bool) -> None:
+            self._streams.discard(response)
+            if self._closed or not complete:
+                response.abort()
+                return
+            try:
+                # After `[DONE]` only the body's last chunk is left: read it, keep the connection.
+                async with asyncio.timeout(FINISH_TIMEOUT_S):
+                    await response.finish()
+            except (http.BrokenBody, OSError, TimeoutError):
+                pass
+            finally:
+                response.close()
+
+        return response.iter_bytes(), close
+
+    async def _request_sdk(
+        self, messages: Sequence[ChatMessage], model: str, options: dict[str, Any]
+    ) -> tuple[AsyncIterator[bytes], Any]:
+        """POST through the SDK (a proxy applies): the body's blocks, and what ends it."""
+        create = self.client.chat.completions.with_streaming_response.create
+        try:
+            response = await create(  # type: ignore[call-overload]
+                model=model,
+                messages=list(messages),
+                stream=True,
+                stream_options={"include_usage": True},
+                timeout=STREAM_TIMEOUT,
+                **options,
+            ).__aenter__()
+        except openai.OpenAIError as exc:
+            raise map_error(exc) from exc
+        response = response.http_response
+        self._streams.add(response)
+
+        async def close(complete: bool) -> None:
+            self._streams.discard(response)
+            await response.aclose()
+
+        return response.aiter_bytes(), close
 
     async def embed(self, texts: list[str], model: str, dimensions: int | None = None) -> Embedding:
         """The vendor's `/v1/embeddings` of `texts` (tokens counted when it reports none);
@@ -183,7 +272,12 @@ class OpenAIProvider:
     async def aclose(self) -> None:
         """Close open streams now (the server sees the client go away), then our client."""
         self._closed = True
-        for http in list(self._streams):
-            await http.aclose()
+        for response in list(self._streams):
+            if isinstance(response, http.Response):
+                response.abort()
+            else:
+                await response.aclose()
+        if self._owns_endpoint and self.endpoint is not None:
+            self.endpoint.close()
         if self._owns_client:
             await self.client.close()
