@@ -64,8 +64,12 @@ def cmd_web(args: argparse.Namespace) -> int:
         # "websockets" one kept three, ~15 KB of an idle socket's 35 KB; issue 11). It is
         # flow-controlled both ways in the uvicorn we require (0.54): reading pauses after each message until
         # the app receives it, and sending waits while the transport's buffer is full, so a
-        # flooding client is bounded (tests/test_fuzz_ws.py).
-        ws="websockets-sansio",
+        # flooding client is bounded (tests/test_fuzz_ws.py). Ours keeps less per idle socket
+        # (no asyncio.Queue/Event, no handshake objects once answered; web/chat/wsprotocol.py).
+        ws="web.chat.wsprotocol:LeanWebSocketProtocol",
+        # No permessage-deflate: a browser negotiating it costs two zlib contexts per socket
+        # (tens of KB each idle socket), for frames of a few tokens.
+        ws_per_message_deflate=False,
         # No protocol pings from the server: clients keep alive with the chat's `ping` frame,
         # and an idle socket is closed after IDLE_TIMEOUT_S (web/chat/protocol.py).
         ws_ping_interval=None,

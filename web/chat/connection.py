@@ -22,7 +22,6 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass
 
 from litestar import WebSocket
@@ -61,11 +60,14 @@ TERMINAL = ExecutionCompleted | ExecutionFailed | ExecutionCancelled
 _UNBINDS: set[asyncio.Task[None]] = set()
 """Unbinds of ended drafts in flight (kept referenced until done)."""
 
+IDLE_SWEEP_S = 5.0
+"""How often the process looks for idle chat sockets (`IdleSweep`)."""
+
 QUEUE_POLL_S = 1.0
 """How often a socket with waiting messages reads their places in the queue."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Waiting:
     """A message of this socket waiting for a slot."""
 
@@ -75,7 +77,7 @@ class Waiting:
     position: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Followed:
     """What this socket has sent of one execution."""
 
@@ -87,8 +89,21 @@ class Followed:
     """The attempt of the last `execution.restarted` sent (0: none; see web.chat.resume)."""
 
 
+_NO_DRAFTS: frozenset[uuid.UUID] = frozenset()
+
+
 class ChatConnection:
-    """Serves one socket of one session until it closes."""
+    """Serves one socket of one session until it closes.
+
+    Slots, and no container made before it is needed: 10,000 idle sockets per process
+    (issue 11) each keep only this object and their empty dicts.
+    """
+
+    __slots__ = (
+        "socket", "me", "session_id", "agent_id", "workflow_id", "relay", "bus", "queue_wait_s",
+        "waiting", "_watcher", "out", "_writer", "_drained", "_wake", "_traced", "followed",
+        "gates", "closed", "drafts", "last_seen",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -109,8 +124,9 @@ class ChatConnection:
         """Messages of this socket waiting in the tenant's queue (see the module doc)."""
         self._watcher: asyncio.Task[None] | None = None
         # Frames waiting to be written, and the writer task while there are any: an idle
-        # socket holds no task and no queue machinery (10,000 idle sockets, issue 11).
-        self.out: deque[str] = deque()
+        # socket holds no task and no queue machinery (10,000 idle sockets, issue 11). A list,
+        # not a deque: an empty deque takes ~0.6 KB, and the buffer is bounded anyway.
+        self.out: list[str] = []
         self._writer: asyncio.Task[None] | None = None
         self._drained: asyncio.Event | None = None
         self._wake: asyncio.Future[None] | None = None
@@ -120,8 +136,10 @@ class ChatConnection:
         self.gates: dict[uuid.UUID, list[StreamEvent]] = {}
         """Live events held back while a resume of that execution is being answered."""
         self.closed = False
-        self.drafts: set[uuid.UUID] = set()
+        self.drafts: set[uuid.UUID] | frozenset[uuid.UUID] = _NO_DRAFTS
         """Co-pilot drafts this socket asked for and still listens to (`execution.<id>`)."""
+        self.last_seen = time.monotonic()
+        """When the client last sent a frame (the idle sweep, `web.chat.idle`)."""
 
     # --- outgoing ------------------------------------------------------------------------
 
@@ -199,7 +217,7 @@ class ChatConnection:
             while True:
                 while self.out:
                     await self.socket.send_text(self.out[0])
-                    self.out.popleft()
+                    del self.out[0]
                     if self._traced is not None and not self.out:
                         trace.mark(self._traced, "socket_sent")
                         self._traced = None
@@ -268,21 +286,20 @@ class ChatConnection:
         return bool(self.waiting) or any(s.started and not s.finished for s in self.followed.values())
 
     async def _read(self) -> None:
-        while not self.closed:
-            try:
-                # asyncio.timeout, not wait_for: no task per receive (wait_for wraps one).
-                async with asyncio.timeout(p.IDLE_TIMEOUT_S):
-                    event = await self.socket.receive()
-            except TimeoutError:
-                if self._streaming():
-                    continue
-                await self.close(p.CLOSE_IDLE, "idle timeout")
-                return
-            if event["type"] == "websocket.disconnect":
-                self.closed = True
-                return
-            data: str | bytes = event.get("text") or event.get("bytes") or ""  # type: ignore[assignment]
-            await self._handle(data)
+        # No timer per receive: one sweep per process closes idle sockets (`IdleSweep`).
+        sweep = IdleSweep.of_loop()
+        sweep.add(self)
+        try:
+            while not self.closed:
+                event = await self.socket.receive()
+                if event["type"] == "websocket.disconnect":
+                    self.closed = True
+                    return
+                self.last_seen = time.monotonic()
+                data: str | bytes = event.get("text") or event.get("bytes") or ""  # type: ignore[assignment]
+                await self._handle(data)
+        finally:
+            sweep.discard(self)
 
     async def _handle(self, data: str | bytes) -> None:
         try:
@@ -320,16 +337,22 @@ class ChatConnection:
         agent_id, conversation = await HandoverService(self.me, self.bus).draft_input(self.session_id)
         draft_id = uuid.uuid4()
         key = execution_key(draft_id)
+        if not isinstance(self.drafts, set):
+            self.drafts = set()
         self.drafts.add(draft_id)
         await self.relay.subscribe_key(key, self)  # before it is queued: no delta is missed
         try:
             sub = Submission(agent_id, conversation, source=COPILOT_SOURCE, execution_id=draft_id)
             await execution_bus.dispatch(self.bus, self.me, sub)
         except Exception:
-            self.drafts.discard(draft_id)
+            self._forget_draft(draft_id)
             await self.relay.unsubscribe_key(key, self)
             raise
         self.send(p.DraftStartedFrame(draft_id))
+
+    def _forget_draft(self, draft_id: uuid.UUID) -> None:
+        if isinstance(self.drafts, set):
+            self.drafts.discard(draft_id)
 
     def _draft_event(self, event: StreamEvent) -> None:
         """A draft's stream event as the person's `draft.*` frame."""
@@ -346,7 +369,7 @@ class ChatConnection:
                 self.send(p.DraftFailedFrame(draft_id, p.ErrorBody("cancelled", "The draft was cancelled.")))
             case _:
                 return
-        self.drafts.discard(draft_id)
+        self._forget_draft(draft_id)
         task = asyncio.get_running_loop().create_task(
             self.relay.unsubscribe_key(execution_key(draft_id), self)
         )
@@ -499,3 +522,59 @@ class ChatConnection:
             final = resume.final_event(row)  # already ended: answer with its final state
             if final is not None:
                 self.forward(final)
+
+
+class IdleSweep:
+    """Closes the chat sockets of this event loop whose client sent nothing for
+    `IDLE_TIMEOUT_S` (4408) while nothing of theirs streams or waits.
+
+    One task per loop looking every `IDLE_SWEEP_S`, instead of a timer (and a timeout
+    object) per receive on every socket: an idle socket is closed between IDLE_TIMEOUT_S and
+    IDLE_TIMEOUT_S + IDLE_SWEEP_S after its last frame. A socket found streaming counts as
+    active at that moment (a long stream never makes its socket idle at once when it ends).
+    """
+
+    _current: IdleSweep | None = None
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.sockets: set[ChatConnection] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def of_loop(cls) -> IdleSweep:
+        loop = asyncio.get_running_loop()
+        if cls._current is None or cls._current.loop is not loop:
+            cls._current = cls(loop)
+        return cls._current
+
+    def add(self, conn: ChatConnection) -> None:
+        self.sockets.add(conn)
+        if self._task is None:
+            self._task = self.loop.create_task(self._run(), name="chat-idle-sweep")
+
+    def discard(self, conn: ChatConnection) -> None:
+        self.sockets.discard(conn)
+
+    def sweep(self) -> None:
+        """Close the sockets idle for too long now."""
+        now = time.monotonic()
+        for conn in list(self.sockets):
+            if conn.closed or now - conn.last_seen < p.IDLE_TIMEOUT_S:
+                continue
+            if conn._streaming():
+                conn.last_seen = now
+                continue
+            self.sockets.discard(conn)
+            task = self.loop.create_task(conn.close(p.CLOSE_IDLE, "idle timeout"))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def _run(self) -> None:
+        try:
+            while self.sockets:
+                await asyncio.sleep(IDLE_SWEEP_S)
+                self.sweep()
+        finally:
+            self._task = None

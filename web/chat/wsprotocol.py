@@ -1,0 +1,132 @@
+"""uvicorn's sans-I/O WebSocket protocol, lighter per idle socket (issue 11: 10,000 idle sockets).
+
+`hirebuddha web` serves WebSockets with `LeanWebSocketProtocol` (runtime/cli.py). It is
+uvicorn's `websockets-sansio` implementation with the same frames, flow control and close
+handshake; only what an idle socket keeps is smaller:
+
+- the incoming-event queue and the "writable" flag hold a future only while someone waits
+  (asyncio.Queue keeps three deques and asyncio.Event one, ~3 KB per socket);
+- the handshake's request and response (their header structures, ~4 KB) are dropped once
+  the handshake is answered: nothing reads them afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+
+class Inbox:
+    """The part of asyncio.Queue uvicorn uses (`put_nowait`, `get`, `empty`), unbounded."""
+
+    __slots__ = ("_items", "_waiters")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        waiters = self._waiters
+        if waiters:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+                    break
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    async def get(self) -> Any:
+        while not self._items:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                # Cancelled after being woken: pass the item on to another getter.
+                if waiter.done() and not waiter.cancelled() and self._items:
+                    self._wake_next(waiter)
+                raise
+            finally:
+                self._forget(waiter)
+        return self._items.pop(0)
+
+    def _wake_next(self, skip: asyncio.Future[None]) -> None:
+        for waiter in self._waiters or ():
+            if waiter is not skip and not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _forget(self, waiter: asyncio.Future[None]) -> None:
+        if self._waiters is not None:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            if not self._waiters:
+                self._waiters = None
+
+
+class Flag:
+    """The part of asyncio.Event uvicorn uses (`set`, `clear`, `wait`, `is_set`)."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self, value: bool = False) -> None:
+        self._set = value
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> bool:
+        if self._set:
+            return True
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+            return True
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+                if not self._waiters:
+                    self._waiters = None
+
+
+class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O protocol with the idle-socket savings of the module doc."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = Inbox()  # type: ignore[assignment]
+        self.writable = Flag(True)  # type: ignore[assignment]
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if self.handshake_complete and getattr(self, "response", None) is not None:
+            # Answered (accepted or refused): the handshake objects are not read again.
+            self.request = self.response = None  # type: ignore[assignment]
+
+
+__all__ = ["LeanWebSocketProtocol"]
