@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from fido2.webauthn import (
 )
 
 from helpers.api import PASSWORD, ApiUser, login, member, register
+from runtime import db
 
 pytestmark = pytest.mark.usefixtures("server")
 
@@ -266,3 +268,26 @@ async def test_delete_own_only_and_the_tenant_rule(client):
     # No second factor left: the password alone signs in again.
     again = await login(client, admin.email)
     assert again.user_id == admin.user_id
+
+
+async def test_a_ceremony_lives_five_minutes(client):
+    admin = await register(client)
+    key = await _add_passkey(admin)
+    token = (await _challenge(client, admin.email))["mfa_token"]
+    options = await _options(client, token)
+    async with db.scope(system=True):
+        row = await db.fetchrow(
+            "SELECT expires_at - created_at AS ttl, mfa_token_hash FROM webauthn_challenges "
+            "WHERE user_id = $1 AND purpose = 'login'",
+            uuid.UUID(admin.user_id),
+        )
+        assert 4 * 60 < row["ttl"].total_seconds() <= 5 * 60
+        assert row["mfa_token_hash"] == hashlib.sha256(token.encode()).hexdigest()
+        # Five minutes later:
+        await db.execute(
+            "UPDATE webauthn_challenges SET expires_at = now() - interval '1 second' WHERE user_id = $1",
+            uuid.UUID(admin.user_id),
+        )
+    assert _refused(await _complete(client, token, key.get(options)))
+    r = await _complete(client, token, key.get(await _options(client, token)))  # a fresh one works
+    assert r.status_code == 200, r.text
