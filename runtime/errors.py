@@ -87,6 +87,7 @@ class ErrorCode(StrEnum):
     INVALID_TOKEN = "invalid_token"  # a mailed link that is unknown, expired, used or revoked
     INVALID_MFA_CODE = "invalid_mfa_code"  # a wrong, replayed or used TOTP or recovery code
     MFA_REQUIRED = "mfa_required"  # the tenant requires a second factor the caller lacks
+    PASSKEY_REFUSED = "passkey_refused"  # a passkey ceremony failed: unknown, foreign, cloned or replayed
     OIDC_STATE_INVALID = "oidc_state_invalid"  # an OIDC callback whose state is unknown, used or foreign
     OIDC_FAILED = "oidc_failed"  # the provider refused the code, or its ID token failed validation
     OIDC_EMAIL_UNVERIFIED = "oidc_email_unverified"  # the provider does not vouch for the email

@@ -26,6 +26,8 @@ PUBLIC = {
     ("POST", "/api/v1/auth/mfa/verify"),  # the challenge token proves the password
     ("POST", "/api/v1/auth/mfa/setup"),
     ("POST", "/api/v1/auth/mfa/confirm"),
+    ("POST", "/api/v1/auth/mfa/webauthn/login/begin"),  # the challenge token, as for mfa/verify
+    ("POST", "/api/v1/auth/mfa/webauthn/login/complete"),
     ("GET", "/api/v1/auth/oidc/providers"),
     ("GET", "/api/v1/auth/oidc/{provider:str}/start"),
     ("GET", "/api/v1/auth/oidc/{provider:str}/callback"),
@@ -73,6 +75,7 @@ def expected_roles(method: str, path: str) -> frozenset[str]:
         (r"^/api/v1/executions", ".*", MEMBERS | {"service"}),
         (r"^/api/v1/(me|auth/logout)$", ".*", ALL),
         (r"^/api/v1/me/", ".*", ALL),  # one's own profile, password, second factor
+        (r"^/api/v1/auth/mfa/webauthn/(register|credentials)", ".*", ALL),  # one's own passkeys
         (r"^/api/v1/me/brand$", "GET", ALL),
         (r"^/api/v1/(widgets|channels)", ".*", frozenset({"tenant_admin"})),
         (r"^/api/v1/usage$", "GET", frozenset({"tenant_admin"})),

@@ -50,6 +50,8 @@ from runtime.tables.identity import (
     Tenant,
     User,
     UserIdentity,
+    WebauthnChallenge,
+    WebauthnCredential,
 )
 from runtime.tables.ops import DeadLetter, WebhookDelivery
 from runtime.tables.scheduling import DevMail, ScheduledJob
@@ -87,6 +89,8 @@ ALL_TABLES = [
     AccountToken,
     DomainClaim,
     MfaRecoveryCode,
+    WebauthnCredential,
+    WebauthnChallenge,
     IdentityProvider,
     OidcLogin,
     UserIdentity,
@@ -141,6 +145,8 @@ TENANT_TABLES = [
     "account_tokens",
     "domain_claims",
     "mfa_recovery_codes",
+    "webauthn_credentials",
+    "webauthn_challenges",
     "user_identities",
     "support_grants",
     "widgets",

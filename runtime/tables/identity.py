@@ -7,6 +7,7 @@ from piccolo.columns import (
     UUID,
     BigInt,
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     Numeric,
@@ -165,6 +166,33 @@ class MfaRecoveryCode(Table, tablename="mfa_recovery_codes", db=APP_DB):
     user = ForeignKey(db_column_name="user_id", references=User, index=True, on_delete=OnDelete.cascade)
     code_hash = Varchar(length=64)
     used_at = Timestamptz(null=True, default=None)
+    created_at = created_at()
+
+
+class WebauthnCredential(Table, tablename="webauthn_credentials", db=APP_DB):
+    """A user's passkey (WebAuthn credential), a second factor beside TOTP."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    user = ForeignKey(db_column_name="user_id", references=User, index=True, on_delete=OnDelete.cascade)
+    credential_id = Bytea(unique=True)
+    credential_data = Bytea()  # fido2 AttestedCredentialData: aaguid, id, COSE public key
+    sign_count = BigInt(default=0)
+    name = Varchar(length=100)
+    created_at = created_at()
+    last_used_at = Timestamptz(null=True, default=None)
+
+
+class WebauthnChallenge(Table, tablename="webauthn_challenges", db=APP_DB):
+    """Server-side state of one registration or login ceremony: single use, short-lived."""
+
+    id = pk()
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.cascade)
+    user = ForeignKey(db_column_name="user_id", references=User, index=True, on_delete=OnDelete.cascade)
+    purpose = Varchar(length=10)  # register | login
+    state = Text()
+    mfa_token_hash = Varchar(length=64, null=True, default=None)
+    expires_at = Timestamptz()
     created_at = created_at()
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import Body, Parameter
 from litestar.response import Redirect
 
 from runtime.errors import CodedError, ErrorCode
-from web.auth import mfa, oidc, recovery, service
+from web.auth import mfa, oidc, recovery, service, webauthn
 from web.auth.guards import requires_authenticated
 from web.auth.identity import Principal
 from web.auth.ratelimit import enforce
@@ -30,6 +31,9 @@ from web.auth.schemas import (
     MfaVerifyIn,
     OidcProviderOut,
     PartnerOut,
+    PasskeyLoginIn,
+    PasskeyOut,
+    PasskeyRegisterIn,
     PendingOut,
     RefreshIn,
     RegisterIn,
@@ -84,9 +88,10 @@ async def session_response(request: Request, user: dict) -> Response[LoginOut]:
 
 async def login_answer(request: Request, user: dict) -> Response[LoginOut | MfaChallengeOut]:
     """The session, or the MFA challenge when the account has or needs a second factor."""
-    kind = await mfa.pending_kind(user)
+    kind, factors = await mfa.pending(user)
     if kind is not None:
-        return Response(MfaChallengeOut(True, kind, mfa.issue_challenge(user, kind), mfa.CHALLENGE_TTL_S))
+        token = mfa.issue_challenge(user, kind)
+        return Response(MfaChallengeOut(True, kind, token, mfa.CHALLENGE_TTL_S, factors))
     body, cookie = await new_session(request, user)
     return Response(body, cookies=[cookie])
 
@@ -155,6 +160,55 @@ class AuthController(Controller):
         codes = await mfa.confirm_enrolment(challenge.sub, challenge.tenant_id, data.code, client_ip(request))
         session, cookie = await new_session(request, await mfa.challenged_user(challenge))
         return Response(MfaEnabledOut(codes, session), cookies=[cookie])
+
+    # Passkeys (web/auth/webauthn.py): registered while signed in, used as the login's
+    # second step with the MFA challenge token.
+
+    @post("/mfa/webauthn/register/begin", guards=[requires_authenticated], status_code=200)
+    async def passkey_register_begin(self, me: Principal) -> dict[str, Any]:
+        """PublicKeyCredentialCreationOptions (JSON, base64url) for a new passkey; the
+        challenge is kept server-side for five minutes, single use."""
+        return await webauthn.register_begin(me.id, me.tenant_id)
+
+    @post("/mfa/webauthn/register/complete", guards=[requires_authenticated], status_code=201)
+    async def passkey_register_complete(
+        self, request: Request, me: Principal, data: PasskeyRegisterIn
+    ) -> PasskeyOut:
+        """Store the new passkey (`navigator.credentials.create` answer, as JSON)."""
+        row = await webauthn.register_complete(
+            me.id, me.tenant_id, data.credential, data.name, client_ip(request)
+        )
+        return msgspec.convert(row, PasskeyOut)
+
+    @get("/mfa/webauthn/credentials", guards=[requires_authenticated])
+    async def passkeys(self, me: Principal) -> list[PasskeyOut]:
+        """Your passkeys."""
+        return msgspec.convert(await webauthn.list_credentials(me.id, me.tenant_id), list[PasskeyOut])
+
+    @delete(
+        "/mfa/webauthn/credentials/{credential_id:uuid}", guards=[requires_authenticated], status_code=204
+    )
+    async def passkey_delete(self, request: Request, me: Principal, credential_id: uuid.UUID) -> None:
+        """Remove one of your passkeys (refused for the last second factor where required)."""
+        await webauthn.delete_credential(me.id, me.tenant_id, credential_id, client_ip(request))
+
+    @post("/mfa/webauthn/login/begin", opt=PUBLIC, status_code=200)
+    async def passkey_login_begin(self, request: Request, data: MfaTokenIn) -> dict[str, Any]:
+        """Second step of login with a passkey: request options for the challenge's user."""
+        challenge = mfa.read_challenge(data.mfa_token, "verify")
+        await _throttle(request, "mfa", str(challenge.sub))
+        return await webauthn.login_begin(challenge.sub, challenge.tenant_id, data.mfa_token)
+
+    @post("/mfa/webauthn/login/complete", opt=PUBLIC, status_code=200)
+    async def passkey_login_complete(self, request: Request, data: PasskeyLoginIn) -> Response[LoginOut]:
+        """The assertion (`navigator.credentials.get` answer, as JSON): the same session as
+        the TOTP step."""
+        challenge = mfa.read_challenge(data.mfa_token, "verify")
+        await _throttle(request, "mfa", str(challenge.sub))
+        await webauthn.login_complete(
+            challenge.sub, challenge.tenant_id, data.mfa_token, data.credential, client_ip(request)
+        )
+        return await session_response(request, await mfa.challenged_user(challenge))
 
     @post("/refresh", opt=PUBLIC, status_code=200)
     async def refresh(
@@ -283,12 +337,11 @@ class OidcController(Controller):
             target = f"{console}/link-account#token={outcome.link_token}&provider={provider}"
             return Redirect(target, status_code=302, cookies=[gone])
         assert outcome.user is not None
-        kind = await mfa.pending_kind(outcome.user)
+        kind, factors = await mfa.pending(outcome.user)
         if kind is not None:
             challenge = mfa.issue_challenge(outcome.user, kind)
-            return Redirect(
-                f"{console}/login#mfa_token={challenge}&kind={kind}", status_code=302, cookies=[gone]
-            )
+            target = f"{console}/login#mfa_token={challenge}&kind={kind}&factors={','.join(factors)}"
+            return Redirect(target, status_code=302, cookies=[gone])
         _, cookie = await new_session(request, outcome.user)
         return Redirect(f"{console}/oidc/done", status_code=302, cookies=[gone, cookie])
 

@@ -6,7 +6,8 @@
 - Login: when the account has a second factor, `POST /auth/login` answers an MFA challenge
   (a 5-minute signed `mfa_token`, no access or refresh token); `POST /auth/mfa/verify` with
   the token and a TOTP or recovery code opens the session. A tenant that requires MFA makes
-  a member without one enrol first (`kind: "setup"`).
+  a member without one enrol first (`kind: "setup"`). A passkey (web/auth/webauthn.py) is a
+  second factor too: the challenge's `factors` says which the account has.
 - A TOTP code is accepted for its 30-second step and one step either side, and only for a
   step later than the last one accepted (`users.mfa_last_step`), so a code seen once cannot
   be replayed within its window.
@@ -63,6 +64,7 @@ def issue_challenge(user: dict[str, Any], kind: str) -> str:
         "iss": auth.issuer,
         "aud": CHALLENGE_AUDIENCE,
         "sv": user.get("session_epoch", 0),
+        "jti": secrets.token_urlsafe(12),  # unique: a passkey ceremony is bound to this token
     }
     return jwt.encode(payload, auth.secret_key, algorithm="HS256")
 
@@ -212,11 +214,28 @@ async def challenged_user(challenge: Challenge) -> dict[str, Any]:
     return user
 
 
+async def factors(user: dict[str, Any]) -> list[str]:
+    """The second factors `user` has: `totp` and/or `passkey` (web/auth/webauthn.py)."""
+    from web.auth import webauthn
+
+    out = ["totp"] if user["mfa_enabled"] else []
+    if await webauthn.has_passkeys(user["id"], user["tenant_id"]):
+        out.append("passkey")
+    return out
+
+
 async def pending_kind(user: dict[str, Any]) -> str | None:
-    """What a sign-in of `user` still asks: `verify` a code, `setup` first (the tenant
-    requires one), or None."""
-    if user["mfa_enabled"]:
-        return "verify"
+    """What a sign-in of `user` still asks: `verify` a code or a passkey, `setup` first (the
+    tenant requires a second factor), or None. A passkey alone is a second factor."""
+    kind, _ = await pending(user)
+    return kind
+
+
+async def pending(user: dict[str, Any]) -> tuple[str | None, list[str]]:
+    """`pending_kind` and the factors a `verify` step may use."""
+    have = await factors(user)
+    if have:
+        return "verify", have
     async with db.scope(user["tenant_id"]):
         tenant = repo.one(await repo.tenant_by_id(user["tenant_id"]))
-    return "setup" if tenant["require_mfa"] else None
+    return ("setup" if tenant["require_mfa"] else None), []

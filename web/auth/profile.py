@@ -15,7 +15,7 @@ from litestar.exceptions import ClientException, NotAuthorizedException
 from runtime import db
 from runtime.errors import CodedError, ErrorCode
 from web import audit
-from web.auth import links, mfa, recovery
+from web.auth import links, mfa, recovery, webauthn
 from web.auth import repository as repo
 from web.auth.controller import session_response
 from web.auth.guards import requires_authenticated
@@ -116,7 +116,7 @@ class ProfileService:
         """Turn the second factor off (password required; refused where the tenant requires it)."""
         await self._check_password(password)
         _, tenant, _ = await self.mfa_status()
-        if tenant["require_mfa"]:
+        if tenant["require_mfa"] and not await webauthn.has_passkeys(self.me.id, self.me.tenant_id):
             raise CodedError(ErrorCode.MFA_REQUIRED, "Your workspace requires a second factor.", 403)
         await mfa.disable(self.me.id, self.me.tenant_id, self.ip)
 

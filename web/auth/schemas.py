@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -137,6 +138,8 @@ class MfaChallengeOut(msgspec.Struct):
     kind: str
     mfa_token: str
     expires_in: int
+    factors: list[str] = []
+    """For `verify`: the factors the account has, `totp` and/or `passkey`."""
 
 
 class MfaVerifyIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -146,6 +149,27 @@ class MfaVerifyIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class MfaTokenIn(msgspec.Struct, forbid_unknown_fields=True):
     mfa_token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class PasskeyRegisterIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The new credential as `PublicKeyCredential.toJSON()` gives it, and a name for it."""
+
+    credential: dict[str, Any]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class PasskeyLoginIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The MFA challenge token and the assertion (`PublicKeyCredential.toJSON()`)."""
+
+    mfa_token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    credential: dict[str, Any]
+
+
+class PasskeyOut(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
 
 
 class MfaCodeIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -15,7 +15,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from runtime import db
 from runtime.settings import get_settings
 from web import audit
-from web.auth import recovery
+from web.auth import recovery, webauthn
 from web.auth import repository as repo
 from web.auth.identity import SIGN_IN_STATUSES
 from web.auth.passwords import hash_password, needs_rehash, verify_password
@@ -170,7 +170,8 @@ async def rotate(refresh: str) -> tuple[dict[str, Any], str, int, str]:
     if not user["mfa_enabled"]:
         async with db.scope(user["tenant_id"]):
             tenant = one(await repo.tenant_by_id(user["tenant_id"]))
-        if tenant["require_mfa"]:  # required after this session began: sign in again, enrol
+        if tenant["require_mfa"] and not await webauthn.has_passkeys(user["id"], user["tenant_id"]):
+            # required after this session began: sign in again, enrol
             raise NotAuthorizedException("Your workspace requires a second factor; sign in again.")
     access, expires_in, new = await start_session(user, family_id=row["family_id"])
     return user, access, expires_in, new

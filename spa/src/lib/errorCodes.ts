@@ -66,6 +66,7 @@ export const ERROR_CODES = [
   "invalid_token",
   "invalid_mfa_code",
   "mfa_required",
+  "passkey_refused",
   "oidc_state_invalid",
   "oidc_failed",
   "oidc_email_unverified",

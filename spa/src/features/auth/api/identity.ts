@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "@/lib/api/client";
 import { setToken } from "@/lib/auth/session";
 import { meKey } from "@/lib/auth/me";
+import { createPasskey, getPasskey } from "@/features/auth/lib/webauthn";
 
 export type LoginOut = Schemas["LoginOut"];
 export type Challenge = Schemas["MfaChallengeOut"];
@@ -45,6 +46,18 @@ export function useMfaLoginSetup() {
 export function useMfaLoginConfirm() {
   return useMutation({
     mutationFn: async (body: Schemas["MfaVerifyIn"]) => unwrap(await api.POST("/api/v1/auth/mfa/confirm", { body })),
+  });
+}
+
+/** Second step with a passkey: request options for the challenge, the browser's dialog,
+ * then the assertion for a session. */
+export function usePasskeyLogin() {
+  return useMutation({
+    mutationFn: async (mfa_token: string) => {
+      const options = unwrap(await api.POST("/api/v1/auth/mfa/webauthn/login/begin", { body: { mfa_token } }));
+      const credential = await getPasskey(options);
+      return unwrap(await api.POST("/api/v1/auth/mfa/webauthn/login/complete", { body: { mfa_token, credential } }));
+    },
   });
 }
 
@@ -112,6 +125,23 @@ export const useMfaConfirm = () =>
   useInvalidating(async (code: string) => unwrap(await api.POST("/api/v1/me/mfa/confirm", { body: { code } })), [mfaKey, meKey]);
 export const useMfaDisable = () =>
   useInvalidating(async (password: string) => unwrap(await api.POST("/api/v1/me/mfa/disable", { body: { password } })), [mfaKey, meKey]);
+
+export type Passkey = Schemas["PasskeyOut"];
+const passkeysKey = ["me", "passkeys"] as const;
+export const usePasskeys = () =>
+  useQuery({ queryKey: passkeysKey, queryFn: async () => unwrap(await api.GET("/api/v1/auth/mfa/webauthn/credentials")) });
+export const useAddPasskey = () =>
+  useInvalidating(async (name: string) => {
+    const options = unwrap(await api.POST("/api/v1/auth/mfa/webauthn/register/begin"));
+    const credential = await createPasskey(options);
+    return unwrap(await api.POST("/api/v1/auth/mfa/webauthn/register/complete", { body: { credential, name } }));
+  }, [passkeysKey, mfaKey]);
+export const useRemovePasskey = () =>
+  useInvalidating(
+    async (credential_id: string) =>
+      unwrap(await api.DELETE("/api/v1/auth/mfa/webauthn/credentials/{credential_id}", { params: { path: { credential_id } } })),
+    [passkeysKey, mfaKey],
+  );
 
 // --- the tenant admin's access page --------------------------------------------------------
 

@@ -25,7 +25,8 @@ function challengeFromHash(): Challenge | null {
   const kind = hash.get("kind");
   if (!token || (kind !== "verify" && kind !== "setup")) return null;
   window.history.replaceState(null, "", window.location.pathname);
-  return { mfa_required: true, kind, mfa_token: token, expires_in: 300 };
+  const factors = (hash.get("factors") ?? "totp").split(",").filter(Boolean);
+  return { mfa_required: true, kind, mfa_token: token, expires_in: 300, factors };
 }
 
 export function LoginPage() {

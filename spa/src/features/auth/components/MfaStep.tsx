@@ -5,7 +5,8 @@ import { CopyButton } from "@/components/ui/CopyButton";
 import { TextField } from "@/components/ui/Field";
 import { ApiError } from "@/lib/api/client";
 import { QrCode } from "@/features/auth/components/QrCode";
-import { useMfaLoginConfirm, useMfaLoginSetup, useMfaVerify, type Challenge, type LoginOut } from "@/features/auth/api/identity";
+import { useMfaLoginConfirm, useMfaLoginSetup, useMfaVerify, usePasskeyLogin, type Challenge, type LoginOut } from "@/features/auth/api/identity";
+import { passkeyProblem, passkeysSupported } from "@/features/auth/lib/webauthn";
 
 const codeProblem = (e: Error) => (e instanceof ApiError && e.status === 401 ? "That code is wrong, expired or already used." : e.message);
 
@@ -51,10 +52,8 @@ export function Enrol({ secret, uri, busy, error, onCode }: { secret: string; ur
 
 /** The second step of a sign-in: a code, or setting up the factor the workspace requires. */
 export function MfaStep({ challenge, onSession }: { challenge: Challenge; onSession: (out: LoginOut) => void }) {
-  const verify = useMfaVerify();
   const setup = useMfaLoginSetup();
   const confirm = useMfaLoginConfirm();
-  const [code, setCode] = useState("");
   const [codes, setCodes] = useState<{ list: string[]; session: LoginOut } | null>(null);
   const mfa_token = challenge.mfa_token;
 
@@ -81,16 +80,41 @@ export function MfaStep({ challenge, onSession }: { challenge: Challenge; onSess
       />
     );
   }
+  return <Verify challenge={challenge} onSession={onSession} />;
+}
+
+/** A code, or (when the account has one) a passkey. */
+function Verify({ challenge, onSession }: { challenge: Challenge; onSession: (out: LoginOut) => void }) {
+  const verify = useMfaVerify();
+  const passkey = usePasskeyLogin();
+  const [code, setCode] = useState("");
+  const mfa_token = challenge.mfa_token;
+  const factors = challenge.factors ?? ["totp"];
+  const canPasskey = factors.includes("passkey") && passkeysSupported();
+  const hasTotp = factors.includes("totp");
   const submit = (e: FormEvent) => {
     e.preventDefault();
     verify.mutate({ mfa_token, code: code.trim() }, { onSuccess: onSession });
   };
   return (
-    <form onSubmit={submit} noValidate>
-      <p>Enter the code from your authenticator app, or one of your recovery codes.</p>
-      <TextField label="Authentication code" name="code" autoComplete="one-time-code" required value={code} onChange={(e) => setCode(e.target.value)} />
-      {verify.error ? <Alert tone="error">{codeProblem(verify.error)}</Alert> : null}
-      <Button type="submit" variant="primary" busy={verify.isPending} className="wide" disabled={!code.trim()}>Verify</Button>
-    </form>
+    <div className="stack">
+      {canPasskey ? (
+        <div className="stack">
+          <p>Use the passkey you added to this account.</p>
+          {passkey.error ? <Alert tone="error">{passkeyProblem(passkey.error)}</Alert> : null}
+          <Button variant="primary" className="wide" busy={passkey.isPending} onClick={() => passkey.mutate(mfa_token, { onSuccess: onSession })}>
+            Use a passkey
+          </Button>
+        </div>
+      ) : null}
+      {hasTotp || !canPasskey ? (
+        <form onSubmit={submit} noValidate>
+          <p>{canPasskey ? "Or enter" : "Enter"} the code from your authenticator app, or one of your recovery codes.</p>
+          <TextField label="Authentication code" name="code" autoComplete="one-time-code" required value={code} onChange={(e) => setCode(e.target.value)} />
+          {verify.error ? <Alert tone="error">{codeProblem(verify.error)}</Alert> : null}
+          <Button type="submit" variant={canPasskey ? "ghost" : "primary"} busy={verify.isPending} className="wide" disabled={!code.trim()}>Verify</Button>
+        </form>
+      ) : null}
+    </div>
   );
 }

@@ -14,10 +14,15 @@ import {
   useMfaDisable,
   useMfaSetup,
   useMfaStatus,
+  useAddPasskey,
+  usePasskeys,
+  useRemovePasskey,
   useRename,
   useResendVerification,
 } from "@/features/auth/api/identity";
 import { Enrol, RecoveryCodes } from "@/features/auth/components/MfaStep";
+import { passkeyProblem, passkeysSupported } from "@/features/auth/lib/webauthn";
+import { formatDate } from "@/lib/format";
 
 const wrongPassword = (e: Error) => (e instanceof ApiError && e.status === 401 ? "The current password is not correct." : e.message);
 
@@ -140,6 +145,54 @@ function MfaCard() {
   );
 }
 
+/** Passkeys: a second factor beside (or instead of) the authenticator app. */
+function PasskeysCard() {
+  const list = usePasskeys();
+  const add = useAddPasskey();
+  const remove = useRemovePasskey();
+  const [name, setName] = useState("");
+  const supported = passkeysSupported();
+  const count = list.data?.length ?? 0;
+  return (
+    <Card title="Passkeys" actions={list.data ? <Badge tone={count ? "good" : "neutral"}>{count ? `${count} added` : "none"}</Badge> : undefined}>
+      {list.error ? <QueryError error={list.error} /> : null}
+      <p>A passkey (your device's fingerprint, face or PIN, or a security key) can be used instead of an app code at sign-in.</p>
+      {list.data && list.data.length ? (
+        <ul className="passkeys" aria-label="Your passkeys">
+          {list.data.map((p) => (
+            <li key={p.id}>
+              <span>
+                <strong>{p.name}</strong>
+                <br />
+                <span className="meta">Added {formatDate(p.created_at)} · {p.last_used_at ? `last used ${formatDate(p.last_used_at)}` : "not used yet"}</span>
+              </span>
+              <Button variant="danger" busy={remove.isPending && remove.variables === p.id} onClick={() => remove.mutate(p.id)} aria-label={`Remove passkey ${p.name}`}>
+                Remove
+              </Button>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {remove.error ? <Alert tone="error">{remove.error.message}</Alert> : null}
+      {supported ? (
+        <form
+          className="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            add.mutate(name.trim(), { onSuccess: () => setName("") });
+          }}
+        >
+          <TextField label="Passkey name" name="passkey_name" placeholder="e.g. My laptop" maxLength={100} required value={name} onChange={(e) => setName(e.target.value)} />
+          <Button type="submit" variant="primary" busy={add.isPending} disabled={!name.trim()}>Add a passkey</Button>
+        </form>
+      ) : (
+        <Alert tone="info">This browser cannot create passkeys.</Alert>
+      )}
+      {add.error ? <Alert tone="error">{passkeyProblem(add.error)}</Alert> : null}
+    </Card>
+  );
+}
+
 export function ProfilePage() {
   const me = useMe();
   if (me.error) return <QueryError error={me.error} />;
@@ -153,6 +206,7 @@ export function ProfilePage() {
         <EmailCard email={user.email} verified={user.is_verified} />
         <PasswordCard />
         <MfaCard />
+        <PasskeysCard />
       </div>
     </>
   );
