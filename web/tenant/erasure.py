@@ -51,9 +51,15 @@ SECRET_COLUMNS: dict[str, list[str]] = {
     "api_keys": ["key_hash"],
     "channels": ["credentials"],  # bot tokens and app secrets, encrypted but still secrets
 }
-NOT_EXPORTED = ("refresh_tokens", "rate_counters", "account_tokens", "mfa_recovery_codes")
-"""Login tokens, mailed-link tokens and recovery codes (secrets, hashed or not) and hourly
-counters (not the tenant's data, only our bookkeeping)."""
+NOT_EXPORTED = (
+    "refresh_tokens",
+    "rate_counters",
+    "account_tokens",
+    "mfa_recovery_codes",
+    "webauthn_challenges",
+)
+"""Login tokens, mailed-link tokens and recovery codes (secrets, hashed or not), hourly
+counters and five-minute passkey ceremonies (not the tenant's data, only our bookkeeping)."""
 
 TOMBSTONE_NAME = "Deleted workspace"
 
