@@ -13,12 +13,12 @@ import aio_pika
 import httpx
 import pytest
 
+from actors.progress import USAGE_NAMESPACE
 from helpers.api import ApiUser, member, register
 from helpers.dead_letters import correlation_in
 from helpers.eventually import eventually
 from helpers.fake_llm import FakeLLM
 from helpers.platform import AMQP_URL, Platform, UsageTap, fake_reply, running_platform
-from actors.progress import USAGE_NAMESPACE
 from runtime.messages import StreamEvent, decode
 
 WAIT = 30.0
@@ -735,7 +735,8 @@ async def test_a_knowledge_search_node_feeds_an_llm_node_and_bills_its_embedding
     helper = await agent(admin)
     stranger = await agent(admin)
     faq = await uploaded(admin, "faq.md", f"# Refunds\n\nRefunds are paid within {word} days.\n".encode())
-    await uploaded(admin, "other.md", f"# Parking\n\nThe {word} car park is closed.\n".encode(), stranger["id"])
+    parking = f"# Parking\n\nThe {word} car park is closed.\n".encode()
+    await uploaded(admin, "other.md", parking, stranger["id"])
     r = await admin.put(f"/api/v1/agents/{helper['id']}/documents", json={"document_ids": [faq["id"]]})
     assert r.status_code == 200, r.text
     search = {
@@ -765,7 +766,7 @@ async def test_a_knowledge_search_node_feeds_an_llm_node_and_bills_its_embedding
     ):
         nodes = [broken if n["id"] == "search" else n for n in structure["nodes"]]
         problems = await _refused(admin, {**structure, "nodes": nodes})
-        assert {"node": "search", "field": field} in [{"node": p["node"], "field": p["field"]} for p in problems]
+        assert ("search", field) in [(p["node"], p["field"]) for p in problems]
     workflow = await create(admin, structure)
     async with UsageTap(platform.env["HB_AMQP_PREFIX"]) as usage:
         run_id = await start_run(admin, workflow["id"], {"jd": f"refund {word}", "candidates": []})
