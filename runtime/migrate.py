@@ -18,6 +18,7 @@ from runtime.settings import get_settings
 os.environ.setdefault("PICCOLO_CONF", "runtime.piccolo_conf")
 log = logging.getLogger("hirebuddha.migrate")
 
+
 async def create_database_if_missing(url: str) -> bool:
     """Create the database named in `url` when it does not exist; True when created."""
     parts = urlsplit(url)
