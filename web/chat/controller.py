@@ -37,10 +37,15 @@ async def chat_socket(socket: WebSocket, session_id: uuid.UUID) -> None:
         await socket.send_text(p.encode(p.Error("not_found", "Session not found.")))
         await socket.close(code=p.CLOSE_NOT_FOUND, reason="session not found")
         return
+    agent_id, workflow_id = target.agent_id, target.workflow_id
+    del target  # this frame lives as long as the socket: keep only what the connection needs
+    # Nothing reads the handshake headers once the caller is known; an idle socket need not
+    # keep them (10,000 idle sockets per process, issue 11).
+    socket.scope["headers"] = []
     state = socket.app.state
     wait_s = state.settings.http.chat_queue_wait_s
     await ChatConnection(
-        socket, me, session_id, target.agent_id, state.relay, state.bus, wait_s, target.workflow_id
+        socket, me, session_id, agent_id, state.relay, state.bus, wait_s, workflow_id
     ).serve()
 
 

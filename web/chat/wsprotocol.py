@@ -6,8 +6,8 @@ handshake; only what an idle socket keeps is smaller:
 
 - the incoming-event queue and the "writable" flag hold a future only while someone waits
   (asyncio.Queue keeps three deques and asyncio.Event one, ~3 KB per socket);
-- the handshake's request and response (their header structures, ~4 KB) are dropped once
-  the handshake is answered: nothing reads them afterwards.
+- the handshake's request and response (their header structures, ~4 KB) are emptied and
+  dropped once the handshake is answered: nothing reads them afterwards.
 """
 
 from __future__ import annotations
@@ -125,7 +125,11 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     async def send(self, message: Any) -> None:
         await super().send(message)
         if self.handshake_complete and getattr(self, "response", None) is not None:
-            # Answered (accepted or refused): the handshake objects are not read again.
+            # Answered (accepted or refused): the handshake objects are not read again. The
+            # request stays referenced by websockets' suspended parser (a local of
+            # ServerProtocol.parse), so its headers are emptied rather than only let go.
+            self.request.headers.clear()
+            self.response.headers.clear()
             self.request = self.response = None  # type: ignore[assignment]
 
 
