@@ -86,7 +86,8 @@ async def test_the_app_admin_edits_a_tier_and_erases_a_tenant_after_confirming(
             await expect(confirm).to_be_disabled()
             await t.page.get_by_label("Type the workspace's name to confirm").fill(name)
             await confirm.click()
-            await expect(t.page.get_by_text(f"Deleted {name}.")).to_be_visible()
+            # Erasure deletes every table's rows of the tenant: seconds when the suite is busy.
+            await expect(t.page.get_by_text(f"Deleted {name}.")).to_be_visible(timeout=30_000)
             await expect(t.page.get_by_role("row").filter(has_text="Deleted workspace").first).to_be_visible()
             await assert_contrast(t)
             t.assert_clean()
@@ -116,7 +117,7 @@ async def test_a_chat_message_waiting_for_a_slot_shows_its_place_in_line(browser
         await t.page.get_by_role("button", name="Start chat").click()
         await expect(t.page.locator("[data-socket=open]")).to_be_visible()
         composer = t.page.get_by_label("Message")
-        await composer.fill("[[reply:3000]]")
+        await composer.fill("[[reply:30000]]")  # a minute at the fake LLM's pace: until Stop
         await composer.press("Enter")
         first = t.page.locator("article.msg-assistant").last
         await expect(first.locator(".md")).to_contain_text("tok5 ")
@@ -133,7 +134,7 @@ async def test_a_chat_message_waiting_for_a_slot_shows_its_place_in_line(browser
             await expect(waiting.get_by_role("status")).to_contain_text("number 1 in line")
             await no_horizontal_scroll(other)
             await other.shot("chat-queued-phone")
-            # The first reply frees the slot. Its 3,000 tokens stream all along, so the phone
+            # The first reply frees the slot. Its tokens stream all along, so the phone
             # page scrolls under the pointer at every frame and a pointer click never finds the
             # button still: dispatch the click to the button itself.
             await t.page.get_by_role("button", name="Stop").dispatch_event("click")
