@@ -98,6 +98,12 @@ def main(argv: list[str] | None = None) -> None:
         log_level="warning",
         access_log=False,
         ws_max_size=1 << 20,
+        # The chat socket stack the web process runs (runtime/cli.py `cmd_web`), so the floor
+        # pays no more per frame than we do: our sans-I/O protocol, no per-message deflate
+        # (a negotiating client made the floor compress every delta), no server pings.
+        ws="web.chat.wsprotocol:LeanWebSocketProtocol",
+        ws_per_message_deflate=False,
+        ws_ping_interval=None,
     )
 
 
