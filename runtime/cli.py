@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hirebuddha", description="Hirebuddha agent runtime")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="migrate, seed on first run, run web + actors + ledger")
-    up.add_argument("--actors", type=int, help="actors processes (default: one per core)")
+    up.add_argument("--actors", type=int, help="actors processes (default: one per core but one)")
     up.set_defaults(func=cmd_up)
     web = sub.add_parser("web", help="the Litestar web process")
     web.add_argument("--host")

@@ -49,7 +49,7 @@ class Params:
     rest_rate: float = 500.0
     rest_seconds: float = 20.0
     actors: int = 0
-    """Actors processes of the main layout; 0: `hirebuddha up`'s default (one per core)."""
+    """Actors processes of the main layout; 0: `hirebuddha up`'s default (one per core but one)."""
     scaling: bool = True
     """streams: also run with 1, 2 and N actors processes (tokens/s and CPU per layout)."""
     quick: bool = False
@@ -107,7 +107,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--peer", help="litellm: a peer gateway beside Hirebuddha in one run (tools/bench/peer.py)"
     )
-    p.add_argument("--actors", type=int, help="actors processes (default: hirebuddha up's, one per core)")
+    p.add_argument("--actors", type=int, help="actors processes (default: hirebuddha up's)")
     p.add_argument("--no-scaling", action="store_true", help="streams: skip the 1/2/N actors runs")
     return p.parse_args(argv)
 
