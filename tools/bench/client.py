@@ -14,9 +14,10 @@ from typing import Any
 
 import httpx
 import msgspec
-import websockets
 
+from tools.bench import wsclient
 from tools.bench.stack import ADMIN_PASSWORD
+from tools.bench.wsclient import LeanWebSocket
 
 API = "/api/v1"
 MODEL = "bench-fake"
@@ -171,28 +172,56 @@ class Chat:
         return [(b - a) * 1000 for a, b in zip(self.deltas, self.deltas[1:], strict=False)]
 
 
-class ChatSocket:
-    """An authenticated chat WebSocket (first-frame auth, then `ready`)."""
+class _Frame(msgspec.Struct):
+    """The fields of a server frame the bench reads (the rest are skipped while decoding)."""
 
-    def __init__(self, ws: Any) -> None:
+    type: str = ""
+    execution_id: str | None = None
+    text: str = ""
+    code: str | None = None
+    message: str | None = None
+    error: Any = None
+
+
+_decode_frame = msgspec.json.Decoder(_Frame).decode
+
+
+class ChatSocket:
+    """An authenticated chat WebSocket (first-frame auth, then `ready`), on the bench's lean
+    client (tools/bench/wsclient.py): frames are handled as they are read, no await each."""
+
+    def __init__(self, ws: LeanWebSocket) -> None:
         self.ws = ws
 
     @classmethod
     async def open(cls, url: str, token: str, within: float = 30) -> ChatSocket:
-        ws = await websockets.connect(
-            url, compression=None, max_size=1 << 22, open_timeout=within, ping_interval=None
-        )
+        ws = await wsclient.connect(url, within)
+        ready: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+        def first(message: bytes, at: float) -> None:
+            if not ready.done():
+                ready.set_result(message)
+
+        ws.handler = first
         try:
-            await ws.send(_encode({"type": "auth", "token": token}).decode())
+            ws.send_text(_encode({"type": "auth", "token": token}))
             async with asyncio.timeout(within):
-                ready = _decode(await ws.recv())
+                waits: list[asyncio.Future[Any]] = [ready, ws.closed]
+                done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if ready not in done:
+                raise SetupError("the chat socket closed before it was ready")
+            frame = _decode(ready.result())
         except BaseException:
             await ws.close()
             raise
-        if ready.get("type") != "ready":
+        if frame.get("type") != "ready":
             await ws.close()
-            raise SetupError(f"expected a ready frame, got {ready}")
+            raise SetupError(f"expected a ready frame, got {frame}")
         return cls(ws)
+
+    @property
+    def is_open(self) -> bool:
+        return self.ws.is_open
 
     async def close(self) -> None:
         await self.ws.close()
@@ -200,40 +229,45 @@ class ChatSocket:
     async def chat(self, content: str, within: float = 120) -> Chat:
         """Send one message; collect its deltas until the final frame."""
         result = Chat(sent=time.perf_counter())
-        await self.ws.send(
-            _encode({"type": "message", "content": content, "client_id": secrets.token_hex(8)}).decode()
-        )
-        execution = None
+        finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         parts: list[str] = []
+
+        def on_frame(message: bytes, now: float) -> None:
+            if finished.done():
+                return
+            frame = _decode_frame(message)
+            kind = frame.type
+            if kind == "error":
+                result.error = f"{frame.code}: {frame.message}"
+                finished.set_result(None)
+                return
+            if kind == "execution.started" and result.execution is None:
+                result.execution = frame.execution_id
+            if frame.execution_id != result.execution:
+                return
+            if kind == "delta":
+                if result.first_delta is None:
+                    result.first_delta = now
+                result.deltas.append(now)
+                parts.append(frame.text)
+            elif kind in ("execution.completed", "execution.failed", "execution.cancelled"):
+                result.done, result.final = now, kind
+                if kind != "execution.completed":
+                    result.error = str(frame.error or kind)
+                finished.set_result(None)
+
+        self.ws.handler = on_frame
+        self.ws.send_text(_encode({"type": "message", "content": content, "client_id": secrets.token_hex(8)}))
         try:
             async with asyncio.timeout(within):
-                while True:
-                    raw = await self.ws.recv()
-                    now = time.perf_counter()
-                    frame = _decode(raw)
-                    kind = frame.get("type")
-                    if kind == "error":
-                        result.error = f"{frame.get('code')}: {frame.get('message')}"
-                        return result
-                    if kind == "execution.started" and execution is None:
-                        execution = result.execution = frame["execution_id"]
-                    if frame.get("execution_id") != execution:
-                        continue
-                    if kind == "delta":
-                        if result.first_delta is None:
-                            result.first_delta = now
-                        result.deltas.append(now)
-                        parts.append(frame["text"])
-                    elif kind in ("execution.completed", "execution.failed", "execution.cancelled"):
-                        result.done, result.final = now, kind
-                        if kind != "execution.completed":
-                            result.error = str(frame.get("error") or kind)
-                        return result
+                await asyncio.wait([finished, self.ws.closed], return_when=asyncio.FIRST_COMPLETED)
+            if not finished.done():
+                result.error = "closed"
         except TimeoutError:
             result.error = "timeout"
-            return result
         finally:
             result.text = "".join(parts)
+        return result
 
 
 class RawHttp:

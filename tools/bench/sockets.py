@@ -29,7 +29,7 @@ async def run_sockets(
     opened_s = time.perf_counter() - started
     try:
         held = await _settled_rss(pid, 2.0)
-        alive = sum(s.ws.state.name == "OPEN" for s in sockets)
+        alive = sum(s.is_open for s in sockets)
     finally:
         progress.phase(f"sockets [{target.name}] closing {k}")
         await close_sockets(sockets)
