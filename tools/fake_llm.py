@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import uvicorn
-from litestar import Litestar, Request, get, post
-from litestar.response import Response, Stream
+import uvloop
+from litestar import Litestar, Request, asgi, get, post
+from litestar.response import Response
+from litestar.types import Receive, Scope, Send
 
 from actors.providers.demo import EMBEDDING_DIMENSIONS, demo_embedding
 from tools.fake_llm_replies import Plan, Shapes, plan_for
@@ -64,8 +66,64 @@ class Pace:
     ttft_ms: float = 0.0
 
 
+_encode = msgspec.json.Encoder().encode
+_SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+]
+
+
 def _sse(obj: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
+    return b"data: " + _encode(obj) + b"\n\n"
+
+
+async def _read_json(receive: Receive) -> dict[str, Any] | None:
+    """The request body as a JSON object, or None when it is not one."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    try:
+        body = msgspec.json.decode(b"".join(chunks))
+    except msgspec.DecodeError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+async def _respond(send: Send, status: int, body: dict[str, Any]) -> None:
+    payload = _encode(body)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload, "more_body": False})
+
+
+async def _stream(send: Send, receive: Receive, events: AsyncIterator[bytes]) -> None:
+    """Write `events` as a chunked SSE body. The client going away cancels the stream at
+    whatever it awaits (pacing, a hang): one watcher per stream, nothing per token."""
+    this = asyncio.current_task()
+    assert this is not None
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        this.cancel()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+        async for chunk in events:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except asyncio.CancelledError:
+        if not watcher.done():
+            raise  # cancelled from outside (shutdown), not by the client leaving
+        await events.aclose()  # type: ignore[attr-defined]
+    finally:
+        watcher.cancel()
 
 
 async def _events(
@@ -105,27 +163,37 @@ def create_app(pace: Pace | None = None, stats: FakeLLMStats | None = None) -> L
     stats = stats or FakeLLMStats()
     seen: dict[str, int] = {}  # requests per last user message, for `[[flaky:N]]`
 
-    @post("/v1/chat/completions", status_code=200)
-    async def chat_completions(request: Request) -> Response[Any] | Stream:
+    @asgi("/v1/chat/completions", is_mount=False, copy_scope=False)
+    async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
+        # A plain ASGI handler rather than a Litestar route with a `Stream` response: the
+        # fake provider shares the bench machine's cores with what is measured, and Litestar's
+        # streaming response (a task group per stream, wrappers per chunk) cost more per
+        # token than the rest of it (py-spy, README "Performance").
+        if scope.get("method") != "POST":
+            await _respond(send, 405, {"error": {"message": "POST only"}})
+            return
         await stats.bump("requests")
-        body = await request.json()
-        plan = plan_for(body, request.headers.get("x-fake-llm", ""))
+        body = await _read_json(receive)
+        if body is None:
+            await _respond(send, 400, {"error": {"message": "the body is not a JSON object"}})
+            return
+        headers = dict(scope["headers"])
+        plan = plan_for(body, headers.get(b"x-fake-llm", b"").decode("latin-1"))
         shapes = Shapes(str(body.get("model", "fake")))
         if plan.flaky:
             seen[plan.key] = seen.get(plan.key, 0) + 1
             if seen[plan.key] <= plan.flaky:
-                return Response(shapes.error(500), status_code=500)
+                await _respond(send, 500, shapes.error(500))
+                return
         if plan.fail_status is not None:
-            return Response(shapes.error(plan.fail_status), status_code=plan.fail_status)
+            await _respond(send, plan.fail_status, shapes.error(plan.fail_status))
+            return
         if not body.get("stream"):
             await asyncio.sleep(pace.ttft_ms / 1000)
-            return Response(shapes.completion(plan))
+            await _respond(send, 200, shapes.completion(plan))
+            return
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        return Stream(
-            _events(plan, shapes, pace, include_usage, stats),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache"},
-        )
+        await _stream(send, receive, _events(plan, shapes, pace, include_usage, stats))
 
     @post("/v1/embeddings", status_code=200)
     async def embeddings(request: Request) -> Response[Any]:
@@ -217,8 +285,9 @@ async def serve(
 def run(
     host: str = "127.0.0.1", port: int = 8100, tokens_per_second: float = 0.0, ttft_ms: float = 0.0
 ) -> None:
-    """Blocking `serve`."""
-    asyncio.run(serve(host, port, tokens_per_second, ttft_ms))
+    """Blocking `serve`, on uvloop like our own processes: the fake provider shares the
+    machine's cores with what the bench measures, so it should cost as little as it can."""
+    uvloop.run(serve(host, port, tokens_per_second, ttft_ms))
 
 
 def main(argv: list[str] | None = None) -> None:
