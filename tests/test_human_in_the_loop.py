@@ -8,6 +8,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ import websockets
 from conftest import start_web
 from helpers.api import ApiUser, member, register
 from helpers.chat_fixtures import fake_agent, open_session
+from helpers.eventually import eventually
 from helpers.fake_llm import FakeLLM
 from helpers.platform import Platform, UsageTap, chat, delta_text, running_platform
 
@@ -321,6 +323,43 @@ async def test_the_co_pilot_drafts_for_the_person_only_and_is_metered(
     assert row["source"] == "copilot" and row["session_id"] is None and row["status"] == "completed"
     history = (await user.get(f"/api/v1/sessions/{session}/messages")).json()
     assert draft["text"] not in [m["content"] for m in history]
+
+
+async def test_a_draft_nobody_will_send_is_cancelled_on_hand_back_and_on_leaving(
+    platform: Platform, admin: ApiUser, people: dict[str, ApiUser]
+) -> None:
+    user, support = people["user"], people["support"]
+    bot = await fake_agent(admin)
+    session = await open_session(user, bot["id"])
+
+    async def status(execution_id: str, want: str) -> None:
+        async def row() -> dict[str, Any]:
+            return (await admin.get(f"/api/v1/executions/{execution_id}")).json()
+
+        ended = await eventually(row, lambda r: r["status"] == want, f"draft {execution_id} {want}")
+        assert ended["source"] == "copilot"
+
+    assert (await support.post(f"/api/v1/sessions/{session}/takeover")).status_code == 200
+    async with chat(platform, session, user.token) as end, chat(platform, session, support.token) as person:
+        # A long draft: the conversation asks the fake LLM for 30,000 tokens.
+        await end.send({"type": "message", "content": "tell me everything [[reply:30000]]", "client_id": "u"})
+        await person.until("message")
+        await person.send({"type": "draft"})
+        handed = await person.until("draft.started")
+        await person.until("draft.delta")
+        assert (await support.post(f"/api/v1/sessions/{session}/handback")).status_code == 200
+        failed = await person.until("draft.failed", "draft.completed")
+        assert failed["type"] == "draft.failed" and failed["draft_id"] == handed["draft_id"], failed
+        assert failed["error"]["code"] == "cancelled"
+    await status(handed["draft_id"], "cancelled")
+
+    assert (await support.post(f"/api/v1/sessions/{session}/takeover")).status_code == 200
+    async with chat(platform, session, support.token) as person:
+        await person.send({"type": "draft"})
+        left = await person.until("draft.started")
+        await person.until("draft.delta")
+    # The person's socket closed mid-draft: the draft stops too.
+    await status(left["draft_id"], "cancelled")
 
 
 async def test_the_agents_escalate_to_human_tool_reaches_the_inbox_and_the_mailbox(

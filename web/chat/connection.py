@@ -39,6 +39,7 @@ from runtime.messages import (
     ExecutionFailed,
     ExecutionRestarted,
     ExecutionStarted,
+    HumanLeft,
     InboxChanged,
     SessionEventBase,
     StreamEvent,
@@ -171,6 +172,11 @@ class ChatConnection:
             self._draft_event(event)
             return
         if isinstance(event, SessionEventBase):  # a person in the conversation: no seq to dedupe
+            if isinstance(event, HumanLeft) and event.user_id == self.me.id and self.drafts:
+                # Handed back: nobody will send these drafts; stop paying for them.
+                task = asyncio.get_running_loop().create_task(self._cancel_drafts())
+                _UNBINDS.add(task)
+                task.add_done_callback(_UNBINDS.discard)
             if event.for_user is None or event.for_user == self.me.id:
                 self.send(frame or p.frame_of(event))
             return
@@ -274,6 +280,7 @@ class ChatConnection:
             await self.relay.unsubscribe(self.session_id, self)
             for draft_id in list(self.drafts):
                 await self.relay.unsubscribe_key(execution_key(draft_id), self)
+            await self._cancel_drafts()
             await self._abandon_waiting()
             # Let queued frames (an error, a final state) leave before the socket goes.
             if not self.closed:
@@ -349,6 +356,15 @@ class ChatConnection:
             await self.relay.unsubscribe_key(key, self)
             raise
         self.send(p.DraftStartedFrame(draft_id))
+
+    async def _cancel_drafts(self) -> None:
+        """Cancel this socket's drafts still running: the person handed the conversation back
+        or left, so nobody will read them (docs/human-in-the-loop.md)."""
+        for draft_id in list(self.drafts):
+            try:
+                await execution_bus.cancel(self.bus, self.me, draft_id, reason="abandoned")
+            except Exception:  # best effort: the draft runs to its end and is metered
+                log.warning("could not cancel the abandoned draft %s", draft_id)
 
     def _forget_draft(self, draft_id: uuid.UUID) -> None:
         if isinstance(self.drafts, set):
