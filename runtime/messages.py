@@ -403,6 +403,8 @@ class StoredResult(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     def chunks(self) -> list[str]:
         """Texts of the deltas as they were streamed (`chunks()[i]` is seq `i + 1`)."""
+        if not self.seq_ends:  # nothing was streamed (a workflow run, a reply of tool calls only)
+            return []
         starts = [0, *self.seq_ends[:-1]]
         return [self.text[a:b] for a, b in zip(starts, self.seq_ends, strict=True)]
 

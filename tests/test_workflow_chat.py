@@ -50,13 +50,16 @@ async def session_on(who: ApiUser, workflow_id: str) -> str:
     return str(r.json()["id"])
 
 
-async def chat(platform: Platform, who: ApiUser, session_id: str, content: str) -> list[dict[str, Any]]:
+async def chat(
+    platform: Platform, who: ApiUser, session_id: str, content: str, client_id: str | None = None
+) -> list[dict[str, Any]]:
     """Send one message; every frame up to the first execution's end (or an error)."""
     url = f"{platform.ws_base}/sessions/{session_id}/ws"
     frames: list[dict[str, Any]] = []
+    client_id = client_id or str(uuid.uuid4())
     async with websockets.connect(url) as ws:
         await ws.send(json.dumps({"type": "auth", "token": who.token}))
-        await ws.send(json.dumps({"type": "message", "content": content, "client_id": str(uuid.uuid4())}))
+        await ws.send(json.dumps({"type": "message", "content": content, "client_id": client_id}))
         async with asyncio.timeout(WAIT):
             async for raw in ws:
                 frames.append(json.loads(raw))
@@ -106,6 +109,24 @@ async def test_a_message_runs_the_workflow_and_streams_its_nodes_over_the_sessio
     assert [(m["role"], m["execution_id"]) for m in history] == [("user", run_id), ("assistant", run_id)]
     assert history[0]["content"] == "a senior welder"
     assert history[1]["content"] == fake_reply(120)  # a lone text output reads as text
+
+
+async def test_a_retried_send_gets_the_same_run_not_a_second_one(platform: Platform, admin: ApiUser) -> None:
+    session_id = await session_on(admin, await workflow(admin, ONE_FIELD))
+    first = await chat(platform, admin, session_id, "a welder", client_id="same-send")
+    # The client did not see the answer (say its connection dropped) and sends again.
+    again = await chat(platform, admin, session_id, "a welder", client_id="same-send")
+    runs = [
+        next(f["execution_id"] for f in frames if f["type"] == "execution.started")
+        for frames in (first, again)
+    ]
+    assert runs[0] == runs[1], again
+    assert again[-1]["type"] == "execution.completed", again[-1]
+    assert again[-1]["output"] == {"t": fake_reply(120)}
+    # Its end, as a reconnect's resume gives it (node frames are the run socket's to replay).
+    assert again[-1]["execution_id"] == runs[0] and again[-1]["text"] == first[-1]["text"]
+    history = (await admin.get(f"/api/v1/sessions/{session_id}/messages")).json()
+    assert [(m["role"], m["execution_id"]) for m in history] == [("user", runs[0]), ("assistant", runs[0])]
 
 
 async def test_a_workflow_of_several_fields_takes_a_json_object_or_says_why_not(

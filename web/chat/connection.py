@@ -456,6 +456,8 @@ class ChatConnection:
                 execution_id=admitted["id"], session_id=self.session_id, message_id=admitted["message_id"]
             )
         )
+        if admitted["duplicate"]:  # a retried send: give the client whatever it may have missed
+            await resume.resume(self, admitted["id"], 0)
 
     # --- waiting for a slot --------------------------------------------------------------
 

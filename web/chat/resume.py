@@ -63,6 +63,9 @@ def final_event(row: dict[str, Any]) -> StreamEvent | None:
             text=result.text,
             usage=usage,
             citations=result.citations,
+            # A workflow run's end carries its output (docs/workflows.md "Chat").
+            # (A run has no agent: `agent_id` is NULL on its row.)
+            output=result.output if row.get("agent_id") is None else None,
         )
     if row["status"] == "cancelled":
         return ExecutionCancelled(execution_id=execution_id, session_id=session_id)

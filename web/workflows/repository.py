@@ -160,6 +160,18 @@ async def set_tool_hosts(tenant_id: uuid.UUID, hosts: list[str]) -> None:
     await db.execute("UPDATE tenants SET workflow_tool_hosts = $2 WHERE id = $1", tenant_id, hosts)
 
 
+async def find_turn(tenant_id: uuid.UUID, session_id: uuid.UUID, client_id: str) -> Any:
+    """The run an earlier send of this chat message started: `execution_id, message_id, status`."""
+    return await db.fetchrow(
+        "SELECT m.execution_id, m.id AS message_id, e.status FROM messages m "
+        "JOIN executions e ON e.id = m.execution_id "
+        "WHERE m.tenant_id = $1 AND m.session_id = $2 AND m.client_id = $3",
+        tenant_id,
+        session_id,
+        client_id,
+    )
+
+
 async def attach_turn(tenant_id: uuid.UUID, execution_id: uuid.UUID, turn: Any) -> uuid.UUID:
     """Give an admitted run its chat session and store the user's message (its id)."""
     message_id = uuid.uuid4()

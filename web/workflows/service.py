@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar.exceptions import NotFoundException, ValidationException
 
@@ -264,6 +265,46 @@ class WorkflowService:
         check_input(graph, value)
         estimate = await self._bound(graph, value)
         execution_id = uuid.uuid4()
+        if turn is not None and turn.client_id:
+            # A retried send of the same chat message (same client_id): its run, not a second.
+            earlier = await self._earlier_turn(turn)
+            if earlier is not None:
+                return earlier
+        try:
+            return await self._admit(
+                workflow_id,
+                execution_id,
+                value,
+                estimate,
+                source,
+                turn,
+                webhook_url=webhook_url,
+                correlation_id=correlation_id,
+                reply_to=reply_to,
+                wait_for_slot=wait_for_slot,
+            )
+        except asyncpg.UniqueViolationError:
+            # The same send admitted concurrently (the messages' unique client_id): that one
+            # stands, and this admission rolled back whole (its hold included).
+            earlier = None if turn is None else await self._earlier_turn(turn)
+            if earlier is None:
+                raise
+            return earlier
+
+    async def _admit(
+        self,
+        workflow_id: uuid.UUID,
+        execution_id: uuid.UUID,
+        value: Any,
+        estimate: Any,
+        source: str,
+        turn: Turn | None,
+        *,
+        webhook_url: str | None,
+        correlation_id: str | None,
+        reply_to: str | None,
+        wait_for_slot: bool,
+    ) -> dict[str, Any]:
         async with db.scope(self.tenant_id):
             row = await db.fetchrow(
                 "SELECT * FROM hb_admit_workflow($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)",
@@ -311,6 +352,22 @@ class WorkflowService:
             "tier": row["out_tier"] or "free",
             "version": row["out_version"],
             "duplicate": False,
+        }
+
+    async def _earlier_turn(self, turn: Turn) -> dict[str, Any] | None:
+        """The admitted run of an earlier send of `turn` (same session and client_id)."""
+        assert turn.client_id is not None
+        async with db.scope(self.tenant_id):
+            row = await repo.find_turn(self.tenant_id, turn.session_id, turn.client_id)
+        if row is None:
+            return None
+        return {
+            "id": row["execution_id"],
+            "status": ExecutionStatus(row["status"]),
+            "duplicate": True,
+            "tier": "free",
+            "version": None,
+            "message_id": row["message_id"],
         }
 
     async def runs(self, workflow_id: uuid.UUID, limit: int = 100) -> list[dict[str, Any]]:
