@@ -28,6 +28,8 @@ PUBLIC = {
     ("POST", "/api/v1/auth/mfa/confirm"),
     ("POST", "/api/v1/auth/mfa/webauthn/login/begin"),  # the challenge token, as for mfa/verify
     ("POST", "/api/v1/auth/mfa/webauthn/login/complete"),
+    ("POST", "/api/v1/auth/mfa/setup/webauthn/begin"),  # the set-up token, as for mfa/setup
+    ("POST", "/api/v1/auth/mfa/setup/webauthn/complete"),
     ("GET", "/api/v1/auth/oidc/providers"),
     ("GET", "/api/v1/auth/oidc/{provider:str}/start"),
     ("GET", "/api/v1/auth/oidc/{provider:str}/callback"),

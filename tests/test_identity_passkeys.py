@@ -291,3 +291,46 @@ async def test_a_ceremony_lives_five_minutes(client):
     assert _refused(await _complete(client, token, key.get(options)))
     r = await _complete(client, token, key.get(await _options(client, token)))  # a fresh one works
     assert r.status_code == 200, r.text
+
+
+async def test_a_required_second_factor_can_be_a_passkey_set_up_at_sign_in(client):
+    admin = await register(client)
+    user = await member(admin)
+    assert (await admin.put("/api/v1/tenant/security", json={"require_mfa": True})).status_code == 200
+    challenge = await _challenge(client, user.email)
+    assert challenge["kind"] == "setup"
+    token = challenge["mfa_token"]
+    # A verify-kind route does not take a set-up token, nor the set-up route a forged one.
+    assert (
+        await client.post("/api/v1/auth/mfa/webauthn/login/begin", json={"mfa_token": token})
+    ).status_code == 401
+    forged = await client.post("/api/v1/auth/mfa/setup/webauthn/begin", json={"mfa_token": token + "x"})
+    assert forged.status_code == 401
+
+    r = await client.post("/api/v1/auth/mfa/setup/webauthn/begin", json={"mfa_token": token})
+    assert r.status_code == 200, r.text
+    key = SoftKey()
+    credential = key.create(r.json())
+    bad = await client.post(
+        "/api/v1/auth/mfa/setup/webauthn/complete", json={"mfa_token": token, "credential": {}, "name": ""}
+    )
+    assert bad.status_code == 400  # a coded validation error, the ceremony still open
+    r = await client.post(
+        "/api/v1/auth/mfa/setup/webauthn/complete",
+        json={"mfa_token": token, "credential": credential, "name": "Work laptop"},
+    )
+    assert r.status_code == 200, r.text
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    assert (await client.get("/api/v1/me", headers=headers)).json()["user"]["id"] == user.user_id
+
+    # From now on the passkey is the account's second factor; the old set-up token adds nothing.
+    again = await _challenge(client, user.email)
+    assert again["kind"] == "verify" and again["factors"] == ["passkey"]
+    stale = await client.post("/api/v1/auth/mfa/setup/webauthn/begin", json={"mfa_token": token})
+    assert stale.status_code == 409 and stale.json()["code"] == "conflict"
+    signed_in = await _complete(
+        client, again["mfa_token"], key.get(await _options(client, again["mfa_token"]))
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    trail = await admin.get("/api/v1/tenant/audit", params={"action": "mfa.passkey_added"})
+    assert [row["actor_user_id"] for row in trail.json()["items"]] == [user.user_id]

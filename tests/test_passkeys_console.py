@@ -11,7 +11,7 @@ from __future__ import annotations
 from playwright.async_api import CDPSession, expect
 from test_spa_browser import sign_in
 
-from helpers.api import PASSWORD, register
+from helpers.api import PASSWORD, member, register
 from helpers.browser import PHONE, Tab, assert_contrast, no_horizontal_scroll, tab
 
 
@@ -101,4 +101,37 @@ async def test_passkey_screens_fit_a_phone(browser, client, server):
         await expect(t.page.get_by_role("button", name="Use a passkey")).to_be_visible()
         await no_horizontal_scroll(t)
         await t.shot("passkey-challenge-phone")
+        t.assert_clean()
+
+
+async def test_a_workspace_requiring_a_second_factor_takes_a_passkey_at_sign_in(browser, client, server):
+    admin = await register(client)
+    user = await member(admin)
+    assert (await admin.put("/api/v1/tenant/security", json={"require_mfa": True})).status_code == 200
+    async with tab(browser, _localhost(server), viewport=PHONE) as t:
+        cdp, authenticator = await _virtual_authenticator(t)
+        for _ in range(2):  # set up at the first sign-in, asked for at the second
+            await t.go("/login")
+            await t.page.get_by_label("Email").fill(user.email)
+            await t.page.get_by_label("Password").fill(PASSWORD)
+            await t.page.get_by_role("button", name="Sign in").click()
+            use = t.page.get_by_role("button", name="Use a passkey")
+            add = t.page.get_by_role("button", name="Add a passkey instead")
+            await expect(use.or_(add)).to_be_visible()
+            if await add.is_visible():
+                await expect(t.page.get_by_text("requires a second factor")).to_be_visible()
+                await expect(t.page.get_by_role("button", name="Set up an authenticator app")).to_be_visible()
+                await no_horizontal_scroll(t)
+                await t.shot("mfa-required-passkey")
+                await add.click()
+            else:
+                await use.click()
+            await t.page.wait_for_url(lambda url: "/login" not in url)
+            await expect(t.page.locator("main h1")).to_be_visible()
+            await t.page.context.clear_cookies()
+            await t.page.evaluate("window.localStorage.clear(); window.sessionStorage.clear()")
+        stored = await cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
+        assert len(stored["credentials"]) == 1
+        listed = await client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
+        assert listed.json()["factors"] == ["passkey"]
         t.assert_clean()

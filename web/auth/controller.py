@@ -34,6 +34,7 @@ from web.auth.schemas import (
     PasskeyLoginIn,
     PasskeyOut,
     PasskeyRegisterIn,
+    PasskeySetupIn,
     PendingOut,
     RefreshIn,
     RegisterIn,
@@ -84,6 +85,15 @@ async def session_response(request: Request, user: dict) -> Response[LoginOut]:
     """A new session for `user` as the answer (login, MFA, invitation, password change)."""
     body, cookie = await new_session(request, user)
     return Response(body, cookies=[cookie])
+
+
+async def _still_without_factor(challenge: mfa.Challenge) -> dict[str, Any]:
+    """The user of a set-up challenge, while they still have no second factor (a set-up token
+    issued before they enrolled one cannot add another)."""
+    user = await mfa.challenged_user(challenge)
+    if (await mfa.pending(user))[0] != "setup":
+        raise CodedError(ErrorCode.CONFLICT, "A second factor is set up already.", 409)
+    return user
 
 
 async def login_answer(request: Request, user: dict) -> Response[LoginOut | MfaChallengeOut]:
@@ -160,6 +170,27 @@ class AuthController(Controller):
         codes = await mfa.confirm_enrolment(challenge.sub, challenge.tenant_id, data.code, client_ip(request))
         session, cookie = await new_session(request, await mfa.challenged_user(challenge))
         return Response(MfaEnabledOut(codes, session), cookies=[cookie])
+
+    @post("/mfa/setup/webauthn/begin", opt=PUBLIC, status_code=200)
+    async def passkey_setup_begin(self, request: Request, data: MfaTokenIn) -> dict[str, Any]:
+        """Enrol a passkey instead of TOTP during login, when the workspace requires a second
+        factor: creation options, as `/mfa/webauthn/register/begin` gives them."""
+        challenge = mfa.read_challenge(data.mfa_token, "setup")
+        await _throttle(request, "mfa", str(challenge.sub))
+        await _still_without_factor(challenge)
+        return await webauthn.register_begin(challenge.sub, challenge.tenant_id)
+
+    @post("/mfa/setup/webauthn/complete", opt=PUBLIC, status_code=200)
+    async def passkey_setup_complete(self, request: Request, data: PasskeySetupIn) -> Response[LoginOut]:
+        """Store the passkey and start the session (no recovery codes: those come with TOTP,
+        which can be added from the profile)."""
+        challenge = mfa.read_challenge(data.mfa_token, "setup")
+        await _throttle(request, "mfa", str(challenge.sub))
+        user = await _still_without_factor(challenge)
+        await webauthn.register_complete(
+            challenge.sub, challenge.tenant_id, data.credential, data.name, client_ip(request)
+        )
+        return await session_response(request, user)
 
     # Passkeys (web/auth/webauthn.py): registered while signed in, used as the login's
     # second step with the MFA challenge token.

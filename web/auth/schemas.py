@@ -158,6 +158,15 @@ class PasskeyRegisterIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
+class PasskeySetupIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The set-up challenge token, the new credential (`PublicKeyCredential.toJSON()`) and a
+    name for it: a passkey as the first second factor, during sign-in."""
+
+    mfa_token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    credential: dict[str, Any]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
 class PasskeyLoginIn(msgspec.Struct, forbid_unknown_fields=True):
     """The MFA challenge token and the assertion (`PublicKeyCredential.toJSON()`)."""
 

@@ -49,6 +49,18 @@ export function useMfaLoginConfirm() {
   });
 }
 
+/** A passkey as the first second factor, when the workspace requires one at sign-in:
+ * creation options for the set-up challenge, the browser's dialog, then the session. */
+export function usePasskeyLoginSetup() {
+  return useMutation({
+    mutationFn: async ({ mfa_token, name }: { mfa_token: string; name: string }) => {
+      const options = unwrap(await api.POST("/api/v1/auth/mfa/setup/webauthn/begin", { body: { mfa_token } }));
+      const credential = await createPasskey(options);
+      return unwrap(await api.POST("/api/v1/auth/mfa/setup/webauthn/complete", { body: { mfa_token, credential, name } }));
+    },
+  });
+}
+
 /** Second step with a passkey: request options for the challenge, the browser's dialog,
  * then the assertion for a session. */
 export function usePasskeyLogin() {

@@ -5,7 +5,15 @@ import { CopyButton } from "@/components/ui/CopyButton";
 import { TextField } from "@/components/ui/Field";
 import { ApiError } from "@/lib/api/client";
 import { QrCode } from "@/features/auth/components/QrCode";
-import { useMfaLoginConfirm, useMfaLoginSetup, useMfaVerify, usePasskeyLogin, type Challenge, type LoginOut } from "@/features/auth/api/identity";
+import {
+  useMfaLoginConfirm,
+  useMfaLoginSetup,
+  useMfaVerify,
+  usePasskeyLogin,
+  usePasskeyLoginSetup,
+  type Challenge,
+  type LoginOut,
+} from "@/features/auth/api/identity";
 import { passkeyProblem, passkeysSupported } from "@/features/auth/lib/webauthn";
 
 const codeProblem = (e: Error) => (e instanceof ApiError && e.status === 401 ? "That code is wrong, expired or already used." : e.message);
@@ -54,6 +62,7 @@ export function Enrol({ secret, uri, busy, error, onCode }: { secret: string; ur
 export function MfaStep({ challenge, onSession }: { challenge: Challenge; onSession: (out: LoginOut) => void }) {
   const setup = useMfaLoginSetup();
   const confirm = useMfaLoginConfirm();
+  const addPasskey = usePasskeyLoginSetup();
   const [codes, setCodes] = useState<{ list: string[]; session: LoginOut } | null>(null);
   const mfa_token = challenge.mfa_token;
 
@@ -62,9 +71,24 @@ export function MfaStep({ challenge, onSession }: { challenge: Challenge; onSess
     if (!setup.data) {
       return (
         <div className="stack">
-          <Alert tone="info" title="Your workspace requires a second factor">Set up an authenticator app to continue.</Alert>
+          <Alert tone="info" title="Your workspace requires a second factor">
+            Set up an authenticator app{passkeysSupported() ? " or add a passkey" : ""} to continue.
+          </Alert>
           {setup.error ? <Alert tone="error">{setup.error.message}</Alert> : null}
-          <Button variant="primary" busy={setup.isPending} onClick={() => setup.mutate(mfa_token)}>Set up now</Button>
+          <Button variant="primary" className="wide" busy={setup.isPending} onClick={() => setup.mutate(mfa_token)}>Set up an authenticator app</Button>
+          {passkeysSupported() ? (
+            <>
+              {addPasskey.error ? <Alert tone="error">{passkeyProblem(addPasskey.error)}</Alert> : null}
+              <Button
+                variant="ghost"
+                className="wide"
+                busy={addPasskey.isPending}
+                onClick={() => addPasskey.mutate({ mfa_token, name: "Passkey" }, { onSuccess: onSession })}
+              >
+                Add a passkey instead
+              </Button>
+            </>
+          ) : null}
         </div>
       );
     }
