@@ -458,6 +458,12 @@ class WorkflowRun:
         self.live[key] = LiveCall(
             call, agent_id, resolved.model, resolved.provider.name, messages, coalescer, max_tokens
         )
+
+        async def bill(reported: Usage | None = None) -> None:
+            """This call's usage: the provider's report, else counted from what streamed."""
+            spent = reported or self._counted(messages, coalescer, max_tokens)
+            await self._bill(key, call, agent_id, resolved.model, resolved.provider.name, spent)
+
         try:
             try:
                 async with asyncio.timeout(self.ctx.limits.execution_timeout_s):
@@ -490,47 +496,19 @@ class WorkflowRun:
                         await coalescer.close()
                         output = {"text": coalescer.text}
             except TimeoutError:
-                await self._bill(
-                    key,
-                    call,
-                    agent_id,
-                    resolved.model,
-                    resolved.provider.name,
-                    self._counted(messages, coalescer, max_tokens),
-                )
+                await bill()
                 raise NodeError("timeout", "The node took too long.") from None
             except asyncio.CancelledError:
                 coalescer.discard()
                 # Tokens already streamed were spent: bill them before stopping.
-                await self._bill(
-                    key,
-                    call,
-                    agent_id,
-                    resolved.model,
-                    resolved.provider.name,
-                    self._counted(messages, coalescer, max_tokens),
-                )
+                await bill()
                 raise
             except ProviderError:
                 coalescer.discard()
                 if coalescer.text:
-                    await self._bill(
-                        key,
-                        call,
-                        agent_id,
-                        resolved.model,
-                        resolved.provider.name,
-                        self._counted(messages, coalescer, max_tokens),
-                    )
+                    await bill()
                 raise
-            await self._bill(
-                key,
-                call,
-                agent_id,
-                resolved.model,
-                resolved.provider.name,
-                usage or self._counted(messages, coalescer, max_tokens),
-            )
+            await bill(usage)
             return output, coalescer.text
         finally:
             self.live.pop(key, None)
