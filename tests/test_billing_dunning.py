@@ -16,13 +16,11 @@ import uuid
 import httpx
 from websockets.exceptions import ConnectionClosed
 
-from billing import invoices
-from helpers.api import login, register
-from helpers.chat_fixtures import open_session, priced_fake_agent
-from helpers.eventually import eventually
+from helpers.api import login
+from helpers.billing import unpaid_invoice
 from helpers.platform import chat, platform_with_ledger
 from helpers.smtp import body
-from helpers.stripe import DECLINED_CARD, WEBHOOK, add_card, event, signed
+from helpers.stripe import WEBHOOK, event, signed
 from runtime import clock, db
 from runtime.settings import get_settings
 from web.security.revocation import CLOSE_ACCESS_REVOKED
@@ -51,25 +49,8 @@ async def test_unpaid_invoice_is_retried_mailed_suspends_on_day_14_and_payment_r
         platform_with_ledger(fake_llm) as platform,
         httpx.AsyncClient(base_url=platform.base_url) as client,
     ):
-        admin = await register(client)
-        bot = await priced_fake_agent(admin)
-        session = await open_session(admin, bot["id"])
-        async with chat(platform, session, admin.token) as ws:
-            reply = await ws.reply(await ws.message("[[reply:5]] hello"))
-            assert reply["type"] == "execution.completed", reply
-        await add_card(admin, localstripe, DECLINED_CARD)
-
-        tenant = uuid.UUID(admin.tenant_id)
-
-        async def entries() -> int:
-            async with db.scope(tenant):
-                return len(await db.fetch("SELECT id FROM ledger_entries WHERE tenant_id = $1", tenant))
-
-        await eventually(entries, lambda n: n > 0, "the chat's usage in the ledger", 20)
-        start = invoices.period_of((await clock.now()).replace(year=2031))[0]  # a period of its own
-        async with db.scope(tenant):
-            invoice = await invoices.close_period(tenant, start, invoices.period_of(start)[1])
-        assert invoice is not None and invoice["status"] == "open" and invoice["total_amount"] > 0
+        unpaid = await unpaid_invoice(platform, client, localstripe, 2031)
+        admin, bot, session, invoice = unpaid.admin, unpaid.bot, unpaid.session, unpaid.invoice
 
         try:
             subjects = []

@@ -10,13 +10,11 @@ import uuid
 
 import httpx
 
-from billing import invoices
 from billing.stripe_api import client as stripe_client
-from helpers.api import app_admin, register
-from helpers.chat_fixtures import open_session, priced_fake_agent
+from helpers.api import app_admin
+from helpers.billing import unpaid_invoice
 from helpers.eventually import eventually
 from helpers.platform import chat, platform_with_ledger
-from helpers.stripe import DECLINED_CARD, add_card
 from runtime import clock, db
 
 
@@ -34,25 +32,9 @@ async def test_the_app_admin_voids_an_unpaid_invoice_and_the_tenant_is_resumed(
         platform_with_ledger(fake_llm) as platform,
         httpx.AsyncClient(base_url=platform.base_url) as client,
     ):
-        admin = await register(client)
+        unpaid = await unpaid_invoice(platform, client, localstripe, 2032)
+        admin, session, tenant, invoice = unpaid.admin, unpaid.session, unpaid.tenant, unpaid.invoice
         root = await app_admin(client)
-        bot = await priced_fake_agent(admin)
-        session = await open_session(admin, bot["id"])
-        async with chat(platform, session, admin.token) as ws:
-            reply = await ws.reply(await ws.message("[[reply:5]] hello"))
-            assert reply["type"] == "execution.completed", reply
-        await add_card(admin, localstripe, DECLINED_CARD)
-        tenant = uuid.UUID(admin.tenant_id)
-
-        async def entries() -> int:
-            async with db.scope(tenant):
-                return len(await db.fetch("SELECT id FROM ledger_entries WHERE tenant_id = $1", tenant))
-
-        await eventually(entries, lambda n: n > 0, "the chat's usage in the ledger", 20)
-        start = invoices.period_of((await clock.now()).replace(year=2032))[0]  # a period of its own
-        async with db.scope(tenant):
-            invoice = await invoices.close_period(tenant, start, invoices.period_of(start)[1])
-        assert invoice is not None and invoice["status"] == "open"
         invoice_id = str(invoice["id"])
         url = f"/api/v1/admin/billing/invoices/{invoice_id}/void"
         try:
