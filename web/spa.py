@@ -11,7 +11,7 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
@@ -62,9 +62,11 @@ def _index() -> File | Response[str]:
 
 
 @get(["/", "/{path:path}"], opt={"exclude_from_auth": True}, include_in_schema=False, sync_to_thread=False)
-def spa(path: str = "/") -> File | Response[str]:
+def spa(request: Request) -> File | Response[str]:
     """A built file, or index.html for a client route; the server's namespaces 404."""
-    rel = path.lstrip("/")
+    # The path parameter of the second route (`/` has none; a `path` argument would have
+    # been read from the query string there).
+    rel = str(request.path_params.get("path", "")).lstrip("/")
     if rel.split("/", 1)[0] in RESERVED:
         raise NotFoundException(f"No route for /{rel}.")
     if not rel or rel == "index.html":
