@@ -151,24 +151,37 @@ class OpenAIProvider:
         usage: Usage | None = None
         complete = False
         try:
-            async for data in sse.data_events(body):
-                chunk = sse.parse_data(data)
-                if chunk.usage is not None:
-                    usage = Usage(
-                        input_tokens=chunk.usage.prompt_tokens,
-                        output_tokens=chunk.usage.completion_tokens,
-                    )
-                for text in sse.texts_of(chunk):
+            # The texts of the events one read brought go up as one piece: one resumption
+            # of the execution's loop and one coalescer call per read, not per token.
+            async for events in sse.data_batches(body):
+                texts: list[str] = []
+                broken: Exception | None = None
+                for data in events:
+                    try:
+                        chunk = sse.parse_data(data)
+                    except Exception as exc:  # the texts before it still went out, as before
+                        broken = exc
+                        break
+                    if chunk.usage is not None:
+                        usage = Usage(
+                            input_tokens=chunk.usage.prompt_tokens,
+                            output_tokens=chunk.usage.completion_tokens,
+                        )
+                    texts += sse.texts_of(chunk)
+                    for piece in sse.tool_deltas_of(chunk):
+                        call = calls.setdefault(piece.index, ["", "", ""])
+                        call[0] = piece.id or call[0]
+                        if piece.function is not None:
+                            call[1] = piece.function.name or call[1]
+                            call[2] += piece.function.arguments or ""
+                if texts:
                     if not pieces:
                         trace.mark_current("first_token")
+                    text = texts[0] if len(texts) == 1 else "".join(texts)
                     pieces.append(text)
                     yield text
-                for piece in sse.tool_deltas_of(chunk):
-                    call = calls.setdefault(piece.index, ["", "", ""])
-                    call[0] = piece.id or call[0]
-                    if piece.function is not None:
-                        call[1] = piece.function.name or call[1]
-                        call[2] += piece.function.arguments or ""
+                if broken is not None:
+                    raise broken
             complete = True
         except Exception as exc:
             if self._closed:

@@ -79,8 +79,11 @@ def parse_data(data: bytes) -> Chunk:
     return chunk
 
 
-async def data_events(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """The `data:` payloads of an SSE byte stream, until `[DONE]` or the end of the body.
+async def data_batches(body: AsyncIterator[bytes]) -> AsyncIterator[list[bytes]]:
+    """The `data:` payloads of an SSE byte stream, until `[DONE]` or the end of the body:
+    the events each block of the body completes, as one list (never empty). A block is what
+    one socket read brought, so under load one resumption of this chain carries several
+    tokens instead of one each (issue 11).
 
     Events here are single-line JSON (as every OpenAI-compatible server sends them); a
     multi-line `data` event is joined with newlines as the SSE spec says.
@@ -90,6 +93,7 @@ async def data_events(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     async for block in body:
         lines = (rest + block).split(b"\n")
         rest = lines.pop()
+        events: list[bytes] = []
         for line in lines:
             if line.endswith(b"\r"):
                 line = line[:-1]
@@ -98,11 +102,15 @@ async def data_events(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
                     data = pending[0] if len(pending) == 1 else b"\n".join(pending)
                     pending = []
                     if data == DONE:
+                        if events:
+                            yield events
                         return
-                    yield data
+                    events.append(data)
             elif line.startswith(b"data:"):
                 value = line[5:]
                 pending.append(value[1:] if value.startswith(b" ") else value)
             # comments (":"), `event:`, `id:` and `retry:` lines carry nothing we use
+        if events:
+            yield events
     if pending and pending != [DONE]:
-        yield b"\n".join(pending)
+        yield [b"\n".join(pending)]
