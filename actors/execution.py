@@ -175,6 +175,8 @@ class ExecutionRun:
         self.trace_parent: Any = None
         """The trace context of the execution message (`runtime.telemetry.extract`)."""
         self._last_delta = 0.0
+        self._flushed: asyncio.Future[None] | None = None
+        """Set by the next delta this run emits (`_stream_once` waits for it to read on)."""
         trace.mark(self.id, "admitted", request.requested_at.timestamp())
         trace.mark(self.id, "consumed")
 
@@ -560,10 +562,21 @@ class ExecutionRun:
         # (no bytes, connection open) ends as a transient `provider_timeout`. Cancelling
         # the pending read closes the provider's HTTP stream (its `finally`).
         silence = _Silence(limit)
+        # Text that waits for the coalescer's tick anyway need not be read before it: after
+        # such a piece the next read waits for that delta to leave, and takes everything
+        # that came meanwhile at once (one wake-up of this task and one pass through the
+        # provider's parser per tick instead of per token; issue 11). The first piece, and
+        # anything after an emitted one, is read at once. The wait counts as silence, so a
+        # tick that never came would still end as `provider_timeout`.
+        loop = silence.loop
+        gate: asyncio.Future[None] | None = None
         try:
             while True:
                 try:
-                    silence.waiting_since = silence.loop.time()
+                    silence.waiting_since = loop.time()
+                    if gate is not None:
+                        await gate
+                        gate = None
                     item = await anext(stream)
                 except StopAsyncIteration:
                     break
@@ -580,8 +593,12 @@ class ExecutionRun:
                 elif isinstance(item, ToolCallRequest):
                     self._tool_calls.append(item)
                 else:
+                    seq = self.coalescer.seq
                     await self.coalescer.add(item)
+                    if item and self.coalescer.seq == seq:  # pending until the tick
+                        gate = self._flushed = loop.create_future()
         finally:
+            self._flushed = None
             silence.stop()
         await self.coalescer.close()
         return usage
@@ -726,6 +743,9 @@ class ExecutionRun:
     # --- publishing ----------------------------------------------------------------------
 
     async def _emit(self, seq: int, text: str) -> None:
+        flushed = self._flushed
+        if flushed is not None and not flushed.done():
+            flushed.set_result(None)
         now = time.monotonic()
         if not self._last_delta:  # the attempt's first delta
             waited = time.time() - self.request.requested_at.timestamp()
