@@ -70,13 +70,15 @@ class Endings:
     async def _settle(self, tenant_id: uuid.UUID, ends: list[_End]) -> None:
         try:
             await self._settle_tenant(tenant_id, ends)
-        except BaseException as exc:
+        except Exception as exc:
             for *_, future in ends:
                 if not future.done():
                     future.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
             return
+        except BaseException:  # the loop is going away: nobody is left to report to
+            for *_, future in ends:
+                future.cancel()
+            raise
         for *_, future in ends:
             if not future.done():  # its caller may have been cancelled meanwhile
                 future.set_result(None)
