@@ -16,9 +16,10 @@ from typing import Any
 import msgspec
 from faststream.rabbit import RabbitBroker
 
-from actors import escalation, jobs, progress, store, tools
+from actors import progress, store, tools
 from actors.breaker import Breakers
 from actors.coalesce import Coalescer
+from actors.endings import endings
 from actors.llm import Providers, Resolved, conversation_turns, prompt
 from actors.progress import Progress, usage_event_id
 from actors.providers import (
@@ -174,6 +175,8 @@ class ExecutionRun:
         self.trace_parent: Any = None
         """The trace context of the execution message (`runtime.telemetry.extract`)."""
         self._last_delta = 0.0
+        self._flushed: asyncio.Future[None] | None = None
+        """Set by the next delta this run emits (`_stream_once` waits for it to read on)."""
         trace.mark(self.id, "admitted", request.requested_at.timestamp())
         trace.mark(self.id, "consumed")
 
@@ -204,7 +207,7 @@ class ExecutionRun:
         """Run the attempt to its end; never raises except when cancelled (hand-back).
 
         After the end (not after a hand-back) the job result, webhook and the tenant's
-        queued executions follow (`actors.jobs.report`).
+        queued executions follow (`actors.endings`).
         """
         logs.execution_id.set(str(self.id))  # this task's log lines name the execution
         trace.current.set(self.id)
@@ -228,14 +231,10 @@ class ExecutionRun:
             except Exception:
                 log.exception("execution %s failed unexpectedly", self.id)
                 await self._fail("internal_error", "The execution failed unexpectedly.")
-            try:
-                await jobs.report(self.ctx, self.id, self.tenant_id)
+            try:  # report, then the tenant's escalation rules (docs/human-in-the-loop.md)
+                await endings(self.ctx).settle(self.id, self.tenant_id, self.session_id)
             except Exception:
                 log.exception("execution %s: could not report its end", self.id)
-            try:  # the tenant's escalation rules (docs/human-in-the-loop.md)
-                await escalation.review(self.ctx.streams, self.id, self.tenant_id, self.session_id)
-            except Exception:
-                log.exception("execution %s: could not review its escalation rules", self.id)
         finally:
             self.finished.set()
 
@@ -563,10 +562,21 @@ class ExecutionRun:
         # (no bytes, connection open) ends as a transient `provider_timeout`. Cancelling
         # the pending read closes the provider's HTTP stream (its `finally`).
         silence = _Silence(limit)
+        # Text that waits for the coalescer's tick anyway need not be read before it: after
+        # such a piece the next read waits for that delta to leave, and takes everything
+        # that came meanwhile at once (one wake-up of this task and one pass through the
+        # provider's parser per tick instead of per token; issue 11). The first piece, and
+        # anything after an emitted one, is read at once. The wait counts as silence, so a
+        # tick that never came would still end as `provider_timeout`.
+        loop = silence.loop
+        gate: asyncio.Future[None] | None = None
         try:
             while True:
                 try:
-                    silence.waiting_since = silence.loop.time()
+                    silence.waiting_since = loop.time()
+                    if gate is not None:
+                        await gate
+                        gate = None
                     item = await anext(stream)
                 except StopAsyncIteration:
                     break
@@ -583,8 +593,12 @@ class ExecutionRun:
                 elif isinstance(item, ToolCallRequest):
                     self._tool_calls.append(item)
                 else:
+                    seq = self.coalescer.seq
                     await self.coalescer.add(item)
+                    if item and self.coalescer.seq == seq:  # pending until the tick
+                        gate = self._flushed = loop.create_future()
         finally:
+            self._flushed = None
             silence.stop()
         await self.coalescer.close()
         return usage
@@ -674,13 +688,17 @@ class ExecutionRun:
         usage = msgspec.to_builtins(_total(self.usages)) if self.usages else None
         text = result.text if status in (ExecutionStatus.COMPLETED, ExecutionStatus.CANCELLED) else ""
         outcome = store.Outcome(status, text, msgspec.to_builtins(result), usage, error)
-        stored = await store.finish(self.id, self.tenant_id, self.session_id, self.attempt, outcome)
+        # The ending and the budget release share one transaction (nested scopes join it):
+        # two round trips and a pooled connection fewer per execution (issue 11).
+        async with db.scope(self.tenant_id):
+            stored = await store.finish(self.id, self.tenant_id, self.session_id, self.attempt, outcome)
+            if stored:
+                # Shrink the budget hold to what was used; the ledger settles the rest as it records.
+                await budget.release(self.id, self.tenant_id)
         if not stored:
             log.warning("execution %s attempt %d was taken over; result dropped", self.id, self.attempt)
             return stored
         metrics.EXECUTIONS.labels(status.value).inc()
-        # Shrink the budget hold to what was used; the ledger settles the rest as it records.
-        await budget.release(self.id, self.tenant_id)
         return stored
 
     async def _complete(self, output: Any = None) -> None:
@@ -725,6 +743,9 @@ class ExecutionRun:
     # --- publishing ----------------------------------------------------------------------
 
     async def _emit(self, seq: int, text: str) -> None:
+        flushed = self._flushed
+        if flushed is not None and not flushed.done():
+            flushed.set_result(None)
         now = time.monotonic()
         if not self._last_delta:  # the attempt's first delta
             waited = time.time() - self.request.requested_at.timestamp()

@@ -43,6 +43,14 @@ async def report_row(ctx: ActorContext, row: Any, tenant_id: uuid.UUID) -> None:
 async def promote(ctx: ActorContext, tenant_id: uuid.UUID) -> int:
     """Publish the tenant's queued executions that fit its concurrency limit now."""
     promoted = await executions.promote(tenant_id)
+    await publish_promoted(ctx, tenant_id, promoted)
+    return len(promoted)
+
+
+async def publish_promoted(
+    ctx: ActorContext, tenant_id: uuid.UUID, promoted: list[executions.Promoted]
+) -> None:
+    """Start the executions `executions.promote` moved to `pending` (after its commit)."""
     for job in promoted:
         # A workflow run has no agent: its request names the workflow instead.
         workflow_id = None if job.agent_id is not None else await workflow_of(job.execution_id, tenant_id)
@@ -60,7 +68,6 @@ async def promote(ctx: ActorContext, tenant_id: uuid.UUID) -> int:
             message_id=job.message_id,
         )
         await publish_execution(ctx.broker, ctx.topo, request, job.tier)
-    return len(promoted)
 
 
 async def promote_forever(ctx: ActorContext, interval_s: float) -> None:

@@ -292,10 +292,17 @@ class Response:
             self._done = True
 
     async def _chunks(self) -> AsyncIterator[bytes]:
+        # The data of every chunk one read brought is yielded as one block, just before the
+        # next read (a provider sends a chunk per token: one block per read, not per token,
+        # is what the layers above pay for under load; issue 11).
         buf = self._buffer
+        taken: list[bytes] = []
         while True:
             # buf holds the start of a chunk: its size line, then data, then CRLF.
             end = buf.find(b"\r\n")
+            if end < 0 and taken:
+                yield taken[0] if len(taken) == 1 else b"".join(taken)
+                taken.clear()
             while end < 0:
                 if len(buf) > 4096:
                     raise BrokenBody("chunk size line too long")
@@ -310,6 +317,9 @@ class Response:
                 raise BrokenBody(f"bad chunk size {buf[:end][:40]!r}") from exc
             buf = buf[end + 2 :]
             if size == 0:  # last chunk, then trailers up to an empty line
+                if taken:
+                    yield taken[0] if len(taken) == 1 else b"".join(taken)
+                    taken.clear()
                 while True:
                     end = buf.find(b"\r\n")
                     if end == 0:
@@ -323,7 +333,7 @@ class Response:
                     if not more:
                         raise BrokenBody("the connection closed inside the trailers")
                     buf += more
-            # Yield what is here of the chunk's data at once (an SSE event needs no wait
+            # Take what is here of the chunk's data at once (an SSE event needs no wait
             # for the rest of a chunk), read the rest as it arrives.
             left = size
             while True:
@@ -331,13 +341,19 @@ class Response:
                     piece = buf[:left]
                     buf = buf[left:]
                     left -= len(piece)
-                    yield piece
+                    taken.append(piece)
                 if left == 0:
                     break
+                if taken:
+                    yield taken[0] if len(taken) == 1 else b"".join(taken)
+                    taken.clear()
                 buf = await self._read()
                 if not buf:
                     raise BrokenBody("the connection closed inside a chunk")
             while len(buf) < 2:
+                if taken:
+                    yield taken[0] if len(taken) == 1 else b"".join(taken)
+                    taken.clear()
                 more = await self._read()
                 if not more:
                     raise BrokenBody("the connection closed after a chunk")

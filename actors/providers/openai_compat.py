@@ -94,6 +94,37 @@ def make_endpoint(
     return http.Endpoint(base_url, api_key, headers)
 
 
+def _take(
+    events: list[bytes], calls: dict[int, list[str]]
+) -> tuple[list[str], Usage | None, Exception | None]:
+    """The texts and the usage of some events of a stream (tool-call pieces go to `calls`:
+    index -> [id, name, arguments so far]), and the error of a malformed one, which ends
+    them (the texts before it still count)."""
+    texts: list[str] = []
+    usage: Usage | None = None
+    for data in events:
+        try:
+            chunk = sse.parse_data(data)
+        except Exception as exc:
+            return texts, usage, exc
+        if chunk.usage is not None:
+            usage = Usage(input_tokens=chunk.usage.prompt_tokens, output_tokens=chunk.usage.completion_tokens)
+        for choice in chunk.choices:
+            delta = choice.delta
+            if delta is None:
+                continue
+            if delta.content:
+                texts.append(delta.content)
+            if delta.tool_calls:
+                for piece in delta.tool_calls:
+                    call = calls.setdefault(piece.index, ["", "", ""])
+                    call[0] = piece.id or call[0]
+                    if piece.function is not None:
+                        call[1] = piece.function.name or call[1]
+                        call[2] += piece.function.arguments or ""
+    return texts, usage, None
+
+
 class OpenAIProvider:
     """Streams chat completions with `stream_options.include_usage`.
 
@@ -151,24 +182,40 @@ class OpenAIProvider:
         usage: Usage | None = None
         complete = False
         try:
-            async for data in sse.data_events(body):
-                chunk = sse.parse_data(data)
-                if chunk.usage is not None:
-                    usage = Usage(
-                        input_tokens=chunk.usage.prompt_tokens,
-                        output_tokens=chunk.usage.completion_tokens,
-                    )
-                for text in sse.texts_of(chunk):
+            # The texts of the events one read brought go up as one piece: one resumption
+            # of the execution's loop and one coalescer call per read, not per token.
+            splitter = sse.Splitter()
+            async for block in body:
+                events = splitter.feed(block)
+                if not events:
+                    if splitter.done:
+                        break
+                    continue
+                texts, found, broken = _take(events, calls)
+                usage = found or usage
+                if texts:
                     if not pieces:
                         trace.mark_current("first_token")
+                    text = texts[0] if len(texts) == 1 else "".join(texts)
                     pieces.append(text)
                     yield text
-                for piece in sse.tool_deltas_of(chunk):
-                    call = calls.setdefault(piece.index, ["", "", ""])
-                    call[0] = piece.id or call[0]
-                    if piece.function is not None:
-                        call[1] = piece.function.name or call[1]
-                        call[2] += piece.function.arguments or ""
+                if broken is not None:
+                    raise broken
+                if splitter.done:
+                    break
+            else:
+                last = splitter.end()
+                if last:
+                    texts, found, broken = _take(last, calls)
+                    usage = found or usage
+                    if texts:
+                        if not pieces:
+                            trace.mark_current("first_token")
+                        text = "".join(texts)
+                        pieces.append(text)
+                        yield text
+                    if broken is not None:
+                        raise broken
             complete = True
         except Exception as exc:
             if self._closed:
