@@ -189,25 +189,29 @@ def _entries_of(event: UsageRecorded, billing: TenantBilling, book: RateBook) ->
             continue
         rate = book.resolve(event.model, resource, billing.partner_id, event.occurred_at)
         amounts = price(quantity, rate, billing.commission)
-        lines.append(
-            Entry(
-                id=_new_id(),
-                tenant_id=event.tenant_id,
-                partner_id=billing.partner_id,
-                execution_id=event.execution_id,
-                event_id=entry_event_id(event.event_id, resource),
-                model=event.model,
-                resource_type=resource,
-                quantity=round6(Decimal(quantity)),
-                unit=TOKENS_UNIT,
-                platform_cost=amounts.platform_cost,
-                tenant_cost=amounts.tenant_cost,
-                partner_commission=amounts.partner_commission,
-                reverses_id=None,
-                created_at=_UNCHAINED,  # stamped when chained
-                entry_metadata=_metadata(shared, rate, amounts),
-            )
+        # Entry's frozen __init__ sets each of its 17 fields through object.__setattr__: filling
+        # __dict__ at once is several times cheaper (as Entry.chained does).
+        line = object.__new__(Entry)
+        line.__dict__.update(
+            id=_new_id(),
+            tenant_id=event.tenant_id,
+            partner_id=billing.partner_id,
+            execution_id=event.execution_id,
+            event_id=entry_event_id(event.event_id, resource),
+            model=event.model,
+            resource_type=resource,
+            quantity=round6(Decimal(quantity)),
+            unit=TOKENS_UNIT,
+            platform_cost=amounts.platform_cost,
+            tenant_cost=amounts.tenant_cost,
+            partner_commission=amounts.partner_commission,
+            reverses_id=None,
+            created_at=_UNCHAINED,  # stamped when chained
+            entry_metadata=_metadata(shared, rate, amounts),
+            prev_hash=None,
+            entry_hash=None,
         )
+        lines.append(line)
     return lines
 
 
