@@ -76,8 +76,8 @@ class UsagePublisher:
     """Publishes UsageRecorded to the usage queue like `publish_usage` does, minus FastStream.
 
     Through aiormq's channel directly (aio-pika's Message and Exchange cost the bench process
-    about as much again per publish): on a loaded machine the bench's publishers, not the
-    ledger, set the flood's rate and the paced schedule's lateness."""
+    a fifth to a third more per publish): on a loaded machine the bench's publishers, not the
+    ledger, can set the flood's rate and the paced schedule's lateness."""
 
     def __init__(self, amqp_url: str, queue: str) -> None:
         self.amqp_url, self.queue = amqp_url, queue
