@@ -95,6 +95,11 @@ def _uuid(value: UUID | None) -> str | None:
 
 def _fixed(value: Decimal) -> str:
     # round6 leaves exponent -6, which str() writes in plain notation: format(..., "f")'s text.
+    # Amounts come priced (already round6'd), so str() alone usually is that text: exactly
+    # six digits after the point, no exponent, and not "-0.000000" (round6 makes that 0).
+    text = str(value)
+    if text[-7:-6] == "." and "E" not in text and text != "-0.000000":
+        return text
     return str(round6(value))
 
 

@@ -137,7 +137,19 @@ def main(argv: list[str]) -> int:
     configure_logging()
     if args.command == "verify":
         return asyncio.run(_verify())
+    _fast_loop()
     return asyncio.run(_consume(args))
+
+
+def _fast_loop() -> None:
+    """uvloop for the consumer, as for the actors (runtime.cli): under a flood about a tenth
+    of its CPU was asyncio's own socket writes and selector; plain asyncio where it is not
+    installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 if __name__ == "__main__":

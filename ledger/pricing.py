@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 from uuid import UUID
 
 PLACES = Decimal("0.000001")
@@ -183,6 +183,9 @@ def in_force(valid_from: datetime, valid_to: datetime | None, at: datetime) -> b
     return as_utc(valid_from) <= at and (valid_to is None or at < as_utc(valid_to))
 
 
+_V = TypeVar("_V", SystemRateVersion, PartnerRateVersion)
+
+
 class RateBook:
     """Rate versions loaded for a batch; `resolve` picks the ones in force at a time."""
 
@@ -202,6 +205,11 @@ class RateBook:
             system_versions.sort(key=lambda v: as_utc(v.valid_from), reverse=True)
         for partner_versions in self._partner.values():
             partner_versions.sort(key=lambda v: as_utc(v.valid_from), reverse=True)
+        # The same lists with each version's window in UTC, converted once here rather than
+        # per lookup (`resolve` runs once per entry written).
+        self._system_windows = {k: [_window(v) for v in vs] for k, vs in self._system.items()}
+        self._partner_windows = {k: [_window(v) for v in vs] for k, vs in self._partner.items()}
+        self._applied: dict[tuple[UUID, UUID | None], AppliedRate] = {}
 
     def resolve(self, model: str, resource_type: str, partner_id: UUID | None, at: datetime) -> AppliedRate:
         """The rate of `model`/`resource_type` for a tenant of `partner_id` at `at`.
@@ -209,26 +217,33 @@ class RateBook:
         Raises PricingError when no system rate is in force then: without a platform cost
         the entry cannot be priced (the consumer dead-letters the event).
         """
-        system = next(
-            (
-                s
-                for s in self._system.get((model, resource_type), ())
-                if in_force(s.valid_from, s.valid_to, at)
-            ),
-            None,
-        )
+        at = as_utc(at)
+        system = _in_force_at(self._system_windows.get((model, resource_type), ()), at)
         if system is None:
-            raise PricingError(f"no rate for model {model!r} {resource_type} at {as_utc(at)}")
+            raise PricingError(f"no rate for model {model!r} {resource_type} at {at}")
         partner = None
         if partner_id is not None:
-            partner = next(
-                (
-                    p
-                    for p in self._partner.get((partner_id, model, resource_type), ())
-                    if in_force(p.valid_from, p.valid_to, at)
-                ),
-                None,
-            )
-        if partner is None:
-            return AppliedRate(system.rate, system.unit, system.billing_rate, system.unit, system.id)
-        return AppliedRate(system.rate, system.unit, partner.rate, partner.unit, system.id, partner.id)
+            partner = _in_force_at(self._partner_windows.get((partner_id, model, resource_type), ()), at)
+        key = (system.id, None if partner is None else partner.id)
+        applied = self._applied.get(key)
+        if applied is None:  # one AppliedRate per pair of versions, reused for every entry
+            if partner is None:
+                applied = AppliedRate(system.rate, system.unit, system.billing_rate, system.unit, system.id)
+            else:
+                applied = AppliedRate(
+                    system.rate, system.unit, partner.rate, partner.unit, system.id, partner.id
+                )
+            self._applied[key] = applied
+        return applied
+
+
+def _window(version: _V) -> tuple[datetime, datetime | None, _V]:
+    return as_utc(version.valid_from), None if version.valid_to is None else as_utc(version.valid_to), version
+
+
+def _in_force_at(windows: Iterable[tuple[datetime, datetime | None, _V]], at: datetime) -> _V | None:
+    """The first version whose window holds `at` (UTC), as `in_force` decides."""
+    for valid_from, valid_to, version in windows:
+        if valid_from <= at and (valid_to is None or at < valid_to):
+            return version
+    return None

@@ -153,6 +153,11 @@ async def heads_and_existing(
     return heads, {r["event_id"] for r in rows if r["event_id"] is not None}
 
 
+_COLUMNS = tuple(c.strip() for c in ENTRY_COLUMNS.split(","))
+_NUMERIC = frozenset({"quantity", "platform_cost", "tenant_cost", "partner_commission"})
+"""Sent as text and cast by PostgreSQL (`::text[]::numeric[]`, exact): asyncpg's binary
+encoding of a Decimal was the costliest part of the batch's parameters."""
+
 # The entries, the credit debits and the budget settlements of one batch in ONE statement
 # (data-modifying CTEs run in the statement's one snapshot and commit or roll back together).
 # The settle CTE adds each execution's recorded tenant_cost to its budget reservation; the
@@ -165,9 +170,9 @@ WITH inserted AS (
     resource_type, quantity, unit, platform_cost, tenant_cost, partner_commission, reverses_id,
     created_at, entry_metadata, prev_hash, entry_hash)
   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[],
-                       $7::text[], $8::numeric[], $9::text[], $10::numeric[], $11::numeric[],
-                       $12::numeric[], $13::uuid[], $14::timestamptz[], $15::text[], $16::text[],
-                       $17::text[])
+                       $7::text[], $8::text[]::numeric[], $9::text[], $10::text[]::numeric[],
+                       $11::text[]::numeric[], $12::text[]::numeric[], $13::uuid[],
+                       $14::timestamptz[], $15::text[], $16::text[], $17::text[])
   ON CONFLICT (event_id) DO NOTHING
   RETURNING event_id
 ), debit AS (
@@ -193,10 +198,17 @@ async def append(
     its reservation, in one round trip; returns the event ids actually inserted."""
     if not entries:
         return set()
-    columns = [c.strip() for c in ENTRY_COLUMNS.split(",")]
-    arrays = [[getattr(e, c) for e in entries] for c in columns]
+    arrays = [
+        [str(getattr(e, c)) for e in entries] if c in _NUMERIC else [getattr(e, c) for e in entries]
+        for c in _COLUMNS
+    ]
     rows = await db.fetch(
-        _APPEND, *arrays, list(debits), list(debits.values()), list(settlements), list(settlements.values())
+        _APPEND,
+        *arrays,
+        list(debits),
+        [str(v) for v in debits.values()],
+        list(settlements),
+        [str(v) for v in settlements.values()],
     )
     return {r["event_id"] for r in rows}
 

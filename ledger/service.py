@@ -23,7 +23,7 @@ from uuid import UUID
 import msgspec
 
 from ledger import repository as repo
-from ledger.chain import Entry, next_timestamp
+from ledger.chain import TICK, Entry
 from ledger.pricing import (
     Amounts,
     AppliedRate,
@@ -189,25 +189,29 @@ def _entries_of(event: UsageRecorded, billing: TenantBilling, book: RateBook) ->
             continue
         rate = book.resolve(event.model, resource, billing.partner_id, event.occurred_at)
         amounts = price(quantity, rate, billing.commission)
-        lines.append(
-            Entry(
-                id=_new_id(),
-                tenant_id=event.tenant_id,
-                partner_id=billing.partner_id,
-                execution_id=event.execution_id,
-                event_id=entry_event_id(event.event_id, resource),
-                model=event.model,
-                resource_type=resource,
-                quantity=round6(Decimal(quantity)),
-                unit=TOKENS_UNIT,
-                platform_cost=amounts.platform_cost,
-                tenant_cost=amounts.tenant_cost,
-                partner_commission=amounts.partner_commission,
-                reverses_id=None,
-                created_at=_UNCHAINED,  # stamped when chained
-                entry_metadata=_metadata(shared, rate, amounts),
-            )
+        # Entry's frozen __init__ sets each of its 17 fields through object.__setattr__: filling
+        # __dict__ at once is several times cheaper (as Entry.chained does).
+        line = object.__new__(Entry)
+        line.__dict__.update(
+            id=_new_id(),
+            tenant_id=event.tenant_id,
+            partner_id=billing.partner_id,
+            execution_id=event.execution_id,
+            event_id=entry_event_id(event.event_id, resource),
+            model=event.model,
+            resource_type=resource,
+            quantity=round6(Decimal(quantity)),
+            unit=TOKENS_UNIT,
+            platform_cost=amounts.platform_cost,
+            tenant_cost=amounts.tenant_cost,
+            partner_commission=amounts.partner_commission,
+            reverses_id=None,
+            created_at=_UNCHAINED,  # stamped when chained
+            entry_metadata=_metadata(shared, rate, amounts),
+            prev_hash=None,
+            entry_hash=None,
         )
+        lines.append(line)
     return lines
 
 
@@ -254,15 +258,22 @@ async def price_batch(events: Sequence[UsageRecorded], rates: RateCache | None =
 
 
 def _chain(entries: Sequence[Entry], heads: dict[UUID, tuple[str, datetime]]) -> list[Entry]:
-    """Link each tenant's entries after its head, stamping strictly increasing created_at."""
-    heads = dict(heads)
+    """Link each tenant's entries after its head, stamping strictly increasing created_at.
+
+    The clock is read once per batch: every entry is stamped `now`, or one microsecond after
+    its tenant's previous entry (chain.next_timestamp), so a batch's entries of one tenant
+    take consecutive microseconds from `now` on."""
+    now = datetime.now(UTC)
+    tails: dict[UUID, tuple[str | None, datetime | None]] = {
+        tenant: (entry_hash, as_utc(at)) for tenant, (entry_hash, at) in heads.items()
+    }
     chained: list[Entry] = []
     for e in entries:
-        prev_hash, prev_at = heads.get(e.tenant_id, (None, None))
-        at = next_timestamp(datetime.now(UTC), prev_at)
+        prev_hash, prev_at = tails.get(e.tenant_id, (None, None))
+        at = now if prev_at is None or prev_at < now else prev_at + TICK
         linked = e.chained(prev_hash, at)
         chained.append(linked)
-        heads[e.tenant_id] = (linked.entry_hash, at)  # type: ignore[assignment]
+        tails[e.tenant_id] = (linked.entry_hash, at)
     return chained
 
 

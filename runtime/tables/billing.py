@@ -65,14 +65,13 @@ class LedgerEntry(Table, tablename="ledger_entries", db=APP_DB):
     """Immutable priced usage; the database refuses UPDATE and DELETE."""
 
     id = pk()
-    tenant = ForeignKey(
-        db_column_name="tenant_id", references=Tenant, index=True, on_delete=OnDelete.restrict
-    )
+    # No single-column index on tenant_id or partner_id: the wider indexes of the raw
+    # migrations lead with them (hirebuddha_2026_12_02t06_00_00_000000_ledger_lean_indexes).
+    tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, on_delete=OnDelete.restrict)
     partner = ForeignKey(
         db_column_name="partner_id",
         references=Partner,
         null=True,
-        index=True,
         on_delete=OnDelete.restrict,
     )
     execution_id = UUID(null=True, default=None, index=True)
