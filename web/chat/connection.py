@@ -104,7 +104,7 @@ class ChatConnection:
     __slots__ = (
         "socket", "me", "session_id", "agent_id", "workflow_id", "relay", "bus", "queue_wait_s",
         "waiting", "_watcher", "out", "_ws", "_writer", "_traced", "followed",
-        "gates", "closed", "drafts", "last_seen",
+        "gates", "_early", "closed", "drafts", "last_seen",
     )  # fmt: skip
 
     def __init__(
@@ -140,6 +140,10 @@ class ChatConnection:
         self.followed: dict[uuid.UUID, Followed] = {}
         self.gates: dict[uuid.UUID, list[StreamEvent]] = {}
         """Live events held back while a resume of that execution is being answered."""
+        self._early: list[StreamEvent] | None = None
+        """While this socket's message is being admitted: live events of executions it has
+        not said started (its own reply's first deltas can overtake the admission's answer;
+        its `execution.started` goes first, `_release_early`)."""
         self.closed = False
         self.drafts: set[uuid.UUID] | frozenset[uuid.UUID] = _NO_DRAFTS
         """Co-pilot drafts this socket asked for and still listens to (`execution.<id>`)."""
@@ -231,18 +235,29 @@ class ChatConnection:
             if event.for_user is None or event.for_user == self.me.id:
                 self.send(frame or p.frame_of(event))
             return
+        if self._early is not None:
+            state = self.followed.get(event.execution_id)
+            if state is None or not state.started:
+                self._early.append(event)
+                return
         gate = self.gates.get(event.execution_id)
         if gate is not None:
             gate.append(event)
             return
         self.forward(event, frame)
 
+    def _release_early(self) -> None:
+        """Deliver the events held while a message was admitted, in their order."""
+        early, self._early = self._early, None
+        for event in early or ():
+            self.deliver(event)
+
     def deliver_delta(self, delta: BatchedDelta, data: bytes) -> None:
         """Take a live delta of a relayed `DeltaBatch` (`data`: its frame's JSON, shared by
         the session's sockets): `deliver` without an event object, when the socket follows
         the execution plainly (no resume in progress, nothing waiting for a slot)."""
         state = self.followed.get(delta.execution_id)
-        if state is None or state.finished or self.gates or self.waiting or self.drafts:
+        if state is None or not state.started or state.finished or self.gates or self.waiting or self.drafts:
             self.deliver(delta.event())  # every other case, by the general rules
             return
         seq = delta.seq
@@ -435,35 +450,43 @@ class ChatConnection:
             await self._run_workflow(self.workflow_id, frame)
             return
         assert self.agent_id is not None  # a session names an agent or a workflow
-        # The root of the turn's trace: admission and the executions message are its children,
-        # the actor and the ledger continue it from the message headers (runtime.telemetry).
-        with telemetry.span("chat.message", attributes={"hb.session_id": str(self.session_id)}):
-            submission = Submission(
-                self.agent_id,
-                frame.content,
-                source="chat",
-                session_id=self.session_id,
-                client_id=frame.client_id,
-                wait_for_slot=True,  # over the limit it waits its turn (module doc)
-                hand_check=True,
-            )
-            while True:
-                try:
-                    sent = await execution_bus.dispatch(self.bus, self.me, submission)
-                    break
-                except Held:  # routed to the person, unless handed back meanwhile: admit again
-                    if await handover.route(self.session_id, frame.content, frame.client_id) is not None:
-                        return
-        trace.mark(sent.execution_id, "received", received)
+        # The reply's first deltas may reach the relay before the admission returns here:
+        # they wait for its `execution.started` (the client sees started, then deltas).
+        self._early = []
+        try:
+            # The root of the turn's trace: admission and the executions message are its
+            # children, the actor and the ledger continue it from the message headers
+            # (runtime.telemetry).
+            with telemetry.span("chat.message", attributes={"hb.session_id": str(self.session_id)}):
+                submission = Submission(
+                    self.agent_id,
+                    frame.content,
+                    source="chat",
+                    session_id=self.session_id,
+                    client_id=frame.client_id,
+                    wait_for_slot=True,  # over the limit it waits its turn (module doc)
+                    hand_check=True,
+                )
+                while True:
+                    try:
+                        sent = await execution_bus.dispatch(self.bus, self.me, submission)
+                        break
+                    except Held:  # routed to the person, unless handed back meanwhile: admit again
+                        if await handover.route(self.session_id, frame.content, frame.client_id) is not None:
+                            return
+            trace.mark(sent.execution_id, "received", received)
+            if sent.status != ExecutionStatus.QUEUED:
+                trace.mark(sent.execution_id, "queued")
+                self.forward(
+                    ExecutionStarted(
+                        execution_id=sent.execution_id, session_id=self.session_id, message_id=sent.message_id
+                    )
+                )
+        finally:
+            self._release_early()
         if sent.status == ExecutionStatus.QUEUED:  # new, or a retried send still waiting
             await self._wait(sent.execution_id, sent.message_id)
             return
-        trace.mark(sent.execution_id, "queued")
-        self.forward(
-            ExecutionStarted(
-                execution_id=sent.execution_id, session_id=self.session_id, message_id=sent.message_id
-            )
-        )
         if sent.duplicate:  # a retried send: give the client whatever it may have missed
             await resume.resume(self, sent.execution_id, 0)
 
