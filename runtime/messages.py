@@ -267,14 +267,37 @@ StreamEvent = (
 NODE_EVENTS = (NodeStarted, NodeDelta, NodeCompleted, NodeFailed, NodeSkipped, NodeWaiting)
 
 
+class BatchedDelta(msgspec.Struct, array_like=True):
+    """One delta of a `DeltaBatch`, as a JSON array `[session_id, execution_id, seq, text]`:
+    no keys and no tag per delta, and no `DeltaEvent` object per delta on either side."""
+
+    session_id: UUID
+    execution_id: UUID
+    seq: int
+    text: str
+
+    def event(self) -> DeltaEvent:
+        """The same delta as the `DeltaEvent` it stands for."""
+        return DeltaEvent(
+            execution_id=self.execution_id, session_id=self.session_id, seq=self.seq, text=self.text
+        )
+
+
 class DeltaBatch(Wire, tag="delta.batch", kw_only=True):
     """Deltas of several sessions flushed in one tick by one actors process, in publish order.
 
     Routed to every web relay (`runtime.publishing.DELTA_BATCH_KEY`); a relay hands each
-    delta to its session's sockets as if it had come alone.
+    delta to its session's sockets as if it had come alone (web/chat/relay.py writes them
+    without building an event per delta).
     """
 
-    events: list[DeltaEvent]
+    deltas: list[BatchedDelta] = msgspec.field(default_factory=list)
+    events: list[DeltaEvent] = msgspec.field(default_factory=list)
+    """The earlier form (one tagged `DeltaEvent` object per delta): still read, no longer sent."""
+
+    def all_events(self) -> list[DeltaEvent]:
+        """Every delta of the batch as a `DeltaEvent`, in order (either form)."""
+        return self.events + [delta.event() for delta in self.deltas]
 
 
 # --- session events: a person in the conversation (docs/human-in-the-loop.md) -----------

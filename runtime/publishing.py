@@ -21,6 +21,7 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 from runtime import telemetry, trace
 from runtime.broker import Topology, actor_address, execution_key, inbox_key, results_key, session_key
 from runtime.messages import (
+    BatchedDelta,
     ChannelReplyRequested,
     ControlMessage,
     DeltaBatch,
@@ -189,10 +190,12 @@ class DeltaCollector:
     """Deltas handed to `StreamPublisher.publish` inside `collecting_deltas()`, per publisher."""
 
     def __init__(self) -> None:
-        self.batches: dict[StreamPublisher, list[DeltaEvent]] = {}
+        self.batches: dict[StreamPublisher, list[BatchedDelta]] = {}
 
     def add(self, publisher: StreamPublisher, event: DeltaEvent) -> None:
-        self.batches.setdefault(publisher, []).append(event)
+        assert event.session_id is not None
+        delta = BatchedDelta(event.session_id, event.execution_id, event.seq, event.text)
+        self.batches.setdefault(publisher, []).append(delta)
 
     async def publish(self) -> None:
         """One broker message per publisher (in practice: per process)."""
@@ -256,12 +259,12 @@ class StreamPublisher:
         else:
             await self._send(encode(event), session_key(event.session_id))
 
-    async def publish_batch(self, events: list[DeltaEvent]) -> None:
+    async def publish_batch(self, deltas: list[BatchedDelta]) -> None:
         """Session deltas of several executions in one message, to every web relay."""
-        if len(events) == 1:
-            await self._send(encode(events[0]), session_key(events[0].session_id))
-        elif events:
-            await self._send(encode(DeltaBatch(events=events)), DELTA_BATCH_KEY)
+        if len(deltas) == 1:
+            await self._send(encode(deltas[0].event()), session_key(deltas[0].session_id))
+        elif deltas:
+            await self._send(encode(DeltaBatch(deltas=deltas)), DELTA_BATCH_KEY)
 
     async def _send(self, body: bytes, key: str) -> None:
         async with self._order:

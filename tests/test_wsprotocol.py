@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
-from web.chat.wsprotocol import Flag, Inbox
+from websockets.frames import Frame, Opcode
+
+from web.chat.wsprotocol import Flag, Inbox, text_header
 
 
 async def test_inbox_hands_items_out_in_order_to_waiting_getters() -> None:
@@ -58,3 +60,11 @@ async def test_a_cancelled_flag_waiter_leaves_no_trace() -> None:
     assert flag._waiters is None
     flag.set()
     assert await flag.wait()
+
+
+def test_direct_text_frames_are_the_bytes_websockets_writes() -> None:
+    """`write_texts` frames payloads itself: byte for byte what the websockets encoder sends
+    a client (unmasked, one fragment), for each of the three length encodings."""
+    for size in (0, 1, 125, 126, 65535, 65536, 70000):
+        data = b"x" * size
+        assert text_header(size) + data == Frame(Opcode.TEXT, data).serialize(mask=False)

@@ -32,6 +32,7 @@ from runtime.broker import execution_key
 from runtime.errors import CodedError
 from runtime.executions import ACTIVE, COPILOT_SOURCE, ExecutionStatus, Submission
 from runtime.messages import (
+    BatchedDelta,
     DeltaEvent,
     ErrorInfo,
     ExecutionCancelled,
@@ -48,6 +49,7 @@ from web.auth.identity import Principal
 from web.chat import protocol as p
 from web.chat import resume
 from web.chat.relay import Relay
+from web.chat.wsprotocol import PAUSED, WROTE, LeanWebSocketProtocol
 from web.executions import bus as execution_bus
 from web.executions import service
 from web.executions.bus import Bus
@@ -102,8 +104,8 @@ class ChatConnection:
 
     __slots__ = (
         "socket", "me", "session_id", "agent_id", "workflow_id", "relay", "bus", "queue_wait_s",
-        "waiting", "_watcher", "out", "_writer", "_drained", "_wake", "_traced", "followed",
-        "gates", "closed", "drafts", "last_seen",
+        "waiting", "_watcher", "out", "_ws", "_writer", "_traced", "followed",
+        "gates", "_early", "closed", "drafts", "last_seen",
     )  # fmt: skip
 
     def __init__(
@@ -124,18 +126,25 @@ class ChatConnection:
         self.waiting: dict[uuid.UUID, Waiting] = {}
         """Messages of this socket waiting in the tenant's queue (see the module doc)."""
         self._watcher: asyncio.Task[None] | None = None
-        # Frames waiting to be written, and the writer task while there are any: an idle
-        # socket holds no task and no queue machinery (10,000 idle sockets, issue 11). A list,
-        # not a deque: an empty deque takes ~0.6 KB, and the buffer is bounded anyway.
-        self.out: list[str] = []
+        # Frames (their JSON) waiting to be written: written together on the loop's next
+        # flush (`Flush`), straight to the transport. An idle socket holds no task and no
+        # queue machinery (10,000 idle sockets, issue 11). A list, not a deque: an empty
+        # deque takes ~0.6 KB, and the buffer is bounded anyway.
+        self.out: list[bytes] = []
+        self._ws = LeanWebSocketProtocol.of_scope(socket.scope)
+        """The socket's protocol, which writes frames without the ASGI send path (None under
+        another server: then `_writer` sends them through Litestar)."""
         self._writer: asyncio.Task[None] | None = None
-        self._drained: asyncio.Event | None = None
-        self._wake: asyncio.Future[None] | None = None
-        """Set while the writer waits for the next frame of a streaming execution."""
+        """Only while frames wait: for the transport's buffer to drain, or (no `_ws`) for
+        Litestar's send."""
         self._traced: uuid.UUID | None = None
         self.followed: dict[uuid.UUID, Followed] = {}
         self.gates: dict[uuid.UUID, list[StreamEvent]] = {}
         """Live events held back while a resume of that execution is being answered."""
+        self._early: list[StreamEvent] | None = None
+        """While this socket's message is being admitted: live events of executions it has
+        not said started (its own reply's first deltas can overtake the admission's answer;
+        its `execution.started` goes first, `_release_early`)."""
         self.closed = False
         self.drafts: set[uuid.UUID] | frozenset[uuid.UUID] = _NO_DRAFTS
         """Co-pilot drafts this socket asked for and still listens to (`execution.<id>`)."""
@@ -146,6 +155,10 @@ class ChatConnection:
 
     def send(self, frame: p.ServerFrame) -> None:
         """Queue a frame; a client that cannot keep up is closed, never waited for."""
+        self._queue(p.payload(frame))
+
+    def _queue(self, data: bytes) -> None:
+        """Queue a frame's JSON; it leaves on this loop's next flush with the socket's others."""
         if self.closed:
             return
         if len(self.out) >= p.SEND_BUFFER_FRAMES:
@@ -155,12 +168,60 @@ class ChatConnection:
                 self.close(p.CLOSE_TOO_SLOW, "client too slow: send buffer overflow")
             )
             return
-        self.out.append(p.encode(frame))
-        if self._wake is not None:
-            if not self._wake.done():
-                self._wake.set_result(None)
-        elif self._writer is None:
-            self._writer = asyncio.get_running_loop().create_task(self._write())
+        self.out.append(data)
+        if len(self.out) == 1 and self._writer is None:
+            Flush.of_loop().add(self)
+
+    def flush(self) -> None:
+        """Write every queued frame now, in one transport write; when the transport's buffer
+        is full they wait (a task then waits for it to drain)."""
+        if not self.out or self._writer is not None:
+            return  # nothing to do, or a writer task owns the queue until it is empty
+        if self.closed:
+            self.out.clear()
+            return
+        if self._ws is None:
+            self._writer = asyncio.get_running_loop().create_task(self._send_via_asgi())
+            return
+        if self._write(self._ws) == PAUSED:
+            self._writer = asyncio.get_running_loop().create_task(self._when_writable(self._ws))
+
+    def _write(self, ws: LeanWebSocketProtocol) -> int:
+        done = ws.write_texts(self.out)
+        if done == PAUSED:
+            return done
+        self.out.clear()  # written, or the socket is closing: the reader sees the disconnect
+        if done == WROTE and self._traced is not None:
+            trace.mark(self._traced, "socket_sent")
+            self._traced = None
+        return done
+
+    async def _when_writable(self, ws: LeanWebSocketProtocol) -> None:
+        """Wait until the transport takes more, then write what waits, the frames queued
+        meanwhile included (flow control)."""
+        try:
+            while self.out and not self.closed:
+                await ws.writable.wait()
+                self._write(ws)
+        finally:
+            self._writer = None
+            if self.closed:
+                self.out.clear()
+
+    async def _send_via_asgi(self) -> None:
+        """Send queued frames in order through Litestar (a server without our protocol)."""
+        try:
+            while self.out and not self.closed:
+                await self.socket.send_text(self.out[0].decode())
+                del self.out[0]
+            if self._traced is not None:
+                trace.mark(self._traced, "socket_sent")
+                self._traced = None
+        except Exception as exc:  # the client went away: the reader sees the disconnect
+            log.debug("chat socket send failed: %r", exc)
+            self.out.clear()
+        finally:
+            self._writer = None
 
     def deliver(
         self, event: StreamEvent | SessionEventBase | InboxChanged, frame: p.ServerFrame | None = None
@@ -180,11 +241,38 @@ class ChatConnection:
             if event.for_user is None or event.for_user == self.me.id:
                 self.send(frame or p.frame_of(event))
             return
+        if self._early is not None:
+            state = self.followed.get(event.execution_id)
+            if state is None or not state.started:
+                self._early.append(event)
+                return
         gate = self.gates.get(event.execution_id)
         if gate is not None:
             gate.append(event)
             return
         self.forward(event, frame)
+
+    def _release_early(self) -> None:
+        """Deliver the events held while a message was admitted, in their order."""
+        early, self._early = self._early, None
+        for event in early or ():
+            self.deliver(event)
+
+    def deliver_delta(self, delta: BatchedDelta, data: bytes) -> None:
+        """Take a live delta of a relayed `DeltaBatch` (`data`: its frame's JSON, shared by
+        the session's sockets): `deliver` without an event object, when the socket follows
+        the execution plainly (no resume in progress, nothing waiting for a slot)."""
+        state = self.followed.get(delta.execution_id)
+        if state is None or not state.started or state.finished or self.gates or self.waiting or self.drafts:
+            self.deliver(delta.event())  # every other case, by the general rules
+            return
+        seq = delta.seq
+        if not (state.following or seq == 1) or seq <= state.last_seq:
+            return
+        state.following, state.last_seq = True, seq
+        if trace.ENABLED and seq == 1:
+            self._traced = delta.execution_id  # marked `socket_sent` once written
+        self._queue(data)
 
     def forward(self, event: StreamEvent, frame: p.ServerFrame | None = None) -> None:
         """Send `event` unless the client has it already (the dedupe rules above)."""
@@ -214,41 +302,14 @@ class ChatConnection:
             state.finished = True
         self.send(frame or p.frame_of(event))
 
-    async def _write(self) -> None:
-        """Send queued frames in order. While an execution streams the writer waits for more
-        (a future per wait, not a task per frame); once none does it ends, so an idle socket
-        holds no task."""
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                while self.out:
-                    await self.socket.send_text(self.out[0])
-                    del self.out[0]
-                    if self._traced is not None and not self.out:
-                        trace.mark(self._traced, "socket_sent")
-                        self._traced = None
-                if self._drained is not None:
-                    self._drained.set()
-                if self.closed or not self._streaming():
-                    return
-                self._wake = loop.create_future()
-                try:
-                    await self._wake
-                finally:
-                    self._wake = None
-        except Exception as exc:  # the client went away: the reader sees the disconnect
-            log.debug("chat socket send failed: %r", exc)
-            self.out.clear()
-        finally:
-            self._writer = None
-            if self._drained is not None:
-                self._drained.set()
-
     async def _drain(self) -> None:
-        """Wait until every queued frame was written (or the writer failed)."""
-        while self.out and self._writer is not None:
-            self._drained = asyncio.Event()
-            await self._drained.wait()
+        """Wait until every queued frame was written (or cannot be)."""
+        while self.out and not self.closed:
+            self.flush()
+            writer = self._writer
+            if writer is None:
+                return  # written, or dropped (the socket is gone)
+            await asyncio.wait({writer})  # not cancelled with us: `serve` cancels it
 
     async def close(self, code: int, reason: str) -> None:
         """Close the socket once (later calls do nothing)."""
@@ -286,10 +347,11 @@ class ChatConnection:
             if not self.closed:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._drain(), 1)
+            Flush.of_loop().discard(self)
             if self._writer is not None:
                 self._writer.cancel()
 
-    def _streaming(self) -> bool:
+    def _streaming(self) -> bool:  # (the idle sweep's test)
         return bool(self.waiting) or any(s.started and not s.finished for s in self.followed.values())
 
     async def _read(self) -> None:
@@ -404,35 +466,43 @@ class ChatConnection:
             await self._run_workflow(self.workflow_id, frame)
             return
         assert self.agent_id is not None  # a session names an agent or a workflow
-        # The root of the turn's trace: admission and the executions message are its children,
-        # the actor and the ledger continue it from the message headers (runtime.telemetry).
-        with telemetry.span("chat.message", attributes={"hb.session_id": str(self.session_id)}):
-            submission = Submission(
-                self.agent_id,
-                frame.content,
-                source="chat",
-                session_id=self.session_id,
-                client_id=frame.client_id,
-                wait_for_slot=True,  # over the limit it waits its turn (module doc)
-                hand_check=True,
-            )
-            while True:
-                try:
-                    sent = await execution_bus.dispatch(self.bus, self.me, submission)
-                    break
-                except Held:  # routed to the person, unless handed back meanwhile: admit again
-                    if await handover.route(self.session_id, frame.content, frame.client_id) is not None:
-                        return
-        trace.mark(sent.execution_id, "received", received)
+        # The reply's first deltas may reach the relay before the admission returns here:
+        # they wait for its `execution.started` (the client sees started, then deltas).
+        self._early = []
+        try:
+            # The root of the turn's trace: admission and the executions message are its
+            # children, the actor and the ledger continue it from the message headers
+            # (runtime.telemetry).
+            with telemetry.span("chat.message", attributes={"hb.session_id": str(self.session_id)}):
+                submission = Submission(
+                    self.agent_id,
+                    frame.content,
+                    source="chat",
+                    session_id=self.session_id,
+                    client_id=frame.client_id,
+                    wait_for_slot=True,  # over the limit it waits its turn (module doc)
+                    hand_check=True,
+                )
+                while True:
+                    try:
+                        sent = await execution_bus.dispatch(self.bus, self.me, submission)
+                        break
+                    except Held:  # routed to the person, unless handed back meanwhile: admit again
+                        if await handover.route(self.session_id, frame.content, frame.client_id) is not None:
+                            return
+            trace.mark(sent.execution_id, "received", received)
+            if sent.status != ExecutionStatus.QUEUED:
+                trace.mark(sent.execution_id, "queued")
+                self.forward(
+                    ExecutionStarted(
+                        execution_id=sent.execution_id, session_id=self.session_id, message_id=sent.message_id
+                    )
+                )
+        finally:
+            self._release_early()
         if sent.status == ExecutionStatus.QUEUED:  # new, or a retried send still waiting
             await self._wait(sent.execution_id, sent.message_id)
             return
-        trace.mark(sent.execution_id, "queued")
-        self.forward(
-            ExecutionStarted(
-                execution_id=sent.execution_id, session_id=self.session_id, message_id=sent.message_id
-            )
-        )
         if sent.duplicate:  # a retried send: give the client whatever it may have missed
             await resume.resume(self, sent.execution_id, 0)
 
@@ -596,3 +666,45 @@ class IdleSweep:
                 self.sweep()
         finally:
             self._task = None
+
+
+class Flush:
+    """Writes the frames that chat sockets of this event loop queued, once per loop pass.
+
+    A relayed `DeltaBatch` (or a resume's replay) queues frames on many sockets at once;
+    each socket's frames then leave in one transport write (`ChatConnection.flush`), and the
+    whole pass costs one `call_soon`, not a task wakeup per frame.
+    """
+
+    _current: Flush | None = None
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.due: dict[ChatConnection, None] = {}  # insertion-ordered set
+        self.scheduled = False
+
+    @classmethod
+    def of_loop(cls) -> Flush:
+        loop = asyncio.get_running_loop()
+        if cls._current is None or cls._current.loop is not loop:
+            cls._current = cls(loop)
+        return cls._current
+
+    def add(self, conn: ChatConnection) -> None:
+        self.due[conn] = None
+        if not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self.run)
+
+    def discard(self, conn: ChatConnection) -> None:
+        self.due.pop(conn, None)
+
+    def run(self) -> None:
+        self.scheduled = False
+        due, self.due = self.due, {}
+        for conn in due:
+            try:
+                conn.flush()
+            except Exception:  # one socket's failure is not the others'
+                log.exception("writing to a chat socket failed")
+                conn.out.clear()

@@ -342,6 +342,11 @@ def encode(frame: ServerFrame) -> str:
     return _encoder.encode(frame).decode()
 
 
+def payload(frame: ServerFrame) -> bytes:
+    """The UTF-8 JSON of a server frame: what a text frame carries (web/chat/wsprotocol.py)."""
+    return _encoder.encode(frame)
+
+
 def frame_of(event: StreamEvent | SessionEventBase | InboxChanged) -> ServerFrame:
     """The WebSocket frame of an actors' stream event, a session event or an inbox change."""
     match event:

@@ -22,6 +22,7 @@ import msgspec
 from runtime import trace
 from runtime.broker import Topology, connect_robust, execution_key, inbox_key, session_key
 from runtime.messages import (
+    BatchedDelta,
     DeltaBatch,
     DeltaEvent,
     InboxChanged,
@@ -32,7 +33,7 @@ from runtime.messages import (
     decode,
 )
 from runtime.publishing import DELTA_BATCH_KEY
-from web.chat.protocol import ServerFrame, frame_of
+from web.chat.protocol import Delta, ServerFrame, frame_of
 from web.executions.bus import Bus
 
 Relayed = StreamEvent | SessionEventBase | InboxChanged
@@ -40,15 +41,25 @@ Relayed = StreamEvent | SessionEventBase | InboxChanged
 
 log = logging.getLogger("hirebuddha.web")
 
+_delta_json = msgspec.json.Encoder().encode
+
 BIND_TIMEOUT_S = 5.0
 """How long a socket waits for its session's binding before it is told the service is unavailable."""
 
 
 class Sink(Protocol):
-    """A subscriber of one session's events (a chat socket)."""
+    """A subscriber of the events routed by a key (a chat socket, an inbox socket)."""
 
     def deliver(self, event: Relayed, frame: ServerFrame) -> None:
         """Take one event without waiting."""
+        ...
+
+
+class SessionSink(Sink, Protocol):
+    """A subscriber of one session's events (a chat socket)."""
+
+    def deliver_delta(self, delta: BatchedDelta, data: bytes) -> None:
+        """Take one delta of a `DeltaBatch` without waiting; `data` is its frame's JSON."""
         ...
 
 
@@ -59,6 +70,8 @@ class Relay:
         self._url, self._topo = url, topo
         self._sinks: dict[str, set[Sink]] = {}
         """Sinks per routing key (`session.<id>`, `inbox.<tenant>`)."""
+        self._sessions: dict[uuid.UUID, set[SessionSink]] = {}
+        """The same sets of the `session.<id>` keys, by session id (`DeltaBatch` deliveries)."""
         self._pending: dict[str, asyncio.Future[Snapshot]] = {}
         # Binding and unbinding are broker round trips; one lock keeps "first socket binds,
         # last socket unbinds" exact when sockets of one session come and go together.
@@ -88,16 +101,17 @@ class Relay:
         if self._connection is not None:
             await self._connection.close()
 
-    async def subscribe(self, session_id: uuid.UUID, sink: Sink) -> None:
+    async def subscribe(self, session_id: uuid.UUID, sink: SessionSink) -> None:
         """Deliver `session_id`'s events to `sink` from now on."""
-        await self.subscribe_key(session_key(session_id), sink)
+        await self.subscribe_key(session_key(session_id), sink, session_id)
 
-    async def unsubscribe(self, session_id: uuid.UUID, sink: Sink) -> None:
+    async def unsubscribe(self, session_id: uuid.UUID, sink: SessionSink) -> None:
         """Stop delivering `session_id`'s events to `sink`."""
-        await self.unsubscribe_key(session_key(session_id), sink)
+        await self.unsubscribe_key(session_key(session_id), sink, session_id)
 
-    async def subscribe_key(self, key: str, sink: Sink) -> None:
-        """Deliver the events routed by `key` to `sink` from now on."""
+    async def subscribe_key(self, key: str, sink: Sink, session_id: uuid.UUID | None = None) -> None:
+        """Deliver the events routed by `key` to `sink` from now on (`session_id`: the key's
+        session, whose `DeltaBatch` deltas the sink then takes too)."""
         assert self._queue is not None and self._exchange is not None
         async with self._lock:
             sinks = self._sinks.setdefault(key, set())
@@ -108,8 +122,10 @@ class Relay:
                 async with asyncio.timeout(BIND_TIMEOUT_S):
                     await self._queue.bind(self._exchange, routing_key=key)
             sinks.add(sink)
+            if session_id is not None:
+                self._sessions[session_id] = sinks  # type: ignore[assignment]  # SessionSinks only
 
-    async def unsubscribe_key(self, key: str, sink: Sink) -> None:
+    async def unsubscribe_key(self, key: str, sink: Sink, session_id: uuid.UUID | None = None) -> None:
         """Stop delivering to `sink`; unbind `key` when it was the last one."""
         assert self._queue is not None and self._exchange is not None
         async with self._lock:
@@ -119,6 +135,8 @@ class Relay:
             sinks.discard(sink)
             if not sinks:
                 del self._sinks[key]
+                if session_id is not None:
+                    self._sessions.pop(session_id, None)
                 # Best effort while the broker is down: a stale binding only feeds events to
                 # no sink, and the exclusive queue goes away with the connection anyway.
                 with contextlib.suppress(Exception):
@@ -153,10 +171,27 @@ class Relay:
             log.warning("relay dropped a malformed message: %s", exc)
             return
         if isinstance(decoded, DeltaBatch):
-            for event in decoded.events:
+            for event in decoded.events:  # the earlier form (an actors process not yet updated)
                 self._deliver(event)
+            self._deliver_deltas(decoded.deltas)
         else:
             self._deliver(decoded)
+
+    def _deliver_deltas(self, deltas: list[BatchedDelta]) -> None:
+        """A batch's deltas to their sessions' sockets: each frame's JSON encoded once here
+        and queued on its sockets, which write it with their other frames of this pass
+        (`web.chat.connection.Flush`); no event or frame object per delta."""
+        sessions = self._sessions
+        for delta in deltas:
+            sinks = sessions.get(delta.session_id)
+            if not sinks:
+                continue
+            if trace.ENABLED and delta.seq == 1:
+                trace.mark(delta.execution_id, "relayed")
+            data = _delta_json(Delta(delta.execution_id, delta.seq, delta.text))
+            # Iterated as is: `deliver_delta` never (un)subscribes, it only queues.
+            for sink in sinks:
+                sink.deliver_delta(delta, data)
 
     def _deliver(self, event: Relayed) -> None:
         if isinstance(event, InboxChanged):

@@ -8,14 +8,35 @@ handshake; only what an idle socket keeps is smaller:
   (asyncio.Queue keeps three deques and asyncio.Event one, ~3 KB per socket);
 - the handshake's request and response (their header structures, ~4 KB) are emptied and
   dropped once the handshake is answered: nothing reads them afterwards.
+
+It also lets the chat socket write its text frames straight to the transport
+(`write_texts`, found through `of_scope`): framed here from JSON bytes already encoded, all
+frames due on one socket in one `transport.write`, without the ASGI send path (Litestar's
+send wrappers, uvicorn's `send`, the websockets encoder) that cost more per frame than the
+write itself (README "Performance", issue 11). Only server-to-client text frames take this
+path: they are never masked, and with permessage-deflate off (runtime/cli.py) never
+compressed, so the websockets protocol object keeps no state about them. The handshake,
+pings and the close handshake still go through uvicorn.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
+
+SCOPE_KEY = "hirebuddha.ws"
+"""Where `LeanWebSocketProtocol` puts itself in the ASGI scope's `extensions`."""
+
+WROTE, PAUSED, GONE = 0, 1, 2
+"""What `write_texts` did: wrote the frames; wrote nothing, the transport's buffer is full
+(wait for `writable`); wrote nothing, the socket is closing or closed (drop them)."""
+
+_HEADERS = [bytes((0x81, n)) for n in range(126)]
+"""FIN + text opcode, unmasked, and the length of a payload under 126 bytes (RFC 6455 5.2)."""
 
 
 class Inbox:
@@ -114,13 +135,62 @@ class Flag:
                     self._waiters = None
 
 
+def text_header(size: int) -> bytes:
+    """The header of an unmasked, unfragmented text frame of `size` payload bytes."""
+    if size < 126:
+        return _HEADERS[size]
+    if size < 1 << 16:
+        return b"\x81\x7e" + size.to_bytes(2, "big")
+    return b"\x81\x7f" + size.to_bytes(8, "big")
+
+
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O protocol with the idle-socket savings of the module doc."""
+    """uvicorn's sans-I/O protocol with the idle-socket savings and the direct text-frame
+    writes of the module doc."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
         self.writable = Flag(True)  # type: ignore[assignment]
+
+    @staticmethod
+    def of_scope(scope: Any) -> LeanWebSocketProtocol | None:
+        """The protocol serving this WebSocket scope (None under another server)."""
+        found = (scope.get("extensions") or {}).get(SCOPE_KEY)
+        return found if isinstance(found, LeanWebSocketProtocol) else None
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:  # accepted for an upgrade: the app may write through us
+            scope["extensions"][SCOPE_KEY] = self
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        scope = getattr(self, "scope", None)
+        if scope is not None:  # no cycle left between the scope and the protocol
+            scope["extensions"].pop(SCOPE_KEY, None)
+
+    def write_texts(self, payloads: Iterable[bytes]) -> int:
+        """Write one text frame per payload (UTF-8 JSON), all in one transport write, if the
+        socket is open and its transport's buffer below the high-water mark."""
+        if (
+            self.disconnected
+            or self.close_sent
+            or not self.handshake_complete
+            or self.initial_response is not None
+            or self.conn.state is not State.OPEN
+            or self.transport.is_closing()
+        ):
+            return GONE
+        if not self.writable.is_set():
+            return PAUSED
+        parts: list[bytes] = []
+        for data in payloads:
+            parts.append(text_header(len(data)))
+            parts.append(data)
+        self.transport.write(b"".join(parts))
+        return WROTE
 
     async def send(self, message: Any) -> None:
         await super().send(message)
