@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -68,6 +69,9 @@ async def _consume(args: argparse.Namespace) -> int:
         jobs = asyncio.create_task(_schedule_until(stop))
         await asyncio.wait({task, asyncio.create_task(ready.wait())}, return_when="FIRST_COMPLETED")
         if ready.is_set():
+            # What start-up built lives as long as the process: out of the collector's sight,
+            # a full collection under a flood no longer walks it (as in the actors and web).
+            gc.freeze()
             print("ledger consumer ready", flush=True)  # tests and `up` wait for this line
         await task
         sweeper.cancel()
