@@ -14,10 +14,12 @@ The slot rule (a tenant has at most `max_concurrency` executions pending or runn
 its queued jobs wait in arrival order) is the SQL function `hb_tenant_slots`, taken under
 the tenant's advisory lock by admission (`hb_admit`) and promotion (`hb_promote`); the
 three began in migration `hirebuddha_2026_11_30t22_30_00_000000_lifecycle` (`hb_admit`'s
-latest definition, and `hb_admit_batch`: `hirebuddha_2026_12_02t01_00_00_000000_admission_one_trip`).
+latest definition, and `hb_admit_batch`: `hirebuddha_2026_12_02t01_00_00_000000_admission_one_trip`;
+`hb_promote_alone`: `hirebuddha_2026_12_02t05_00_00_000000_promote_alone`).
 
 Who calls what: web admits (`admit`), fails what it could not queue (`fail_unqueued`) and
-cancels what no actor took yet (`cancel_waiting`); actors claim (`begin`), prove they are
+cancels what no actor took yet (`cancel_waiting`); actors claim (`begin`, or `begin_many` for
+the claims of one tenant a process asks for at once, `actors.store.Claims`), prove they are
 alive (`heartbeat`), end (`finish`) and promote (`promote`); the
 sweeper fails orphans (`fail_orphans`). Each tenant query runs in `db.scope(tenant_id)`
 *and* filters by tenant in SQL: row-level security is the second wall, not the only one.
