@@ -609,65 +609,32 @@ async def begin(execution_id: uuid.UUID, tenant_id: uuid.UUID, *, wait_turn: boo
     return _begun(row)
 
 
-# `_BEGIN` for several executions of one tenant in one statement (`begin_many`): the claims
-# an actors process makes at once (a burst of deliveries) share a transaction, its commit
-# (one WAL flush) and a pooled connection instead of taking one each (issue 11). The same
-# rules per execution as `_BEGIN`: the turn is read from the statement's snapshot, so of two
-# executions of one session in a batch the later one is busy while the earlier is pending.
-_BEGIN_MANY = """
-WITH asked AS (
-  SELECT b.id, b.wait FROM unnest($1::uuid[], $3::boolean[]) AS b(id, wait)),
-me AS (
-  SELECT e.id, e.session_id, e.created_at, asked.wait FROM executions e JOIN asked ON e.id = asked.id
-  WHERE e.tenant_id = $2),
-turn AS (
-  SELECT me.id, me.wait AND EXISTS (
-    SELECT 1 FROM executions p
-    WHERE p.tenant_id = $2 AND p.session_id = me.session_id AND p.status IN ('pending', 'running')
-      AND (p.created_at, p.id) < (me.created_at, me.id)) AS busy
-  FROM me),
-claimed AS (
-  UPDATE executions e SET status = 'running', attempt = e.attempt + 1,
-    started_at = COALESCE(e.started_at, now()), updated_at = now()
-  FROM turn
-  WHERE e.id = turn.id AND e.tenant_id = $2 AND e.status IN ('pending', 'running') AND NOT turn.busy
-  RETURNING e.id, e.attempt, e.agent_id, e.session_id, e.input_data, e.progress, e.created_at)
-SELECT turn.id, turn.busy, c.attempt, c.agent_id, c.session_id, c.input_data, c.progress,
-       a.role, a.llm_config, a.output_schema, a.role IS NOT NULL AS has_agent, h.turns
-FROM turn
-LEFT JOIN claimed c ON c.id = turn.id
-LEFT JOIN agents a ON a.id = c.agent_id AND a.tenant_id = $2 AND a.is_active
-LEFT JOIN LATERAL (
-  SELECT json_agg(json_build_object('role', t.role, 'content', t.content, 'merged', t.merged)
-                  ORDER BY t.e_at DESC, t.e_id DESC, t.asked, t.m_at DESC) AS turns
-  FROM (
-    SELECT m.role, m.content, e.merged_into IS NOT NULL AS merged,
-           COALESCE(e.created_at, m.created_at) AS e_at, COALESCE(e.id, m.id) AS e_id,
-           m.role = 'user' AS asked, m.created_at AS m_at
-    FROM messages m
-    LEFT JOIN executions e ON e.id = m.execution_id AND e.tenant_id = $2
-    WHERE m.tenant_id = $2 AND m.session_id = c.session_id AND a.role IS NOT NULL
-      AND (COALESCE(e.created_at, m.created_at), COALESCE(e.id, m.id)) <= (c.created_at, c.id)
-      AND NOT COALESCE(e.id = c.id AND m.role <> 'user', false)
-      AND NOT (e.merged_into IS NOT NULL AND m.role <> 'user')
-    ORDER BY 4 DESC, 5 DESC, (m.role = 'user'), m.created_at DESC LIMIT $4) t
-) h ON c.session_id IS NOT NULL
-"""
+# `_BEGIN` for several executions of one tenant in one statement: `hb_begin_many` (migration
+# `hirebuddha_2026_12_02t05_00_00_000000_promote_alone`, `BEGIN_MANY_BODY`), used by
+# `begin_many`. The claims an actors process makes at once (a burst of deliveries) share one
+# round trip, one commit (one WAL flush) and a pooled connection instead of a transaction
+# each (issue 11). The same rules per execution as `_BEGIN`: the turn is read from the
+# statement's snapshot, so of two executions of one session in a batch the later one is busy
+# while the earlier is pending.
 
 
 async def begin_many(
     tenant_id: uuid.UUID, asked: Sequence[tuple[uuid.UUID, bool]]
 ) -> dict[uuid.UUID, Begun | str | None]:
     """`begin` for several executions of one tenant (distinct ids, each with its
-    `wait_turn`): one transaction, one statement. Each id maps to what `begin` would
-    answer for it alone."""
-    async with db.scope(tenant_id):
-        rows = await db.fetch(
-            _BEGIN_MANY, [a[0] for a in asked], tenant_id, [a[1] for a in asked], HISTORY_LIMIT
-        )
+    `wait_turn`): ONE statement that is its own transaction (`hb_begin_many`), committed
+    when it returns. Each id maps to what `begin` would answer for it alone. Never call it
+    inside a `db.scope`."""
+    rows = await db.fetch_alone(
+        "SELECT * FROM hb_begin_many($1, $2, $3, $4)",
+        tenant_id,
+        [a[0] for a in asked],
+        [a[1] for a in asked],
+        HISTORY_LIMIT,
+    )
     out: dict[uuid.UUID, Begun | str | None] = dict.fromkeys((a[0] for a in asked), None)
     for row in rows:
-        out[row["id"]] = _begun(row)
+        out[row["o_id"]] = _begun({key[2:]: value for key, value in row.items()})
     return out
 
 
