@@ -14,10 +14,12 @@ The slot rule (a tenant has at most `max_concurrency` executions pending or runn
 its queued jobs wait in arrival order) is the SQL function `hb_tenant_slots`, taken under
 the tenant's advisory lock by admission (`hb_admit`) and promotion (`hb_promote`); the
 three began in migration `hirebuddha_2026_11_30t22_30_00_000000_lifecycle` (`hb_admit`'s
-latest definition, and `hb_admit_batch`: `hirebuddha_2026_12_02t01_00_00_000000_admission_one_trip`).
+latest definition, and `hb_admit_batch`: `hirebuddha_2026_12_02t01_00_00_000000_admission_one_trip`;
+`hb_promote_alone`: `hirebuddha_2026_12_02t05_00_00_000000_promote_alone`).
 
 Who calls what: web admits (`admit`), fails what it could not queue (`fail_unqueued`) and
-cancels what no actor took yet (`cancel_waiting`); actors claim (`begin`), prove they are
+cancels what no actor took yet (`cancel_waiting`); actors claim (`begin`, or `begin_many` for
+the claims of one tenant a process asks for at once, `actors.store.Claims`), prove they are
 alive (`heartbeat`), end (`finish`) and promote (`promote`); the
 sweeper fails orphans (`fail_orphans`). Each tenant query runs in `db.scope(tenant_id)`
 *and* filters by tenant in SQL: row-level security is the second wall, not the only one.
@@ -402,9 +404,16 @@ class Promoted:
 
 async def promote(tenant_id: uuid.UUID) -> list[Promoted]:
     """queued -> pending: the tenant's oldest queued executions, as many as it has free slots
-    (`hb_promote`, under the same lock as admission, so a slot is never handed out twice)."""
-    async with db.scope(tenant_id):
-        rows = await db.fetch("SELECT * FROM hb_promote($1)", tenant_id)
+    (`hb_promote`, under the same lock as admission, so a slot is never handed out twice).
+
+    Outside a transaction it is one statement that is its own transaction
+    (`hb_promote_alone`): the lock is held only while that statement runs, never across a
+    round trip to this process (issue 11: every execution's end promotes)."""
+    if db.APP_DB.current_transaction.get() is None:
+        rows = await db.fetch_alone("SELECT * FROM hb_promote_alone($1)", tenant_id)
+    else:
+        async with db.scope(tenant_id):
+            rows = await db.fetch("SELECT * FROM hb_promote($1)", tenant_id)
     return [
         Promoted(
             r["o_id"],
@@ -597,6 +606,40 @@ async def begin(execution_id: uuid.UUID, tenant_id: uuid.UUID, *, wait_turn: boo
     async with db.scope(tenant_id):
         row = await db.fetchrow(_BEGIN, execution_id, tenant_id, wait_turn, HISTORY_LIMIT)
     assert row is not None  # the final SELECT always yields one row
+    return _begun(row)
+
+
+# `_BEGIN` for several executions of one tenant in one statement: `hb_begin_many` (migration
+# `hirebuddha_2026_12_02t05_00_00_000000_promote_alone`, `BEGIN_MANY_BODY`), used by
+# `begin_many`. The claims an actors process makes at once (a burst of deliveries) share one
+# round trip, one commit (one WAL flush) and a pooled connection instead of a transaction
+# each (issue 11). The same rules per execution as `_BEGIN`: the turn is read from the
+# statement's snapshot, so of two executions of one session in a batch the later one is busy
+# while the earlier is pending.
+
+
+async def begin_many(
+    tenant_id: uuid.UUID, asked: Sequence[tuple[uuid.UUID, bool]]
+) -> dict[uuid.UUID, Begun | str | None]:
+    """`begin` for several executions of one tenant (distinct ids, each with its
+    `wait_turn`): ONE statement that is its own transaction (`hb_begin_many`), committed
+    when it returns. Each id maps to what `begin` would answer for it alone. Never call it
+    inside a `db.scope`."""
+    rows = await db.fetch_alone(
+        "SELECT * FROM hb_begin_many($1, $2, $3, $4)",
+        tenant_id,
+        [a[0] for a in asked],
+        [a[1] for a in asked],
+        HISTORY_LIMIT,
+    )
+    out: dict[uuid.UUID, Begun | str | None] = dict.fromkeys((a[0] for a in asked), None)
+    for row in rows:
+        out[row["o_id"]] = _begun({key[2:]: value for key, value in row.items()})
+    return out
+
+
+def _begun(row: Any) -> Begun | str | None:
+    """`begin`'s answer from a row of `_BEGIN` or `_BEGIN_MANY`."""
     if row["busy"]:
         return NOT_YET
     if row["attempt"] is None:

@@ -124,15 +124,21 @@ async def run_ttft(target: Target, n: int, tokens: int, pace: Pace, progress: Pr
         await close_sockets(socks)
     progress.phase(f"ttft [{target.name}] {n} concurrent: opening sockets")
     sockets = await open_sockets(target, range(1, n + 1), progress)
+    meter = CpuMeter(target.pids())
     try:
         progress.phase(f"ttft [{target.name}] {n} concurrent chats")
+        meter.start()
         concurrent = await asyncio.gather(*(s.chat(content) for s in sockets))
+        cpu = meter.stop()
     finally:
         await close_sockets(sockets)
     out: dict[str, dict[str, object]] = {
         "sequential": _chat_figures(sequential, tokens, pace),
         "concurrent": _chat_figures(concurrent, tokens, pace),
     }
+    # CPU per chat of the burst, per process kind (the chats' whole replies, not only the
+    # first token): what the burst competes for on a small machine.
+    out["concurrent"]["cpu_ms_per_chat"] = {k: round(v * 1000 / max(n, 1), 2) for k, v in cpu.items()}
     if target.trace_dir is not None:
         out["sequential"]["stages_ms"] = breakdown(sequential, target.trace_dir)
         out["concurrent"]["stages_ms"] = breakdown(concurrent, target.trace_dir)
