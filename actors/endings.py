@@ -6,11 +6,12 @@ session reviewed against the tenant's escalation rules (`actors.escalation.revie
 was a transaction of its own per execution (three, with the promotion taking the tenant's
 admission lock each time): at short replies most of an actors process's CPU per execution.
 
-Here the ends that come within `WINDOW_S` share, per tenant, ONE transaction: the ended
-rows, the tenant's escalation rules and the promotion (`hb_promote`, last, so its lock is
-held for the shortest time). What it found is published after the commit, as before: the
-results and webhooks, then the promoted executions. A tenant with escalation rules has each
-session reviewed as before (`escalation.review`). Each caller awaits its batch, so the
+Here the ends that come within `WINDOW_S` share, per tenant, ONE transaction for the ended
+rows and the tenant's escalation rules, then ONE promotion (`hb_promote_alone`, a statement
+that is its own transaction, so the admission lock is held only while it runs). What they
+found is published after the commits, as before: the results and webhooks, then the
+promoted executions. A tenant with escalation rules has each session reviewed as before
+(`escalation.review`). Each caller awaits its batch, so the
 execution's message is still acked only after these steps (a crash repeats them on the
 redelivery, docs/architecture.md); a failed batch raises to every caller of its tenant.
 """
@@ -89,7 +90,9 @@ class Endings:
             rows = await db.fetch(_ENDED, [e[0] for e in ends], tenant_id)
             if any(session_id is not None for _, session_id, _ in ends):
                 rules = await handover.rules(tenant_id)
-            promoted = await executions.promote(tenant_id)  # nested: this transaction
+        # Outside that transaction: one statement of its own, so the tenant's admission lock
+        # is never held across a round trip to this (busy) process (`executions.promote`).
+        promoted = await executions.promote(tenant_id)
         for row in rows:
             await executions.announce_end(self.ctx.broker, self.ctx.topo, row)
         await jobs.publish_promoted(self.ctx, tenant_id, promoted)
