@@ -50,11 +50,20 @@ class Transaction(PostgresTransaction):
             return
         try:
             await self.connection.execute(f"BEGIN; {self.opening}")
-        except BaseException:
+        except BaseException as exc:
+            broken = isinstance(exc, asyncpg.InternalClientError)
+            if broken:
+                # The pool handed out a connection whose server session was ended (the
+                # server's unasked FATAL left asyncpg's protocol consuming an error): never
+                # reuse it, and say so as the lost connection it is (answered 503, not 500).
+                self.connection.terminate()
             # Piccolo's __aenter__ keeps the connection when begin fails: give it back.
             if self.engine.pool is not None:
                 with contextlib.suppress(Exception):
                     await self.engine.pool.release(self.connection)
+            if broken:
+                lost = "the pooled connection's server session ended"
+                raise asyncpg.ConnectionDoesNotExistError(lost) from exc
             raise
 
     async def commit(self) -> None:

@@ -80,6 +80,13 @@ def _http(request: Request, exc: HTTPException) -> Response:
     return problem(exc.status_code, code, detail, errors, exc.headers)
 
 
+_OVERLOADED = (
+    asyncpg.InsufficientResourcesError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.PostgresConnectionError,
+)
+
+
 def _database(request: Request, exc: asyncpg.PostgresError) -> Response:
     if isinstance(exc, asyncpg.UniqueViolationError):
         return problem(409, ErrorCode.CONFLICT, "That already exists.")
@@ -93,9 +100,10 @@ def _database(request: Request, exc: asyncpg.PostgresError) -> Response:
         )
     if isinstance(exc, asyncpg.InsufficientPrivilegeError):
         return problem(403, ErrorCode.FORBIDDEN, "Not allowed.")
-    if isinstance(exc, asyncpg.InsufficientResourcesError | asyncpg.OperatorInterventionError):
-        # Too many connections, out of disk or memory, a shutdown or a cancelled statement:
-        # the server is overloaded or going away, not the request wrong. Retry later.
+    if isinstance(exc, _OVERLOADED):
+        # Too many connections, out of disk or memory, a shutdown, a cancelled statement or a
+        # lost connection: the server is overloaded or going away, not the request wrong.
+        # Retry later.
         return _unavailable(request, exc)
     return _unexpected(request, exc)
 
@@ -103,6 +111,7 @@ def _database(request: Request, exc: asyncpg.PostgresError) -> Response:
 _UNAVAILABLE = (
     asyncpg.InsufficientResourcesError,
     asyncpg.OperatorInterventionError,
+    asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     OSError,
 )
