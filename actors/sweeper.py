@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hirebuddha.actors")
 
+SETTLE_S = 2.0
+"""Seconds from a process's start to its first sweep: its consumers' first deliveries
+(redeliveries of a dead process's executions) are claimed before it sweeps."""
+
 
 async def sweep_once(ctx: ActorContext, stale_after_s: float, pending_after_s: float) -> int:
     """Fail orphaned executions and report their end; returns how many were failed."""
@@ -48,7 +52,14 @@ async def sweep_once(ctx: ActorContext, stale_after_s: float, pending_after_s: f
 async def sweep_forever(
     ctx: ActorContext, interval_s: float, stale_after_s: float, pending_after_s: float
 ) -> None:
-    """Sweep every `interval_s` until cancelled; an error is logged and the next round runs."""
+    """Sweep every `interval_s` until cancelled; an error is logged and the next round runs.
+
+    The first round waits a moment (`SETTLE_S`, at most `stale_after_s`): a process started
+    after a crash took longer than `stale_after_s` to come up finds the dead process's rows
+    stale, while their messages are being redelivered to its own consumers right now. Swept
+    at once, a row would be failed a few milliseconds before its redelivery's claim took it
+    over as the next attempt (docs/architecture.md "Pitfalls")."""
+    await asyncio.sleep(min(SETTLE_S, stale_after_s))
     while True:
         try:
             await sweep_once(ctx, stale_after_s, pending_after_s)
