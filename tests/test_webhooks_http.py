@@ -9,6 +9,7 @@ from test_jobs import api_key
 
 from helpers.api import ApiUser
 from helpers.chat_fixtures import fake_agent
+from helpers.eventually import eventually
 from helpers.platform import Platform, fake_reply
 from helpers.webhooks import Receiver
 from runtime.webhooks import verify
@@ -35,8 +36,14 @@ async def test_webhook_is_signed_retried_and_its_attempts_are_on_the_execution(
     assert verify(secret, body, signature), "the documented recipe verifies the signature"
     payload = json.loads(body)
     assert payload["execution_id"] == execution_id and payload["output"] == fake_reply(5)
-    row = (await admin.client.get(f"/api/v1/executions/{execution_id}", headers=headers)).json()
-    assert [(w["attempt"], w["status_code"]) for w in row["webhooks"]] == [(1, 500), (2, 500), (3, 200)]
+
+    async def attempts() -> list[tuple[int, int]]:
+        row = (await admin.client.get(f"/api/v1/executions/{execution_id}", headers=headers)).json()
+        return [(w["attempt"], w["status_code"]) for w in row["webhooks"]]
+
+    # The receiver answers before the sender records the attempt: wait for the third row.
+    logged = await eventually(attempts, lambda a: len(a) >= 3, what="the third attempt logged", timeout=10)
+    assert logged == [(1, 500), (2, 500), (3, 200)]
 
 
 async def test_webhook_secret_rotates_for_the_tenant_admin(platform: Platform, admin: ApiUser) -> None:
