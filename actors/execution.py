@@ -36,7 +36,7 @@ from ledger import budget
 from runtime import db, logs, metrics, telemetry, trace
 from runtime.broker import BROKER_LOST, Topology
 from runtime.errors import CodedError
-from runtime.executions import CONVERSATIONAL_SOURCES, ExecutionStatus
+from runtime.executions import CONVERSATIONAL_SOURCES, ExecutionStatus, ToolFacts
 from runtime.messages import (
     Citation,
     DeltaEvent,
@@ -163,8 +163,8 @@ class ExecutionRun:
         self.coalescer = Coalescer(self._emit)
         self.cancel_reason: str | None = None
         self._provider: Any = None
-        self._offered: asyncio.Task[list[tools.Tool]] | None = None
-        """The tools this execution's agent gets, asked for while the claim runs."""
+        self._tool_facts: ToolFacts | None = None
+        """What the claim read about the agent's built-in tools (`store.Begun.tools`)."""
         self._call: asyncio.Task[Any] | None = None
         self._resolved: Resolved | None = None
         self._tool_calls: list[ToolCallRequest] = []
@@ -238,26 +238,15 @@ class ExecutionRun:
         finally:
             self.finished.set()
 
-    async def _execute(self) -> None:
-        # The tools this agent gets need nothing of the claim: ask while it runs (one round
-        # trip chain on another connection, off the first-token path).
-        self._offered = asyncio.create_task(self._available_tools())
-        offered = self._offered
-        try:
-            await self._execute_claimed()
-        finally:
-            if not offered.done():
-                offered.cancel()
-            elif not offered.cancelled():
-                offered.exception()  # retrieved: a failure here was reported where awaited
-
     async def _available_tools(self) -> list[tools.Tool]:
+        if self._tool_facts is not None:  # read with the claim: no round trip at all
+            return await tools.tools_for(self._tool_context())
         # One transaction for every tool's availability check (each opens a scope of this
         # tenant: nested, they share it instead of a transaction each).
         async with db.scope(self.tenant_id):
             return await tools.tools_for(self._tool_context())
 
-    async def _execute_claimed(self) -> None:
+    async def _execute(self) -> None:
         begun = await self._begin()
         trace.mark(self.id, "claimed")
         if begun is None:
@@ -290,6 +279,7 @@ class ExecutionRun:
 
     async def _answer(self, begun: store.Begun) -> None:
         claim, agent = begun.claim, begun.agent
+        self._tool_facts = begun.tools
         if agent is None:
             raise ExecutionFailedError("agent_unavailable", "The agent no longer exists.")
         if begun.turns is not None:
@@ -365,7 +355,7 @@ class ExecutionRun:
         if isinstance(llm_config.get("fallback"), dict):
             configs.append(llm_config["fallback"])
         failed: TransientProviderError | None = None
-        offered = await self._offered if self._offered is not None else await self._available_tools()
+        offered = await self._available_tools()
         for config in configs:
             try:
                 await self._converse(list(messages), config, options, offered)
@@ -470,6 +460,7 @@ class ExecutionRun:
             providers=self.ctx.providers,
             meter_embedding=self._meter_embedding,
             streams=self.ctx.streams,
+            facts=self._tool_facts,
         )
 
     async def _meter_embedding(self, model: str, provider: str, tokens: int) -> None:

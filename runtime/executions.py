@@ -514,6 +514,20 @@ class Begun:
     turns: list[dict[str, str]] | None
     """The session's turns up to this execution's user message, newest first; None for an
     execution without a session (or whose agent is gone)."""
+    tools: ToolFacts | None = None
+    """What decides the agent's built-in tools, read with the claim (`begin_many`); None
+    from `begin`, whose caller then asks the tools themselves."""
+
+
+@dataclass(frozen=True)
+class ToolFacts:
+    """The facts that decide which built-in tools an agent gets (`actors.tools`), read in
+    the claim's statement so the tools need no transaction of their own (issue 11)."""
+
+    has_documents: bool
+    """The agent has a document attached (`knowledge_search`)."""
+    agent_tool: bool
+    """The tenant turned the escalation tool on (`escalate_to_human`, session chats)."""
 
 
 NOT_YET = "not-yet"
@@ -653,7 +667,10 @@ def _begun(row: Any) -> Begun | str | None:
     turns = None
     if claim.session_id is not None and agent is not None:
         turns = merge_turns(_json(row["turns"]) or [])
-    return Begun(claim, agent, turns)
+    facts = None
+    if row.get("has_documents") is not None:  # `hb_begin_many`'s rows, not `_BEGIN`'s
+        facts = ToolFacts(row["has_documents"], row["agent_tool"])
+    return Begun(claim, agent, turns, facts)
 
 
 async def heartbeat(

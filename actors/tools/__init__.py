@@ -1,7 +1,8 @@
 """Tools an agent may call through OpenAI function calling (docs/knowledge.md "Tools").
 
 A tool is a `Tool`: a name, a description and JSON-schema parameters (what the model sees),
-`available(context)` (does this execution's agent get it?) and `run(context, arguments)`,
+`available(context)` (does this execution's agent get it? the built-in ones answer from
+`context.facts`, read with the claim, when it is there) and `run(context, arguments)`,
 which returns a `ToolOutput`: `content` for the model, a one-line `summary` for people (the
 `tool.result` frame) and the `citations` it adds to the completed frame. `register` puts a
 tool in `REGISTRY`; the actor offers every available registered tool on each call of its
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 
 from actors.llm import Providers
 from actors.providers import ToolSpec
+from runtime.executions import ToolFacts
 from runtime.messages import Citation
 from runtime.publishing import StreamPublisher
 
@@ -41,6 +43,8 @@ class ToolContext:
     streams: StreamPublisher | None = None
     """The process's stream publisher, for a tool that tells the session something
     (`escalate_to_human` publishes `session.escalated`)."""
+    facts: ToolFacts | None = None
+    """What the claim read about the built-in tools; with it `available` asks no database."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ class EscalateToHuman:
         """Session chats of tenants that turned the tool on."""
         if context.session_id is None or context.streams is None:
             return False
+        if context.facts is not None:
+            return context.facts.agent_tool
         async with db.scope(context.tenant_id):
             rules = await handover.rules(context.tenant_id)
         return bool(rules is not None and rules["agent_tool"])

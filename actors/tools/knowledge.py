@@ -29,6 +29,8 @@ class KnowledgeSearch:
 
     async def available(self, context: ToolContext) -> bool:
         """Agents with at least one document attached."""
+        if context.facts is not None:
+            return context.facts.has_documents
         return await knowledge.agent_has_documents(context.tenant_id, context.agent_id)
 
     async def run(self, context: ToolContext, arguments: dict[str, Any]) -> ToolOutput:
