@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import contextlib
 import functools
-import gc
 import logging
 import signal
 import time
@@ -35,7 +34,7 @@ from actors.llm import Providers
 from actors.sweeper import sweep_forever
 from actors.webhooks import on_webhook
 from actors.workflow import WorkflowActor
-from runtime import db, metrics, telemetry
+from runtime import db, heap, metrics, telemetry
 from runtime.broker import BROKER_LOST, build_broker, connect_robust, declare_topology, topology
 from runtime.logs import configure_logging
 from runtime.messages import ExecutionRequested, decode
@@ -126,9 +125,9 @@ class Worker:
         sampled = {self.topo.label(q): q.name for q in (*lanes, self.topo.webhooks)}
         sampler = asyncio.create_task(metrics.sample_queues(connection.channel, sampled))
         # What start-up built (modules, the SDK's and Piccolo's classes, ~200,000 objects)
-        # lives as long as the process: out of the collector's sight, a full collection
-        # no longer walks it (~0.1 s each, every few seconds under load; issue 11).
-        gc.freeze()
+        # lives as long as the process: out of the collector's sight, and collections
+        # rarer (runtime/heap.py).
+        heap.settle_startup()
         log.info("actors ready: capacity %d on %s", args.capacity, self.topo.executions.name)
         print(f"actors ready (capacity {args.capacity})", flush=True)
         await self.stopping.wait()

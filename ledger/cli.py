@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import signal
 import sys
 
-from runtime import db
+from runtime import db, heap
 from runtime.logs import configure_logging
 from runtime.settings import add_flags, get_settings
 
@@ -71,7 +70,7 @@ async def _consume(args: argparse.Namespace) -> int:
         if ready.is_set():
             # What start-up built lives as long as the process: out of the collector's sight,
             # a full collection under a flood no longer walks it (as in the actors and web).
-            gc.freeze()
+            heap.settle_startup()
             print("ledger consumer ready", flush=True)  # tests and `up` wait for this line
         await task
         sweeper.cancel()

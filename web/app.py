@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler, Message, Scope
 
-from runtime import db, deadletters, metrics, telemetry
+from runtime import db, deadletters, heap, metrics, telemetry
 from runtime.settings import Settings, get_settings
 from web.admin.controller import AdminController
 from web.admin.credit import CreditController
@@ -146,11 +145,10 @@ async def _count_status(message: Message, scope: Scope) -> None:
 @asynccontextmanager
 async def _freeze_startup(app: Litestar) -> AsyncIterator[None]:
     """The last lifespan: what startup built (modules, the app, pools) lives as long as the
-    process, so it is moved out of the cyclic collector's reach. Otherwise every full
-    collection walked it all: 0.2-0.5 s with the loop stopped, every few seconds while
-    sockets stream (README "Performance")."""
-    gc.collect()
-    gc.freeze()
+    process, so it is moved out of the cyclic collector's reach, and collections are made
+    rarer (runtime/heap.py). Otherwise every full collection walked it all: 0.2-0.5 s with
+    the loop stopped, every few seconds while sockets stream (README "Performance")."""
+    heap.settle_startup()  # and the collector's thresholds (runtime/heap.py)
     yield
 
 
