@@ -42,7 +42,7 @@ async def _consume(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await db.open_pool(4)
+    await db.open_pool(4, custom_plans=True)  # its tables grow under its statements (runtime/db.py)
     broker = build_broker()
     try:
         await broker.connect()

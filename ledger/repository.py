@@ -146,7 +146,8 @@ async def heads_and_existing(
     `event_ids` the ledger already holds, in one round trip.
 
     Tenants without entries are absent from the heads. Served by ledger_entries_tenant_created
-    (tenant_id, created_at DESC) and the event_id unique index.
+    (tenant_id, created_at DESC, id DESC: the head is the first entry of the tenant's range,
+    whatever plan a prepared statement kept) and the event_id unique index.
     """
     rows = await db.fetch(_HEADS_AND_EXISTING, list(set(tenant_ids)), list(event_ids))
     heads = {r["tenant_id"]: (r["entry_hash"], r["created_at"]) for r in rows if r["tenant_id"] is not None}

@@ -123,11 +123,27 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     """
 
 
-async def open_pool(max_size: int | None = None) -> None:
-    """Start the app engine's pool (idempotent)."""
+CUSTOM_PLANS = {"plan_cache_mode": "force_custom_plan"}
+"""Session settings of `open_pool(custom_plans=True)`."""
+
+
+async def open_pool(max_size: int | None = None, *, custom_plans: bool = False) -> None:
+    """Start the app engine's pool (idempotent).
+
+    `custom_plans`: PostgreSQL plans every execution of a prepared statement for its
+    arguments and the tables' current size, instead of switching to the generic plan it
+    keeps after five executions. For a process whose table grows under its statements: the
+    ledger's duplicate check kept a plan made while ledger_entries held a few thousand rows,
+    a sequential scan, and read the whole table for every batch once it held 100,000
+    (75-240 ms a batch, 2,300-3,500 entries/s; docs/architecture.md "Pitfalls"). Planning
+    costs well under a millisecond a statement; the ledger runs a few per batch.
+    """
     if APP_DB.pool is None:
         size = max_size or get_settings().db.pool_max
-        await APP_DB.start_connection_pool(min_size=1, max_size=size, reset=_keep_session)
+        settings = CUSTOM_PLANS if custom_plans else None
+        await APP_DB.start_connection_pool(
+            min_size=1, max_size=size, reset=_keep_session, server_settings=settings
+        )
 
 
 async def close_pool() -> None:
