@@ -10,8 +10,9 @@ and the young generation collects every YOUNG objects instead of every 700, so t
 generations fill, and are walked, about 70 times less often; cycles that die young are
 still collected young, and a full collection still runs (after OLD middle collections, and
 only once the old generation grew by a quarter, CPython's own rule). Measured in
-`hirebuddha bench --only streams`, three pairs: web 1.0-1.3 s -> 0.40-0.42 s of collection,
-actors 1.0-1.15 s -> 0.18-0.20 s, longest pause in the actors 113-146 ms -> 38-39 ms.
+`hirebuddha bench --only streams`, three pairs, these thresholds set from the process's
+start: web 1.0-1.3 s -> 0.40-0.42 s of collection, actors 1.0-1.15 s -> 0.18-0.20 s, longest
+pause in the actors 113-146 ms -> 38-39 ms (README "Performance").
 """
 
 from __future__ import annotations
