@@ -238,14 +238,6 @@ class ExecutionRun:
         finally:
             self.finished.set()
 
-    async def _available_tools(self) -> list[tools.Tool]:
-        if self._tool_facts is not None:  # read with the claim: no round trip at all
-            return await tools.tools_for(self._tool_context())
-        # One transaction for every tool's availability check (each opens a scope of this
-        # tenant: nested, they share it instead of a transaction each).
-        async with db.scope(self.tenant_id):
-            return await tools.tools_for(self._tool_context())
-
     async def _execute(self) -> None:
         begun = await self._begin()
         trace.mark(self.id, "claimed")
@@ -355,7 +347,8 @@ class ExecutionRun:
         if isinstance(llm_config.get("fallback"), dict):
             configs.append(llm_config["fallback"])
         failed: TransientProviderError | None = None
-        offered = await self._available_tools()
+        # The built-in tools answer from the facts the claim read: no round trip.
+        offered = await tools.tools_for(self._tool_context())
         for config in configs:
             try:
                 await self._converse(list(messages), config, options, offered)

@@ -146,7 +146,7 @@ _Asked = tuple[uuid.UUID, bool, "asyncio.Future[Begun | str | None]"]
 
 
 class Claims:
-    """`executions.begin` of many executions at once: the claims of one tenant asked for in
+    """`executions.begin_many` of many executions at once: the claims of one tenant asked for in
     the same turn of the event loop (the deliveries of one read from the broker) go as one
     statement (`executions.begin_many`: one transaction, one commit, one pooled connection)
     on the next turn. A lone claim is a batch of one and waits for nothing more than that
@@ -164,7 +164,7 @@ class Claims:
     async def begin(
         self, execution_id: uuid.UUID, tenant_id: uuid.UUID, *, wait_turn: bool
     ) -> Begun | str | None:
-        """`executions.begin`, batched with the tenant's concurrent claims."""
+        """`executions.begin_many` of one execution, batched with the tenant's concurrent claims."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Begun | str | None] = loop.create_future()
         self._waiting.setdefault(tenant_id, []).append((execution_id, wait_turn, future))
@@ -261,6 +261,6 @@ def claims() -> Claims:
 
 
 async def begin(execution_id: uuid.UUID, tenant_id: uuid.UUID, *, wait_turn: bool) -> Begun | str | None:
-    """Claim an execution with its agent and history (`runtime.executions.begin`), batched
+    """Claim an execution with its agent and history (`runtime.executions.begin_many`), batched
     with the process's concurrent claims of the same tenant (`Claims`)."""
     return await claims().begin(execution_id, tenant_id, wait_turn=wait_turn)

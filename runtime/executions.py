@@ -5,7 +5,7 @@
 - `queued`: a job admitted while its tenant was at `max_concurrency`; no request is on the
   broker yet. `promote` moves it to `pending` (and the caller publishes it) when a slot frees.
 - `pending`: holds a tenant slot; its `ExecutionRequested` is on its tier's queue.
-- `running`: an actor claimed it (`begin`); the attempt that owns it is `attempt`, and
+- `running`: an actor claimed it (`begin_many`); the attempt that owns it is `attempt`, and
   every write of an attempt says `AND attempt = $n AND status = 'running'`, so an attempt
   that lost the execution (sweeper, a newer attempt) can no longer change it.
 - `completed` / `failed` / `cancelled`: ended; the result is sent (`announce_end`).
@@ -18,8 +18,8 @@ latest definition, and `hb_admit_batch`: `hirebuddha_2026_12_02t01_00_00_000000_
 `hb_promote_alone`: `hirebuddha_2026_12_02t05_00_00_000000_promote_alone`).
 
 Who calls what: web admits (`admit`), fails what it could not queue (`fail_unqueued`) and
-cancels what no actor took yet (`cancel_waiting`); actors claim (`begin`, or `begin_many` for
-the claims of one tenant a process asks for at once, `actors.store.Claims`), prove they are
+cancels what no actor took yet (`cancel_waiting`); actors claim (`begin_many`, the claims of one
+tenant a process asks for at once, `actors.store.Claims`), prove they are
 alive (`heartbeat`), end (`finish`) and promote (`promote`); the
 sweeper fails orphans (`fail_orphans`). Each tenant query runs in `db.scope(tenant_id)`
 *and* filters by tenant in SQL: row-level security is the second wall, not the only one.
@@ -507,16 +507,15 @@ class AgentConfig:
 
 @dataclass(frozen=True)
 class Begun:
-    """A claimed execution with what its first LLM call needs (`begin`)."""
+    """A claimed execution with what its first LLM call needs (`begin_many`)."""
 
     claim: Claim
     agent: AgentConfig | None
     turns: list[dict[str, str]] | None
     """The session's turns up to this execution's user message, newest first; None for an
     execution without a session (or whose agent is gone)."""
-    tools: ToolFacts | None = None
-    """What decides the agent's built-in tools, read with the claim (`begin_many`); None
-    from `begin`, whose caller then asks the tools themselves."""
+    tools: ToolFacts
+    """What decides the agent's built-in tools, read with the claim."""
 
 
 @dataclass(frozen=True)
@@ -531,55 +530,10 @@ class ToolFacts:
 
 
 NOT_YET = "not-yet"
-"""`begin`'s answer while an earlier execution of the session is still active."""
+"""`begin_many`'s answer while an earlier execution of the session is still active."""
 
 HISTORY_LIMIT = 200
-"""Messages of history `begin` reads (the prompt keeps what fits its token budget)."""
-
-# The session's turn, the claim, the agent and the history: ONE statement, all between the
-# start message and the first token. Messages without an execution (written while a person
-# held the session: the end user's and the person's `human` ones) are placed by their own
-# time (docs/human-in-the-loop.md). `turn` (only when asked): an earlier execution of the
-# session is still active, so nothing is claimed. History is ordered by execution, not by
-# message time: with `enqueue`, a later user message is written while the previous reply
-# still streams, yet belongs after that reply. A merged execution (`merged_into`) gives
-# only its user message: its (partial) reply is not shown to the model.
-_BEGIN = """
-WITH me AS (
-  SELECT id, session_id, created_at FROM executions WHERE id = $1 AND tenant_id = $2),
-turn AS (
-  SELECT $3::boolean AND EXISTS (
-    SELECT 1 FROM executions p JOIN me ON p.session_id = me.session_id
-    WHERE p.tenant_id = $2 AND p.status IN ('pending', 'running')
-      AND (p.created_at, p.id) < (me.created_at, me.id)) AS busy),
-claimed AS (
-  UPDATE executions e SET status = 'running', attempt = e.attempt + 1,
-    started_at = COALESCE(e.started_at, now()), updated_at = now()
-  FROM turn
-  WHERE e.id = $1 AND e.tenant_id = $2 AND e.status IN ('pending', 'running') AND NOT turn.busy
-  RETURNING e.attempt, e.agent_id, e.session_id, e.input_data, e.progress),
-agent AS (
-  SELECT a.role, a.llm_config, a.output_schema FROM agents a JOIN claimed c ON a.id = c.agent_id
-  WHERE a.tenant_id = $2 AND a.is_active),
-turns AS (
-  SELECT m.role, m.content, e.merged_into IS NOT NULL AS merged,
-         COALESCE(e.created_at, m.created_at) AS e_at, COALESCE(e.id, m.id) AS e_id,
-         m.role = 'user' AS asked, m.created_at AS m_at
-  FROM messages m
-  JOIN me ON m.session_id = me.session_id
-  LEFT JOIN executions e ON e.id = m.execution_id AND e.tenant_id = $2
-  WHERE m.tenant_id = $2 AND EXISTS (SELECT 1 FROM agent)
-    AND (COALESCE(e.created_at, m.created_at), COALESCE(e.id, m.id)) <= (me.created_at, me.id)
-    AND NOT COALESCE(e.id = me.id AND m.role <> 'user', false)
-    AND NOT (e.merged_into IS NOT NULL AND m.role <> 'user')
-  ORDER BY 4 DESC, 5 DESC, (m.role = 'user'), m.created_at DESC LIMIT $4)
-SELECT (SELECT busy FROM turn) AS busy, c.attempt, c.agent_id, c.session_id, c.input_data, c.progress,
-       a.role, a.llm_config, a.output_schema, a.role IS NOT NULL AS has_agent,
-       (SELECT json_agg(json_build_object('role', t.role, 'content', t.content,
-                                          'merged', t.merged)
-                         ORDER BY t.e_at DESC, t.e_id DESC, t.asked, t.m_at DESC) FROM turns t) AS turns
-FROM (SELECT 1) one LEFT JOIN claimed c ON true LEFT JOIN agent a ON true
-"""
+"""Messages of history a claim reads (the prompt keeps what fits its token budget)."""
 
 
 HUMAN_ROLE = "human"
@@ -610,35 +564,35 @@ def merge_turns(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     return turns
 
 
-async def begin(execution_id: uuid.UUID, tenant_id: uuid.UUID, *, wait_turn: bool) -> Begun | str | None:
-    """pending | running -> running (the next attempt), with the agent and the history.
-
-    NOT_YET (nothing written) while `wait_turn` and an earlier execution of the session is
-    active (the `enqueue` order); None when the execution already ended. A `running` row
-    here means an earlier attempt died (its message was redelivered): this one takes over.
-    """
-    async with db.scope(tenant_id):
-        row = await db.fetchrow(_BEGIN, execution_id, tenant_id, wait_turn, HISTORY_LIMIT)
-    assert row is not None  # the final SELECT always yields one row
-    return _begun(row)
-
-
-# `_BEGIN` for several executions of one tenant in one statement: `hb_begin_many` (migration
-# `hirebuddha_2026_12_02t05_00_00_000000_promote_alone`, `BEGIN_MANY_BODY`), used by
-# `begin_many`. The claims an actors process makes at once (a burst of deliveries) share one
-# round trip, one commit (one WAL flush) and a pooled connection instead of a transaction
-# each (issue 11). The same rules per execution as `_BEGIN`: the turn is read from the
-# statement's snapshot, so of two executions of one session in a batch the later one is busy
-# while the earlier is pending.
+# The session's turn, the claim, the agent, the history and the tool facts: ONE statement
+# (`hb_begin_many`), all between the start message and the first token. Messages without an
+# execution (written while a person held the session: the end user's and the person's
+# `human` ones) are placed by their own time (docs/human-in-the-loop.md). `turn` (only when
+# asked): an earlier execution of the session is still active, so nothing is claimed.
+# History is ordered by execution, not by message time: with `enqueue`, a later user message
+# is written while the previous reply still streams, yet belongs after that reply. A merged
+# execution (`merged_into`) gives only its user message: its (partial) reply is not shown to
+# the model. Its body is in migration `hirebuddha_2026_12_02t05_00_00_000000_promote_alone`,
+# the tool facts were added by `hirebuddha_2026_12_02t07_00_00_000000_claim_tool_facts`. It
+# takes several executions of one tenant: the claims an actors process makes at once (a
+# burst) share one round trip, one commit (one WAL flush) and a pooled connection instead of
+# a transaction each (issue 11). The turn is read from the statement's snapshot, so of two
+# executions of one session in a batch the later one is busy while the earlier is pending.
 
 
 async def begin_many(
     tenant_id: uuid.UUID, asked: Sequence[tuple[uuid.UUID, bool]]
 ) -> dict[uuid.UUID, Begun | str | None]:
-    """`begin` for several executions of one tenant (distinct ids, each with its
+    """pending | running -> running (the next attempt), with the agent, the history and the
+    tool facts, for several executions of one tenant (distinct ids, each with its
     `wait_turn`): ONE statement that is its own transaction (`hb_begin_many`), committed
-    when it returns. Each id maps to what `begin` would answer for it alone. Never call it
-    inside a `db.scope`."""
+    when it returns. Never call it inside a `db.scope`.
+
+    Each id maps to its `Begun`; NOT_YET (nothing written) while `wait_turn` and an earlier
+    execution of its session is active (the `enqueue` order); None when it already ended. A
+    `running` row here means an earlier attempt died (its message was redelivered): this
+    one takes over.
+    """
     rows = await db.fetch_alone(
         "SELECT * FROM hb_begin_many($1, $2, $3, $4)",
         tenant_id,
@@ -653,7 +607,7 @@ async def begin_many(
 
 
 def _begun(row: Any) -> Begun | str | None:
-    """`begin`'s answer from a row of `_BEGIN` or `_BEGIN_MANY`."""
+    """`begin_many`'s answer from a row of `hb_begin_many` (without the `o_` prefix)."""
     if row["busy"]:
         return NOT_YET
     if row["attempt"] is None:
@@ -667,10 +621,7 @@ def _begun(row: Any) -> Begun | str | None:
     turns = None
     if claim.session_id is not None and agent is not None:
         turns = merge_turns(_json(row["turns"]) or [])
-    facts = None
-    if row.get("has_documents") is not None:  # `hb_begin_many`'s rows, not `_BEGIN`'s
-        facts = ToolFacts(row["has_documents"], row["agent_tool"])
-    return Begun(claim, agent, turns, facts)
+    return Begun(claim, agent, turns, ToolFacts(row["has_documents"], row["agent_tool"]))
 
 
 async def heartbeat(
