@@ -33,7 +33,7 @@ from actors.providers import (
     structured,
 )
 from ledger import budget
-from runtime import db, logs, metrics, telemetry, trace
+from runtime import logs, metrics, telemetry, trace
 from runtime.broker import BROKER_LOST, Topology
 from runtime.errors import CodedError
 from runtime.executions import CONVERSATIONAL_SOURCES, ExecutionStatus, ToolFacts
@@ -672,18 +672,16 @@ class ExecutionRun:
         usage = msgspec.to_builtins(_total(self.usages)) if self.usages else None
         text = result.text if status in (ExecutionStatus.COMPLETED, ExecutionStatus.CANCELLED) else ""
         outcome = store.Outcome(status, text, msgspec.to_builtins(result), usage, error)
-        # The ending and the budget release share one transaction (nested scopes join it):
-        # two round trips and a pooled connection fewer per execution (issue 11).
-        async with db.scope(self.tenant_id):
-            stored = await store.finish(self.id, self.tenant_id, self.session_id, self.attempt, outcome)
-            if stored:
-                # Shrink the budget hold to what was used; the ledger settles the rest as it records.
-                await budget.release(self.id, self.tenant_id)
-        if not stored:
+        # One statement with the tenant's other ends of this moment (`store.finish`, issue 11).
+        held = await store.finish(self.id, self.tenant_id, self.session_id, self.attempt, outcome)
+        if held is None:
             log.warning("execution %s attempt %d was taken over; result dropped", self.id, self.attempt)
-            return stored
+            return False
+        if held:
+            # Shrink the budget hold to what was used; the ledger settles the rest as it records.
+            await budget.release(self.id, self.tenant_id)
         metrics.EXECUTIONS.labels(status.value).inc()
-        return stored
+        return True
 
     async def _complete(self, output: Any = None) -> None:
         result = self._result(output=output, citations=self.citations)

@@ -10,15 +10,16 @@ import asyncio
 import uuid
 import weakref
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
 from runtime import db, executions
-from runtime.executions import Begun, Outcome, ended, finish, heartbeat
+from runtime.executions import Begun, Outcome, ended, heartbeat
 
 __all__ = [
     "Begun",
     "Outcome",
     "begin",
-    "claims",
     "ended",
     "finish",
     "heartbeat",
@@ -137,100 +138,101 @@ def heartbeats() -> Heartbeats:
     return batcher
 
 
-CLAIM_BATCH_MAX = 64
-"""Claims in one statement at most."""
-CLAIM_BATCHES_IN_FLIGHT = 2
-"""Statements of one tenant's claims running at once (per process) at most."""
+BATCH_MAX = 64
+"""Executions in one statement at most (a claim or an end)."""
+BATCHES_IN_FLIGHT = 2
+"""Statements of one tenant's batches running at once (per process and kind) at most."""
 
-_Asked = tuple[uuid.UUID, bool, "asyncio.Future[Begun | str | None]"]
+K = TypeVar("K")
+A = TypeVar("A")
 
 
-class Claims:
-    """`executions.begin_many` of many executions at once: the claims of one tenant asked for in
-    the same turn of the event loop (the deliveries of one read from the broker) go as one
-    statement (`executions.begin_many`: one transaction, one commit, one pooled connection)
-    on the next turn. A lone claim is a batch of one and waits for nothing more than that
-    turn. At most CLAIM_BATCHES_IN_FLIGHT statements per tenant run at once; claims asked for
-    meanwhile join the next one. Under a burst of deliveries the claims of one process share
-    a round trip instead of queueing for the pool a transaction each (issue 11).
+class TenantBatches(Generic[K, A]):
+    """Calls about executions of one tenant asked for in the same turn of the event loop (the
+    deliveries of one read from the broker, the streams that end on one tick) go as ONE
+    statement on the next turn: `run(tenant_id, items)` answers each item by its execution
+    id (`item[0]`). A lone call is a batch of one and waits for nothing more than that turn.
+    At most BATCHES_IN_FLIGHT statements per tenant run at once; calls asked for meanwhile
+    join the next one. Under a burst a process's calls share a round trip, a commit and a
+    pooled connection instead of queueing for the pool a transaction each (issue 11).
+
+    A batch holds distinct ids (a second call about one id must never share the first one's
+    statement) and BATCH_MAX at most; the rest waits. When a batch's statement fails, each of
+    its items is tried alone, so only a call that fails alone gets the error. A caller that
+    gives up (a cancel) leaves the batch whole: the statement may still be made.
     """
 
-    def __init__(self) -> None:
-        self._waiting: dict[uuid.UUID, list[_Asked]] = {}
+    def __init__(self, run: Callable[[uuid.UUID, list[K]], Awaitable[dict[uuid.UUID, A]]]) -> None:
+        self._run = run
+        self._waiting: dict[uuid.UUID, list[tuple[K, asyncio.Future[A]]]] = {}
         self._running: dict[uuid.UUID, int] = {}
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def begin(
-        self, execution_id: uuid.UUID, tenant_id: uuid.UUID, *, wait_turn: bool
-    ) -> Begun | str | None:
-        """`executions.begin_many` of one execution, batched with the tenant's concurrent claims."""
+    async def ask(self, tenant_id: uuid.UUID, item: K) -> A:
+        """`run` of this one item, batched with the tenant's concurrent calls."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Begun | str | None] = loop.create_future()
-        self._waiting.setdefault(tenant_id, []).append((execution_id, wait_turn, future))
+        future: asyncio.Future[A] = loop.create_future()
+        self._waiting.setdefault(tenant_id, []).append((item, future))
         if not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush)
-        # A caller that gives up (a cancel) leaves the batch whole: the claim may still be
-        # made, and the delivery's redelivery takes it over as with any interrupted attempt.
         return await asyncio.shield(future)
 
     def _flush(self) -> None:
         self._scheduled = False
         loop = asyncio.get_running_loop()
         for tenant_id in list(self._waiting):
-            while self._running.get(tenant_id, 0) < CLAIM_BATCHES_IN_FLIGHT:
+            while self._running.get(tenant_id, 0) < BATCHES_IN_FLIGHT:
                 batch = self._take(tenant_id)
                 if not batch:
                     break
                 self._running[tenant_id] = self._running.get(tenant_id, 0) + 1
-                task = loop.create_task(self._claim(tenant_id, batch))
+                task = loop.create_task(self._write(tenant_id, batch))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
-    def _take(self, tenant_id: uuid.UUID) -> list[_Asked]:
-        """The next batch of the tenant: distinct ids (a second ask of one id must never
-        share the first one's claim), CLAIM_BATCH_MAX at most; the rest keeps waiting."""
+    def _take(self, tenant_id: uuid.UUID) -> list[tuple[K, asyncio.Future[A]]]:
         queue = self._waiting.pop(tenant_id, None)
         if not queue:
             return []
-        batch: list[_Asked] = []
-        rest: list[_Asked] = []
-        seen: set[uuid.UUID] = set()
-        for item in queue:
-            if item[0] in seen or len(batch) >= CLAIM_BATCH_MAX:
-                rest.append(item)
+        batch: list[tuple[K, asyncio.Future[A]]] = []
+        rest: list[tuple[K, asyncio.Future[A]]] = []
+        seen: set[Any] = set()
+        for asked in queue:
+            key = _id(asked[0])
+            if key in seen or len(batch) >= BATCH_MAX:
+                rest.append(asked)
             else:
-                seen.add(item[0])
-                batch.append(item)
+                seen.add(key)
+                batch.append(asked)
         if rest:
             self._waiting[tenant_id] = rest
         return batch
 
-    async def _claim(self, tenant_id: uuid.UUID, batch: list[_Asked]) -> None:
+    async def _write(self, tenant_id: uuid.UUID, batch: list[tuple[K, asyncio.Future[A]]]) -> None:
         try:
             try:
-                answers = await executions.begin_many(tenant_id, [(i, w) for i, w, _ in batch])
+                answers = await self._run(tenant_id, [item for item, _ in batch])
             except Exception as exc:
                 if len(batch) == 1:
-                    _settle(batch[0][2], exc)
+                    _settle(batch[0][1], exc)
                     return
-                # Whatever failed the statement (all rolled back): each on its own, so only
-                # a claim that fails alone gets the error.
-                for execution_id, wait_turn, future in batch:
+                # Whatever failed the statement (all rolled back): each on its own.
+                for item, future in batch:
                     try:
-                        one = await executions.begin_many(tenant_id, [(execution_id, wait_turn)])
+                        one = await self._run(tenant_id, [item])
                     except Exception as exc_one:
                         _settle(future, exc_one)
                     else:
-                        _settle(future, one[execution_id])
+                        _settle(future, one[_id(item)])
                 return
-            for execution_id, _, future in batch:
-                _settle(future, answers[execution_id])
+            for item, future in batch:
+                _settle(future, answers[_id(item)])
         finally:
             # Cancelled (the loop closing) or broken: nobody waits forever.
-            for *_, future in batch:
-                _settle(future, RuntimeError("the claim was interrupted"))
+            for _, future in batch:
+                _settle(future, RuntimeError("the statement was interrupted"))
             self._running[tenant_id] -= 1
             if not self._running[tenant_id]:
                 del self._running[tenant_id]
@@ -239,7 +241,11 @@ class Claims:
                 asyncio.get_running_loop().call_soon(self._flush)
 
 
-def _settle(future: asyncio.Future[Begun | str | None], answer: Begun | str | None | Exception) -> None:
+def _id(item: Any) -> uuid.UUID:
+    return item[0]
+
+
+def _settle(future: asyncio.Future[A], answer: A | Exception) -> None:
     if future.done():  # its caller gave up meanwhile
         return
     if isinstance(answer, Exception):
@@ -248,19 +254,40 @@ def _settle(future: asyncio.Future[Begun | str | None], answer: Begun | str | No
         future.set_result(answer)
 
 
-_claims: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Claims] = weakref.WeakKeyDictionary()
+_Batchers = tuple[
+    TenantBatches[tuple[uuid.UUID, bool], "Begun | str | None"],
+    TenantBatches[executions.Finish, "bool | None"],
+]
+_batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batchers] = weakref.WeakKeyDictionary()
 
 
-def claims() -> Claims:
-    """The running loop's `Claims` (one per actors process)."""
+def _of_loop() -> _Batchers:
+    """The running loop's batchers (one set per actors process)."""
     loop = asyncio.get_running_loop()
-    batcher = _claims.get(loop)
-    if batcher is None:
-        batcher = _claims[loop] = Claims()
-    return batcher
+    found = _batchers.get(loop)
+    if found is None:
+        found = _batchers[loop] = (
+            TenantBatches(executions.begin_many),
+            TenantBatches(executions.finish_many),
+        )
+    return found
 
 
 async def begin(execution_id: uuid.UUID, tenant_id: uuid.UUID, *, wait_turn: bool) -> Begun | str | None:
     """Claim an execution with its agent and history (`runtime.executions.begin_many`), batched
-    with the process's concurrent claims of the same tenant (`Claims`)."""
-    return await claims().begin(execution_id, tenant_id, wait_turn=wait_turn)
+    with the process's concurrent claims of the same tenant (`TenantBatches`)."""
+    return await _of_loop()[0].ask(tenant_id, (execution_id, wait_turn))
+
+
+async def finish(
+    execution_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    attempt: int,
+    outcome: Outcome,
+) -> bool | None:
+    """End an execution (`runtime.executions.finish_many`), batched with the process's
+    concurrent ends of the same tenant (`TenantBatches`). None when this attempt no longer
+    owns the execution (nothing written); else whether a budget reservation is left to
+    release (`ledger.budget.release`, a transaction of its own)."""
+    return await _of_loop()[1].ask(tenant_id, (execution_id, attempt, session_id, outcome))

@@ -695,10 +695,10 @@ class WorkflowRun:
         usage = msgspec.to_builtins(_total(self.usages)) if self.usages else None
         outcome = store.Outcome(status, text, result, usage, error, message)
         # A chat session's run leaves its output in the conversation (docs/workflows.md).
-        stored = await store.finish(self.id, self.tenant_id, self.session_id, self.attempt, outcome)
-        if stored:
+        held = await store.finish(self.id, self.tenant_id, self.session_id, self.attempt, outcome)
+        if held:
             await budget.release(self.id, self.tenant_id)
-        return stored
+        return held is not None
 
     async def _end_completed(self, output: Any) -> None:
         text = canonical_json(output)

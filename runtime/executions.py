@@ -19,8 +19,8 @@ latest definition, and `hb_admit_batch`: `hirebuddha_2026_12_02t01_00_00_000000_
 
 Who calls what: web admits (`admit`), fails what it could not queue (`fail_unqueued`) and
 cancels what no actor took yet (`cancel_waiting`); actors claim (`begin_many`, the claims of one
-tenant a process asks for at once, `actors.store.Claims`), prove they are
-alive (`heartbeat`), end (`finish`) and promote (`promote`); the
+tenant a process asks for at once, `actors.store.TenantBatches`), prove they are
+alive (`heartbeat`), end (`finish_many`, batched the same way) and promote (`promote`); the
 sweeper fails orphans (`fail_orphans`). Each tenant query runs in `db.scope(tenant_id)`
 *and* filters by tenant in SQL: row-level security is the second wall, not the only one.
 """
@@ -654,47 +654,38 @@ class Outcome:
     """The session's assistant message when it differs from `text` (a workflow's output)."""
 
 
-async def finish(
-    execution_id: uuid.UUID,
-    tenant_id: uuid.UUID,
-    session_id: uuid.UUID | None,
-    attempt: int,
-    outcome: Outcome,
-) -> bool:
-    """running -> completed | failed | cancelled, with the assistant message: one transaction.
+Finish = tuple[uuid.UUID, int, "uuid.UUID | None", Outcome]
+"""One execution's end for `finish_many`: its id, the attempt, its session and the outcome."""
 
-    False when this attempt no longer owns the execution (nothing is written).
+
+async def finish_many(tenant_id: uuid.UUID, ends: Sequence[Finish]) -> dict[uuid.UUID, bool | None]:
+    """running -> completed | failed | cancelled, with the session's assistant message, for
+    several executions of one tenant (distinct ids): ONE statement that is its own
+    transaction (`hb_finish_many`, migration
+    `hirebuddha_2026_12_02t09_00_00_000000_finish_many`). Never call it inside a `db.scope`.
+
+    Each id maps to None when its attempt no longer owns the execution (nothing is written
+    for it), else to whether an unreleased budget reservation is left for
+    `ledger.budget.release`.
     """
-    status = ExecutionStatus(outcome.status)
-    assert status in ENDED
-    async with db.scope(tenant_id):
-        row = await db.fetchrow(
-            "UPDATE executions SET status = $4, completed_at = now(), updated_at = now(), "
-            "result_data = $5::jsonb, usage = $6::jsonb, error_message = $7 "
-            "WHERE id = $1 AND tenant_id = $2 AND status = 'running' AND attempt = $3 "
-            "RETURNING id",
-            execution_id,
-            tenant_id,
-            attempt,
-            status.value,
-            json.dumps(outcome.result_data),
-            json.dumps(outcome.usage),
-            outcome.error,
-        )
-        if row is None:
-            return False
-        content = outcome.text if outcome.message is None else outcome.message
-        if session_id is not None and content:
-            await db.execute(
-                "INSERT INTO messages (id, tenant_id, session_id, execution_id, role, content) "
-                "VALUES ($1, $2, $3, $4, 'assistant', $5)",
-                uuid.uuid4(),
-                tenant_id,
-                session_id,
-                execution_id,
-                content,
-            )
-    return True
+    for *_, outcome in ends:
+        assert ExecutionStatus(outcome.status) in ENDED
+    rows = await db.fetch_alone(
+        "SELECT * FROM hb_finish_many($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        tenant_id,
+        [e[0] for e in ends],
+        [e[1] for e in ends],
+        [ExecutionStatus(e[3].status).value for e in ends],
+        [json.dumps(e[3].result_data) for e in ends],
+        [json.dumps(e[3].usage) for e in ends],
+        [e[3].error for e in ends],
+        [e[2] for e in ends],
+        [e[3].text if e[3].message is None else e[3].message for e in ends],
+    )
+    out: dict[uuid.UUID, bool | None] = dict.fromkeys((e[0] for e in ends), None)
+    for row in rows:
+        out[row["o_id"]] = row["o_held"]
+    return out
 
 
 async def ended(execution_id: uuid.UUID, tenant_id: uuid.UUID) -> Any:
