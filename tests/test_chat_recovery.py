@@ -114,8 +114,11 @@ async def test_graceful_stop_hands_in_flight_work_to_another_process(
     async with chat(platform, session, admin.token) as ws:
         execution = await ws.message("[[reply:2000]]")
         await ws.until("delta", execution_id=execution)
+        # SIGTERM: finish within 0.2 s or hand back. The other process starts only after it:
+        # started first, it took longer under the suite's load than the reply's 4 s, and the
+        # reply had ended before the signal (no restart to see).
+        leaving.proc.terminate()
         await platform.start_actors(*FAST)
-        leaving.proc.terminate()  # SIGTERM: finish within 0.2 s or hand back
         await ws.until("execution.restarted", execution_id=execution)
         final = await ws.reply(execution)
     assert final["type"] == "execution.completed" and final["text"] == fake_reply(2000)
