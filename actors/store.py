@@ -159,7 +159,8 @@ class TenantBatches(Generic[K, A]):
     A batch holds distinct ids (a second call about one id must never share the first one's
     statement) and BATCH_MAX at most; the rest waits. When a batch's statement fails, each of
     its items is tried alone, so only a call that fails alone gets the error. A caller that
-    gives up (a cancel) leaves the batch whole: the statement may still be made.
+    gives up (a cancel, a hand-back) before its batch is sent leaves it; once sent, the
+    statement may still be made.
     """
 
     def __init__(self, run: Callable[[uuid.UUID, list[K]], Awaitable[dict[uuid.UUID, A]]]) -> None:
@@ -177,7 +178,16 @@ class TenantBatches(Generic[K, A]):
         if not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush)
-        return await asyncio.shield(future)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # Not sent yet: leave the batch, nothing of it is written. Sent: its statement
+            # goes on for the others, and a redelivery takes over as after any interruption.
+            waiting = self._waiting.get(tenant_id, [])
+            self._waiting[tenant_id] = [asked for asked in waiting if asked[1] is not future]
+            if not self._waiting[tenant_id]:
+                del self._waiting[tenant_id]
+            raise
 
     def _flush(self) -> None:
         self._scheduled = False

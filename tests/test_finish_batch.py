@@ -93,3 +93,27 @@ async def test_an_end_that_breaks_the_statement_fails_alone(client):
     assert status[claimed[2][0]] == "running"
     assert [status[claimed[k][0]] for k in (0, 1, 3)] == ["completed"] * 3
     assert [said[claimed[k][0]] for k in (0, 1, 3)] == ["reply 0", "reply 1", "reply 3"]
+
+
+async def test_an_end_cancelled_before_its_batch_is_sent_writes_nothing(client):
+    admin = await register(client)
+    tenant = uuid.UUID(admin.tenant_id)
+    [(execution, session, attempt)] = await _claimed(admin, 1)
+    # Ends of unknown executions fill the tenant's batches in flight (each answers None), so
+    # the real one waits for a later batch; it is cancelled there (a hand-back).
+    fillers = [
+        asyncio.create_task(store.finish(uuid.uuid4(), tenant, None, 1, _done("x")))
+        for _ in range(store.BATCH_MAX * store.BATCHES_IN_FLIGHT)
+    ]
+    late = asyncio.create_task(store.finish(execution, tenant, session, attempt, _done("late")))
+    await asyncio.sleep(0)  # every task queued its end
+    await asyncio.sleep(0)  # the flush sent the full batches; `late` still waits
+    late.cancel()
+    assert await asyncio.gather(*fillers) == [None] * len(fillers)
+    with pytest.raises(asyncio.CancelledError):
+        await late
+    status, said = await _rows(tenant)
+    assert status[execution] == "running" and execution not in said
+    # The attempt still owns its execution: its end, asked again, is written.
+    assert await store.finish(execution, tenant, session, attempt, _done("again")) is False
+    assert (await _rows(tenant))[1][execution] == "again"
