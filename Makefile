@@ -140,7 +140,7 @@ lint-deploy: install
 
 test: install services lint chromium
 	cd spa && npm run lint && npm run typecheck && npm run test
-	$(BIN)/pytest -q -m "not soak" -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -q -m "not soak" -n $(TEST_WORKERS) --dist loadfile --durations=20
 
 # The long fault runs (documented in the README): real processes killed again and again.
 soak: install services
