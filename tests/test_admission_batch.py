@@ -100,3 +100,29 @@ async def test_a_send_that_breaks_the_batch_fails_alone(client):
         assert (await _active(tenant)).get("pending") == 5
     finally:
         await _cancel_all(tenant)
+
+
+async def test_a_batch_counts_the_slots_once_and_carries_them_in_order(client):
+    """`hb_admit_batch` counts the tenant's active executions before its first item and
+    carries the count (migration 2026_12_02t10): with 2 of 5 slots taken, six waiting sends
+    sent at once start the first three and queue the other three, in the order sent."""
+    admin = await register(client)
+    tenant, user = uuid.UUID(admin.tenant_id), uuid.UUID(admin.user_id)
+    bot = uuid.UUID((await agent(admin))["id"])
+    await set_max_concurrency(admin.tenant_id, 5)
+    try:
+        for i in range(2):  # taken before the batch: counted, not carried
+            send = Submission(bot, f"early {i}", source="rest")
+            earlier = await admit_alone(tenant, user, send, uuid.uuid4())
+            assert (earlier.verdict, earlier.status) == (Verdict.ADMITTED, "pending")
+        sends = [Submission(bot, f"wait {i}", source="queue", wait_for_slot=True) for i in range(6)]
+        answers = await asyncio.gather(*(admit_alone(tenant, user, s, uuid.uuid4()) for s in sends))
+        assert [(a.verdict, a.status) for a in answers] == [(Verdict.ADMITTED, "pending")] * 3 + [
+            (Verdict.ADMITTED, "queued")
+        ] * 3
+        # Over the limit, a send that may not wait is refused and takes nothing.
+        refused = await admit_alone(tenant, user, Submission(bot, "no wait", source="rest"), uuid.uuid4())
+        assert refused.verdict == Verdict.RATE_LIMITED and refused.slot_limit == 5
+        assert await _active(tenant) == {"pending": 5, "queued": 3}
+    finally:
+        await _cancel_all(tenant)
