@@ -107,6 +107,10 @@ async def test_agent_editor_picks_catalog_models_shows_their_price_and_keeps_the
             picker = t.page.get_by_label("Model", exact=True)
             await expect(picker).to_have_value("fake")
             await expect(t.page.get_by_label("Fallback model")).to_have_value("demo-1")
+            # The agent's model shows as "not in the catalog" until the catalog has loaded:
+            # wait for its catalog entry before reading the options (a snapshot, no waiting).
+            listed = picker.locator("option").filter(has_text="fake — openai · 8,192 ctx")
+            await expect(listed).to_have_count(1)
             options = await picker.locator("option").all_inner_texts()
             assert any(o.startswith("fake — openai · 8,192 ctx") for o in options), options
             assert f"{priced} — demo · 8,192 ctx · in 1.000000 / out 1.000000 per 1k tokens" in options, (
