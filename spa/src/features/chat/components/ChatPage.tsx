@@ -80,7 +80,14 @@ export function ChatPage() {
           </ul>
         </Card>
       </div>
-      {sessionId ? (
+      {sessionId && sessions.isPending ? (
+        // Not before the list: the window's key names the session's hand, and a window
+        // mounted before the list loaded was replaced once it did, with its socket and any
+        // message sent meanwhile (its answer went to the closed socket).
+        <Card className="chat-main">
+          <p className="muted" style={{ padding: "2rem" }}>Opening the conversation…</p>
+        </Card>
+      ) : sessionId ? (
         <ChatWindow
           key={`${sessionId}-${current?.hand ?? ""}`}
           sessionId={sessionId}
