@@ -21,6 +21,17 @@ def statements() -> list[str]:
     return tenant_table("dead_letters")
 
 
+def edited(sql: str, edits: list[tuple[str, str]], what: str) -> str:
+    """`sql` (an earlier migration's text) with each `(old, new)` edit made; every `old` must
+    occur exactly once, so a later change of that text fails the migration loudly instead of
+    leaving an edit silently unmade (reused by the migrations that amend a function)."""
+    for old, new in edits:
+        if sql.count(old) != 1:
+            raise RuntimeError(f"{what} changed under this migration: {old!r} not found once")
+        sql = sql.replace(old, new)
+    return sql
+
+
 def raw_migration(
     migration_id: str, description: str, statements: Callable[[], list[str]]
 ) -> Callable[[], Awaitable[MigrationManager]]:

@@ -11,6 +11,7 @@ definition rather than a second copy that drifts.
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 from piccolo_migrations.hirebuddha_2026_11_30t22_30_00_000000_lifecycle import ADMIT
+from piccolo_migrations.hirebuddha_2026_11_30t22_31_00_000000_dead_letters_rls import edited
 
 ID = "2026-11-30T23:10:00:000000"
 VERSION = "1.38.0"
@@ -39,12 +40,7 @@ _EDITS = [
 
 def admit_sql() -> str:
     """`hb_admit` with the model check."""
-    sql = ADMIT
-    for old, new in _EDITS:
-        if sql.count(old) != 1:
-            raise RuntimeError(f"hb_admit changed under this migration: {old!r} not found once")
-        sql = sql.replace(old, new)
-    return sql
+    return edited(ADMIT, _EDITS, "hb_admit")
 
 
 async def forwards() -> MigrationManager:

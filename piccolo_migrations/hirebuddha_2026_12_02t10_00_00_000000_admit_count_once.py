@@ -27,8 +27,8 @@ Both functions are the `admission_one_trip` migration's text with these edits, s
 one definition rather than a second copy that drifts.
 """
 
-from piccolo_migrations.hirebuddha_2026_11_30t22_31_00_000000_dead_letters_rls import raw_migration
-from piccolo_migrations.hirebuddha_2026_12_02t01_00_00_000000_admission_one_trip import ADMIT
+from piccolo_migrations.hirebuddha_2026_11_30t22_31_00_000000_dead_letters_rls import edited, raw_migration
+from piccolo_migrations.hirebuddha_2026_12_02t01_00_00_000000_admission_one_trip import ADMIT, ADMIT_BATCH
 
 ID = "2026-12-02T10:00:00:000000"
 VERSION = "1.38.0"
@@ -64,66 +64,54 @@ _EDITS = [
 
 def admit_sql() -> str:
     """`hb_admit` taking the slots from its caller."""
-    sql = ADMIT
-    for old, new in _EDITS:
-        if sql.count(old) != 1:
-            raise RuntimeError(f"hb_admit changed under this migration: {old!r} not found once")
-        sql = sql.replace(old, new)
-    return sql
+    return edited(ADMIT, _EDITS, "hb_admit")
 
 
 # The lock and the count before the first item; each item's outcome carries the count on.
 # No tenant: the count is NULL and each item counts for itself (and is refused inactive).
-ADMIT_BATCH = """
-CREATE FUNCTION hb_admit_batch(p_tenant uuid, p_items jsonb)
-RETURNS TABLE (ord int, outcome text, out_execution uuid, out_message uuid, out_status text,
-               out_tier text, out_interrupted uuid[], out_limit int,
-               out_rate_limit int, out_rate_used int, out_rate_reset int)
-LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-  v_item jsonb;
-  v_ord bigint;
-  v_slots record;
-  v_busy int;
-  v_waiting int;
-  v_row record;
-BEGIN
-  PERFORM set_config('app.tenant_id', p_tenant::text, true), set_config('app.partner_id', '', true),
-          set_config('app.system', '', true);
-  SELECT * INTO v_slots FROM hb_tenant_slots(p_tenant);
-  v_busy := v_slots.busy;
-  v_waiting := v_slots.waiting;
-  FOR v_item, v_ord IN SELECT i.value, i.ordinality FROM jsonb_array_elements(p_items) WITH ORDINALITY i
-  LOOP
-    SELECT * INTO v_row FROM hb_admit(
-      p_tenant, (v_item->>'user')::uuid, (v_item->>'agent')::uuid, (v_item->>'session')::uuid,
-      v_item->>'client_id', v_item->>'correlation', (v_item->>'id')::uuid,
-      (v_item->>'message_id')::uuid, v_item->>'source', v_item->'input', v_item->>'content',
-      v_item->>'reply_to', v_item->>'webhook_url', (v_item->>'wait')::boolean,
-      (v_item->>'budget_free')::boolean, (v_item->>'hand_check')::boolean,
-      v_slots.tenant_status, v_slots.tenant_tier, v_slots.slot_limit, v_busy, v_waiting);
-    IF v_row.outcome = 'admitted' THEN
-      IF v_row.out_status = 'queued' THEN
-        v_waiting := v_waiting + 1;
-      ELSE
-        v_busy := v_busy + 1;
-      END IF;
-    END IF;
-    ord := v_ord::int;
-    outcome := v_row.outcome;
-    out_execution := v_row.out_execution;
-    out_message := v_row.out_message;
-    out_status := v_row.out_status;
-    out_tier := v_row.out_tier;
-    out_interrupted := v_row.out_interrupted;
-    out_limit := v_row.out_limit;
-    out_rate_limit := v_row.out_rate_limit;
-    out_rate_used := v_row.out_rate_used;
-    out_rate_reset := v_row.out_rate_reset;
-    RETURN NEXT;
-  END LOOP;
-END $$
-"""
+_BATCH_EDITS = [
+    (
+        "  v_ord bigint;\n",
+        "  v_ord bigint;\n  v_slots record;\n  v_busy int;\n  v_waiting int;\n  v_row record;\n",
+    ),
+    (
+        "  FOR v_item, v_ord IN",
+        "  SELECT * INTO v_slots FROM hb_tenant_slots(p_tenant);\n"
+        "  v_busy := v_slots.busy;\n"
+        "  v_waiting := v_slots.waiting;\n"
+        "  FOR v_item, v_ord IN",
+    ),
+    ("    RETURN QUERY SELECT v_ord::int, a.* FROM hb_admit(\n", "    SELECT * INTO v_row FROM hb_admit(\n"),
+    (
+        "(v_item->>'hand_check')::boolean) a;\n",
+        "(v_item->>'hand_check')::boolean,\n"
+        "      v_slots.tenant_status, v_slots.tenant_tier, v_slots.slot_limit, v_busy, v_waiting);\n"
+        "    IF v_row.outcome = 'admitted' THEN\n"
+        "      IF v_row.out_status = 'queued' THEN\n"
+        "        v_waiting := v_waiting + 1;\n"
+        "      ELSE\n"
+        "        v_busy := v_busy + 1;\n"
+        "      END IF;\n"
+        "    END IF;\n"
+        "    ord := v_ord::int;\n"
+        "    outcome := v_row.outcome;\n"
+        "    out_execution := v_row.out_execution;\n"
+        "    out_message := v_row.out_message;\n"
+        "    out_status := v_row.out_status;\n"
+        "    out_tier := v_row.out_tier;\n"
+        "    out_interrupted := v_row.out_interrupted;\n"
+        "    out_limit := v_row.out_limit;\n"
+        "    out_rate_limit := v_row.out_rate_limit;\n"
+        "    out_rate_used := v_row.out_rate_used;\n"
+        "    out_rate_reset := v_row.out_rate_reset;\n"
+        "    RETURN NEXT;\n",
+    ),
+]
+
+
+def admit_batch_sql() -> str:
+    """`hb_admit_batch` counting once and passing the count to each `hb_admit`."""
+    return edited(ADMIT_BATCH, _BATCH_EDITS, "hb_admit_batch")
 
 
 def statements() -> list[str]:
@@ -132,7 +120,7 @@ def statements() -> list[str]:
         "DROP FUNCTION hb_admit_batch(uuid, jsonb)",
         f"DROP FUNCTION {OLD_ADMIT}",
         admit_sql(),
-        ADMIT_BATCH,
+        admit_batch_sql(),
     ]
 
 
