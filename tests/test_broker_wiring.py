@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import aio_pika
+import pytest
 from faststream.rabbit import RabbitMessage
 
 from actors.coalesce import Coalescer, tick
@@ -24,13 +25,16 @@ from runtime.messages import (
     StreamEvent,
     UsageRecorded,
     decode,
+    encode,
 )
 from runtime.publishing import (
     DELTA_BATCH_KEY,
     REASON_HEADER,
     SOURCE_HEADER,
     StreamPublisher,
+    Unroutable,
     dead_letter,
+    publish_confirmed,
     publish_control,
     publish_execution,
     publish_usage,
@@ -151,6 +155,29 @@ async def test_usage_is_persistent_and_control_reaches_the_actor_address(
     assert usage.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
     assert usage.message_id == str(event.event_id)
     assert decode(control.body, ControlMessage) == cancel
+
+
+async def test_a_confirmed_publish_no_queue_takes_raises_instead_of_passing_for_sent(
+    rabbit_topology: Topology,
+) -> None:
+    """The lean confirmed path (executions, usage) is mandatory: a lane that does not exist
+    fails the publish (admission then answers 503) instead of losing the execution; a lane
+    that exists is acked and keeps the message's id, content type and persistence."""
+    topo = rabbit_topology
+    request = _request()
+    broker = make_broker()
+    async with broker:
+        await broker.connect()
+        with pytest.raises(Unroutable):
+            await publish_confirmed(broker, encode(request), f"{topo.prefix}no-such-lane", "x:1")
+        await publish_execution(broker, topo, request)  # the channel is still usable
+    connection, channel = await _raw_channel()
+    async with connection:
+        queued = await _next_message(await channel.declare_queue(topo.executions.name, passive=True))
+    assert decode(queued.body, ExecutionRequested) == request
+    assert queued.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    assert queued.message_id == f"{request.execution_id}:{request.attempt}"
+    assert queued.content_type == "application/json"
 
 
 async def test_stream_events_route_by_session_without_confirms(
