@@ -47,6 +47,9 @@ def test_quick_bench_measures_ttft_against_its_baseline_and_loses_no_ledger_entr
 
     ttft = run["results"]["ttft"]
     assert _positive(ttft["broker_round_trip_ms"]["p50"])
+    cpu = ttft["amqp_client_cpu_us"]  # each path measured, not typed in
+    for path in ("publish_runtime", "publish_faststream", "consume_runtime", "consume_aio_pika"):
+        assert _positive(cpu[path]), (path, cpu)
     for target in ("hirebuddha", "baseline"):
         for mode in ("sequential", "concurrent"):
             figures = ttft[target][mode]

@@ -22,7 +22,7 @@ from runtime.launcher import default_actors
 from tools.bench import report
 from tools.bench.chat import Pace, Target, run_streams, run_ttft
 from tools.bench.client import MODEL, Tenant, setup_tenant
-from tools.bench.floors import broker_round_trip
+from tools.bench.floors import amqp_client_cpu, broker_round_trip
 from tools.bench.ledger import run_ledger, wait_drained
 from tools.bench.progress import Progress
 from tools.bench.rest import run_rest
@@ -232,6 +232,8 @@ class Bench:
         p = self.params
         self.progress.phase("ttft: broker floor (plain aio-pika round trip)")
         out: dict[str, Any] = {"broker_round_trip_ms": await broker_round_trip(self.stack.amqp_url)}
+        self.progress.phase("ttft: AMQP client CPU, the runtime's paths beside the libraries'")
+        out["amqp_client_cpu_us"] = await amqp_client_cpu(self.stack.amqp_url, 400 if p.quick else 1000)
         for target in self._targets():
             out[target.name] = await run_ttft(target, p.ttft_chats, p.ttft_tokens, self.pace, self.progress)
         return out

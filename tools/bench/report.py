@@ -55,6 +55,14 @@ def _ttft(r: dict[str, Any]) -> list[dict[str, Any]]:
     rows, hb, base = [], r.get("hirebuddha", {}), r.get("baseline", {})
     rtt = r["broker_round_trip_ms"]["p50"]
     rows.append(_row("ttft", "broker round trip p50 (plain aio-pika)", rtt, "ms"))
+    cpu = r.get("amqp_client_cpu_us") or {}
+    for key, figure in (
+        ("publish_runtime", "confirmed publish: runtime (aiormq)"),
+        ("publish_faststream", "confirmed publish: FastStream broker.publish"),
+        ("consume_runtime", "delivery: runtime relay (aiormq)"),
+        ("consume_aio_pika", "delivery: aio-pika Queue.consume"),
+    ):
+        rows.append(_row("ttft", f"AMQP client CPU per {figure}", cpu.get(key), "cpu-us"))
     for mode in ("sequential", "concurrent"):
         h, b = hb.get(mode, {}), base.get(mode, {})
         n = h.get("chats", 0)
