@@ -78,3 +78,6 @@ def test_quick_bench_measures_ttft_against_its_baseline_and_loses_no_ledger_entr
     stages = ttft["hirebuddha"]["sequential"]["stages_ms"]
     for stage in ("admit", "claim", "provider first byte", "delta publish", "relay", "socket send"):
         assert stages[stage]["n"] == chats, f"stage {stage} has a time for every chat: {stages.get(stage)}"
+    # The streams burst has the same stages, one time per stream.
+    for stage in ("admit", "claim", "relay"):
+        assert streams["stages_ms"][stage]["n"] == streams["chats"], (stage, streams["stages_ms"].get(stage))

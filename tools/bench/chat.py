@@ -177,7 +177,10 @@ async def run_streams(
     delivered = sum(len(ch.text.split()) for ch in chats)
     gaps = [g for ch in chats for g in ch.gaps_ms()]
     per_k = {name: round(s / (delivered / 1000), 4) if delivered else None for name, s in cpu.items()}
+    # Where the burst's first tokens wait: the same stages as ttft's, over every stream.
+    stages = breakdown(chats, target.trace_dir) if target.trace_dir is not None else {}
     return {
+        "stages_ms": stages,
         **_chat_figures(chats, tokens, pace),
         "tokens_expected": c * tokens,
         "tokens_delivered": delivered,

@@ -179,6 +179,8 @@ def _streams(r: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(_row("streams", f"CPU s/1k tokens: {name}", value, "cpu-s", None, goal, ok))
     for name in ("fake-llm", "bench-client"):
         rows.append(_row("streams", f"CPU s/1k tokens: {name}", cpu.get(name), "cpu-s", bcpu.get(name)))
+    for stage, ms in h.get("stages_ms", {}).items():
+        rows.append(_row("streams", f"first token stage {stage} p99", ms.get("p99"), "ms"))
     rows.append(
         _row(
             "streams",
