@@ -30,8 +30,9 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -46,7 +47,7 @@ from ledger.chain import Entry
 from ledger.live import LivePublisher
 from runtime import metrics, telemetry
 from runtime.broker import BROKER_LOST, Topology, declare_topology
-from runtime.messages import UsageRecorded, decode
+from runtime.messages import UsageMessage, UsageRecorded, decode, encode
 from runtime.publishing import dead_letter
 
 log = logging.getLogger("hirebuddha.ledger")
@@ -89,6 +90,25 @@ class _Consumed:
         await self.raw_message.ack()
 
 
+class _OneOfMany:
+    """One event of a `UsageBatch` as `dead_letter` sees a message: its own body under the
+    batch's properties, and no ack (the batch's delivery is acked with the rest of it)."""
+
+    def __init__(self, raw: Delivery, usage: _Usage) -> None:
+        self.raw_message = SimpleNamespace(
+            body=encode(usage.event),
+            headers=dict(usage.trace or {}),
+            routing_key=raw.routing_key,
+            exchange=raw.exchange,
+            content_type=raw.header.properties.content_type,
+            message_id=str(usage.event.event_id),
+            correlation_id=None,
+        )
+
+    async def ack(self) -> None:
+        return None
+
+
 class _LeanQueue(aio_pika.RobustQueue):
     """A robust queue whose consumer callback gets aiormq's `DeliveredMessage` as it comes.
 
@@ -129,10 +149,21 @@ class _LeanQueue(aio_pika.RobustQueue):
         return result.consumer_tag
 
 
-class _Prepared(NamedTuple):
-    """A collected batch: its decodable deliveries and, unless pricing failed, its prices."""
+class _Usage(NamedTuple):
+    """One usage event as delivered: alone in its message, or one of a `UsageBatch`."""
 
-    pairs: list[tuple[Delivery, UsageRecorded]]
+    message: Delivery
+    event: UsageRecorded
+    trace: Mapping[str, Any] | None
+    """The trace context of the event's publish (message headers, or the batch's `traces`)."""
+    shared: bool
+    """The delivery holds other events too: it is acked once all of them are settled."""
+
+
+class _Prepared(NamedTuple):
+    """A collected batch: its decodable events and, unless pricing failed, their prices."""
+
+    pairs: list[_Usage]
     priced: service.Priced | None
 
 
@@ -148,7 +179,7 @@ async def _ack(messages: Sequence[Delivery], *, alone: bool) -> None:
     acks one by one instead (the one-by-one retry of a failed batch).
     """
     if alone:
-        for message in messages:
+        for message in {id(m): m for m in messages}.values():  # a shared delivery once
             await message.channel.basic_ack(_tag(message))
         return
     newest: dict[int, Delivery] = {}
@@ -255,16 +286,19 @@ class LedgerConsumer:
         message, self._getter = self._getter.result(), None
         return message
 
-    async def _collect(self, stop: asyncio.Event) -> list[Delivery]:
-        """Wait for a first message (waking up to check `stop`), then fill the batch."""
+    async def _collect(self, stop: asyncio.Event) -> list[_Usage] | None:
+        """Wait for a first message (waking up to check `stop`), then take messages until
+        the batch holds `batch_size` events or `batch_ms` have passed; None when nothing came.
+
+        Whole messages: the events of one `UsageBatch` are always written together."""
         first = await self._get(0.5)
         if first is None:
-            return []
-        batch = [first]
+            return None
+        pairs = await self._decode(first, [])
         deadline = asyncio.get_running_loop().time() + self.batch_s
-        while len(batch) < self.batch_size:
+        while len(pairs) < self.batch_size:
             if not self._inbox.empty():
-                batch.append(self._inbox.get_nowait())
+                await self._decode(self._inbox.get_nowait(), pairs)
                 continue
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0 or stop.is_set():
@@ -272,70 +306,83 @@ class LedgerConsumer:
             message = await self._get(remaining)
             if message is None:
                 break
-            batch.append(message)
-        return batch
+            await self._decode(message, pairs)
+        return pairs
 
     async def _prepare(self, stop: asyncio.Event) -> _Prepared | None:
         """The next batch, decoded and (if that works) priced; None when nothing came."""
-        batch = await self._collect(stop)
-        if not batch:
+        pairs = await self._collect(stop)
+        if pairs is None:
             return None
-        pairs = await self._decode(batch)
         priced = None
         if pairs:
             try:
-                priced = await service.price_batch([event for _, event in pairs], self.rates)
+                priced = await service.price_batch([usage.event for usage in pairs], self.rates)
             except Exception:  # noqa: BLE001 - `_record` prices again, with its error handling
                 log.debug("ledger.price: deferred to the write", exc_info=True)
         return _Prepared(pairs, priced)
 
-    async def _decode(self, batch: Sequence[Delivery]) -> list[tuple[Delivery, UsageRecorded]]:
-        """Decoded events; a malformed body is dead-lettered (and acked) at once."""
-        pairs: list[tuple[Delivery, UsageRecorded]] = []
+    async def _decode(self, message: Delivery, into: list[_Usage]) -> list[_Usage]:
+        """Append the events of `message` to `into` (and return it); a malformed body is
+        dead-lettered (and acked) at once."""
         # Deliveries taken in before a broker restart may still wait in `_inbox`: their channel
         # is gone, so they cannot be acked, and RabbitMQ redelivers them on the new one. Skip
         # them, or the first failed ack would leave the live deliveries of the batch unacked.
-        for message in batch:
-            if not _channel_open(message):
-                continue
-            try:
-                pairs.append((message, decode(message.body, UsageRecorded)))
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                await self._dead_letter(message, f"malformed usage event: {exc}")
-        return pairs
+        if not _channel_open(message):
+            return into
+        try:
+            decoded = decode(message.body, UsageMessage)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            await self._dead_letter(message, f"malformed usage event: {exc}")
+            return into
+        if isinstance(decoded, UsageRecorded):
+            into.append(_Usage(message, decoded, message.header.properties.headers, False))
+        elif not decoded.events:
+            await self._dead_letter(message, "malformed usage event: a usage batch without events")
+        else:
+            traces = decoded.traces if len(decoded.traces) == len(decoded.events) else None
+            shared = len(decoded.events) > 1
+            for i, event in enumerate(decoded.events):
+                into.append(_Usage(message, event, traces[i] if traces else None, shared))
+        return into
 
     async def process(self, batch: Sequence[Delivery], stop: asyncio.Event) -> None:
         """Decode, record, then ack or dead-letter every message of the batch."""
-        pairs = await self._decode(batch)
+        pairs: list[_Usage] = []
+        for message in batch:
+            await self._decode(message, pairs)
         if pairs:
             await self._record(pairs, stop)
 
     async def _record(
         self,
-        pairs: Sequence[tuple[Delivery, UsageRecorded]],
+        pairs: Sequence[_Usage],
         stop: asyncio.Event,
         priced: service.Priced | None = None,
         *,
         alone: bool = False,
-    ) -> None:
+        ack: bool = True,
+    ) -> bool:
         """Write (pricing first if `priced` is None), commit, dead-letter, ack, go live.
+        True when every event is settled (recorded or dead-lettered).
 
-        `alone`: one event of a batch that failed as a whole; acked by itself, since earlier
-        events of its batch may still be unacked.
+        `alone`: the events of one delivery out of a batch that failed as a whole; acked by
+        itself, since earlier deliveries of its batch may still be unacked. `ack=False`: one
+        event of a shared delivery, which its caller acks once all its events are settled.
         """
         if not pairs:
-            return
+            return True
         attempt = 0
         started_ns = time.time_ns()
         while True:
             try:
                 if priced is None:
-                    priced = await service.price_batch([event for _, event in pairs], self.rates)
+                    priced = await service.price_batch([usage.event for usage in pairs], self.rates)
                 result = await service.write_batch(priced)
                 break
             except TRANSIENT as exc:
                 if stop.is_set():
-                    return  # unacked: redelivered to whoever consumes next
+                    return False  # unacked: redelivered to whoever consumes next
                 attempt += 1
                 delay = min(0.05 * 2**attempt, 5.0)
                 log.warning("ledger.record: transient %r, retry in %.2fs", exc, delay)
@@ -344,19 +391,21 @@ class LedgerConsumer:
                 if len(pairs) > 1:
                     # Find the culprit: one by one, so one bad event cannot stall the rest.
                     log.warning("ledger.record: batch failed (%r); recording one by one", exc)
-                    for pair in pairs:
-                        await self._record([pair], stop, alone=True)
-                    return
-                log.exception("ledger.record: event %s cannot be recorded", pairs[0][1].event_id)
-                await self._dead_letter(pairs[0][0], f"ledger error: {exc!r}")
-                return
+                    return await self._record_one_by_one(pairs, stop)
+                log.exception("ledger.record: event %s cannot be recorded", pairs[0].event.event_id)
+                await self._dead_letter(pairs[0], f"ledger error: {exc!r}")
+                return True
         self._commits += 1
         if self._crash_after is not None and self._commits >= self._crash_after:
             os.kill(os.getpid(), signal.SIGKILL)  # committed, not acked (crash tests)
         _observe(pairs, result, started_ns)
+        settled = set(result.recorded)
         for pos, reason in result.rejected.items():
-            await self._dead_letter(pairs[pos][0], reason)  # before the multiple-ack below
-        await _ack([pairs[pos][0] for pos in result.recorded], alone=alone)
+            await self._dead_letter(pairs[pos], reason)  # before the multiple-ack below
+            if pairs[pos].shared:
+                settled.add(pos)  # its delivery still waits for the ack below
+        if ack:
+            await _ack([pairs[pos].message for pos in settled], alone=alone)
         log.debug(
             "ledger.record: %d entries, %d duplicates, %d rejected",
             len(result.entries),
@@ -365,6 +414,27 @@ class LedgerConsumer:
         )
         if result.entries:
             self._live_queue.put_nowait(result.entries)
+        return True
+
+    async def _record_one_by_one(self, pairs: Sequence[_Usage], stop: asyncio.Event) -> bool:
+        """Record a failed batch delivery by delivery, and a shared delivery that fails as
+        a whole event by event, acking each delivery once all its events are settled."""
+        deliveries: dict[int, list[_Usage]] = {}
+        for usage in pairs:
+            deliveries.setdefault(id(usage.message), []).append(usage)
+        settled = True
+        for group in deliveries.values():
+            if len(group) < len(pairs):
+                settled = await self._record(group, stop, alone=True) and settled
+                continue
+            # One delivery holds every event of `pairs`: no smaller delivery to try.
+            done = True
+            for usage in group:
+                done = await self._record([usage], stop, alone=True, ack=False) and done
+            if done:
+                await _ack([group[0].message], alone=True)
+            settled = settled and done
+        return settled
 
     async def _publish_live(self) -> None:
         """Publish committed entries' live events, batch after batch (dashboards only)."""
@@ -384,15 +454,20 @@ class LedgerConsumer:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
-    async def _dead_letter(self, message: Delivery, reason: str) -> None:
-        consumed = _Consumed(message)
+    async def _dead_letter(self, what: Delivery | _Usage, reason: str) -> None:
+        """Dead-letter a delivery (and ack it), or one event of a shared delivery (its own
+        body; the delivery is acked with its other events)."""
+        if isinstance(what, _Usage):
+            consumed: _Consumed | _OneOfMany = (
+                _OneOfMany(what.message, what) if what.shared else _Consumed(what.message)
+            )
+        else:
+            consumed = _Consumed(what)
         log.warning("ledger.dead_letter: %s: %s", consumed.raw_message.message_id, reason)
         await dead_letter(self.broker, self.topo, consumed, reason)  # type: ignore[arg-type]
 
 
-def _observe(
-    pairs: Sequence[tuple[Delivery, UsageRecorded]], result: service.BatchResult, started_ns: int
-) -> None:
+def _observe(pairs: Sequence[_Usage], result: service.BatchResult, started_ns: int) -> None:
     """Metrics of a committed batch and, when tracing, one `ledger.record` span per recorded
     event, child of the span that published it, over the batch's write and commit."""
     committed_ns = time.time_ns()
@@ -403,12 +478,12 @@ def _observe(
     _record_entry_metrics(result.entries)
     now = committed_ns / 1e9
     for pos in result.recorded:
-        message, event = pairs[pos]
+        event = pairs[pos].event
         metrics.LEDGER_LAG.observe(max(now - event.occurred_at.timestamp(), 0.0))
         if telemetry.ENABLED:
             telemetry.record_span(
                 "ledger.record",
-                telemetry.extract(message.header.properties.headers),
+                telemetry.extract(pairs[pos].trace),
                 started_ns,
                 committed_ns,
                 {"hb.event_id": str(event.event_id), "hb.execution_id": str(event.execution_id)},

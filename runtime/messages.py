@@ -461,6 +461,20 @@ class UsageRecorded(Wire, tag="usage.recorded", kw_only=True):
     `execution_id` is the run's. The ledger keeps it in the entry's metadata."""
 
 
+class UsageBatch(Wire, tag="usage.batch", kw_only=True):
+    """Several `UsageRecorded` in one broker message: the usage events one actors process
+    published while its previous usage message waited for the broker's confirm
+    (`runtime.publishing.UsageBatcher`). The ledger records each event as if it came alone.
+    `traces[i]`, when tracing is on, is the trace context of `events[i]`'s publish."""
+
+    events: list[UsageRecorded]
+    traces: list[dict[str, str] | None] = msgspec.field(default_factory=list)
+
+
+UsageMessage = UsageRecorded | UsageBatch
+"""What the usage queue carries: one event, or a batch of them."""
+
+
 # --- documents: the durable documents queue, consumed by the actors processes ----------
 
 

@@ -291,6 +291,60 @@ async def test_sigkill_mid_run_loses_nothing_and_duplicates_nothing(
     await _finish_and_check(broker, topo, tenant, model, events, commission, "1000")
 
 
+async def _ready(topo: Topology) -> int:
+    """Messages ready in the usage queue."""
+    connection = await aio_pika.connect_robust(AMQP)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(topo.usage.name, passive=True)
+        return queue.declaration_result.message_count or 0
+    finally:
+        await connection.close()
+
+
+async def test_events_published_at_once_travel_in_batches_and_are_recorded_once_across_a_crash(
+    broker: RabbitBroker, topo: Topology
+) -> None:
+    """Usage events published while another waits for its confirm share one broker message
+    (`UsageBatcher`); the ledger writes a message's events together, dead-letters an
+    unpriceable one alone (its own body, its own id) and, killed between commit and ack,
+    records nothing twice when the batch comes back."""
+    tenant, model, commission = await priced_tenant(credit="1000")
+    before = await _ready(topo)
+    events = [usage(tenant, model, random.randint(1, 5000)) for _ in range(150)]
+    unpriceable = usage(tenant, "no-such-model", 100)
+    published = [*events[:70], unpriceable, *events[70:], *events[:5]]  # and five copies
+    await asyncio.gather(*(publish_usage(broker, topo, event) for event in published))
+    assert await _ready(topo) == before + 2, "156 events at once: one message of 100 and one of 56"
+
+    # Dies right after its first commit (one whole message: batches never split one), unacked.
+    doomed = Process(
+        "ledger", "--batch-size", "10", "--batch-ms", "5", env={**ENV, "HB_LEDGER_CRASH_AFTER_COMMITS": "1"}
+    )
+    code = await asyncio.to_thread(doomed.proc.wait, 30)
+    assert code == -signal.SIGKILL, doomed.output()[-3000:]
+    assert await count_entries(tenant) == 99, "the first message's priceable events, together"
+    await _finish_and_check(broker, topo, tenant, model, events, commission, "1000")
+    assert await _ready(topo) == 0, "every message acked"
+
+    connection = await aio_pika.connect_robust(AMQP)
+    try:
+        channel = await connection.channel()
+        queue = await channel.get_queue(topo.dead_letters.name, ensure=False)
+        letters = []
+        async with queue.iterator() as messages, asyncio.timeout(15):
+            async for message in messages:
+                await message.ack()
+                if message.message_id == str(unpriceable.event_id):
+                    letters.append(message)
+                    break
+    finally:
+        await connection.close()
+    (letter,) = letters
+    assert "no rate for model 'no-such-model'" in str(letter.headers[REASON_HEADER])
+    assert msgspec.json.decode(letter.body, type=UsageRecorded) == unpriceable, "the event alone"
+
+
 async def test_corrections_are_reversing_entries(
     broker: RabbitBroker, topo: Topology, ledger: Process
 ) -> None:

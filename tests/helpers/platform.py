@@ -23,7 +23,7 @@ from conftest import Process, start_web
 from helpers.eventually import eventually
 from helpers.fake_llm import FakeLLM
 from runtime import db
-from runtime.messages import UsageRecorded, decode
+from runtime.messages import UsageMessage, UsageRecorded, decode
 
 WAIT = 20.0
 START_S = 60.0
@@ -99,7 +99,8 @@ async def running_platform(
 
 
 class UsageTap:
-    """Reads the platform's usage queue (the ledger's input) into `events`."""
+    """Reads the platform's usage queue (the ledger's input) into `events`, a `UsageBatch`
+    as the events it carries."""
 
     def __init__(self, prefix: str) -> None:
         self.queue_name = f"{prefix}hirebuddha.usage"
@@ -119,7 +120,8 @@ class UsageTap:
     async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         await message.ack()
         async with self._changed:
-            self.events.append(decode(message.body, UsageRecorded))
+            usage = decode(message.body, UsageMessage)
+            self.events.extend([usage] if isinstance(usage, UsageRecorded) else usage.events)
             self._changed.notify_all()
 
     def of(self, execution_id: str) -> list[UsageRecorded]:
