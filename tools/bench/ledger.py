@@ -15,19 +15,21 @@ before it publishes the event).
   the flood only measures when the publishers outrun the ledger (on a loaded machine they
   may not, and then the ledger writes small batches).
 
-Events go out through a lean aio-pika publisher (persistent, confirmed, the same body and
-properties as `runtime.publishing.publish_usage`) so the bench client is not the bottleneck.
+Events go out as an actors process sends them (`UsagePublisher`: the runtime's
+`UsageBatcher` over a lean aiormq channel), and each phase reports the events per broker
+message that gave.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import random  # token counts of fake usage, not secrets
 import signal
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import aio_pika
@@ -73,40 +75,46 @@ async def wait_drained(amqp_url: str, queue: str, limit_s: float = 30) -> None:
 
 
 class UsagePublisher:
-    """Publishes UsageRecorded to the usage queue like `publish_usage` does, minus FastStream.
-
-    Through aiormq's channel directly (aio-pika's Message and Exchange cost the bench process
-    a fifth to a third more per publish): on a loaded machine the bench's publishers, not the
-    ledger, can set the flood's rate and the paced schedule's lateness."""
+    """Publishes UsageRecorded to the usage queue as an actors process does: through the
+    runtime's own `UsageBatcher` (events published while one message waits for its confirm
+    share the next message), each message persistent, confirmed and mandatory like
+    `runtime.publishing.publish_confirmed`'s, minus FastStream (the bench has no broker
+    object). The bench's publishers share the machine with what they measure: a flood of
+    single-event messages cost the bench and RabbitMQ about as much CPU as the ledger."""
 
     def __init__(self, amqp_url: str, queue: str) -> None:
         self.amqp_url, self.queue = amqp_url, queue
 
     async def __aenter__(self) -> UsagePublisher:
-        from runtime.messages import encode
-        from runtime.publishing import JSON
+        from runtime.publishing import UsageBatcher
 
         self._connection = await aio_pika.connect(self.amqp_url)
         channel = await self._connection.channel(publisher_confirms=True)
         self._channel = await channel.get_underlay_channel()
-        self._encode, self._json = encode, JSON
+        self._batcher = UsageBatcher(self._send, self.queue)
+        self.messages = 0
+        self.last: collections.deque[uuid.UUID] = collections.deque(maxlen=LAST_EVENTS)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self._connection.close()
 
-    async def publish(self, event: Any) -> None:
+    async def _send(self, body: bytes, queue: str, message_id: str, headers: dict[str, Any] | None) -> None:
+        from runtime.publishing import JSON
+
         properties = aiormq.spec.Basic.Properties(
-            content_type=self._json,
-            delivery_mode=2,  # persistent
-            message_id=str(event.event_id),
-            headers={},
+            content_type=JSON, delivery_mode=2, message_id=message_id, headers=headers
         )
         confirm = await self._channel.basic_publish(
-            self._encode(event), exchange="", routing_key=self.queue, properties=properties
+            body, exchange="", routing_key=queue, properties=properties, mandatory=True
         )
         if not isinstance(confirm, aiormq.spec.Basic.Ack):
-            raise RuntimeError(f"usage event not confirmed: {confirm!r}")
+            raise RuntimeError(f"usage message not confirmed: {confirm!r}")
+        self.messages += 1
+
+    async def publish(self, event: Any) -> None:
+        self.last.append(event.event_id)
+        await self._batcher.publish(event)
 
 
 def _event_maker(tenant: uuid.UUID, model: str) -> Callable[[], Any]:
@@ -136,27 +144,50 @@ async def _now(conn: asyncpg.Connection) -> Any:
     return await conn.fetchval("SELECT clock_timestamp()")
 
 
+LAST_EVENTS = 32
+"""Events whose entries tell the wait that the ledger has reached the end of a phase."""
+
+
 async def _wait_entries(
-    conn: asyncpg.Connection, tenant: uuid.UUID, since: Any, todo: int, limit_s: float, progress: Progress
+    conn: asyncpg.Connection,
+    tenant: uuid.UUID,
+    since: Any,
+    todo: int,
+    limit_s: float,
+    progress: Progress,
+    last: Iterable[uuid.UUID] = (),
 ) -> None:
     """Wait until the tenant has `todo` entries created at or after `since` (`_now` taken
     before the phase published anything).
 
-    Polls every 0.1 s and counts only the phase's entries: a count of the whole tenant every
-    50 ms took the database about 1.5 cpu-s a run, from the same two cores the ledger and
-    PostgreSQL share."""
+    Every 0.1 s it looks up the entries of the `last` events published, by key (the ledger
+    takes the queue in order, so they come last), and counts the phase's entries only once
+    those are in, or every 2 s for the progress line: a count of the phase's entries every
+    0.1 s read up to a million index rows a second at the end of a flood, and took
+    PostgreSQL a third of a core away from the ledger it measures."""
+    from ledger.service import entry_event_id
+
+    keys = [entry_event_id(e, r) for e in last for r in ("input_tokens", "output_tokens")]
 
     async def count() -> int:
         return await conn.fetchval(
             "SELECT count(*) FROM ledger_entries WHERE tenant_id = $1 AND created_at >= $2", tenant, since
         )
 
+    async def last_in() -> bool:
+        found = await conn.fetchval(
+            "SELECT count(*) FROM ledger_entries WHERE event_id = ANY($1::uuid[])", keys
+        )
+        return found == len(keys)
+
     deadline = time.monotonic() + limit_s
+    counted_at = time.monotonic()
     done = await count()
     while done < todo and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-        done = await count()
-        progress.step(done, todo)
+        if await last_in() or time.monotonic() - counted_at >= 2:
+            done, counted_at = await count(), time.monotonic()
+            progress.step(done, todo)
 
 
 async def _measure(conn: asyncpg.Connection, tenant: uuid.UUID, since: int, events: int) -> dict[str, Any]:
@@ -261,8 +292,11 @@ async def run_ledger(
             meter.start()
             progress.phase(f"ledger: flood of {events} usage events")
             started, publish_s = await _flood(publisher, make, events, progress)
+            flood_messages = publisher.messages
             progress.phase("ledger: waiting for the flood's entries")
-            await _wait_entries(conn, tenant, since, 2 * events, max(60.0, events / 500), progress)
+            await _wait_entries(
+                conn, tenant, since, 2 * events, max(60.0, events / 500), progress, publisher.last
+            )
             elapsed = time.perf_counter() - started
             cpu = meter.stop().get("ledger")
             await asyncio.sleep(0.5)  # duplicates, if any, would show up now
@@ -274,7 +308,8 @@ async def run_ledger(
             progress.phase(f"ledger: {paced_events} events paced at {rate:g}/s")
             since = await _now(conn)
             paced_s = await _paced(publisher, make, paced_events, rate, progress)
-            await _wait_entries(conn, tenant, since, 2 * paced_events, 60.0, progress)
+            paced_messages = publisher.messages - flood_messages
+            await _wait_entries(conn, tenant, since, 2 * paced_events, 60.0, progress, publisher.last)
             await asyncio.sleep(0.5)
             paced = await _measure(conn, tenant, after, paced_events)
 
@@ -289,6 +324,7 @@ async def run_ledger(
         **flood,
         "publish_s": round(publish_s, 3),
         "publish_per_s": round(events / publish_s, 1),
+        "events_per_message": round(events / flood_messages, 1),
         "seconds": round(elapsed, 3),
         "entries_per_s": round(flood["entries"] / elapsed, 1),
         "events_per_s": round(flood["events_recorded"] / elapsed, 1),
@@ -299,6 +335,7 @@ async def run_ledger(
             **paced,
             "target_entries_per_s": PACED_ENTRIES_PER_S,
             "publish_per_s": round(paced_events / paced_s, 1),
+            "events_per_message": round(paced_events / paced_messages, 1),
         },
         "backlog": backlog,
     }
@@ -325,7 +362,7 @@ async def _backlog(
         meter.start()
         started = time.perf_counter()
         os.kill(ledger_pid, signal.SIGCONT)
-    await _wait_entries(conn, tenant, since, 2 * events, max(60.0, events / 200), progress)
+    await _wait_entries(conn, tenant, since, 2 * events, max(60.0, events / 200), progress, publisher.last)
     elapsed = time.perf_counter() - started
     cpu = meter.stop()["ledger"]
     measured = await _measure(conn, tenant, after, events)

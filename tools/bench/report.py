@@ -262,6 +262,7 @@ def _ledger(r: dict[str, Any]) -> list[dict[str, Any]]:
             (own or 0) >= TARGET_ENTRIES_PER_S,
         ),
         _row("ledger", "flood: usage events published/s", r.get("publish_per_s"), "/s"),
+        _row("ledger", "flood: usage events per broker message", r.get("events_per_message"), "events"),
         _row("ledger", "flood: ledger CPU per 1,000 entries", r.get("ledger_cpu_s_per_1k_entries"), "cpu-s"),
         _row("ledger", "flood: event-to-entry p50", lat.get("p50"), "ms"),
         _row("ledger", "flood: event-to-entry p99", lat.get("p99"), "ms"),
@@ -280,6 +281,7 @@ def _ledger(r: dict[str, Any]) -> list[dict[str, Any]]:
             paced.get("publish_per_s"),
             "/s",
         ),
+        _row("ledger", "paced: usage events per broker message", paced.get("events_per_message"), "events"),
         _row("ledger", "paced: event-to-entry p50", plat.get("p50"), "ms"),
         _row(
             "ledger",
