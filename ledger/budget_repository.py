@@ -94,7 +94,7 @@ async def spend(
 ) -> Spend:
     """Month-to-date spend (ledger) and open holds of the tenant, and of the user if asked.
 
-    Served by ledger_entries_tenant_month (index-only) and budget_reservations_open.
+    Served by ledger_entries_tenant_created (index-only) and budget_reservations_open.
     """
     row = await db.fetchrow(_SPEND, tenant_id, user_id, month_start, per_user and user_id is not None)
     assert row is not None

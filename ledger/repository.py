@@ -146,8 +146,8 @@ async def heads_and_existing(
     `event_ids` the ledger already holds, in one round trip.
 
     Tenants without entries are absent from the heads. Served by ledger_entries_tenant_created
-    (tenant_id, created_at DESC, id DESC: the head is the first entry of the tenant's range,
-    whatever plan a prepared statement kept) and the event_id unique index.
+    (tenant_id, created_at, id) scanned backwards: the head is the first entry of the tenant's
+    range, whatever plan a prepared statement kept) and the event_id unique index.
     """
     rows = await db.fetch(_HEADS_AND_EXISTING, list(set(tenant_ids)), list(event_ids))
     heads = {r["tenant_id"]: (r["entry_hash"], r["created_at"]) for r in rows if r["tenant_id"] is not None}
@@ -228,7 +228,7 @@ async def ledger_tenant_ids() -> list[UUID]:
 async def chain_page(tenant_id: UUID, after: tuple[datetime, UUID] | None, limit: int) -> list[Entry]:
     """Next `limit` entries of a tenant in chain order (created_at, id), after a key.
 
-    Served by ledger_entries_tenant_created scanned backwards.
+    Served by ledger_entries_tenant_created (tenant_id, created_at, id) scanned forwards.
     """
     if after is None:
         rows = await db.fetch(

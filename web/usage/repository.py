@@ -11,7 +11,7 @@ from runtime import db
 
 # Per group: tokens by resource type, total quantity and tenant_cost (never platform cost or
 # commission). The agent comes from the execution, else from the entry's pricing metadata.
-# Served by ledger_entries_tenant_created / ledger_entries_tenant_month.
+# Served by ledger_entries_tenant_created (tenant_id, created_at, id) INCLUDE (tenant_cost, ...).
 _GROUP_KEYS = {
     "day": ("to_char(date_trunc('day', l.created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')", "NULL"),
     "model": ("l.model", "NULL"),
