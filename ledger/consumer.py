@@ -1,7 +1,8 @@
 """The `ledger` task: usage events from the queue become ledger entries, in batches.
 
 Delivery contract (at-least-once in, exactly-once in the ledger):
-    take up to `batch_size` messages or whatever arrived within `batch_ms` of the first;
+    take messages until the batch holds `batch_size` events or `batch_ms` have passed since
+    the first (whole messages: a `UsageBatch` from an actors process is never split);
     price them (`service.price_batch`, outside the write transaction); record them in one
     transaction (`service.write_batch`); commit; then ack. A crash before the commit loses
     nothing (the messages come back); a crash between commit and ack only redelivers events
@@ -10,7 +11,9 @@ Delivery contract (at-least-once in, exactly-once in the ledger):
 Pipeline: while one batch's transaction is in flight, the next batch is collected, decoded
 and priced (prefetch holds three batches: the one being written, the one being prepared,
 and the next one arriving, so a batch is full when its turn comes instead of waiting on the
-broker for the deliveries an ack frees), so the database and Python work at the same time.
+broker for the deliveries an ack frees; it counts messages, so with batched usage messages
+it holds more, at most 100 events a message), so the database and Python work at the same
+time.
 Writes stay strictly one after the other, in delivery order: each batch links its tenants'
 chains after the previous batch's commit. A written batch is acked with ONE multiple-ack
 (every earlier delivery of that channel is in it or was already dead-lettered), and its live
