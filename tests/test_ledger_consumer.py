@@ -260,9 +260,11 @@ async def test_crash_between_commit_and_ack_duplicates_nothing(broker: RabbitBro
     events = [usage(tenant, model, random.randint(1, 5000)) for _ in range(60)]
     for event in events:
         await publish_usage(broker, topo, event)
-    # SIGKILLs itself right after committing its third batch, before acking it.
+    # SIGKILLs itself right after committing its third batch, before acking it. The queue
+    # is full before it starts, so a batch waits up to 500 ms for its tenth event: with 5 ms a
+    # loaded CI machine delivered one batch short (29 committed).
     doomed = Process(
-        "ledger", "--batch-size", "10", "--batch-ms", "5", env={**ENV, "HB_LEDGER_CRASH_AFTER_COMMITS": "3"}
+        "ledger", "--batch-size", "10", "--batch-ms", "500", env={**ENV, "HB_LEDGER_CRASH_AFTER_COMMITS": "3"}
     )
     code = await asyncio.to_thread(doomed.proc.wait, 30)
     assert code == -signal.SIGKILL, doomed.output()[-3000:]
