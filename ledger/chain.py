@@ -76,10 +76,13 @@ class Entry:
         """Build from a database row holding every column."""
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
-    def chained(self, prev_hash: str | None, created_at: datetime | None = None) -> Entry:
-        """This entry linked after `prev_hash` (stamped `created_at` if given), hash filled in."""
+    def chained(
+        self, prev_hash: str | None, created_at: datetime | None = None, body: bytes | None = None
+    ) -> Entry:
+        """This entry linked after `prev_hash` (stamped `created_at` if given), hash filled in.
+        `body`: its `unstamped` content when already computed."""
         at = self.created_at if created_at is None else created_at
-        linked = entry_hash(prev_hash, self, at)
+        linked = entry_hash(prev_hash, self, at, body)
         # dataclasses.replace re-runs __init__ through keyword arguments: a copy of the
         # fields is several times cheaper, and this runs once per entry written.
         copy = object.__new__(Entry)
@@ -103,42 +106,74 @@ def _fixed(value: Decimal) -> str:
     return str(round6(value))
 
 
-def canonical(entry: Entry, created_at: datetime | None = None) -> bytes:
-    """The canonical content of an entry (see the module docstring), as if stamped
-    `created_at` when that is given."""
+def unstamped(entry: Entry) -> bytes | None:
+    """The canonical content of an entry without its created_at, as `canonical` writes it
+    (`{"entry_metadata":...}`), or None when only the slow path writes it right.
+
+    created_at is the first key in sorted order, so `canonical` is this with
+    `"created_at":"..."` put in front: the ledger computes it while pricing a batch, before
+    the write transaction stamps the entries, and the stamp and the hash are all that is left
+    for the chain's critical section.
+    """
     # UUIDs go to msgspec as they are: it writes them in the same lowercase, hyphenated form
     # as str() (see _uuid), much faster.
-    content = {
+    out = _SORTED_JSON(
+        {
+            "v": CHAIN_VERSION,
+            "id": entry.id,
+            "tenant_id": entry.tenant_id,
+            "partner_id": entry.partner_id,
+            "execution_id": entry.execution_id,
+            "event_id": entry.event_id,
+            "reverses_id": entry.reverses_id,
+            "model": entry.model,
+            "resource_type": entry.resource_type,
+            "unit": entry.unit,
+            "quantity": _fixed(entry.quantity),
+            "platform_cost": _fixed(entry.platform_cost),
+            "tenant_cost": _fixed(entry.tenant_cost),
+            "partner_commission": _fixed(entry.partner_commission),
+            "entry_metadata": entry.entry_metadata,
+        }
+    )
+    # Byte for byte what json.dumps writes for ASCII text, 6x faster. json.dumps escapes
+    # non-ASCII and DEL as \uXXXX where msgspec writes UTF-8: the format is json.dumps's
+    # (ensure_ascii), so such an entry takes the slow path.
+    return out if out.isascii() and b"\x7f" not in out else None
+
+
+def _stamp(at: datetime) -> bytes:
+    return b'{"created_at":"' + as_utc(at).isoformat(timespec="microseconds").encode() + b'",'
+
+
+def canonical(entry: Entry, created_at: datetime | None = None, body: bytes | None = None) -> bytes:
+    """The canonical content of an entry (see the module docstring), as if stamped
+    `created_at` when that is given; `body` is its `unstamped` content if already known."""
+    at = created_at or entry.created_at
+    if body is None:
+        body = unstamped(entry)
+    if body is not None:
+        return _stamp(at) + body[1:]
+    text = {
         "v": CHAIN_VERSION,
-        "id": entry.id,
-        "tenant_id": entry.tenant_id,
-        "partner_id": entry.partner_id,
-        "execution_id": entry.execution_id,
-        "event_id": entry.event_id,
-        "reverses_id": entry.reverses_id,
-        "model": entry.model,
-        "resource_type": entry.resource_type,
-        "unit": entry.unit,
-        "quantity": _fixed(entry.quantity),
-        "platform_cost": _fixed(entry.platform_cost),
-        "tenant_cost": _fixed(entry.tenant_cost),
-        "partner_commission": _fixed(entry.partner_commission),
-        "created_at": as_utc(created_at or entry.created_at).isoformat(timespec="microseconds"),
-        "entry_metadata": entry.entry_metadata,
+        **{k: _uuid(getattr(entry, k)) for k in _UUID_FIELDS},
+        **{k: getattr(entry, k) for k in ("model", "resource_type", "unit", "entry_metadata")},
+        **{k: _fixed(getattr(entry, k)) for k in _AMOUNT_FIELDS},
+        "created_at": as_utc(at).isoformat(timespec="microseconds"),
     }
-    out = _SORTED_JSON(content)
-    if out.isascii() and b"\x7f" not in out:
-        return out  # byte for byte what json.dumps writes for ASCII text, 6x faster
-    # json.dumps escapes non-ASCII and DEL as \uXXXX where msgspec writes UTF-8: the format
-    # is json.dumps's (ensure_ascii), so such an entry takes the slow path.
-    text = {k: _uuid(v) if isinstance(v, UUID) else v for k, v in content.items()}
     return json.dumps(text, sort_keys=True, separators=(",", ":")).encode()
 
 
-def entry_hash(prev_hash: str | None, entry: Entry, created_at: datetime | None = None) -> str:
+_UUID_FIELDS = ("id", "tenant_id", "partner_id", "execution_id", "event_id", "reverses_id")
+_AMOUNT_FIELDS = ("quantity", "platform_cost", "tenant_cost", "partner_commission")
+
+
+def entry_hash(
+    prev_hash: str | None, entry: Entry, created_at: datetime | None = None, body: bytes | None = None
+) -> str:
     """sha256 hex of the previous hash and the entry's canonical content (see `canonical`)."""
     digest = hashlib.sha256((prev_hash or "").encode() + b"\n")
-    digest.update(canonical(entry, created_at))
+    digest.update(canonical(entry, created_at, body))
     return digest.hexdigest()
 
 

@@ -108,35 +108,59 @@ async def rate_book(models: Iterable[str], partner_ids: Iterable[UUID]) -> RateB
     )
 
 
-async def lock_tenants(tenant_ids: Iterable[UUID]) -> None:
-    """Take each tenant's chain lock until commit, in a fixed order (no deadlock), in one
-    statement.
+_LOCK = (
+    "SELECT count(pg_advisory_xact_lock(hashtextextended('hirebuddha.ledger:' || k, 0))) "
+    "FROM (SELECT k FROM unnest(ARRAY[{listed}]::text[]) AS k ORDER BY k) AS ordered"
+)
+
+
+def lock_sql(tenant_ids: Iterable[UUID]) -> str | None:
+    """The statement taking each tenant's chain lock until commit, in a fixed order (no
+    deadlock); None for no tenant. Run it as a statement of its own, first in the
+    transaction (`db.scope(then=...)`, in BEGIN's round trip).
 
     The queue already has a single active consumer; the lock keeps the chain linear even if
     a second writer (a standby taking over mid-batch, a correction run) overlaps. It is its own
     statement on purpose: in READ COMMITTED a statement reads the snapshot taken when it
     starts, so only a statement that starts after the lock sees the previous writer's commit.
+    The tenant ids are inlined: UUID() parses each, and its canonical text needs no quoting.
     """
-    keys = sorted(str(t) for t in set(tenant_ids))  # str() once per tenant, not per entry
+    keys = sorted({str(UUID(str(t))) for t in tenant_ids})  # str() once per tenant, not per entry
     if not keys:
-        return
-    await db.execute(
-        "SELECT count(pg_advisory_xact_lock(hashtextextended('hirebuddha.ledger:' || k, 0))) "
-        "FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS ordered",
-        keys,
-    )
+        return None
+    listed = ",".join(f"'{k}'" for k in keys)
+    return _LOCK.format(listed=listed)
 
 
-_HEADS_AND_EXISTING = """
-SELECT h.tenant_id, h.entry_hash, h.created_at, NULL::uuid AS event_id
+async def lock_tenants(tenant_ids: Iterable[UUID]) -> None:
+    """Take the tenants' chain locks in the current transaction (see `lock_sql`)."""
+    statement = lock_sql(tenant_ids)
+    if statement is not None:
+        await db.execute(statement)
+
+
+_HEADS = """
+SELECT h.tenant_id, h.entry_hash, h.created_at
 FROM unnest($1::uuid[]) AS t(tenant_id)
 CROSS JOIN LATERAL (
   SELECT tenant_id, entry_hash, created_at FROM ledger_entries
   WHERE tenant_id = t.tenant_id ORDER BY created_at DESC, id DESC LIMIT 1
 ) AS h
+"""
+
+
+async def heads(tenant_ids: Iterable[UUID]) -> dict[UUID, tuple[str, datetime]]:
+    """Each tenant's chain head, (entry_hash, created_at) of its latest entry; tenants
+    without entries are absent (see `heads_and_existing` for the plan)."""
+    rows = await db.fetch(_HEADS, list(set(tenant_ids)))
+    return {r["tenant_id"]: (r["entry_hash"], r["created_at"]) for r in rows}
+
+
+_HEADS_AND_EXISTING = f"""
+SELECT *, NULL::uuid AS event_id FROM ({_HEADS}) AS heads
 UNION ALL
 SELECT NULL, NULL, NULL, event_id FROM ledger_entries WHERE event_id = ANY($2::uuid[])
-"""
+"""  # noqa: S608 - constant SQL
 
 
 async def heads_and_existing(
@@ -174,8 +198,7 @@ WITH inserted AS (
                        $7::text[], $8::text[]::numeric[], $9::text[], $10::text[]::numeric[],
                        $11::text[]::numeric[], $12::text[]::numeric[], $13::uuid[],
                        $14::timestamptz[], $15::text[], $16::text[], $17::text[])
-  ON CONFLICT (event_id) DO NOTHING
-  RETURNING event_id
+  RETURNING 1
 ), debit AS (
   UPDATE subscriptions s SET credit_balance = s.credit_balance - d.amount, updated_at = now()
   FROM unnest($18::uuid[], $19::numeric[]) AS d(tenant_id, amount)
@@ -188,22 +211,23 @@ WITH inserted AS (
   WHERE r.execution_id = v.execution_id
   RETURNING 1
 )
-SELECT event_id FROM inserted
+SELECT count(*) FROM inserted
 """
 
 
 async def append(
     entries: Sequence[Entry], debits: dict[UUID, Decimal], settlements: dict[UUID, Decimal]
-) -> set[UUID]:
+) -> int:
     """Insert chained `entries`, debit each tenant's credit and add each execution's spend to
-    its reservation, in one round trip; returns the event ids actually inserted."""
+    its reservation, in one round trip; returns how many entries it inserted (all of them: an
+    event id the ledger holds already fails the statement, UniqueViolationError)."""
     if not entries:
-        return set()
+        return 0
     arrays = [
         [str(getattr(e, c)) for e in entries] if c in _NUMERIC else [getattr(e, c) for e in entries]
         for c in _COLUMNS
     ]
-    rows = await db.fetch(
+    row = await db.fetchrow(
         _APPEND,
         *arrays,
         list(debits),
@@ -211,7 +235,7 @@ async def append(
         list(settlements),
         [str(v) for v in settlements.values()],
     )
-    return {r["event_id"] for r in rows}
+    return int(row[0]) if row is not None else 0
 
 
 async def entry(entry_id: UUID) -> Entry | None:

@@ -20,10 +20,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
 from ledger import repository as repo
-from ledger.chain import TICK, Entry
+from ledger.chain import TICK, Entry, unstamped
 from ledger.pricing import (
     Amounts,
     AppliedRate,
@@ -41,10 +42,6 @@ from runtime.messages import UsageRecorded
 RESOURCES = ("input_tokens", "output_tokens", "embedding_tokens")
 TOKENS_UNIT = "tokens"
 """Unit of an entry's quantity: tokens, whatever unit the rates are quoted per."""
-
-
-class ChainConflict(RuntimeError):
-    """An entry was inserted concurrently after we linked the chain; retry the transaction."""
 
 
 class CorrectionError(ValueError):
@@ -177,6 +174,8 @@ class Priced:
     """Unchained entries of the distinct priced events, in event order."""
     owner: dict[UUID, int]
     """Position of the event each entry key belongs to (entries of one event share it)."""
+    bodies: list[bytes | None] = field(default_factory=list)
+    """The `chain.unstamped` content of each of `fresh`, computed before the write."""
 
 
 def _entries_of(event: UsageRecorded, billing: TenantBilling, book: RateBook) -> list[Entry]:
@@ -254,11 +253,16 @@ async def price_batch(events: Sequence[UsageRecorded], rates: RateCache | None =
         seen.add(event.event_id)
         fresh.extend(lines)
         owner.update((line.event_id, pos) for line in lines)
-    return Priced(result, fresh, owner)
+    return Priced(result, fresh, owner, [unstamped(e) for e in fresh])
 
 
-def _chain(entries: Sequence[Entry], heads: dict[UUID, tuple[str, datetime]]) -> list[Entry]:
-    """Link each tenant's entries after its head, stamping strictly increasing created_at.
+def _chain(
+    entries: Sequence[Entry],
+    heads: dict[UUID, tuple[str, datetime]],
+    bodies: Sequence[bytes | None] | None = None,
+) -> list[Entry]:
+    """Link each tenant's entries after its head, stamping strictly increasing created_at;
+    `bodies` are their `unstamped` contents when computed already (the batch's pricing).
 
     The clock is read once per batch: every entry is stamped `now`, or one microsecond after
     its tenant's previous entry (chain.next_timestamp), so a batch's entries of one tenant
@@ -268,26 +272,27 @@ def _chain(entries: Sequence[Entry], heads: dict[UUID, tuple[str, datetime]]) ->
         tenant: (entry_hash, as_utc(at)) for tenant, (entry_hash, at) in heads.items()
     }
     chained: list[Entry] = []
-    for e in entries:
+    for e, body in zip(entries, bodies or [None] * len(entries), strict=True):
         prev_hash, prev_at = tails.get(e.tenant_id, (None, None))
         at = now if prev_at is None or prev_at < now else prev_at + TICK
-        linked = e.chained(prev_hash, at)
+        linked = e.chained(prev_hash, at, body)
         chained.append(linked)
         tails[e.tenant_id] = (linked.entry_hash, at)
     return chained
 
 
-async def _append(entries: Sequence[Entry], heads: dict[UUID, tuple[str, datetime]]) -> list[Entry]:
+async def _append(
+    entries: Sequence[Entry],
+    heads: dict[UUID, tuple[str, datetime]],
+    bodies: Sequence[bytes | None] | None = None,
+) -> list[Entry]:
     """Chain `entries` after `heads`, insert them, debit credit and settle budget holds, in one
     statement (tenant locks held); returns them as stored."""
-    chained = _chain(entries, heads)
+    chained = _chain(entries, heads, bodies)
     debits: dict[UUID, Decimal] = defaultdict(Decimal)
     for e in chained:
         debits[e.tenant_id] += e.tenant_cost
-    inserted = await repo.append(chained, debits, _spent_by_execution(chained))
-    if len(inserted) != len(chained):
-        # Only possible if another writer slipped in despite the lock; our chain is stale.
-        raise ChainConflict(f"{len(chained) - len(inserted)} entries already present")
+    await repo.append(chained, debits, _spent_by_execution(chained))
     return chained
 
 
@@ -304,21 +309,33 @@ def _spent_by_execution(entries: Sequence[Entry]) -> dict[UUID, Decimal]:
 
 
 async def write_batch(priced: Priced) -> BatchResult:
-    """Record a priced batch in one transaction: lock its tenants, skip what the ledger holds,
-    chain, insert, debit, settle (four statements between BEGIN and COMMIT)."""
+    """Record a priced batch in one transaction: lock its tenants, read their chain heads,
+    chain, insert, debit, settle (BEGIN with the locks, two statements, COMMIT).
+
+    Optimistic about redeliveries: the batch is written as if none of it were recorded yet,
+    and the unique index on event_id is the check (a redelivery is rare: a crash between a
+    commit and its ack). When it finds one, the transaction rolls back and the batch is
+    written again without what the ledger holds, read under the same locks."""
     done = priced.result  # copied: a retried write starts from the priced state again
     result = replace(done, recorded=set(done.recorded), rejected=dict(done.rejected), entries=[])
     if not priced.fresh:
         return result
-    async with db.scope(system=True):
-        # Lock before reading what exists: a concurrent writer's commit is then visible.
-        await repo.lock_tenants(e.tenant_id for e in priced.fresh)
-        heads, existing = await repo.heads_and_existing(
-            (e.tenant_id for e in priced.fresh), (e.event_id for e in priced.fresh)
-        )
+    tenants = {e.tenant_id for e in priced.fresh}
+    try:
+        # Locked before the heads are read: a concurrent writer's commit is then visible.
+        async with db.scope(system=True, then=repo.lock_sql(tenants)):
+            result.entries = await _append(priced.fresh, await repo.heads(tenants), priced.bodies)
+        return result
+    except asyncpg.UniqueViolationError as exc:
+        if exc.table_name != "ledger_entries":
+            raise
+    async with db.scope(system=True, then=repo.lock_sql(tenants)):
+        heads, existing = await repo.heads_and_existing(tenants, (e.event_id for e in priced.fresh))
         if existing:
             result.duplicates += len({priced.owner[k] for k in existing})
-        result.entries = await _append([e for e in priced.fresh if e.event_id not in existing], heads)
+        kept = [i for i, e in enumerate(priced.fresh) if e.event_id not in existing]
+        bodies = [priced.bodies[i] for i in kept] if priced.bodies else None
+        result.entries = await _append([priced.fresh[i] for i in kept], heads, bodies)
     return result
 
 

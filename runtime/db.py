@@ -162,11 +162,15 @@ async def scope(
     *,
     partner_id: uuid.UUID | str | None = None,
     system: bool = False,
+    then: str | None = None,
 ) -> AsyncIterator[None]:
     """One transaction scoped to a tenant, a partner's read view, or the whole system.
 
     `system=True` is for work that is cross-tenant by nature (login by email, refresh token
     lookup, the admin console, seeding) and is only entered by code that has checked why.
+    `then`: SQL without parameters (values inlined by the caller, who vouches for them) run
+    first in the transaction, in BEGIN's round trip when the transaction is new; each of its
+    statements takes its own snapshot, as if sent alone (e.g. the ledger's tenant locks).
     """
     key = _key(tenant_id, partner_id, system)
     txn = APP_DB.transaction()
@@ -174,6 +178,8 @@ async def scope(
     if isinstance(txn, Transaction) and txn._parent is None:
         txn.opening = _scope_sql(key)
         opened = txn.opening is not None
+        if opened and then is not None:
+            txn.opening, then = f"{txn.opening}; {then}", None
     async with txn as current:
         if opened:
             _scoped.set((current, key))
@@ -181,6 +187,8 @@ async def scope(
         # (helpers that open their own scope can then share one transaction, actors.store.begin).
         elif _scoped.get() != (current, key):
             await rescope(tenant_id, partner_id=partner_id, system=system)
+        if then is not None:
+            await execute(then)
         yield
 
 

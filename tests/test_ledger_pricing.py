@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -22,6 +23,7 @@ from helpers.ledger import (
 )
 from ledger import repository as repo
 from ledger import service
+from ledger.chain import entry_hash
 from ledger.pricing import (
     AppliedRate,
     Commission,
@@ -253,3 +255,31 @@ def test_property_reversal_cancels_exactly(qty: int, cost: Decimal, billing: Dec
     amounts = price(qty, AppliedRate(cost, "1k_tokens", billing, "1k_tokens"), Commission(pct))
     assert all(a + r == 0 for a, r in zip(amounts, amounts.negated(), strict=True))
     assert amounts.negated().negated() == amounts
+
+
+async def test_a_batch_holding_recorded_events_writes_only_the_new_ones_and_keeps_the_chain(
+    database: str,
+) -> None:
+    """The write is optimistic (the event id's unique index is the duplicate check): a batch
+    with events the ledger holds rolls back and is written again without them, once."""
+    model = model_name()
+    await make_rate(model, cost="0.001", billing="0.002")
+    tenant = await make_tenant(credit="10")
+    old = [usage(tenant, model, 1000) for _ in range(3)]
+    first = await service.record_batch(old)
+    new = [usage(tenant, model, 2000) for _ in range(2)]
+    mixed = await service.record_batch([old[1], new[0], old[2], new[1]])
+    assert (first.duplicates, mixed.duplicates) == (0, 2)
+    assert mixed.recorded == {0, 1, 2, 3} and not mixed.rejected
+    assert {e.event_id for e in mixed.entries} == {
+        service.entry_event_id(event.event_id, "input_tokens") for event in new
+    }
+    entries = await entries_of(tenant)  # in chain order
+    assert len(entries) == 5
+    assert entries[0].prev_hash is None
+    assert all(e.prev_hash == before.entry_hash for before, e in pairwise(entries))
+    assert all(e.entry_hash == entry_hash(e.prev_hash, e) for e in entries)
+    assert await credit_of(tenant) == D("10") - 3 * D("0.002") - 2 * D("0.004"), "debited once per event"
+    again = await service.record_batch(new)  # nothing new at all
+    assert (again.duplicates, again.entries) == (2, [])
+    assert len(await entries_of(tenant)) == 5
