@@ -8,12 +8,12 @@ Delivery contract (at-least-once in, exactly-once in the ledger):
     nothing (the messages come back); a crash between commit and ack only redelivers events
     the ledger already holds, which the event-id key skips.
 
-Pipeline: while one batch's transaction is in flight, the next batch is collected, decoded
-and priced (prefetch holds three batches: the one being written, the one being prepared,
-and the next one arriving, so a batch is full when its turn comes instead of waiting on the
-broker for the deliveries an ack frees; it counts messages, so with batched usage messages
-it holds more, at most 100 events a message), so the database and Python work at the same
-time.
+Pipeline: while one batch's transaction is in flight, the next batch is collected, decoded,
+priced and its entries' chain content encoded, all but the stamp and hash (prefetch holds
+three batches: the one being written, the one being prepared, and the next one arriving, so
+a batch is full when its turn comes instead of waiting on the broker for the deliveries an
+ack frees; it counts messages, so with batched usage messages it holds more, at most 100
+events a message), so the database and Python work at the same time.
 Writes stay strictly one after the other, in delivery order: each batch links its tenants'
 chains after the previous batch's commit. A written batch is acked with ONE multiple-ack
 (every earlier delivery of that channel is in it or was already dead-lettered), and its live
