@@ -261,8 +261,9 @@ async def test_a_batch_holding_recorded_events_writes_only_the_new_ones_and_keep
     database: str,
 ) -> None:
     """The write is optimistic (the event id's unique index is the duplicate check): a batch
-    with events the ledger holds rolls back and is written again without them, once."""
-    model = model_name()
+    with events the ledger holds rolls back and is written again without them, once. The
+    model's name holds what JSON escapes (the rows travel as one JSON document)."""
+    model = model_name('q"b\\s\tü\u2028')
     await make_rate(model, cost="0.001", billing="0.002")
     tenant = await make_tenant(credit="10")
     old = [usage(tenant, model, 1000) for _ in range(3)]
@@ -278,7 +279,8 @@ async def test_a_batch_holding_recorded_events_writes_only_the_new_ones_and_keep
     assert len(entries) == 5
     assert entries[0].prev_hash is None
     assert all(e.prev_hash == before.entry_hash for before, e in pairwise(entries))
-    assert all(e.entry_hash == entry_hash(e.prev_hash, e) for e in entries)
+    assert all(e.entry_hash == entry_hash(e.prev_hash, e) for e in entries), "stored as hashed"
+    assert {e.model for e in entries} == {model}
     assert await credit_of(tenant) == D("10") - 3 * D("0.002") - 2 * D("0.004"), "debited once per event"
     again = await service.record_batch(new)  # nothing new at all
     assert (again.duplicates, again.entries) == (2, [])
