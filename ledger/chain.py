@@ -106,6 +106,28 @@ def _fixed(value: Decimal) -> str:
     return str(round6(value))
 
 
+def _content(entry: Entry) -> dict[str, Any]:
+    """The canonical fields of an entry but created_at, UUIDs as they are (msgspec writes them
+    in the same lowercase, hyphenated form as str(), see _uuid, much faster)."""
+    return {
+        "v": CHAIN_VERSION,
+        "id": entry.id,
+        "tenant_id": entry.tenant_id,
+        "partner_id": entry.partner_id,
+        "execution_id": entry.execution_id,
+        "event_id": entry.event_id,
+        "reverses_id": entry.reverses_id,
+        "model": entry.model,
+        "resource_type": entry.resource_type,
+        "unit": entry.unit,
+        "quantity": _fixed(entry.quantity),
+        "platform_cost": _fixed(entry.platform_cost),
+        "tenant_cost": _fixed(entry.tenant_cost),
+        "partner_commission": _fixed(entry.partner_commission),
+        "entry_metadata": entry.entry_metadata,
+    }
+
+
 def unstamped(entry: Entry) -> bytes | None:
     """The canonical content of an entry without its created_at, as `canonical` writes it
     (`{"entry_metadata":...}`), or None when only the slow path writes it right.
@@ -115,35 +137,15 @@ def unstamped(entry: Entry) -> bytes | None:
     the write transaction stamps the entries, and the stamp and the hash are all that is left
     for the chain's critical section.
     """
-    # UUIDs go to msgspec as they are: it writes them in the same lowercase, hyphenated form
-    # as str() (see _uuid), much faster.
-    out = _SORTED_JSON(
-        {
-            "v": CHAIN_VERSION,
-            "id": entry.id,
-            "tenant_id": entry.tenant_id,
-            "partner_id": entry.partner_id,
-            "execution_id": entry.execution_id,
-            "event_id": entry.event_id,
-            "reverses_id": entry.reverses_id,
-            "model": entry.model,
-            "resource_type": entry.resource_type,
-            "unit": entry.unit,
-            "quantity": _fixed(entry.quantity),
-            "platform_cost": _fixed(entry.platform_cost),
-            "tenant_cost": _fixed(entry.tenant_cost),
-            "partner_commission": _fixed(entry.partner_commission),
-            "entry_metadata": entry.entry_metadata,
-        }
-    )
+    out = _SORTED_JSON(_content(entry))
     # Byte for byte what json.dumps writes for ASCII text, 6x faster. json.dumps escapes
     # non-ASCII and DEL as \uXXXX where msgspec writes UTF-8: the format is json.dumps's
     # (ensure_ascii), so such an entry takes the slow path.
     return out if out.isascii() and b"\x7f" not in out else None
 
 
-def _stamp(at: datetime) -> bytes:
-    return b'{"created_at":"' + as_utc(at).isoformat(timespec="microseconds").encode() + b'",'
+def _stamp(at: datetime) -> str:
+    return as_utc(at).isoformat(timespec="microseconds")
 
 
 def canonical(entry: Entry, created_at: datetime | None = None, body: bytes | None = None) -> bytes:
@@ -153,19 +155,10 @@ def canonical(entry: Entry, created_at: datetime | None = None, body: bytes | No
     if body is None:
         body = unstamped(entry)
     if body is not None:
-        return _stamp(at) + body[1:]
-    text = {
-        "v": CHAIN_VERSION,
-        **{k: _uuid(getattr(entry, k)) for k in _UUID_FIELDS},
-        **{k: getattr(entry, k) for k in ("model", "resource_type", "unit", "entry_metadata")},
-        **{k: _fixed(getattr(entry, k)) for k in _AMOUNT_FIELDS},
-        "created_at": as_utc(at).isoformat(timespec="microseconds"),
-    }
+        return b'{"created_at":"' + _stamp(at).encode() + b'",' + body[1:]
+    text = {k: _uuid(v) if isinstance(v, UUID) else v for k, v in _content(entry).items()}
+    text["created_at"] = _stamp(at)
     return json.dumps(text, sort_keys=True, separators=(",", ":")).encode()
-
-
-_UUID_FIELDS = ("id", "tenant_id", "partner_id", "execution_id", "event_id", "reverses_id")
-_AMOUNT_FIELDS = ("quantity", "platform_cost", "tenant_cost", "partner_commission")
 
 
 def entry_hash(

@@ -198,36 +198,33 @@ WITH inserted AS (
                        $7::text[], $8::text[]::numeric[], $9::text[], $10::text[]::numeric[],
                        $11::text[]::numeric[], $12::text[]::numeric[], $13::uuid[],
                        $14::timestamptz[], $15::text[], $16::text[], $17::text[])
-  RETURNING 1
 ), debit AS (
   UPDATE subscriptions s SET credit_balance = s.credit_balance - d.amount, updated_at = now()
   FROM unnest($18::uuid[], $19::numeric[]) AS d(tenant_id, amount)
   WHERE s.id = (SELECT id FROM subscriptions WHERE tenant_id = d.tenant_id
                 ORDER BY (status = 'active') DESC, created_at DESC LIMIT 1)
-  RETURNING 1
 ), settle AS (
   UPDATE budget_reservations r SET spent = r.spent + v.amount, updated_at = now()
   FROM unnest($20::uuid[], $21::numeric[]) AS v(execution_id, amount)
   WHERE r.execution_id = v.execution_id
-  RETURNING 1
 )
-SELECT count(*) FROM inserted
+SELECT 1
 """
 
 
 async def append(
     entries: Sequence[Entry], debits: dict[UUID, Decimal], settlements: dict[UUID, Decimal]
-) -> int:
+) -> None:
     """Insert chained `entries`, debit each tenant's credit and add each execution's spend to
-    its reservation, in one round trip; returns how many entries it inserted (all of them: an
-    event id the ledger holds already fails the statement, UniqueViolationError)."""
+    its reservation, in one round trip (data-modifying CTEs run whether or not the statement
+    reads them). An event id the ledger holds already fails it: UniqueViolationError."""
     if not entries:
-        return 0
+        return
     arrays = [
         [str(getattr(e, c)) for e in entries] if c in _NUMERIC else [getattr(e, c) for e in entries]
         for c in _COLUMNS
     ]
-    row = await db.fetchrow(
+    await db.execute(
         _APPEND,
         *arrays,
         list(debits),
@@ -235,7 +232,6 @@ async def append(
         list(settlements),
         [str(v) for v in settlements.values()],
     )
-    return int(row[0]) if row is not None else 0
 
 
 async def entry(entry_id: UUID) -> Entry | None:

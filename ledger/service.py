@@ -174,7 +174,7 @@ class Priced:
     """Unchained entries of the distinct priced events, in event order."""
     owner: dict[UUID, int]
     """Position of the event each entry key belongs to (entries of one event share it)."""
-    bodies: list[bytes | None] = field(default_factory=list)
+    bodies: list[bytes | None]
     """The `chain.unstamped` content of each of `fresh`, computed before the write."""
 
 
@@ -272,7 +272,7 @@ def _chain(
         tenant: (entry_hash, as_utc(at)) for tenant, (entry_hash, at) in heads.items()
     }
     chained: list[Entry] = []
-    for e, body in zip(entries, bodies or [None] * len(entries), strict=True):
+    for e, body in zip(entries, [None] * len(entries) if bodies is None else bodies, strict=True):
         prev_hash, prev_at = tails.get(e.tenant_id, (None, None))
         at = now if prev_at is None or prev_at < now else prev_at + TICK
         linked = e.chained(prev_hash, at, body)
@@ -334,7 +334,7 @@ async def write_batch(priced: Priced) -> BatchResult:
         if existing:
             result.duplicates += len({priced.owner[k] for k in existing})
         kept = [i for i, e in enumerate(priced.fresh) if e.event_id not in existing]
-        bodies = [priced.bodies[i] for i in kept] if priced.bodies else None
+        bodies = [priced.bodies[i] for i in kept]
         result.entries = await _append([priced.fresh[i] for i in kept], heads, bodies)
     return result
 
