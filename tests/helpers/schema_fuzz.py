@@ -1,6 +1,7 @@
-"""schemathesis against the OpenAPI document (tests/test_attack_schema*.py): every operation,
-fuzzed with one user's token, never answers 500 and every answer conforms to the document
-(documented statuses match their response schema and content type) or is a problem body.
+"""schemathesis against the OpenAPI document (tests/test_attack_schema_*.py): every operation,
+fuzzed with a tenant admin's and the app admin's token, never answers 500 and every answer
+conforms to the document (documented statuses match their response schema and content type)
+or is a problem body.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.openapi.checks import Failure
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from helpers.api import ApiUser
+from helpers.api import ApiUser, app_admin, register
 from runtime import db
 
 EXAMPLES = 25
-"""Per operation and role: ~55 operations, one role per test file so that xdist runs the
-roles on different workers (each took 3-4 minutes on a loaded 2-core machine)."""
+"""Generated cases per operation, each sent as every role."""
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 
@@ -48,27 +48,46 @@ def conformance(case: Any, response: requests.Response, headers: dict[str, str])
     return []
 
 
-def fuzz_every_operation(raw_schema: dict[str, Any], base_url: str, token: str) -> tuple[list[str], Counter]:
-    """Run `EXAMPLES` generated requests per operation; the failures (one line each) and a
-    count of answers per status class and operation."""
+SHARDS = 3
+"""The operations are split over this many test files (tests/test_attack_schema_{1,2,3}.py),
+so that xdist's loadfile runs them on different workers: the fuzzer is CPU-bound (about 60%
+of its time is hypothesis and schemathesis generating cases, 10% the requests)."""
+
+
+def _fuzzed(raw_schema: dict[str, Any]) -> list[Any]:
+    """The operations the fuzzer covers, in document order."""
     schema = schemathesis.openapi.from_dict(raw_schema)
-    failures: list[str] = []
-    seen: Counter = Counter()
-    session = requests.Session()
-    headers = {"Authorization": f"Bearer {token}"}
+    kept = []
     for result in schema.get_all_operations():
         operation = result.ok()
         if operation.method.upper() == "POST" and operation.path == "/api/v1/auth/logout":
             continue  # would end the very session the fuzzer runs with; covered in test_auth
         if operation.path.startswith("/v1/"):
             continue  # OpenAI's wire format and error objects, not RFC 9457: tests/test_openai_api.py
+        kept.append(operation)
+    return kept
+
+
+def fuzz_operations(
+    operations: list[Any], base_url: str, tokens: dict[str, str]
+) -> tuple[list[str], dict[str, Counter]]:
+    """Run `EXAMPLES` generated requests per operation, each case generated once and sent
+    with every role's token in turn (generation is most of the cost, and derandomized runs
+    generated the very same cases per role anyway); the failures (one line each, with the
+    role) and per role a count of answers per status class and operation."""
+    failures: list[str] = []
+    seen: dict[str, Counter] = {role: Counter() for role in tokens}
+    session = requests.Session()
+    headers = {role: {"Authorization": f"Bearer {token}"} for role, token in tokens.items()}
+    for operation in operations:
 
         def check(case: Any, _op: Any = operation) -> None:
-            response = case.call(base_url=base_url, session=session, headers=headers, timeout=30)
-            label = f"{_op.method.upper()} {_op.path} -> {response.status_code}"
-            seen[f"{response.status_code // 100}xx"] += 1
-            seen[f"{_op.method.upper()} {_op.path}"] += 1
-            failures.extend(f"{label}: {line}" for line in conformance(case, response, headers))
+            for role, sent in headers.items():
+                response = case.call(base_url=base_url, session=session, headers=sent, timeout=30)
+                label = f"[{role}] {_op.method.upper()} {_op.path} -> {response.status_code}"
+                seen[role][f"{response.status_code // 100}xx"] += 1
+                seen[role][f"{_op.method.upper()} {_op.path}"] += 1
+                failures.extend(f"{label}: {line}" for line in conformance(case, response, sent))
 
         @settings(
             max_examples=EXAMPLES,
@@ -86,17 +105,39 @@ def fuzz_every_operation(raw_schema: dict[str, Any], base_url: str, token: str) 
     return failures, seen
 
 
-async def fuzz_as(client: httpx.AsyncClient, who: ApiUser) -> None:
-    """Fuzz every operation with `who`'s token; fails on any non-conforming answer."""
+async def fuzz_shard(client: httpx.AsyncClient, shard: int, *who: ApiUser) -> None:
+    """Fuzz the operations of `shard` (1..SHARDS, every SHARDS-th operation of the document)
+    as each of `who`; fails on any non-conforming answer."""
     raw = (await client.get("/schema/openapi.json")).json()
+    everything = _fuzzed(raw)
+    assert len(everything) >= 50, f"only {len(everything)} operations in the document"
+    mine = everything[shard - 1 :: SHARDS]
+    tokens = {user.role: user.token for user in who}
     try:
-        lines, seen = await asyncio.to_thread(fuzz_every_operation, raw, str(client.base_url), who.token)
+        lines, seen = await asyncio.to_thread(fuzz_operations, mine, str(client.base_url), tokens)
     finally:
         # The fuzzer may store junk provider settings; they would outlive this test.
         async with db.scope(system=True):
             await db.execute("DELETE FROM system_configs WHERE key LIKE 'provider.%'")
-    operations = [key for key in seen if " " in key]
-    assert len(operations) >= 50, f"{who.role}: only {len(operations)} operations were exercised"
-    assert seen["2xx"] >= 50 and seen["4xx"] >= 200, f"{who.role}: the fuzzer barely got through: {seen}"
-    problems = [f"[{who.role}] {line}" for line in lines]
-    assert not problems, f"{len(problems)} non-conforming answers:\n" + "\n".join(problems[:40])
+    for role, counts in seen.items():
+        missed = [
+            f"{op.method.upper()} {op.path}" for op in mine if not counts[f"{op.method.upper()} {op.path}"]
+        ]
+        assert not missed, f"{role}: operations never exercised: {missed}"
+        # Valid requests get through, and so do invalid ones to the validation layer.
+        assert counts["2xx"] >= len(mine) // 4 and counts["4xx"] >= 4 * len(mine), (
+            f"{role}: the fuzzer barely got through: {counts}"
+        )
+    assert not lines, f"{len(lines)} non-conforming answers:\n" + "\n".join(lines[:40])
+
+
+def shard_test(shard: int) -> Any:
+    """The test of one shard's file: no generated request (valid or not) gets a 5xx; 2xx/400
+    bodies match the schema; every other error is an RFC 9457 problem with `status` and
+    `detail`, for a tenant admin and for the app admin."""
+
+    async def test(client: httpx.AsyncClient, localstripe: object) -> None:  # billing calls Stripe
+        await fuzz_shard(client, shard, await register(client), await app_admin(client))
+
+    test.__name__ = test.__qualname__ = f"test_operations_survive_fuzzing_as_both_admins_shard_{shard}"
+    return test
