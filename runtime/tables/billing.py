@@ -67,6 +67,8 @@ class LedgerEntry(Table, tablename="ledger_entries", db=APP_DB):
     id = pk()
     # No single-column index on tenant_id or partner_id: the wider indexes of the raw
     # migrations lead with them (hirebuddha_2026_12_02t06_00_00_000000_ledger_lean_indexes).
+    # The two references are kept by a statement-level trigger, not by foreign-key constraints
+    # (hirebuddha_2026_12_03t16_00_00_000000_ledger_statement_refs; docs/architecture.md step 8).
     tenant = ForeignKey(db_column_name="tenant_id", references=Tenant, on_delete=OnDelete.restrict)
     partner = ForeignKey(
         db_column_name="partner_id",
