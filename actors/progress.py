@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -107,15 +108,22 @@ async def bill_dead_attempt(
     tenant_id: uuid.UUID,
     stored: Any,
     before_attempt: int | None = None,
+    finished: Collection[str] = (),
 ) -> bool:
     """Publish the usage of the attempt (calls) recorded in `stored` (executions.progress).
 
     `before_attempt`: the attempt that takes over; progress it wrote itself is not a dead
-    attempt's. True when an event was published.
+    attempt's. `finished`: the workflow nodes (`node` or `node[i]`) the dead attempt recorded
+    as completed. A node's own usage event is published, confirmed, before its completion is
+    stored, so such a call is in the progress only because the last heartbeat came before it
+    finished: it is not billed again (the ledger would drop the copy by its event id, but the
+    copy would carry the tokens of that older heartbeat). True when an event was published.
     """
     published = False
     for call in from_column(stored):
         if before_attempt is not None and call.attempt >= before_attempt:
+            continue
+        if call.node_id is not None and call.node_id in finished:
             continue
         log.info(
             "execution %s: billing attempt %d that died (%s%d in, %d out tokens)",

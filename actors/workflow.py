@@ -203,7 +203,19 @@ class WorkflowRun:
         if claim.attempt > self.ctx.limits.max_attempts:
             raise NodeError("too_many_attempts", f"Gave up after {claim.attempt - 1} interrupted attempts.")
         self.graph = wf.Graph.of(claim.dag)
-        # The calls a dead attempt had in flight are billed once (actors.progress).
+        finished: set[str] = set()
+        for row in await workflow_store.node_runs(self.id, self.tenant_id):
+            if row.item >= 0:
+                if row.status == "completed":
+                    self.items.setdefault(row.node_id, {})[row.item] = row.output
+                    finished.add(f"{row.node_id}[{row.item}]")
+            elif row.status in workflow_store.FINAL:
+                self.status[row.node_id] = row.status
+                self.branch[row.node_id] = row.branch
+                self.outputs[row.node_id] = row.output
+                finished.add(row.node_id)
+        # The calls a dead attempt had in flight are billed once (actors.progress); those of
+        # nodes it finished were billed by the nodes themselves.
         await progress.bill_dead_attempt(
             self.ctx.broker,
             self.ctx.topo,
@@ -211,15 +223,8 @@ class WorkflowRun:
             self.tenant_id,
             claim.progress,
             before_attempt=claim.attempt,
+            finished=finished,
         )
-        for row in await workflow_store.node_runs(self.id, self.tenant_id):
-            if row.item >= 0:
-                if row.status == "completed":
-                    self.items.setdefault(row.node_id, {})[row.item] = row.output
-            elif row.status in workflow_store.FINAL:
-                self.status[row.node_id] = row.status
-                self.branch[row.node_id] = row.branch
-                self.outputs[row.node_id] = row.output
         if claim.attempt > 1:
             await self._publish(
                 ExecutionRestarted(
