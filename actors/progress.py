@@ -114,8 +114,8 @@ async def bill_dead_attempt(
 
     `before_attempt`: the attempt that takes over; progress it wrote itself is not a dead
     attempt's. `finished`: the workflow nodes (`node` or `node[i]`) the dead attempt recorded
-    as completed. A node's own usage event is published, confirmed, before its completion is
-    stored, so such a call is in the progress only because the last heartbeat came before it
+    as completed (not failed). A node's own usage event is published, confirmed, before its
+    completion is stored, so such a call is in the progress only because the last heartbeat came before it
     finished: it is not billed again (the ledger would drop the copy by its event id, but the
     copy would carry the tokens of that older heartbeat). True when an event was published.
     """

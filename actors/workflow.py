@@ -213,9 +213,11 @@ class WorkflowRun:
                 self.status[row.node_id] = row.status
                 self.branch[row.node_id] = row.branch
                 self.outputs[row.node_id] = row.output
-                finished.add(row.node_id)
+                if row.status == "completed":
+                    finished.add(row.node_id)
         # The calls a dead attempt had in flight are billed once (actors.progress); those of
-        # nodes it finished were billed by the nodes themselves.
+        # nodes it completed were billed by the nodes themselves (a failed node may not have
+        # billed its last call: its progress is billed as before).
         await progress.bill_dead_attempt(
             self.ctx.broker,
             self.ctx.topo,
