@@ -7,6 +7,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import aio_pika
 import pytest
@@ -36,24 +37,32 @@ async def usage_fixture(platform: Platform) -> AsyncIterator[UsageTap]:
         yield tap
 
 
-async def orphan_row(admin: ApiUser, bot: dict, *, session: str | None = None, **job: str) -> uuid.UUID:
-    """A row left running by a process that died an hour ago, its message long gone
-    (dead-lettered): only the sweeper can end it. `job`: source, correlation_id, ..."""
+async def orphan_row(
+    admin: ApiUser,
+    bot: dict,
+    *,
+    session: str | None = None,
+    silent_for: timedelta = timedelta(hours=1),
+    **job: str,
+) -> uuid.UUID:
+    """A row left running by a process that died `silent_for` ago (an hour), its message long
+    gone (dead-lettered): only the sweeper can end it. `job`: source, correlation_id, ..."""
     orphan = uuid.uuid4()
     columns = {"source": "chat", **job}
     names = ", ".join(columns)
     values = ", ".join(f"${n}" for n in range(5, 5 + len(columns)))
+    since = f"now() - ${5 + len(columns)}::interval"
     async with db.scope(uuid.UUID(admin.tenant_id)):
         await db.execute(
             f"INSERT INTO executions (id, tenant_id, agent_id, session_id, {names}, status, attempt, "  # noqa: S608
             f"input_data, started_at, created_at, updated_at) VALUES ($1, $2, $3, $4, {values}, "
-            "'running', 1, '{\"input\": \"hi\"}', now() - interval '1 hour', now() - interval '1 hour', "
-            "now() - interval '1 hour')",
+            f"'running', 1, '{{\"input\": \"hi\"}}', {since}, {since}, {since})",
             orphan,
             uuid.UUID(admin.tenant_id),
             uuid.UUID(bot["id"]),
             uuid.UUID(session) if session else None,
             *columns.values(),
+            silent_for,
         )
     return orphan
 
@@ -263,13 +272,12 @@ async def test_heartbeats_of_a_tick_share_one_update_and_say_who_still_owns_its_
     admin: ApiUser,
 ) -> None:
     bot = await fake_agent(admin)
-    mine, taken_over = await orphan_row(admin, bot), await orphan_row(admin, bot)
+    # Live rows from their insert on: this module's sweeper (every 0.2 s) fails rows silent
+    # for 5 s, and rows inserted an hour old were at times failed before an UPDATE freshened them.
+    live = timedelta(seconds=1)
+    mine = await orphan_row(admin, bot, silent_for=live)
+    taken_over = await orphan_row(admin, bot, silent_for=live)
     tenant = uuid.UUID(admin.tenant_id)
-    async with db.scope(tenant):  # live rows: this module's sweeper fails rows silent for 5 s
-        await db.execute(
-            "UPDATE executions SET updated_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])",
-            [mine, taken_over],
-        )
     beats = store.heartbeats()
     owned, lost, unknown = await asyncio.gather(
         beats.beat(mine, tenant, 1, '{"output_tokens": 7}'),
