@@ -39,7 +39,7 @@ Domain = Annotated[
     msgspec.Meta(
         min_length=3,
         max_length=253,
-        pattern=r"^(?=.{3,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$",
+        pattern=r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$",
     ),
 ]
 
