@@ -34,7 +34,7 @@ from actors.llm import Providers
 from actors.sweeper import sweep_forever
 from actors.webhooks import on_webhook
 from actors.workflow import WorkflowActor
-from runtime import db, heap, metrics, telemetry
+from runtime import db, heap, metrics, telemetry, trace
 from runtime.broker import BROKER_LOST, build_broker, connect_robust, declare_topology, topology
 from runtime.logs import configure_logging
 from runtime.messages import ExecutionRequested, decode
@@ -177,6 +177,7 @@ class Worker:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self._dead_letter(message, f"malformed ExecutionRequested: {exc}")
             return
+        trace.mark(request.execution_id, "delivered")
         if not message.redelivered:  # a redelivery's wait includes the attempt before it
             waited = time.time() - request.requested_at.timestamp()
             metrics.QUEUE_WAIT.labels(lane).observe(max(waited, 0.0))

@@ -39,7 +39,7 @@ from typing import Any
 import msgspec
 from faststream.rabbit import RabbitBroker
 
-from runtime import db
+from runtime import db, trace
 from runtime.broker import Topology
 from runtime.messages import ChannelReplyRequested, ErrorInfo, JobResult, Usage, WebhookRequested
 from runtime.publishing import publish_channel_reply, publish_result, publish_webhook
@@ -317,7 +317,14 @@ async def _drain(batches: _Batches, tenant_id: uuid.UUID) -> None:
 
 
 async def _admit_batch(tenant_id: uuid.UUID, items: list[dict[str, Any]]) -> dict[int, Admission]:
-    rows = await db.fetch_alone("SELECT * FROM hb_admit_batch($1, $2::jsonb)", tenant_id, json.dumps(items))
+    body = json.dumps(items)
+    if trace.ENABLED:
+        for item in items:
+            trace.mark(item["id"], "admission_sent")
+    rows = await db.fetch_alone("SELECT * FROM hb_admit_batch($1, $2::jsonb)", tenant_id, body)
+    if trace.ENABLED:
+        for item in items:
+            trace.mark(item["id"], "admission_answered")
     return {row["ord"]: _admission(row) for row in rows}
 
 
@@ -593,6 +600,9 @@ async def begin_many(
     `running` row here means an earlier attempt died (its message was redelivered): this
     one takes over.
     """
+    if trace.ENABLED:
+        for execution_id, _ in asked:
+            trace.mark(execution_id, "claim_sent")
     rows = await db.fetch_alone(
         "SELECT * FROM hb_begin_many($1, $2, $3, $4)",
         tenant_id,
@@ -600,6 +610,9 @@ async def begin_many(
         [a[1] for a in asked],
         HISTORY_LIMIT,
     )
+    if trace.ENABLED:
+        for execution_id, _ in asked:
+            trace.mark(execution_id, "claim_answered")
     out: dict[uuid.UUID, Begun | str | None] = dict.fromkeys((a[0] for a in asked), None)
     for row in rows:
         out[row["o_id"]] = _begun({key[2:]: value for key, value in row.items()})

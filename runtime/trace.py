@@ -3,8 +3,10 @@
 Off unless `HB_TRACE_DIR` is set (the bench sets it for the stack it starts); then each
 process appends `<execution id> <stage> <unix time>` lines to a file of its own there, and
 the bench joins them by execution id (`tools.bench.stages`). Off, a mark is one global
-check. Stages, in path order: web `received` (the chat frame), `admitted` (the
-execution row written), web `queued` (publish confirmed), actors `consumed`, `claimed`,
+check. Stages, in path order: web `received` (the chat frame), `admission_sent` and
+`admission_answered` (its statement), `admitted` (the execution row written), web `queued`
+(publish confirmed), actors `delivered`, `consumed`, `claim_sent` and `claim_answered` (its
+statement), `claimed`,
 `provider_called`, `provider_first_byte`, `first_token`, `delta_published`, web
 `relayed`, `socket_sent`.
 """

@@ -76,8 +76,16 @@ def test_quick_bench_measures_ttft_against_its_baseline_and_loses_no_ledger_entr
     assert streams["all_delivered"] is True and streams["actors_processes"] >= 1
     assert isinstance(streams["redeliveries"], int), "redeliveries of the executions queues are counted"
     stages = ttft["hirebuddha"]["sequential"]["stages_ms"]
-    for stage in ("admit", "claim", "provider first byte", "delta publish", "relay", "socket send"):
+    hops = (
+        "admit: its statement (hb_admit_batch)",
+        "publish + consume: broker (publish to delivery)",
+        "claim: its statement (hb_begin_many)",
+    )
+    for stage in ("admit", "claim", "provider first byte", "delta publish", "relay", "socket send", *hops):
         assert stages[stage]["n"] == chats, f"stage {stage} has a time for every chat: {stages.get(stage)}"
+    for hop, stage in zip(hops, ("admit", "publish + consume", "claim"), strict=True):
+        # Each hop is inside its stage, chat by chat, so at the median too.
+        assert 0 < stages[hop]["p50"] <= stages[stage]["p50"], (hop, stages[hop], stages[stage])
     # The streams burst has the same stages, one time per stream.
     for stage in ("admit", "claim", "relay"):
         assert streams["stages_ms"][stage]["n"] == streams["chats"], (stage, streams["stages_ms"].get(stage))

@@ -16,7 +16,11 @@ receive times (wall clock: one machine, one clock) they give, per chat, the time
   socket send              `relayed` .. `socket_sent`
   web -> client            `socket_sent` .. the client read the frame
 
-Plus `queued` (web: the publish was confirmed) beside them, as it overlaps the consume.
+Plus, beside them: `queued` (web: the publish was confirmed), as it overlaps the consume,
+and the three hops inside the stages that are not our code: the admission statement
+(`admission_sent` .. `admission_answered`, web, inside `admit`), the broker from publish to
+delivery (`admitted` .. `delivered`, actors, inside `publish + consume`) and the claim
+statement (`claim_sent` .. `claim_answered`, actors, inside `claim`).
 """
 
 from __future__ import annotations
@@ -45,7 +49,16 @@ PATH = (
     ("socket send", "relayed", "socket_sent"),
     ("web -> client", "socket_sent", "client"),
 )
-OVERLAPPING = (("publish confirmed (web)", "admitted", "queued"),)
+OVERLAPPING = (
+    ("publish confirmed (web)", "admitted", "queued"),
+    # Inside the stages above: the round trips that are not our code. The rest of `admit` is
+    # the handler and the wait for the tenant's admission batch; the rest of `publish +
+    # consume` is the actors process decoding the message and making the actor; the rest of
+    # `claim` is the wait for the tenant's claim batch and the answer's decoding.
+    ("admit: its statement (hb_admit_batch)", "admission_sent", "admission_answered"),
+    ("publish + consume: broker (publish to delivery)", "admitted", "delivered"),
+    ("claim: its statement (hb_begin_many)", "claim_sent", "claim_answered"),
+)
 
 
 def read_marks(trace_dir: Path) -> dict[str, dict[str, float]]:
