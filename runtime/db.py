@@ -241,7 +241,8 @@ def _connection() -> asyncpg.Connection:
 
 
 async def fetch(sql: str, *args: Any) -> Sequence[asyncpg.Record]:
-    """Raw SQL on the current scoped transaction (for what Piccolo cannot express)."""
+    """Raw SQL on the current scoped transaction (for what Piccolo cannot express, and hot
+    reads where building its query costs more than running it)."""
     return await _connection().fetch(sql, *args)
 
 
