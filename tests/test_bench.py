@@ -59,6 +59,16 @@ def test_quick_bench_measures_ttft_against_its_baseline_and_loses_no_ledger_entr
                 assert math.isfinite(figures["first_token_added_ms"][pct]), (target, mode, pct)
             assert figures["completion_added_ms"]["n"] == chats
 
+    # The burst's CPU per chat names the machine's services too, each measured (not zero:
+    # every chat writes rows and crosses the broker).
+    burst = ttft["hirebuddha"]["concurrent"]["cpu_ms_per_chat"]
+    for name in ("web", "actors", "postgres", "rabbitmq"):
+        assert _positive(burst.get(name)), (name, burst)
+    assert ("ttft", f"concurrent x{chats}: CPU per chat: all") in {
+        (r["scenario"], r["figure"]) for r in run["figures"]
+    }
+    assert _positive(run["results"]["streams"]["hirebuddha"]["cpu_s_per_1k_tokens"].get("postgres"))
+
     ledger = run["results"]["ledger"]
     assert ledger["events"] == ledger["events_recorded"] == events
     assert ledger["entries"] == 2 * ledger["events"], "each event is two entries, none lost or doubled"

@@ -124,7 +124,7 @@ async def run_ttft(target: Target, n: int, tokens: int, pace: Pace, progress: Pr
         await close_sockets(socks)
     progress.phase(f"ttft [{target.name}] {n} concurrent: opening sockets")
     sockets = await open_sockets(target, range(1, n + 1), progress)
-    meter = CpuMeter(target.pids())
+    meter = CpuMeter(target.pids(), services=True)
     try:
         progress.phase(f"ttft [{target.name}] {n} concurrent chats")
         meter.start()
@@ -152,7 +152,7 @@ async def run_streams(
     content = f"[[reply:{tokens}]] Tell me a long story."
     progress.phase(f"streams [{target.name}] opening {c} sockets")
     sockets = await open_sockets(target, range(1, c + 1), progress)
-    meter = CpuMeter(target.pids())
+    meter = CpuMeter(target.pids(), services=True)
     redelivered = target.redeliveries() if target.redeliveries else None
     try:
         progress.phase(f"streams [{target.name}] {c} streams x {tokens} tokens")

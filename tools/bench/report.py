@@ -97,6 +97,27 @@ def _ttft(r: dict[str, Any]) -> list[dict[str, Any]]:
                 h.get("completed") == n,
             )
         )
+    # What one chat of the burst costs each process, the machine's services included: on
+    # two cores their sum is what bounds the burst's first tokens.
+    cpu, bcpu = (
+        hb.get("concurrent", {}).get("cpu_ms_per_chat", {}),
+        base.get("concurrent", {}).get("cpu_ms_per_chat", {}),
+    )
+    n = hb.get("concurrent", {}).get("chats", 0)
+    for name in (*cpu, *(k for k in bcpu if k not in cpu)):
+        rows.append(
+            _row("ttft", f"concurrent x{n}: CPU per chat: {name}", cpu.get(name), "cpu-ms", bcpu.get(name))
+        )
+    if cpu:
+        rows.append(
+            _row(
+                "ttft",
+                f"concurrent x{n}: CPU per chat: all",
+                round(sum(cpu.values()), 2),
+                "cpu-ms",
+                round(sum(bcpu.values()), 2) if bcpu else None,
+            )
+        )
     return rows
 
 
@@ -177,7 +198,7 @@ def _streams(r: dict[str, Any]) -> list[dict[str, Any]]:
         value = cpu.get(name)
         goal, ok = (f"<= {limit}", value is not None and value <= limit) if limit else ("", None)
         rows.append(_row("streams", f"CPU s/1k tokens: {name}", value, "cpu-s", None, goal, ok))
-    for name in ("fake-llm", "bench-client"):
+    for name in ("fake-llm", "bench-client", "postgres", "rabbitmq"):
         rows.append(_row("streams", f"CPU s/1k tokens: {name}", cpu.get(name), "cpu-s", bcpu.get(name)))
     for stage, ms in h.get("stages_ms", {}).items():
         rows.append(_row("streams", f"first token stage {stage} p99", ms.get("p99"), "ms"))

@@ -47,18 +47,57 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+SERVICES = {"postgres": ("postgres",), "rabbitmq": ("beam.smp", "erl_child_setup", "inet_gethost")}
+"""The machine's shared services by process name (/proc/<pid>/comm): what a chat costs
+them is part of its cost (a bench runs alone on its machine, so all of theirs is ours)."""
+
+
+def service_pids() -> dict[str, list[int]]:
+    """Pids of the processes of each of `SERVICES` running now."""
+    found: dict[str, list[int]] = {name: [] for name in SERVICES}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as fh:
+                comm = fh.read().strip()
+        except OSError:  # gone since the listing
+            continue
+        for name, comms in SERVICES.items():
+            if comm in comms:
+                found[name].append(int(entry))
+    return found
+
+
 @dataclass
 class CpuMeter:
-    """CPU seconds used by named groups of processes between `start()` and `stop()`."""
+    """CPU seconds used by named groups of processes between `start()` and `stop()`.
+
+    With `services`, PostgreSQL and RabbitMQ are groups too, read per pid: a process that
+    starts in between counts from zero, one that exits in between loses what it used
+    after the first reading (pooled connections live through a scenario, so ~nothing).
+    """
 
     pids: dict[str, int] | dict[str, list[int]]
     """One pid or several (e.g. every actors process) per name."""
+    services: bool = False
 
-    def _read(self) -> dict[str, float]:
-        return {
-            name: sum(cpu_seconds(pid) for pid in ([pids] if isinstance(pids, int) else pids))
-            for name, pids in self.pids.items()
+    def _read(self) -> dict[str, dict[int, float]]:
+        groups: dict[str, list[int]] = {
+            name: [pids] if isinstance(pids, int) else list(pids) for name, pids in self.pids.items()
         }
+        if self.services:
+            groups.update(service_pids())
+        readings: dict[str, dict[int, float]] = {}
+        for name, pids in groups.items():
+            readings[name] = {}
+            for pid in pids:
+                try:
+                    readings[name][pid] = cpu_seconds(pid)
+                except OSError:
+                    if name not in SERVICES:  # one of ours died: that is an error to see
+                        raise
+        return readings
 
     def start(self) -> None:
         """Take the first reading."""
@@ -66,7 +105,10 @@ class CpuMeter:
 
     def stop(self) -> dict[str, float]:
         """CPU seconds per group since `start()`."""
-        return {name: s - self._before[name] for name, s in self._read().items()}
+        return {
+            name: sum(s - self._before.get(name, {}).get(pid, 0.0) for pid, s in pids.items())
+            for name, pids in self._read().items()
+        }
 
 
 def ratio(value: float, floor: float) -> float:
