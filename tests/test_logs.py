@@ -4,6 +4,9 @@ work that wrote them: the web's request id (tests/test_health.py), the actors' e
 from __future__ import annotations
 
 import json
+import logging
+import re
+import sys
 import uuid
 
 from conftest import Process
@@ -11,6 +14,7 @@ from helpers.api import ApiUser
 from helpers.chat_fixtures import open_session, priced_fake_agent
 from helpers.ledger import start_ledger_process
 from helpers.platform import Platform, chat
+from runtime.logs import JsonFormatter, execution_id
 
 # What the processes print for `up` and the tests (stdout), not log lines.
 READY = ("actors ready", "ledger consumer ready")
@@ -38,3 +42,33 @@ async def test_actors_and_ledger_log_json_lines_and_name_the_execution(platform:
     ledger = await start_ledger_process(env={"HB_AMQP_PREFIX": platform.env["HB_AMQP_PREFIX"]})
     ledger.stop()
     assert any(x["logger"].startswith("hirebuddha") for x in json_lines(ledger))
+
+
+def test_a_line_is_one_json_object_with_its_time_ids_extras_and_traceback():
+    """The formatter alone: an extra msgspec cannot encode is written as its str, the time
+    is UTC to the millisecond, the ids of the running work and a traceback are fields."""
+
+    class Opaque:
+        def __str__(self) -> str:
+            return "opaque!"
+
+    formatter = JsonFormatter()
+    token = execution_id.set("exec-1")
+    try:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            record = logging.LogRecord(
+                "hirebuddha.t", logging.ERROR, __file__, 1, "n=%d", (3,), sys.exc_info()
+            )
+        record.__dict__.update({"tenant": uuid.UUID(int=5), "thing": Opaque(), "count": 7})
+        line = json.loads(formatter.format(record))
+        again = json.loads(formatter.format(record))  # the cached second gives the same stamp
+    finally:
+        execution_id.reset(token)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["ts"]), line["ts"]
+    assert line["ts"] == again["ts"]
+    assert (line["level"], line["logger"], line["msg"]) == ("error", "hirebuddha.t", "n=3")
+    assert line["execution_id"] == "exec-1"
+    assert (line["tenant"], line["thing"], line["count"]) == (str(uuid.UUID(int=5)), "opaque!", 7)
+    assert "ValueError: boom" in line["exc"]
