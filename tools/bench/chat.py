@@ -140,8 +140,8 @@ async def run_ttft(target: Target, n: int, tokens: int, pace: Pace, progress: Pr
     # first token): what the burst competes for on a small machine.
     out["concurrent"]["cpu_ms_per_chat"] = {k: round(v * 1000 / max(n, 1), 2) for k, v in cpu.items()}
     if target.trace_dir is not None:
-        out["sequential"]["stages_ms"] = breakdown(sequential, target.trace_dir)
-        out["concurrent"]["stages_ms"] = breakdown(concurrent, target.trace_dir)
+        out["sequential"]["stages_ms"] = await breakdown(sequential, target.trace_dir)
+        out["concurrent"]["stages_ms"] = await breakdown(concurrent, target.trace_dir)
     return dict(out)
 
 
@@ -178,7 +178,7 @@ async def run_streams(
     gaps = [g for ch in chats for g in ch.gaps_ms()]
     per_k = {name: round(s / (delivered / 1000), 4) if delivered else None for name, s in cpu.items()}
     # Where the burst's first tokens wait: the same stages as ttft's, over every stream.
-    stages = breakdown(chats, target.trace_dir) if target.trace_dir is not None else {}
+    stages = await breakdown(chats, target.trace_dir) if target.trace_dir is not None else {}
     return {
         "stages_ms": stages,
         **_chat_figures(chats, tokens, pace),

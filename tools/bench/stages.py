@@ -25,11 +25,13 @@ statement (`claim_sent` .. `claim_answered`, actors, inside `claim`).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from runtime import trace
 from tools.bench.client import Chat
 from tools.bench.stats import summary
 
@@ -72,8 +74,9 @@ def read_marks(trace_dir: Path) -> dict[str, dict[str, float]]:
     return marks
 
 
-def breakdown(chats: Sequence[Chat], trace_dir: Path) -> dict[str, dict[str, float]]:
+async def breakdown(chats: Sequence[Chat], trace_dir: Path) -> dict[str, dict[str, float]]:
     """Milliseconds per stage (p50, p90, p99 over the chats that have every mark)."""
+    await asyncio.sleep(4 * trace.FLUSH_S)  # the processes write their marks within FLUSH_S
     marks = read_marks(trace_dir)
     per_stage: dict[str, list[float]] = defaultdict(list)
     for chat in chats:
